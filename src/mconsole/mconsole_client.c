@@ -1,0 +1,209 @@
+#include "mconsole/mconsole_client.h"
+#include "mconsole/mconsole_proto.h"
+#include "util/cleanup.h"
+#include "util/timeutil.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+struct uh_mc_client {
+	int fd;
+	struct sockaddr_un peer;
+	struct sockaddr_un self;
+	char *bind_dir;
+};
+
+static unsigned int client_seq;
+
+static int set_path(struct sockaddr_un *sa, const char *path, struct uh_error *err)
+{
+	memset(sa, 0, sizeof(*sa));
+	sa->sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof(sa->sun_path))
+		return uh_errx(err, "socket path %s is longer than %zu bytes", path,
+			       sizeof(sa->sun_path) - 1);
+	strcpy(sa->sun_path, path);
+	return 0;
+}
+
+static void client_close(struct uh_mc_client *c)
+{
+	if (c->fd >= 0 && c->self.sun_path[0] != '\0')
+		unlink(c->self.sun_path);
+	uh_close(&c->fd);
+	c->self.sun_path[0] = '\0';
+}
+
+/* (Re)bind a fresh socket. A fresh one per timeout also drops late replies to an abandoned
+ * request, which would otherwise be read as the answer to the next one. */
+static int client_open(struct uh_mc_client *c, struct uh_error *err)
+{
+	char path[sizeof(c->self.sun_path) + 64];
+
+	client_close(c);
+	snprintf(path, sizeof(path), "%s/.umlhost-mc.%d.%u", c->bind_dir, (int)getpid(),
+		 __atomic_add_fetch(&client_seq, 1, __ATOMIC_RELAXED));
+	if (set_path(&c->self, path, err) < 0)
+		return -1;
+	c->fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (c->fd < 0)
+		return uh_err(err, errno, "mconsole client socket");
+	unlink(path);
+	if (bind(c->fd, (struct sockaddr *)&c->self, sizeof(c->self)) < 0) {
+		int e = errno;
+
+		c->self.sun_path[0] = '\0';
+		uh_close(&c->fd);
+		return uh_err(err, e, "bind mconsole client socket %s", path);
+	}
+	return 0;
+}
+
+int uh_mc_client_new(const char *sock_path, const char *bind_dir, struct uh_mc_client **out,
+		     struct uh_error *err)
+{
+	struct uh_mc_client *c = calloc(1, sizeof(*c));
+	uh_autofree char *copy = strdup(sock_path);
+
+	if (c == NULL || copy == NULL)
+		abort();
+	c->fd = -1;
+	if (set_path(&c->peer, sock_path, err) < 0)
+		goto fail;
+	c->bind_dir = strdup(bind_dir ? bind_dir : dirname(copy));
+	if (c->bind_dir == NULL)
+		abort();
+	if (client_open(c, err) < 0)
+		goto fail;
+	*out = c;
+	return 0;
+fail:
+	uh_mc_client_free(c);
+	return -1;
+}
+
+void uh_mc_client_free(struct uh_mc_client *c)
+{
+	if (c == NULL)
+		return;
+	client_close(c);
+	free(c->bind_dir);
+	free(c);
+}
+
+void uh_mc_result_clear(struct uh_mc_result *res)
+{
+	free(res->text);
+	res->text = NULL;
+	res->len = 0;
+	res->err = 0;
+}
+
+static void append(struct uh_mc_result *res, const char *s, size_t n)
+{
+	char *t = realloc(res->text, res->len + n + 1);
+
+	if (t == NULL)
+		abort();
+	memcpy(t + res->len, s, n);
+	res->len += n;
+	t[res->len] = '\0';
+	res->text = t;
+}
+
+int uh_mc_command(struct uh_mc_client *c, const char *cmd, int timeout_ms,
+		  struct uh_mc_result *res, struct uh_error *err)
+{
+	struct uh_mc_request req;
+	int64_t deadline = uh_now_ms() + timeout_ms;
+	/* one byte more than the largest legal reply, so an oversized one is detected */
+	uint8_t buf[UH_MC_REPLY_HDR + UH_MC_MAX_DATA + 1];
+	int first = 1;
+
+	memset(res, 0, sizeof(*res));
+	append(res, "", 0);
+	if (uh_mc_request_build(&req, cmd, err) < 0)
+		goto fail;
+	if (c->fd < 0 && client_open(c, err) < 0)
+		goto fail;
+	if (sendto(c->fd, &req, sizeof(req), 0, (struct sockaddr *)&c->peer, sizeof(c->peer)) <
+	    0) {
+		if (errno == ENOENT || errno == ECONNREFUSED)
+			uh_err(err, errno, "mconsole %s (is the instance running?)",
+			       c->peer.sun_path);
+		else
+			uh_err(err, errno, "mconsole %s: send", c->peer.sun_path);
+		goto fail;
+	}
+	for (;;) {
+		struct pollfd pfd = {.fd = c->fd, .events = POLLIN};
+		struct uh_mc_reply_chunk chunk;
+		int64_t left = deadline - uh_now_ms();
+		ssize_t n;
+		int r;
+
+		if (left <= 0) {
+			uh_err(err, ETIMEDOUT, "mconsole %s: no reply to '%s' within %d ms",
+			       c->peer.sun_path, cmd, timeout_ms);
+			client_close(c); /* a late reply must not answer the next request */
+			goto fail;
+		}
+		r = poll(&pfd, 1, (int)left);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			uh_err(err, errno, "mconsole %s: poll", c->peer.sun_path);
+			goto fail;
+		}
+		if (r == 0)
+			continue;
+		n = recv(c->fd, buf, sizeof(buf), MSG_TRUNC);
+		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+			continue;
+		if (n < 0) {
+			uh_err(err, errno, "mconsole %s: receive", c->peer.sun_path);
+			goto fail;
+		}
+		if (uh_mc_reply_parse(buf, (size_t)n, &chunk, err) < 0) {
+			uh_err_prefix(err, "mconsole %s", c->peer.sun_path);
+			client_close(c);
+			goto fail;
+		}
+		if (first)
+			res->err = chunk.err != 0; /* only the first datagram carries err */
+		first = 0;
+		append(res, chunk.data, chunk.len);
+		if (!chunk.more)
+			return 0;
+	}
+fail:
+	uh_mc_result_clear(res);
+	return -1;
+}
+
+int uh_mc_umid_socket(const char *uml_dir, const char *umid, char **out, struct uh_error *err)
+{
+	const char *home;
+
+	if (umid[0] == '\0' || strchr(umid, '/') != NULL || strcmp(umid, ".") == 0 ||
+	    strcmp(umid, "..") == 0)
+		return uh_errx(err, "invalid umid '%s'", umid);
+	if (uml_dir == NULL) {
+		home = getenv("HOME");
+		if (home == NULL || home[0] == '\0')
+			return uh_errx(err, "HOME is not set; pass --uml-dir");
+		if (asprintf(out, "%s/.uml/%s/mconsole", home, umid) < 0)
+			abort();
+	} else if (asprintf(out, "%s/%s/mconsole", uml_dir, umid) < 0) {
+		abort();
+	}
+	return 0;
+}

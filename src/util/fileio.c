@@ -1,0 +1,139 @@
+#include "util/fileio.h"
+#include "util/cleanup.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <sys/stat.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+ssize_t uh_pread_full(int fd, void *buf, size_t len, off_t off)
+{
+	size_t done = 0;
+
+	while (done < len) {
+		ssize_t n = pread(fd, (char *)buf + done, len - done, off + (off_t)done);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		if (n == 0)
+			break;
+		done += (size_t)n;
+	}
+	return (ssize_t)done;
+}
+
+int uh_pwrite_full(int fd, const void *buf, size_t len, off_t off)
+{
+	size_t done = 0;
+
+	while (done < len) {
+		ssize_t n = pwrite(fd, (const char *)buf + done, len - done, off + (off_t)done);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		done += (size_t)n;
+	}
+	return 0;
+}
+
+int uh_write_full(int fd, const void *buf, size_t len)
+{
+	size_t done = 0;
+
+	while (done < len) {
+		ssize_t n = write(fd, (const char *)buf + done, len - done);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		done += (size_t)n;
+	}
+	return 0;
+}
+
+int uh_tmpfile_open(struct uh_tmpfile *t, const char *path, mode_t mode, struct uh_error *err)
+{
+	uh_autofree char *dcopy = strdup(path), *bcopy = strdup(path);
+	const char *dir, *base;
+
+	t->fd = -1;
+	t->dir_fd = -1;
+	t->tmp_path = NULL;
+	t->final_path = NULL;
+	if (dcopy == NULL || bcopy == NULL)
+		abort();
+	dir = dirname(dcopy);
+	base = basename(bcopy);
+	if (asprintf(&t->tmp_path, "%s/.%s.XXXXXX", dir, base) < 0)
+		abort();
+	t->final_path = strdup(path);
+	if (t->final_path == NULL)
+		abort();
+	t->dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (t->dir_fd < 0) {
+		uh_err(err, errno, "open directory %s", dir);
+		goto fail;
+	}
+	t->fd = mkostemp(t->tmp_path, O_CLOEXEC);
+	if (t->fd < 0) {
+		uh_err(err, errno, "create temporary file in %s", dir);
+		free(t->tmp_path);
+		t->tmp_path = NULL;
+		goto fail;
+	}
+	if (fchmod(t->fd, mode) < 0) {
+		uh_err(err, errno, "chmod %s", t->tmp_path);
+		goto fail;
+	}
+	return 0;
+fail:
+	uh_tmpfile_discard(t);
+	return -1;
+}
+
+static int commit(struct uh_tmpfile *t, unsigned int flags, struct uh_error *err)
+{
+	if (fsync(t->fd) < 0)
+		return uh_err(err, errno, "fsync %s", t->tmp_path);
+	if (renameat2(AT_FDCWD, t->tmp_path, AT_FDCWD, t->final_path, flags) < 0) {
+		if (errno == EEXIST)
+			return uh_errx(err, "%s already exists", t->final_path);
+		return uh_err(err, errno, "rename %s to %s", t->tmp_path, t->final_path);
+	}
+	free(t->tmp_path);
+	t->tmp_path = NULL; /* committed: nothing to unlink any more */
+	if (fsync(t->dir_fd) < 0)
+		return uh_err(err, errno, "fsync directory of %s", t->final_path);
+	return 0;
+}
+
+int uh_tmpfile_commit(struct uh_tmpfile *t, struct uh_error *err)
+{
+	return commit(t, 0, err);
+}
+
+int uh_tmpfile_commit_noreplace(struct uh_tmpfile *t, struct uh_error *err)
+{
+	return commit(t, RENAME_NOREPLACE, err);
+}
+
+void uh_tmpfile_discard(struct uh_tmpfile *t)
+{
+	if (t->tmp_path != NULL)
+		unlink(t->tmp_path);
+	free(t->tmp_path);
+	t->tmp_path = NULL;
+	free(t->final_path);
+	t->final_path = NULL;
+	uh_close(&t->fd);
+	uh_close(&t->dir_fd);
+}

@@ -1,0 +1,33 @@
+/* Small file helpers: full reads/writes that retry on EINTR and short counts, and the
+ * temp-file + fsync + rename pattern used for every write that matters. */
+#ifndef UH_UTIL_FILEIO_H
+#define UH_UTIL_FILEIO_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "util/error.h"
+
+/* pread/pwrite until len bytes are done. pread_full returns bytes read (short only at EOF). */
+ssize_t uh_pread_full(int fd, void *buf, size_t len, off_t off);
+int uh_pwrite_full(int fd, const void *buf, size_t len, off_t off);
+int uh_write_full(int fd, const void *buf, size_t len);
+
+/* A temp file next to `path`, for an atomic replace. */
+struct uh_tmpfile {
+	int fd;
+	char *tmp_path;   /* owned */
+	char *final_path; /* owned */
+	int dir_fd;
+};
+
+/* Create "<dir>/.<base>.XXXXXX" with the given mode, O_CLOEXEC. */
+int uh_tmpfile_open(struct uh_tmpfile *t, const char *path, mode_t mode, struct uh_error *err);
+/* fsync the file, rename it over final_path, fsync the directory. */
+int uh_tmpfile_commit(struct uh_tmpfile *t, struct uh_error *err);
+/* Same, but fail with "already exists" instead of replacing final_path. */
+int uh_tmpfile_commit_noreplace(struct uh_tmpfile *t, struct uh_error *err);
+/* Unlink the temp file if it was not committed; free everything. Safe to call twice. */
+void uh_tmpfile_discard(struct uh_tmpfile *t);
+
+#endif
