@@ -78,6 +78,11 @@ int uh_mc_client_new(const char *sock_path, const char *bind_dir, struct uh_mc_c
 	c->fd = -1;
 	if (set_path(&c->peer, sock_path, err) < 0)
 		goto fail;
+	/* say what is missing before binding next to it fails less clearly */
+	if (access(sock_path, F_OK) < 0) {
+		uh_err(err, errno, "mconsole %s (is the instance running?)", sock_path);
+		goto fail;
+	}
 	c->bind_dir = strdup(bind_dir ? bind_dir : dirname(copy));
 	if (c->bind_dir == NULL)
 		abort();

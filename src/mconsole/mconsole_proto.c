@@ -63,9 +63,9 @@ int uh_mc_reply_parse(const void *buf, size_t n, struct uh_mc_reply_chunk *out,
 	if (UH_MC_REPLY_HDR + (size_t)len > n)
 		return uh_errx(err, "truncated mconsole reply (%zu of %u bytes)",
 			       n - UH_MC_REPLY_HDR, len);
-	if (out->more > 1 || out->err > 1)
-		return uh_errx(err, "malformed mconsole reply (err=%u more=%u)", out->err,
-			       out->more);
+	/* err is any non-zero value on failure (remove answers -ENODEV), more is a flag */
+	if (out->more > 1)
+		return uh_errx(err, "malformed mconsole reply (more=%u)", out->more);
 	out->len = copy_text(out->data, p + UH_MC_REPLY_HDR, len);
 	return 0;
 }

@@ -60,6 +60,12 @@ static void test_reply_ok(void **state)
 	assert_int_equal(uh_mc_reply_parse(buf, n, &c, &err), 0);
 	assert_int_equal(c.err, 1);
 	assert_string_equal(c.data, "Unknown command");
+
+	/* `remove` of a missing device answers err = -ENODEV with no text */
+	n = make_reply(buf, (uint32_t)-19, 0, "");
+	assert_int_equal(uh_mc_reply_parse(buf, n, &c, &err), 0);
+	assert_int_not_equal(c.err, 0);
+	assert_int_equal(c.len, 0);
 }
 
 static void expect_reply_error(const uint8_t *buf, size_t n, const char *needle)
@@ -88,7 +94,7 @@ static void test_reply_bad(void **state)
 	v = 0xcafebabe;
 	memcpy(buf, &v, 4);
 	expect_reply_error(buf, n, "wrong magic");
-	n = make_reply(buf, 7, 0, "x");
+	n = make_reply(buf, 0, 7, "x");
 	expect_reply_error(buf, n, "malformed");
 }
 

@@ -1,0 +1,23 @@
+#!/bin/bash
+# Install everything umlhost needs to build, test and run on Debian 12 (run as root).
+# The list and the reason for each package is in README.md; keep the two in step.
+set -euo pipefail
+export DEBIAN_FRONTEND=noninteractive
+PKGS=(
+	# build
+	gcc meson ninja-build pkg-config
+	# libraries
+	libjansson-dev
+	# tests
+	libcmocka-dev clang libclang-rt-14-dev python3 file procps util-linux
+	# running and testing UML instances
+	user-mode-linux uml-utilities busybox-static e2fsprogs
+)
+missing=()
+for p in "${PKGS[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+	apt-get update -q
+	apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi

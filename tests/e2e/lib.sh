@@ -1,0 +1,101 @@
+# Shared helpers for the end-to-end tests. Source it from a test script.
+# Every test works in its own directory under /tmp, boots the real /usr/bin/linux.uml on a
+# busybox image it builds with mkfs.ext4 -d (no loop mounts), and kills only what it started.
+set -u
+UML=${UML:-/usr/bin/linux.uml}
+UMLHOST=${UMLHOST:?set UMLHOST to the umlhost binary}
+UH_SRC=${UH_SRC:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
+W=$(mktemp -d /tmp/uh-e2e.XXXXXX)
+UML_DIR=$W/uml
+mkdir -p "$UML_DIR"
+PIDS=()
+FAILS=0
+CHECKS=0
+
+ok() { CHECKS=$((CHECKS + 1)); echo "ok - $*"; }
+not_ok() { CHECKS=$((CHECKS + 1)); FAILS=$((FAILS + 1)); echo "not ok - $*"; }
+check() { # check DESCRIPTION COMMAND...
+	local d=$1; shift
+	if "$@"; then ok "$d"; else not_ok "$d"; fi
+}
+die() { echo "FATAL: $*"; FAILS=$((FAILS + 1)); exit 1; }
+
+need() {
+	[ "$(id -u)" = 0 ] || die "end-to-end tests need root"
+	[ -x "$UML" ] || die "$UML missing (apt-get install user-mode-linux)"
+	file -L /bin/busybox | grep -q 'statically linked' || die "/bin/busybox is not static (apt-get install busybox-static)"
+}
+
+# make_image PATH [SIZE] [EXTRA_DIR]: a bootable busybox ext4 image (scripts/busybox-image.sh).
+make_image() {
+	bash "$UH_SRC/scripts/busybox-image.sh" "$@" || die "building the busybox image failed"
+}
+
+# boot_uml NAME LOG ARGS...: start linux.uml in its own session, address-space randomisation
+# off (small mem= boots fail sometimes with it on); sets BOOT_PID.
+boot_uml() {
+	local name=$1 log=$2; shift 2
+	setsid setarch "$(uname -m)" -R "$UML" umid="$name" uml_dir="$UML_DIR" mem=64M \
+		con=null con0=null,fd:1 "$@" > "$log" 2>&1 < /dev/null &
+	BOOT_PID=$!
+	PIDS+=("$BOOT_PID")
+}
+
+# wait_for FILE PATTERN SECONDS: wait until FILE contains PATTERN (fixed string).
+wait_for() {
+	local f=$1 p=$2 t=$3 i
+	for i in $(seq $((t * 10))); do
+		grep -qF -- "$p" "$f" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# wait_exit PID SECONDS: wait for a process to be gone.
+wait_exit() {
+	local pid=$1 t=$2 i
+	for i in $(seq $((t * 20))); do
+		kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null; return 0; }
+		sleep 0.05
+	done
+	return 1
+}
+
+# Every host process of a UML started by boot_uml (its session).
+session_pids() { ps -e -o pid=,sid= | awk -v s="$1" '$2==s{print $1}'; }
+
+# stop_pid PID: kill a process we started, and its whole session if it leads one (a UML
+# kernel's helper processes share its session).
+stop_pid() {
+	local pid=$1 p
+	kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null; return 0; }
+	for p in $(session_pids "$pid"); do kill -9 "$p" 2>/dev/null; done
+	kill -9 "$pid" 2>/dev/null
+	wait_exit "$pid" 5
+}
+
+cleanup() {
+	local p
+	for p in "${PIDS[@]}"; do stop_pid "$p"; done
+	rm -rf "$W"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# finish: print the summary line and exit with the right status.
+finish() {
+	echo "$((CHECKS - FAILS)) passed, $FAILS failed"
+	[ "$FAILS" = 0 ]
+	exit $?
+}
+
+# run CMD...: run a command, keep its stdout in $out, its stderr in $err_out, status in $rc.
+run() {
+	local ef=$W/.run.err
+	out=$("$@" 2> "$ef")
+	rc=$?
+	err_out=$(cat "$ef")
+}
+# matches STRING GLOB: shell pattern match, for use with check.
+matches() { [[ $1 == $2 ]]; }
+contains() { [[ $1 == *"$2"* ]]; }

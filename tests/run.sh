@@ -1,0 +1,77 @@
+#!/bin/bash
+# Run every test tier and end with one summary line, "N passed, N failed":
+#   1. unit tests (cmocka) and end-to-end tests (real linux.uml) via meson test;
+#   2. the unit tests again under AddressSanitizer + UBSan;
+#   3. every libFuzzer target for FUZZ_SECONDS (default 60) each, from the seed corpora.
+# Needs root (the end-to-end tests boot UML instances). Build dirs: build/, build-asan/,
+# build-fuzz/ under the source tree.
+set -u
+cd "$(dirname "$0")/.."
+SRC=$(pwd)
+FUZZ_SECONDS=${FUZZ_SECONDS:-60}
+passed=0
+failed=0
+
+count_meson() { # count_meson BUILD_DIR: add meson's per-test results to the totals
+	local log=$1/meson-logs/testlog.json p f
+	[ -f "$log" ] || { failed=$((failed + 1)); return; }
+	p=$(grep -c '"result": "OK"' "$log")
+	f=$(grep -c '"result": "\(FAIL\|TIMEOUT\|ERROR\|UNEXPECTEDPASS\)"' "$log")
+	passed=$((passed + p))
+	failed=$((failed + f))
+}
+
+setup() { # setup DIR [meson options]: configure once, reconfigure when options change
+	local dir=$1; shift
+	if [ -d "$dir" ]; then
+		meson setup --reconfigure "$dir" "$@" > /dev/null
+	else
+		meson setup "$dir" "$@" > /dev/null
+	fi
+}
+
+echo "== build and run unit + end-to-end tests"
+if setup build && ninja -C build; then
+	meson test -C build --print-errorlogs --num-processes 2
+	count_meson build
+else
+	echo "build failed"
+	failed=$((failed + 1))
+fi
+
+echo "== unit tests under AddressSanitizer + UBSan"
+if setup build-asan -Db_sanitize=address,undefined -Db_lundef=false && ninja -C build-asan; then
+	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+		meson test -C build-asan --suite unit --print-errorlogs
+	count_meson build-asan
+else
+	echo "ASan build failed"
+	failed=$((failed + 1))
+fi
+
+echo "== fuzz targets, ${FUZZ_SECONDS}s each"
+if CC=clang setup build-fuzz -Dfuzz=true -Dtests=false && ninja -C build-fuzz; then
+	for target in fuzz_cow_header:cow fuzz_mconsole_reply:mconsole; do
+		name=${target%%:*}
+		seeds=$SRC/tests/fuzz/seeds/${target##*:}
+		corpus=$(mktemp -d /tmp/uh-fuzz.XXXXXX)
+		cp "$seeds"/* "$corpus"/
+		if build-fuzz/tests/fuzz/$name -max_total_time="$FUZZ_SECONDS" -timeout=10 \
+			-artifact_prefix="$corpus/" "$corpus" > "$corpus.log" 2>&1; then
+			echo "ok - $name: $(grep -o 'Done [0-9]* runs in [0-9]* second(s)' "$corpus.log")"
+			passed=$((passed + 1))
+		else
+			echo "not ok - $name crashed:"; tail -40 "$corpus.log"
+			ls "$corpus"/crash-* 2>/dev/null
+			failed=$((failed + 1))
+		fi
+		rm -rf "$corpus" "$corpus.log"
+	done
+else
+	echo "fuzz build failed"
+	failed=$((failed + 1))
+fi
+
+echo
+echo "$passed passed, $failed failed"
+[ "$failed" = 0 ]
