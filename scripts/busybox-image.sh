@@ -11,7 +11,10 @@
 #   verify  check /guestdata/SHA256SUMS, print UH-VERIFY-OK N files or UH-VERIFY-FAILED
 #   notify  write "hello-from-guest" to /proc/mconsole (reaches the mconsole=notify: socket)
 #   panic   let init exit, so the kernel panics
-# Every mode first prints UH-INIT-UP.
+# Every mode first prints UH-INIT-UP. /sbin/init is busybox init: /etc/uh-rc runs as its
+# sysinit, and ctrl-alt-del (mconsole `cad`) powers the guest off, as a distribution's init
+# would be configured for hosting. `init=/etc/uh-rc` runs the script as PID 1 instead (then
+# `panic` mode really makes init exit).
 set -euo pipefail
 img=$1
 size=${2:-64M}
@@ -25,7 +28,13 @@ cp /bin/busybox "$d/bin/busybox"
 for a in $(/bin/busybox --list); do [ "$a" = busybox ] || ln -sf busybox "$d/bin/$a"; done
 echo "root:x:0:0:root:/:/bin/sh" > "$d/etc/passwd"
 [ -n "$extra" ] && cp -a "$extra"/. "$d/guestdata/"
-cat > "$d/sbin/init" <<'INIT'
+cat > "$d/etc/inittab" <<'TAB'
+::sysinit:/etc/uh-rc
+::ctrlaltdel:/bin/poweroff -f
+::shutdown:/bin/sync
+TAB
+ln -sf ../bin/busybox "$d/sbin/init"
+cat > "$d/etc/uh-rc" <<'INIT'
 #!/bin/busybox sh
 export PATH=/bin:/sbin
 mount -t proc proc /proc
@@ -64,9 +73,15 @@ panic)
 	echo "UH-INIT-EXITING"
 	exit 0
 	;;
+oom)
+	# allocate far beyond the guest's memory: the guest's OOM killer must act
+	(sleep 1; dd if=/dev/zero bs=1M count=4096 | tail -c 1 > /dev/null; echo UH-OOM-SURVIVED) &
+	;;
 esac
-while :; do sleep 3600; done
+# as PID 1 (init=/etc/uh-rc) the script must not end; under busybox init it returns
+[ $$ = 1 ] && while :; do sleep 3600; done
+exit 0
 INIT
-chmod 755 "$d/sbin/init"
+chmod 755 "$d/etc/uh-rc"
 truncate -s "$size" "$img"
 mkfs.ext4 -q -F -d "$d" "$img"

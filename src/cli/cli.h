@@ -4,6 +4,8 @@
 
 #include <jansson.h>
 
+#include <stddef.h>
+
 #include "util/error.h"
 
 enum { UH_EXIT_OK = 0, UH_EXIT_FAIL = 1, UH_EXIT_USAGE = 2 };
@@ -27,7 +29,26 @@ const char *uh_cli_error_code(const struct uh_error *err);
 /* Parse a duration in seconds ("5", "0.5") into milliseconds. */
 int uh_cli_parse_seconds(const char *s, int *ms);
 
+/* API calls (client.c). A status >= 400 becomes an error carrying the daemon's message. */
+const char *uh_cli_socket(const struct uh_cli *cli);
+int uh_client_call(const struct uh_cli *cli, const char *method, const char *path, json_t *body,
+		   json_t **resp, struct uh_error *err);
+/* GET a streaming resource; fn gets each piece (return non-zero to stop). */
+int uh_client_stream(const struct uh_cli *cli, const char *path,
+		     int (*fn)(const char *data, size_t len, void *arg), void *arg,
+		     struct uh_error *err);
+
 int uh_cmd_cow(struct uh_cli *cli, int argc, char **argv);
 int uh_cmd_mconsole(struct uh_cli *cli, int argc, char **argv);
+int uh_cmd_template(struct uh_cli *cli, int argc, char **argv);
+int uh_cmd_create(struct uh_cli *cli, int argc, char **argv);
+int uh_cmd_lifecycle(struct uh_cli *cli, int argc, char **argv); /* start stop restart reboot kill */
+int uh_cmd_delete(struct uh_cli *cli, int argc, char **argv);
+int uh_cmd_list(struct uh_cli *cli, int argc, char **argv);
+int uh_cmd_show(struct uh_cli *cli, int argc, char **argv);
+int uh_cmd_logs(struct uh_cli *cli, int argc, char **argv);
+int uh_cmd_events(struct uh_cli *cli, int argc, char **argv);
+int uh_cmd_stats(struct uh_cli *cli, int argc, char **argv);
+int uh_cmd_console(struct uh_cli *cli, int argc, char **argv);
 
 #endif

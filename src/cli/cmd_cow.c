@@ -68,7 +68,7 @@ static int cow_merge(struct uh_cli *cli, int argc, char **argv)
 	struct uh_error err;
 	int c;
 
-	optind = 1;
+	optind = 0;
 	while ((c = getopt_long(argc, argv, "+b:", opts, NULL)) != -1) {
 		switch (c) {
 		case 'b':

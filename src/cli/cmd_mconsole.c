@@ -82,7 +82,7 @@ int uh_cmd_mconsole(struct uh_cli *cli, int argc, char **argv)
 	int timeout_ms = 5000, count = 0, c, i;
 	size_t len = 0;
 
-	optind = 1;
+	optind = 0;
 	while ((c = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
 		switch (c) {
 		case 'u':

@@ -1,6 +1,6 @@
 /* umlhost: the command-line client. Global options, then one command. */
 #include "cli/cli.h"
-#include "config.h"
+#include "uh_build.h"
 
 #include <getopt.h>
 #include <stdio.h>
@@ -14,7 +14,15 @@ static const char usage[] =
 	"  version\n"
 	"  cow create COW BACKING | cow info COW | cow merge COW OUTPUT [--backing PATH]\n"
 	"  mconsole [--uml-dir DIR] [--timeout S] UMID|SOCKET COMMAND...\n"
-	"  mconsole --listen NOTIFY_SOCKET [--count N] [--timeout S]\n";
+	"  mconsole --listen NOTIFY_SOCKET [--count N] [--timeout S]\n"
+	"\n"
+	"daemon commands (socket: --socket, $UMLHOST_SOCKET, or /run/umlhost/umlhost.sock):\n"
+	"  template import NAME IMAGE | template list | template rm NAME\n"
+	"  create NAME --template T [--memory 128M] [--kernel-arg ARG]... [--autostart]\n"
+	"              [--restart no|on-failure|always]\n"
+	"  start|stop|restart|reboot|kill NAME [--timeout SECONDS]\n"
+	"  delete NAME [--force] | list | show NAME | stats [NAME]\n"
+	"  console NAME | logs NAME [--follow] | events [--follow] [--since ID]\n";
 
 struct command {
 	const char *name;
@@ -31,9 +39,12 @@ static int cmd_version(struct uh_cli *cli, int argc, char **argv)
 }
 
 static const struct command commands[] = {
-	{"version", cmd_version},
-	{"cow", uh_cmd_cow},
-	{"mconsole", uh_cmd_mconsole},
+	{"version", cmd_version},     {"cow", uh_cmd_cow},	   {"mconsole", uh_cmd_mconsole},
+	{"template", uh_cmd_template}, {"create", uh_cmd_create},   {"start", uh_cmd_lifecycle},
+	{"stop", uh_cmd_lifecycle},   {"restart", uh_cmd_lifecycle}, {"reboot", uh_cmd_lifecycle},
+	{"kill", uh_cmd_lifecycle},   {"delete", uh_cmd_delete},   {"list", uh_cmd_list},
+	{"show", uh_cmd_show},	      {"logs", uh_cmd_logs},	   {"events", uh_cmd_events},
+	{"stats", uh_cmd_stats},      {"console", uh_cmd_console},
 };
 
 int main(int argc, char **argv)

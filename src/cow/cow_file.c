@@ -1,6 +1,7 @@
 #include "cow/cow_file.h"
 #include "util/cleanup.h"
 #include "util/fileio.h"
+#include "util/sparse_copy.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -12,7 +13,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define COPY_CHUNK (8U << 20)
 #define BITMAP_CHUNK (1U << 20) /* bytes of bitmap read at a time: 4 GiB of disk at 512 B */
 
 /* uml_mkcow stores the backing path as getcwd() of its directory + "/" + its basename: the
@@ -202,39 +202,6 @@ int uh_cow_check_backing(const struct uh_cow_header *h, const char *backing_path
 	return 0;
 }
 
-/* Copy [off, off+len) from in to out at the same or another offset. copy_file_range lets the
- * kernel share or copy extents without a round trip through user space. */
-static int copy_range(int in, uint64_t in_off, int out, uint64_t out_off, uint64_t len,
-		      struct uh_error *err)
-{
-	uh_autofree char *buf = NULL;
-
-	while (len > 0) {
-		loff_t io = (loff_t)in_off, oo = (loff_t)out_off;
-		size_t want = len > COPY_CHUNK ? COPY_CHUNK : (size_t)len;
-		ssize_t n = copy_file_range(in, &io, out, &oo, want, 0);
-
-		if (n < 0 && (errno == EXDEV || errno == ENOSYS || errno == EINVAL ||
-			      errno == EOPNOTSUPP)) {
-			/* different filesystems on old kernels: plain read/write */
-			if (buf == NULL && (buf = malloc(COPY_CHUNK)) == NULL)
-				abort();
-			n = uh_pread_full(in, buf, want, (off_t)in_off);
-			if (n >= 0 && (size_t)n == want &&
-			    uh_pwrite_full(out, buf, want, (off_t)out_off) < 0)
-				return uh_err(err, errno, "write");
-		}
-		if (n < 0)
-			return uh_err(err, errno, "copy");
-		if (n == 0)
-			return uh_errx(err, "unexpected end of file");
-		in_off += (uint64_t)n;
-		out_off += (uint64_t)n;
-		len -= (uint64_t)n;
-	}
-	return 0;
-}
-
 struct merge_ctx {
 	const struct uh_cow_header *h;
 	int cow_fd, out_fd;
@@ -249,7 +216,7 @@ static int merge_run(uint64_t first, uint64_t end, void *arg, struct uh_error *e
 
 	if (off + len > m->h->size) /* the last sector may be partial */
 		len = m->h->size - off;
-	if (copy_range(m->cow_fd, m->h->data_offset + off, m->out_fd, off, len, err) < 0)
+	if (uh_copy_range(m->cow_fd, m->h->data_offset + off, m->out_fd, off, len, err) < 0)
 		return uh_err_prefix(err, "sectors %llu-%llu of %s",
 				     (unsigned long long)first, (unsigned long long)end - 1,
 				     m->cow_path);
@@ -259,25 +226,8 @@ static int merge_run(uint64_t first, uint64_t end, void *arg, struct uh_error *e
 /* Copy the data extents of the backing file; holes stay holes in the output. */
 static int copy_backing(int in, const char *path, int out, uint64_t size, struct uh_error *err)
 {
-	off_t pos = 0;
-
-	while ((uint64_t)pos < size) {
-		off_t data = lseek(in, pos, SEEK_DATA), hole;
-
-		if (data < 0 && errno == ENXIO)
-			break;
-		if (data < 0)
-			return uh_err(err, errno, "seek in %s", path);
-		hole = lseek(in, data, SEEK_HOLE);
-		if (hole < 0)
-			return uh_err(err, errno, "seek in %s", path);
-		if ((uint64_t)hole > size)
-			hole = (off_t)size;
-		if (copy_range(in, (uint64_t)data, out, (uint64_t)data, (uint64_t)(hole - data),
-			       err) < 0)
-			return uh_err_prefix(err, "backing file %s", path);
-		pos = hole;
-	}
+	if (uh_copy_data_extents(in, out, size, err) < 0)
+		return uh_err_prefix(err, "backing file %s", path);
 	return 0;
 }
 

@@ -1,16 +1,273 @@
-/* umlhostd: the supervisor daemon. For now it only reports its version. */
-#include "config.h"
+/* umlhostd: the supervisor daemon. Sets up the state and run directories, the state
+ * database, the API socket and the event loop; re-adopts instances that kept running;
+ * starts the autostart ones; then serves until SIGTERM. Instances survive it. */
+#include "uh_build.h"
+#include "daemon/daemon.h"
+#include "util/cleanup.h"
+#include "util/log.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <grp.h>
+#include <limits.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/file.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <systemd/sd-daemon.h>
+#include <unistd.h>
+
+#ifndef UMLHOST_LIBEXECDIR
+#define UMLHOST_LIBEXECDIR "/usr/local/libexec/umlhost"
+#endif
+#define DEFAULT_CONFIG "/etc/umlhost/umlhostd.conf"
+
+static const char usage[] =
+	"usage: umlhostd [--state-dir DIR] [--run-dir DIR] [--socket PATH] [--foreground]\n"
+	"                [--config FILE] [--debug] [-n] [--version]\n";
+
+static int mkdirs(const char *path, mode_t mode, struct uh_error *err)
+{
+	char buf[PATH_MAX], *p;
+
+	if (strlen(path) >= sizeof(buf))
+		return uh_errx(err, "path %s is too long", path);
+	strcpy(buf, path);
+	for (p = buf + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(buf, 0755) < 0 && errno != EEXIST)
+			return uh_err(err, errno, "create %s", buf);
+		*p = '/';
+	}
+	if (mkdir(buf, mode) < 0 && errno != EEXIST)
+		return uh_err(err, errno, "create %s", buf);
+	return 0;
+}
+
+/* The monitor binary next to ours (build tree, tests), else the installed one. */
+static void find_monitor(struct uh_config *c)
+{
+	char self[PATH_MAX], *slash;
+	ssize_t n;
+
+	if (c->monitor[0])
+		return;
+	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (n > 0) {
+		self[n] = '\0';
+		slash = strrchr(self, '/');
+		if (slash && (size_t)(slash - self) + 20 < sizeof(self)) {
+			strcpy(slash + 1, "umlhost-monitor");
+			if (access(self, X_OK) == 0) {
+				strcpy(c->monitor, self);
+				return;
+			}
+		}
+	}
+	snprintf(c->monitor, sizeof(c->monitor), "%s/umlhost-monitor", UMLHOST_LIBEXECDIR);
+}
+
+static int check_config(const struct uh_config *c, struct uh_error *err)
+{
+	if (access(c->kernel, X_OK) < 0)
+		return uh_err(err, errno, "kernel %s (apt-get install user-mode-linux)", c->kernel);
+	if (access(c->monitor, X_OK) < 0)
+		return uh_err(err, errno, "monitor %s", c->monitor);
+	if (c->min_memory_mib < 16)
+		return uh_errx(err, "min_memory below 16M cannot boot");
+	if (c->default_memory_mib < c->min_memory_mib)
+		return uh_errx(err, "default_memory is below min_memory");
+	return 0;
+}
+
+static void on_signal(void *arg, uint32_t events)
+{
+	struct uh_daemon *d = arg;
+	struct signalfd_siginfo si;
+
+	while (read(d->sig_fd, &si, sizeof(si)) == sizeof(si)) {
+		if (si.ssi_signo == SIGCHLD)
+			uh_daemon_reap_children(d);
+		else if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT)
+			d->quit = 1;
+	}
+}
 
 int main(int argc, char **argv)
 {
-	if (argc > 1 && strcmp(argv[1], "--version") != 0) {
-		fprintf(stderr, "umlhostd: unknown option '%s' (only --version for now)\n",
-			argv[1]);
+	static const struct option opts[] = {{"state-dir", required_argument, NULL, 's'},
+					     {"run-dir", required_argument, NULL, 'r'},
+					     {"socket", required_argument, NULL, 'S'},
+					     {"config", required_argument, NULL, 'c'},
+					     {"foreground", no_argument, NULL, 'f'},
+					     {"debug", no_argument, NULL, 'd'},
+					     {"version", no_argument, NULL, 'V'},
+					     {"help", no_argument, NULL, 'h'},
+					     {NULL, 0, NULL, 0}};
+	const char *state_dir = NULL, *run_dir = NULL, *sock = NULL, *config = NULL;
+	int check_only = 0, foreground = 0, debug = 0, c, lock_fd = -1, ready_pipe[2] = {-1, -1};
+	struct uh_daemon d = {0};
+	struct uh_error err;
+	char path[PATH_MAX + 32];
+	sigset_t mask;
+	struct group *gr;
+
+	while ((c = getopt_long(argc, argv, "nh", opts, NULL)) != -1) {
+		switch (c) {
+		case 's':
+			state_dir = optarg;
+			break;
+		case 'r':
+			run_dir = optarg;
+			break;
+		case 'S':
+			sock = optarg;
+			break;
+		case 'c':
+			config = optarg;
+			break;
+		case 'f':
+			foreground = 1;
+			break;
+		case 'd':
+			debug = 1;
+			break;
+		case 'n':
+			check_only = 1;
+			break;
+		case 'V':
+			printf("umlhostd %s\n", UMLHOST_VERSION);
+			return 0;
+		case 'h':
+			fputs(usage, stdout);
+			return 0;
+		default:
+			fputs(usage, stderr);
+			return 2;
+		}
+	}
+	if (optind != argc) {
+		fputs(usage, stderr);
 		return 2;
 	}
-	printf("umlhostd %s\n", UMLHOST_VERSION);
+	uh_log_init("umlhostd", debug);
+	uh_config_defaults(&d.cfg);
+	if (config == NULL && access(DEFAULT_CONFIG, F_OK) == 0)
+		config = DEFAULT_CONFIG;
+	if (config && uh_config_load(&d.cfg, config, &err) < 0) {
+		fprintf(stderr, "umlhostd: %s\n", err.msg);
+		return 1;
+	}
+	if (state_dir)
+		snprintf(d.cfg.state_dir, sizeof(d.cfg.state_dir), "%s", state_dir);
+	if (run_dir)
+		snprintf(d.cfg.run_dir, sizeof(d.cfg.run_dir), "%s", run_dir);
+	if (sock)
+		snprintf(d.cfg.socket, sizeof(d.cfg.socket), "%s", sock);
+	uh_config_finish(&d.cfg);
+	find_monitor(&d.cfg);
+	if (check_config(&d.cfg, &err) < 0) {
+		fprintf(stderr, "umlhostd: %s\n", err.msg);
+		return 1;
+	}
+	if (check_only) {
+		printf("configuration OK\n");
+		return 0;
+	}
+
+	if (!foreground && getenv("NOTIFY_SOCKET") == NULL) {
+		/* classic daemon: the parent exits once the child serves */
+		pid_t pid;
+		char b;
+
+		if (pipe2(ready_pipe, O_CLOEXEC) < 0 || (pid = fork()) < 0) {
+			perror("umlhostd: fork");
+			return 1;
+		}
+		if (pid > 0) {
+			close(ready_pipe[1]);
+			return read(ready_pipe[0], &b, 1) == 1 ? 0 : 1;
+		}
+		close(ready_pipe[0]);
+		setsid();
+	}
+
+	snprintf(path, sizeof(path), "%s/templates", d.cfg.state_dir);
+	if (mkdirs(d.cfg.state_dir, 0750, &err) < 0 || mkdirs(path, 0750, &err) < 0)
+		goto fail;
+	snprintf(path, sizeof(path), "%s/instances", d.cfg.state_dir);
+	if (mkdirs(path, 0750, &err) < 0)
+		goto fail;
+	snprintf(path, sizeof(path), "%s/i", d.cfg.run_dir);
+	if (mkdirs(d.cfg.run_dir, 0755, &err) < 0 || mkdirs(path, 0750, &err) < 0)
+		goto fail;
+	snprintf(path, sizeof(path), "%s/umlhostd.lock", d.cfg.run_dir);
+	lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (lock_fd < 0 || flock(lock_fd, LOCK_EX | LOCK_NB) < 0) {
+		uh_err(&err, errno, "another umlhostd uses %s (lock %s)", d.cfg.run_dir, path);
+		goto fail;
+	}
+	gr = getgrnam(d.cfg.group);
+	if (gr) {
+		d.have_group = 1;
+		d.group_gid = gr->gr_gid;
+	}
+
+	snprintf(path, sizeof(path), "%s/state.db", d.cfg.state_dir);
+	if (uh_store_open(path, &d.store, &err) < 0)
+		goto fail;
+	d.loop = uh_loop_new();
+	if (d.loop == NULL) {
+		uh_err(&err, errno, "epoll");
+		goto fail;
+	}
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGCHLD);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	d.sig_fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (d.sig_fd < 0) {
+		uh_err(&err, errno, "signalfd");
+		goto fail;
+	}
+	d.sig_watch = uh_loop_watch(d.loop, d.sig_fd, EPOLLIN, on_signal, &d);
+
+	if (uh_daemon_load(&d, &err) < 0)
+		goto fail;
+	if (uh_api_start(&d, &err) < 0)
+		goto fail;
+	uh_info("serving on %s (state %s, %d instances)", d.cfg.socket, d.cfg.state_dir,
+		d.n_instances);
+	sd_notify(0, "READY=1");
+	if (ready_pipe[1] >= 0) {
+		(void)!write(ready_pipe[1], "", 1);
+		close(ready_pipe[1]);
+		int null = open("/dev/null", O_RDWR);
+		dup2(null, 0);
+		dup2(null, 1);
+		close(null);
+	}
+	uh_daemon_autostart(&d);
+
+	while (!d.quit)
+		uh_loop_run_once(d.loop, -1);
+
+	sd_notify(0, "STOPPING=1");
+	uh_info("stopping; instances keep running");
+	uh_api_stop(&d);
+	uh_store_close(d.store);
 	return 0;
+fail:
+	fprintf(stderr, "umlhostd: %s\n", err.msg);
+	return 1;
 }

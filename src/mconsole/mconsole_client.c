@@ -107,9 +107,7 @@ void uh_mc_client_free(struct uh_mc_client *c)
 void uh_mc_result_clear(struct uh_mc_result *res)
 {
 	free(res->text);
-	res->text = NULL;
-	res->len = 0;
-	res->err = 0;
+	memset(res, 0, sizeof(*res));
 }
 
 static void append(struct uh_mc_result *res, const char *s, size_t n)
@@ -124,16 +122,23 @@ static void append(struct uh_mc_result *res, const char *s, size_t n)
 	res->text = t;
 }
 
-int uh_mc_command(struct uh_mc_client *c, const char *cmd, int timeout_ms,
-		  struct uh_mc_result *res, struct uh_error *err)
+int uh_mc_client_fd(const struct uh_mc_client *c)
+{
+	return c->fd;
+}
+
+void uh_mc_abandon(struct uh_mc_client *c)
+{
+	client_close(c); /* a fresh socket next time: a late reply must not answer another request */
+}
+
+int uh_mc_send(struct uh_mc_client *c, const char *cmd, struct uh_mc_result *res,
+	       struct uh_error *err)
 {
 	struct uh_mc_request req;
-	int64_t deadline = uh_now_ms() + timeout_ms;
-	/* one byte more than the largest legal reply, so an oversized one is detected */
-	uint8_t buf[UH_MC_REPLY_HDR + UH_MC_MAX_DATA + 1];
-	int first = 1;
 
 	memset(res, 0, sizeof(*res));
+	res->more = 1;
 	append(res, "", 0);
 	if (uh_mc_request_build(&req, cmd, err) < 0)
 		goto fail;
@@ -148,17 +153,58 @@ int uh_mc_command(struct uh_mc_client *c, const char *cmd, int timeout_ms,
 			uh_err(err, errno, "mconsole %s: send", c->peer.sun_path);
 		goto fail;
 	}
+	return 0;
+fail:
+	uh_mc_result_clear(res);
+	return -1;
+}
+
+int uh_mc_receive(struct uh_mc_client *c, struct uh_mc_result *res, struct uh_error *err)
+{
+	/* one byte more than the largest legal reply, so an oversized one is detected */
+	uint8_t buf[UH_MC_REPLY_HDR + UH_MC_MAX_DATA + 1];
+	struct uh_mc_reply_chunk chunk;
+
+	for (;;) {
+		ssize_t n = recv(c->fd, buf, sizeof(buf), MSG_TRUNC | MSG_DONTWAIT);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			return 0;
+		if (n < 0)
+			return uh_err(err, errno, "mconsole %s: receive", c->peer.sun_path);
+		if (uh_mc_reply_parse(buf, (size_t)n, &chunk, err) < 0) {
+			client_close(c);
+			return uh_err_prefix(err, "mconsole %s", c->peer.sun_path);
+		}
+		if (!res->started)
+			res->err = chunk.err != 0; /* only the first datagram carries err */
+		res->started = 1;
+		append(res, chunk.data, chunk.len);
+		if (!chunk.more) {
+			res->more = 0;
+			return 1;
+		}
+	}
+}
+
+int uh_mc_command(struct uh_mc_client *c, const char *cmd, int timeout_ms,
+		  struct uh_mc_result *res, struct uh_error *err)
+{
+	int64_t deadline = uh_now_ms() + timeout_ms;
+
+	if (uh_mc_send(c, cmd, res, err) < 0)
+		return -1;
 	for (;;) {
 		struct pollfd pfd = {.fd = c->fd, .events = POLLIN};
-		struct uh_mc_reply_chunk chunk;
 		int64_t left = deadline - uh_now_ms();
-		ssize_t n;
 		int r;
 
 		if (left <= 0) {
 			uh_err(err, ETIMEDOUT, "mconsole %s: no reply to '%s' within %d ms",
 			       c->peer.sun_path, cmd, timeout_ms);
-			client_close(c); /* a late reply must not answer the next request */
+			uh_mc_abandon(c);
 			goto fail;
 		}
 		r = poll(&pfd, 1, (int)left);
@@ -170,23 +216,10 @@ int uh_mc_command(struct uh_mc_client *c, const char *cmd, int timeout_ms,
 		}
 		if (r == 0)
 			continue;
-		n = recv(c->fd, buf, sizeof(buf), MSG_TRUNC);
-		if (n < 0 && (errno == EAGAIN || errno == EINTR))
-			continue;
-		if (n < 0) {
-			uh_err(err, errno, "mconsole %s: receive", c->peer.sun_path);
+		r = uh_mc_receive(c, res, err);
+		if (r < 0)
 			goto fail;
-		}
-		if (uh_mc_reply_parse(buf, (size_t)n, &chunk, err) < 0) {
-			uh_err_prefix(err, "mconsole %s", c->peer.sun_path);
-			client_close(c);
-			goto fail;
-		}
-		if (first)
-			res->err = chunk.err != 0; /* only the first datagram carries err */
-		first = 0;
-		append(res, chunk.data, chunk.len);
-		if (!chunk.more)
+		if (r == 1)
 			return 0;
 	}
 fail:

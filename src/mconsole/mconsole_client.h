@@ -13,6 +13,8 @@ struct uh_mc_result {
 	int err;    /* 1 when the kernel answered ERR */
 	char *text; /* the reply's text, all datagrams joined; owned, free() it */
 	size_t len;
+	int started; /* a first datagram arrived */
+	int more;    /* more datagrams expected */
 };
 
 /* A client for the mconsole socket at `sock_path`. Its own socket is bound in `bind_dir`, or
@@ -28,6 +30,15 @@ int uh_mc_command(struct uh_mc_client *c, const char *cmd, int timeout_ms,
 		  struct uh_mc_result *res, struct uh_error *err);
 
 void uh_mc_result_clear(struct uh_mc_result *res);
+
+/* The same request split for an event loop: send, then call uh_mc_receive whenever
+ * uh_mc_client_fd() is readable until it returns 1 (reply complete) or -1 (error). The caller
+ * keeps the deadline; on timeout it calls uh_mc_abandon() so a late reply is dropped. */
+int uh_mc_send(struct uh_mc_client *c, const char *cmd, struct uh_mc_result *res,
+	       struct uh_error *err);
+int uh_mc_receive(struct uh_mc_client *c, struct uh_mc_result *res, struct uh_error *err);
+int uh_mc_client_fd(const struct uh_mc_client *c);
+void uh_mc_abandon(struct uh_mc_client *c);
 
 /* <uml_dir>/<umid>/mconsole, with uml_dir defaulting to $HOME/.uml like the kernel. */
 int uh_mc_umid_socket(const char *uml_dir, const char *umid, char **out, struct uh_error *err);

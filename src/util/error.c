@@ -40,6 +40,19 @@ int uh_errx(struct uh_error *e, const char *fmt, ...)
 	return -1;
 }
 
+int uh_errc(struct uh_error *e, int errnum, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (e == NULL)
+		return -1;
+	va_start(ap, fmt);
+	vformat(e->msg, sizeof(e->msg), fmt, ap);
+	va_end(ap);
+	e->errnum = errnum;
+	return -1;
+}
+
 int uh_err_prefix(struct uh_error *e, const char *fmt, ...)
 {
 	char prefix[UH_ERROR_MAX];

@@ -22,7 +22,7 @@ wait_exit "$BOOT_PID" 10
 "$UMLHOST" --json mconsole --listen "$W/notify2.sock" --count 2 --timeout 60 > "$W/n2.json" &
 L=$!; PIDS+=($L)
 sleep 0.3
-boot_uml nt2 "$W/con2.log" ubd0="$W/b.cow","$W/base.img" uhmode=panic panic=1 mconsole=notify:"$W/notify2.sock"
+boot_uml nt2 "$W/con2.log" ubd0="$W/b.cow","$W/base.img" uhmode=panic init=/etc/uh-rc panic=1 mconsole=notify:"$W/notify2.sock"
 wait_exit "$L" 60
 check "listener exited after two messages" test $? = 0
 python3 - "$W/n2.json" <<'PY'

@@ -1,0 +1,400 @@
+/* Instance commands: create, start/stop/restart/reboot/kill, delete, list, show, logs,
+ * events, stats. Each is one API call; output is text or, with --json, the API's JSON. */
+#include "cli/cli.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static int call(struct uh_cli *cli, const char *method, const char *path, json_t *body,
+		json_t **resp)
+{
+	struct uh_error err;
+	int r = uh_client_call(cli, method, path, body, resp, &err);
+
+	json_decref(body);
+	if (r < 0)
+		return uh_cli_fail(cli, &err);
+	return UH_EXIT_OK;
+}
+
+static const char *str(json_t *o, const char *k)
+{
+	const char *s = json_string_value(json_object_get(o, k));
+	return s ? s : "-";
+}
+
+static void print_instance_line(json_t *i)
+{
+	json_t *pid = json_object_get(i, "pid");
+	char p[16] = "-";
+
+	if (json_is_integer(pid))
+		snprintf(p, sizeof(p), "%lld", (long long)json_integer_value(pid));
+	printf("%-32s %-9s %-8s %6lldM %-16s %s\n", str(i, "name"), str(i, "state"), p,
+	       (long long)json_integer_value(json_object_get(i, "memory_mib")), str(i, "template"),
+	       str(i, "restart"));
+}
+
+int uh_cmd_create(struct uh_cli *cli, int argc, char **argv)
+{
+	static const struct option opts[] = {{"template", required_argument, NULL, 't'},
+					     {"memory", required_argument, NULL, 'm'},
+					     {"kernel", required_argument, NULL, 'k'},
+					     {"kernel-arg", required_argument, NULL, 'a'},
+					     {"autostart", no_argument, NULL, 'A'},
+					     {"restart", required_argument, NULL, 'r'},
+					     {"json", no_argument, NULL, 'j'},
+					     {NULL, 0, NULL, 0}};
+	json_t *body = json_object(), *args = json_array(), *resp = NULL;
+	int c, rc;
+
+	optind = 0;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 't':
+			json_object_set_new(body, "template", json_string(optarg));
+			break;
+		case 'm':
+			json_object_set_new(body, "memory", json_string(optarg));
+			break;
+		case 'k':
+			json_object_set_new(body, "kernel", json_string(optarg));
+			break;
+		case 'a':
+			json_array_append_new(args, json_string(optarg));
+			break;
+		case 'A':
+			json_object_set_new(body, "autostart", json_true());
+			break;
+		case 'r':
+			json_object_set_new(body, "restart", json_string(optarg));
+			break;
+		case 'j':
+			cli->json = 1;
+			break;
+		default:
+			json_decref(body);
+			json_decref(args);
+			return uh_cli_usage(cli, "usage: umlhost create NAME --template T "
+						 "[--memory 128M] [--kernel K] [--kernel-arg ARG]... "
+						 "[--autostart] [--restart no|on-failure|always]");
+		}
+	}
+	if (argc - optind != 1) {
+		json_decref(body);
+		json_decref(args);
+		return uh_cli_usage(cli, "create needs exactly one NAME");
+	}
+	json_object_set_new(body, "name", json_string(argv[optind]));
+	json_object_set_new(body, "kernel_args", args);
+	rc = call(cli, "POST", "/v1/instances", body, &resp);
+	if (rc != UH_EXIT_OK)
+		return rc;
+	if (cli->json)
+		uh_cli_print_json(resp);
+	else {
+		printf("created %s (%s)\n", str(resp, "name"), str(resp, "disk"));
+		json_decref(resp);
+	}
+	return UH_EXIT_OK;
+}
+
+int uh_cmd_lifecycle(struct uh_cli *cli, int argc, char **argv)
+{
+	static const struct option opts[] = {{"timeout", required_argument, NULL, 't'},
+					     {"json", no_argument, NULL, 'j'},
+					     {NULL, 0, NULL, 0}};
+	const char *action = argv[0];
+	char path[256];
+	json_t *body = json_object(), *resp = NULL;
+	int c, ms, rc;
+
+	optind = 0;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 't':
+			if (uh_cli_parse_seconds(optarg, &ms) < 0 || ms < 1000) {
+				json_decref(body);
+				return uh_cli_usage(cli, "invalid --timeout '%s' (seconds, >= 1)",
+						    optarg);
+			}
+			json_object_set_new(body, "timeout", json_integer(ms / 1000));
+			break;
+		case 'j':
+			cli->json = 1;
+			break;
+		default:
+			json_decref(body);
+			return uh_cli_usage(cli, "usage: umlhost %s NAME [--timeout SECONDS]",
+					    action);
+		}
+	}
+	if (argc - optind != 1) {
+		json_decref(body);
+		return uh_cli_usage(cli, "%s needs exactly one NAME", action);
+	}
+	if (strlen(argv[optind]) > 64) {
+		json_decref(body);
+		return uh_cli_usage(cli, "instance name too long");
+	}
+	snprintf(path, sizeof(path), "/v1/instances/%s/%s", argv[optind], action);
+	rc = call(cli, "POST", path, body, &resp);
+	if (rc != UH_EXIT_OK)
+		return rc;
+	if (cli->json) {
+		uh_cli_print_json(resp);
+	} else {
+		json_t *pid = json_object_get(resp, "pid");
+		if (json_is_integer(pid))
+			printf("%s: %s (pid %lld)\n", str(resp, "name"), str(resp, "state"),
+			       (long long)json_integer_value(pid));
+		else
+			printf("%s: %s\n", str(resp, "name"), str(resp, "state"));
+		json_decref(resp);
+	}
+	return UH_EXIT_OK;
+}
+
+int uh_cmd_delete(struct uh_cli *cli, int argc, char **argv)
+{
+	char path[256];
+	json_t *resp = NULL;
+	int force = 0, i, rc;
+	const char *name = NULL;
+
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--force") == 0)
+			force = 1;
+		else if (name == NULL && argv[i][0] != '-')
+			name = argv[i];
+		else
+			return uh_cli_usage(cli, "usage: umlhost delete NAME [--force]");
+	}
+	if (name == NULL || strlen(name) > 64)
+		return uh_cli_usage(cli, "usage: umlhost delete NAME [--force]");
+	snprintf(path, sizeof(path), "/v1/instances/%s%s", name, force ? "?force=1" : "");
+	rc = call(cli, "DELETE", path, NULL, &resp);
+	if (rc != UH_EXIT_OK)
+		return rc;
+	if (cli->json)
+		uh_cli_print_json(resp);
+	else {
+		printf("deleted %s\n", name);
+		json_decref(resp);
+	}
+	return UH_EXIT_OK;
+}
+
+int uh_cmd_list(struct uh_cli *cli, int argc, char **argv)
+{
+	json_t *resp = NULL, *i;
+	size_t k;
+	int rc;
+
+	if (argc != 1)
+		return uh_cli_usage(cli, "usage: umlhost list");
+	rc = call(cli, "GET", "/v1/instances", NULL, &resp);
+	if (rc != UH_EXIT_OK)
+		return rc;
+	if (cli->json) {
+		uh_cli_print_json(resp);
+		return UH_EXIT_OK;
+	}
+	printf("%-32s %-9s %-8s %7s %-16s %s\n", "NAME", "STATE", "PID", "MEMORY", "TEMPLATE",
+	       "RESTART");
+	json_array_foreach(resp, k, i)
+		print_instance_line(i);
+	json_decref(resp);
+	return UH_EXIT_OK;
+}
+
+static void print_object(json_t *o)
+{
+	const char *k;
+	json_t *v;
+
+	json_object_foreach(o, k, v) {
+		char *s = json_is_string(v) ? strdup(json_string_value(v))
+					    : json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
+		printf("%-18s %s\n", k, s);
+		free(s);
+	}
+}
+
+int uh_cmd_show(struct uh_cli *cli, int argc, char **argv)
+{
+	char path[256];
+	json_t *resp = NULL;
+	int rc;
+
+	if (argc != 2 || strlen(argv[1]) > 64)
+		return uh_cli_usage(cli, "usage: umlhost show NAME");
+	snprintf(path, sizeof(path), "/v1/instances/%s", argv[1]);
+	rc = call(cli, "GET", path, NULL, &resp);
+	if (rc != UH_EXIT_OK)
+		return rc;
+	if (cli->json)
+		uh_cli_print_json(resp);
+	else {
+		print_object(resp);
+		json_decref(resp);
+	}
+	return UH_EXIT_OK;
+}
+
+int uh_cmd_stats(struct uh_cli *cli, int argc, char **argv)
+{
+	char path[256];
+	json_t *resp = NULL, *i;
+	size_t k;
+	int rc;
+
+	if (argc > 2 || (argc == 2 && strlen(argv[1]) > 64))
+		return uh_cli_usage(cli, "usage: umlhost stats [NAME]");
+	if (argc == 2)
+		snprintf(path, sizeof(path), "/v1/instances/%s/stats", argv[1]);
+	else
+		snprintf(path, sizeof(path), "/v1/stats");
+	rc = call(cli, "GET", path, NULL, &resp);
+	if (rc != UH_EXIT_OK)
+		return rc;
+	if (cli->json) {
+		uh_cli_print_json(resp);
+		return UH_EXIT_OK;
+	}
+	if (argc == 2) {
+		print_object(resp);
+	} else {
+		printf("%-32s %-9s %10s %12s %12s\n", "NAME", "STATE", "CPU_S", "MEMORY", "DISK");
+		json_array_foreach(resp, k, i)
+			printf("%-32s %-9s %10.2f %11lldK %11lldK\n", str(i, "name"),
+			       str(i, "state"), json_real_value(json_object_get(i, "cpu_seconds")),
+			       (long long)json_integer_value(json_object_get(i, "memory_bytes")) /
+				       1024,
+			       (long long)json_integer_value(json_object_get(i, "disk_bytes")) /
+				       1024);
+	}
+	json_decref(resp);
+	return UH_EXIT_OK;
+}
+
+static int write_out(const char *data, size_t len, void *arg)
+{
+	fwrite(data, 1, len, stdout);
+	fflush(stdout);
+	return 0;
+}
+
+int uh_cmd_logs(struct uh_cli *cli, int argc, char **argv)
+{
+	struct uh_error err;
+	const char *name = NULL;
+	char path[256];
+	int follow = 0, i;
+
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--follow") == 0 || strcmp(argv[i], "-f") == 0)
+			follow = 1;
+		else if (name == NULL && argv[i][0] != '-')
+			name = argv[i];
+		else
+			return uh_cli_usage(cli, "usage: umlhost logs NAME [--follow]");
+	}
+	if (name == NULL || strlen(name) > 64)
+		return uh_cli_usage(cli, "usage: umlhost logs NAME [--follow]");
+	snprintf(path, sizeof(path), "/v1/instances/%s/logs%s", name, follow ? "?follow=1" : "");
+	if (uh_client_stream(cli, path, write_out, NULL, &err) < 0)
+		return uh_cli_fail(cli, &err);
+	return UH_EXIT_OK;
+}
+
+struct events_ctx {
+	struct uh_cli *cli;
+	char *line;
+	size_t len;
+	json_t *all;
+};
+
+static void print_event(struct events_ctx *c, json_t *ev)
+{
+	time_t t;
+	struct tm tm;
+	char when[32];
+
+	if (c->all) {
+		json_array_append(c->all, ev);
+		return;
+	}
+	if (c->cli->json) { /* --follow --json: one object per line */
+		char *s = json_dumps(ev, JSON_COMPACT | JSON_PRESERVE_ORDER);
+		puts(s);
+		free(s);
+		fflush(stdout);
+		return;
+	}
+	t = (time_t)(json_integer_value(json_object_get(ev, "ts_ms")) / 1000);
+	localtime_r(&t, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm);
+	printf("%s %-16s %-14s %s\n", when, str(ev, "instance"), str(ev, "type"),
+	       str(ev, "message"));
+	fflush(stdout);
+}
+
+static int events_chunk(const char *data, size_t len, void *arg)
+{
+	struct events_ctx *c = arg;
+	char *nl;
+
+	c->line = realloc(c->line, c->len + len + 1);
+	if (c->line == NULL)
+		abort();
+	memcpy(c->line + c->len, data, len);
+	c->len += len;
+	c->line[c->len] = '\0';
+	while ((nl = memchr(c->line, '\n', c->len)) != NULL) {
+		json_t *ev;
+
+		*nl = '\0';
+		ev = json_loads(c->line, 0, NULL);
+		if (ev)
+			print_event(c, ev);
+		json_decref(ev);
+		c->len -= (size_t)(nl + 1 - c->line);
+		memmove(c->line, nl + 1, c->len);
+	}
+	return 0;
+}
+
+int uh_cmd_events(struct uh_cli *cli, int argc, char **argv)
+{
+	struct events_ctx c = {.cli = cli};
+	struct uh_error err;
+	char path[128];
+	long long since = 0;
+	int follow = 0, i, r;
+
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--follow") == 0 || strcmp(argv[i], "-f") == 0)
+			follow = 1;
+		else if (strcmp(argv[i], "--since") == 0 && i + 1 < argc)
+			since = atoll(argv[++i]);
+		else
+			return uh_cli_usage(cli, "usage: umlhost events [--follow] [--since ID]");
+	}
+	if (cli->json && !follow)
+		c.all = json_array();
+	snprintf(path, sizeof(path), "/v1/events?since=%lld%s", since, follow ? "&follow=1" : "");
+	r = uh_client_stream(cli, path, events_chunk, &c, &err);
+	free(c.line);
+	if (r < 0) {
+		json_decref(c.all);
+		return uh_cli_fail(cli, &err);
+	}
+	if (c.all)
+		uh_cli_print_json(c.all);
+	return UH_EXIT_OK;
+}

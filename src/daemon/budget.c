@@ -1,0 +1,19 @@
+#include "daemon/budget.h"
+#include "util/validate.h"
+
+int uh_budget_check(const char *name, uint64_t host_mib, uint64_t reserve_mib,
+		    uint64_t committed_mib, uint64_t request_mib, struct uh_error *err)
+{
+	uint64_t budget = host_mib > reserve_mib ? host_mib - reserve_mib : 0;
+	uint64_t free_mib = budget > committed_mib ? budget - committed_mib : 0;
+	char req[32], fr[32], tot[32];
+
+	if (request_mib <= free_mib)
+		return 0;
+	uh_format_size(request_mib << 20, req, sizeof(req));
+	uh_format_size(free_mib << 20, fr, sizeof(fr));
+	uh_format_size(budget << 20, tot, sizeof(tot));
+	return uh_errx(err, "%s: memory %s exceeds the free budget (%s of %s); stop an instance "
+			    "or lower --memory",
+		       name, req, fr, tot);
+}

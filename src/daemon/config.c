@@ -1,0 +1,179 @@
+#include "daemon/config.h"
+#include "util/cleanup.h"
+#include "util/validate.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+void uh_config_defaults(struct uh_config *c)
+{
+	memset(c, 0, sizeof(*c));
+	strcpy(c->state_dir, "/var/lib/umlhost");
+	strcpy(c->run_dir, "/run/umlhost");
+	strcpy(c->kernel, "/usr/bin/linux.uml");
+	strcpy(c->group, "umlhost");
+	c->memory_reserve_mib = 1024;
+	c->default_memory_mib = 128;
+	c->min_memory_mib = 64; /* measured: mem=32M does not boot */
+	c->start_timeout_s = 30;
+	c->stop_timeout_s = 30;
+	c->console_log_max = 1 << 20;
+	c->restart_max = 5;
+	c->restart_window_s = 300;
+}
+
+void uh_config_finish(struct uh_config *c)
+{
+	if (c->socket[0] == '\0')
+		snprintf(c->socket, sizeof(c->socket), "%.4000s/umlhost.sock", c->run_dir);
+}
+
+static char *trim(char *s)
+{
+	char *e;
+
+	while (isspace((unsigned char)*s))
+		s++;
+	e = s + strlen(s);
+	while (e > s && isspace((unsigned char)e[-1]))
+		*--e = '\0';
+	return s;
+}
+
+static int set_path(char *dst, const char *v, const char *key, struct uh_error *err)
+{
+	if (v[0] != '/')
+		return uh_errx(err, "%s must be an absolute path, not '%s'", key, v);
+	if (strlen(v) >= PATH_MAX)
+		return uh_errx(err, "%s is too long", key);
+	strcpy(dst, v);
+	return 0;
+}
+
+static int set_int(int *dst, const char *v, int min, int max, const char *key,
+		   struct uh_error *err)
+{
+	char *end;
+	long n;
+
+	errno = 0;
+	n = strtol(v, &end, 10);
+	if (errno || end == v || *end || n < min || n > max)
+		return uh_errx(err, "%s must be a number from %d to %d, not '%s'", key, min, max, v);
+	*dst = (int)n;
+	return 0;
+}
+
+static int set_mib(uint64_t *dst, const char *v, const char *key, struct uh_error *err)
+{
+	uint64_t b;
+
+	if (uh_parse_size(v, &b, err) < 0)
+		return uh_err_prefix(err, "%s", key);
+	*dst = b >> 20;
+	return 0;
+}
+
+static int set_one(struct uh_config *c, const char *k, const char *v, struct uh_error *err)
+{
+	if (strcmp(k, "state_dir") == 0)
+		return set_path(c->state_dir, v, k, err);
+	if (strcmp(k, "run_dir") == 0)
+		return set_path(c->run_dir, v, k, err);
+	if (strcmp(k, "socket") == 0)
+		return set_path(c->socket, v, k, err);
+	if (strcmp(k, "kernel") == 0)
+		return set_path(c->kernel, v, k, err);
+	if (strcmp(k, "monitor") == 0)
+		return set_path(c->monitor, v, k, err);
+	if (strcmp(k, "group") == 0) {
+		if (strlen(v) >= sizeof(c->group) || v[0] == '\0')
+			return uh_errx(err, "group name '%s' is invalid", v);
+		strcpy(c->group, v);
+		return 0;
+	}
+	if (strcmp(k, "memory_reserve") == 0)
+		return set_mib(&c->memory_reserve_mib, v, k, err);
+	if (strcmp(k, "default_memory") == 0)
+		return set_mib(&c->default_memory_mib, v, k, err);
+	if (strcmp(k, "min_memory") == 0)
+		return set_mib(&c->min_memory_mib, v, k, err);
+	if (strcmp(k, "console_log_max") == 0) {
+		if (uh_parse_size(v, &c->console_log_max, err) < 0)
+			return uh_err_prefix(err, "%s", k);
+		return 0;
+	}
+	if (strcmp(k, "start_timeout") == 0)
+		return set_int(&c->start_timeout_s, v, 1, 3600, k, err);
+	if (strcmp(k, "stop_timeout") == 0)
+		return set_int(&c->stop_timeout_s, v, 1, 3600, k, err);
+	if (strcmp(k, "restart_max") == 0)
+		return set_int(&c->restart_max, v, 0, 1000, k, err);
+	if (strcmp(k, "restart_window") == 0)
+		return set_int(&c->restart_window_s, v, 1, 86400, k, err);
+	return uh_errx(err, "unknown setting '%s'", k);
+}
+
+int uh_config_parse(struct uh_config *c, const char *text, const char *origin,
+		    struct uh_error *err)
+{
+	uh_autofree char *copy = strdup(text);
+	char *line = copy, *next;
+	int lineno = 0;
+
+	if (copy == NULL)
+		abort();
+	for (; line != NULL; line = next) {
+		char *eq, *k, *v, *hash;
+
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = '\0';
+		lineno++;
+		hash = strchr(line, '#');
+		if (hash)
+			*hash = '\0';
+		k = trim(line);
+		if (*k == '\0')
+			continue;
+		eq = strchr(k, '=');
+		if (eq == NULL)
+			return uh_errx(err, "%s: line %d: expected 'key = value', got '%s'", origin,
+				       lineno, k);
+		*eq = '\0';
+		v = trim(eq + 1);
+		k = trim(k);
+		if (set_one(c, k, v, err) < 0)
+			return uh_err_prefix(err, "%s: line %d", origin, lineno);
+	}
+	return 0;
+}
+
+int uh_config_load(struct uh_config *c, const char *path, struct uh_error *err)
+{
+	uh_autoclose int fd = open(path, O_RDONLY | O_CLOEXEC);
+	uh_autofree char *buf = NULL;
+	struct stat st;
+	ssize_t n;
+
+	if (fd < 0)
+		return uh_err(err, errno, "config %s", path);
+	if (fstat(fd, &st) < 0)
+		return uh_err(err, errno, "config %s", path);
+	if (st.st_size > (1 << 20))
+		return uh_errx(err, "config %s is larger than 1 MiB", path);
+	buf = calloc(1, (size_t)st.st_size + 1);
+	if (buf == NULL)
+		abort();
+	n = read(fd, buf, (size_t)st.st_size);
+	if (n < 0)
+		return uh_err(err, errno, "read config %s", path);
+	buf[n] = '\0';
+	return uh_config_parse(c, buf, path, err);
+}

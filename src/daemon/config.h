@@ -1,0 +1,37 @@
+/* umlhostd's configuration: defaults, then the config file (key = value), then command-line
+ * options. Parsing is pure (uh_config_parse on a buffer) so it is unit-tested. */
+#ifndef UH_DAEMON_CONFIG_H
+#define UH_DAEMON_CONFIG_H
+
+#include <limits.h>
+#include <stdint.h>
+
+#include "util/error.h"
+
+struct uh_config {
+	char state_dir[PATH_MAX];
+	char run_dir[PATH_MAX];
+	char socket[PATH_MAX];
+	char kernel[PATH_MAX];	/* the stock UML kernel */
+	char monitor[PATH_MAX]; /* umlhost-monitor binary */
+	char group[64];		/* callers in this group may use the API */
+	uint64_t memory_reserve_mib; /* RAM + swap kept out of the instances' budget */
+	uint64_t default_memory_mib;
+	uint64_t min_memory_mib;
+	int start_timeout_s;
+	int stop_timeout_s;
+	uint64_t console_log_max; /* bytes per console log file (one rotated copy kept) */
+	int restart_max;	  /* crash-loop cap: restarts within restart_window_s */
+	int restart_window_s;
+};
+
+void uh_config_defaults(struct uh_config *c);
+/* Parse `key = value` lines; '#' starts a comment. Unknown keys and bad values are errors
+ * naming the line. `origin` names the file in messages. */
+int uh_config_parse(struct uh_config *c, const char *text, const char *origin,
+		    struct uh_error *err);
+int uh_config_load(struct uh_config *c, const char *path, struct uh_error *err);
+/* Derive paths that depend on others (socket under run_dir when not set). */
+void uh_config_finish(struct uh_config *c);
+
+#endif

@@ -1,0 +1,109 @@
+/* umlhostd's core objects: the daemon and its instances. Operations on an instance are
+ * queued (one at a time per instance, instances in parallel) and run as state machines on
+ * the event loop; whoever submitted one is called back once with an HTTP status and a JSON
+ * body. */
+#ifndef UH_DAEMON_H
+#define UH_DAEMON_H
+
+#include <jansson.h>
+#include <limits.h>
+#include <sys/types.h>
+
+#include "daemon/config.h"
+#include "daemon/loop.h"
+#include "mconsole/mconsole_client.h"
+#include "mconsole/mconsole_notify.h"
+#include "store/store.h"
+
+struct uh_daemon;
+
+typedef void (*uh_done_fn)(void *ctx, int status, json_t *body);
+
+enum uh_op_type { UH_OP_START, UH_OP_STOP, UH_OP_KILL, UH_OP_RESTART, UH_OP_REBOOT, UH_OP_DELETE };
+
+struct uh_op {
+	enum uh_op_type type;
+	int timeout_s;
+	int force;
+	uh_done_fn done; /* NULL for the daemon's own operations (autostart, crash restart) */
+	void *ctx;
+	struct uh_op *next;
+};
+
+struct uh_instance {
+	struct uh_daemon *d;
+	struct uh_instance_rec rec;
+	char dir[PATH_MAX];	 /* state: <state>/instances/NAME (disk, console log) */
+	char run_dir[PATH_MAX];	 /* <run>/i/NAME: notify and console sockets, pid/exit files */
+	char umid_dir[PATH_MAX]; /* <run>/i/NAME/u: UML's uml_dir */
+	char mconsole[PATH_MAX]; /* <umid_dir>/NAME/mconsole */
+	char log_path[PATH_MAX];
+	int pidfd;
+	struct uh_watch *pid_watch;
+	struct uh_mc_listener *notify;
+	struct uh_watch *notify_watch;
+	struct uh_mc_client *mc;
+	struct uh_watch *mc_watch;
+	struct uh_mc_result mc_res;
+	struct uh_op *ops; /* queue; the head is in progress */
+	int phase;
+	struct uh_timer *op_timer;
+	struct uh_timer *reap_timer;
+	int reap_tries;
+	int stop_step; /* where the stop sequence is: cad, halt, kill */
+	struct uh_timer *restart_timer;
+	int expect_exit; /* we asked the kernel to stop: its exit is not a crash */
+	int ready_seen;	 /* the notify socket said the mconsole is up */
+	int crash_count; /* crashes in the current restart window */
+	int64_t window_start_ms;
+	struct uh_instance *next;
+};
+
+struct uh_follower; /* an event stream (api.c) */
+
+struct uh_daemon {
+	struct uh_config cfg;
+	struct uh_store *store;
+	struct uh_loop *loop;
+	struct uh_instance *instances; /* sorted by name */
+	int n_instances;
+	void *http; /* api.c's state */
+	int sig_fd;
+	struct uh_watch *sig_watch;
+	int quit;
+	gid_t group_gid;
+	int have_group;
+	void (*on_event)(struct uh_daemon *d); /* api.c wakes its event followers */
+};
+
+/* instance.c */
+int uh_daemon_load(struct uh_daemon *d, struct uh_error *err);
+struct uh_instance *uh_instance_find(struct uh_daemon *d, const char *name);
+json_t *uh_instance_json(const struct uh_instance *inst);
+json_t *uh_instance_stats(const struct uh_instance *inst);
+int uh_instance_create(struct uh_daemon *d, json_t *params, json_t **out, struct uh_error *err);
+/* Queue an operation. done is called exactly once (maybe before this returns). */
+void uh_instance_submit(struct uh_daemon *d, const char *name, enum uh_op_type type,
+			int timeout_s, int force, uh_done_fn done, void *ctx);
+void uh_daemon_event(struct uh_daemon *d, const char *instance, const char *type,
+		     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+void uh_daemon_reap_children(struct uh_daemon *d);
+void uh_daemon_autostart(struct uh_daemon *d);
+/* RAM + swap of the host in MiB, and what running instances hold. */
+uint64_t uh_host_memory_mib(void);
+uint64_t uh_daemon_committed_mib(struct uh_daemon *d);
+
+/* template.c */
+int uh_template_import(struct uh_daemon *d, const char *name, const char *image, uid_t caller,
+		       json_t **out, struct uh_error *err);
+int uh_template_remove(struct uh_daemon *d, const char *name, struct uh_error *err);
+json_t *uh_template_list(struct uh_daemon *d, struct uh_error *err);
+
+/* api.c */
+int uh_api_start(struct uh_daemon *d, struct uh_error *err);
+void uh_api_stop(struct uh_daemon *d);
+
+/* An error with an HTTP status for the API: 400 bad input, 404 missing, 409 conflict... */
+json_t *uh_error_body(const struct uh_error *err, const char *code);
+
+#endif

@@ -1,0 +1,1324 @@
+/* Instances: definition, the per-instance operation queue, and the lifecycle state machines
+ * (start, stop, kill, reboot, restart, delete), crash handling with restart policies, and
+ * re-adoption of instances that kept running while the daemon was away.
+ *
+ * Every transition is one log line and one event. Nothing here blocks: outside calls
+ * (mconsole, process exit, boot) are watched on the loop with a deadline. */
+#include "daemon/budget.h"
+#include "daemon/daemon.h"
+#include "cow/cow_file.h"
+#include "util/cleanup.h"
+#include "util/fileio.h"
+#include "util/log.h"
+#include "util/proc.h"
+#include "util/timeutil.h"
+#include "util/validate.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/pidfd.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+enum {
+	PH_NONE,
+	PH_BOOTING,  /* monitor spawned, waiting for the notify socket */
+	PH_READY,    /* notified, waiting for the mconsole to answer */
+	PH_STOPPING, /* cad / halt / kill sent, waiting for the exit */
+	PH_REBOOT,   /* reboot sent, waiting for its reply */
+};
+
+static void op_begin(struct uh_instance *inst);
+static void start_begin(struct uh_instance *inst);
+static void exit_finalize(struct uh_instance *inst, const char *status);
+static void notify_readable(void *arg, uint32_t events);
+
+/* ---- small helpers */
+
+static int64_t wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void uh_daemon_event(struct uh_daemon *d, const char *instance, const char *type,
+		     const char *fmt, ...)
+{
+	struct uh_event_rec ev = {0};
+	struct uh_error err;
+	va_list ap;
+
+	ev.ts_ms = wall_ms();
+	snprintf(ev.instance, sizeof(ev.instance), "%s", instance);
+	snprintf(ev.type, sizeof(ev.type), "%s", type);
+	va_start(ap, fmt);
+	vsnprintf(ev.message, sizeof(ev.message), fmt, ap);
+	va_end(ap);
+	uh_info("%s: %s%s%s", instance, type, ev.message[0] ? ": " : "", ev.message);
+	if (uh_store_event_add(d->store, &ev, &err) < 0)
+		uh_warnx("%s: %s", instance, err.msg);
+	if (d->on_event)
+		d->on_event(d);
+}
+
+static void save(struct uh_instance *inst)
+{
+	struct uh_error err;
+
+	if (uh_store_instance_put(inst->d->store, &inst->rec, &err) < 0)
+		uh_warnx("%s: %s", inst->rec.name, err.msg);
+}
+
+static void set_state(struct uh_instance *inst, const char *state)
+{
+	snprintf(inst->rec.state, sizeof(inst->rec.state), "%s", state);
+	save(inst);
+}
+
+static int is_state(const struct uh_instance *inst, const char *s)
+{
+	return strcmp(inst->rec.state, s) == 0;
+}
+
+static int is_active(const struct uh_instance *inst)
+{
+	return is_state(inst, "starting") || is_state(inst, "running") ||
+	       is_state(inst, "stopping");
+}
+
+static void rm_rf(const char *path)
+{
+	DIR *d = opendir(path);
+	struct dirent *de;
+
+	if (d == NULL) {
+		unlink(path);
+		return;
+	}
+	while ((de = readdir(d)) != NULL) {
+		char p[PATH_MAX];
+
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		snprintf(p, sizeof(p), "%s/%s", path, de->d_name);
+		if (de->d_type == DT_DIR)
+			rm_rf(p);
+		else
+			unlink(p);
+	}
+	closedir(d);
+	rmdir(path);
+}
+
+/* The last lines the kernel printed, joined on one line for an error message. */
+static void console_tail(const struct uh_instance *inst, char *out, size_t len)
+{
+	uh_autoclose int fd = open(inst->log_path, O_RDONLY | O_CLOEXEC);
+	char buf[1500], *lines[6], *p;
+	int n = 0, i;
+	off_t size;
+	ssize_t r;
+
+	out[0] = '\0';
+	if (fd < 0)
+		return;
+	size = lseek(fd, 0, SEEK_END);
+	r = uh_pread_full(fd, buf, sizeof(buf) - 1, size > (off_t)sizeof(buf) - 1
+							   ? size - (off_t)sizeof(buf) + 1
+							   : 0);
+	if (r <= 0)
+		return;
+	buf[r] = '\0';
+	for (p = buf; *p; p++)
+		if (*p == '\r' || *p == '\t')
+			*p = ' ';
+	/* keep the last few non-empty lines */
+	for (p = strtok(buf, "\n"); p; p = strtok(NULL, "\n")) {
+		while (*p == ' ')
+			p++;
+		if (*p == '\0')
+			continue;
+		if (n == 6) {
+			memmove(lines, lines + 1, sizeof(lines[0]) * 5);
+			n = 5;
+		}
+		lines[n++] = p;
+	}
+	for (i = 0; i < n; i++) {
+		size_t used = strlen(out);
+		snprintf(out + used, len - used, "%s%s", i ? " | " : "", lines[i]);
+	}
+}
+
+static int status_of(const struct uh_error *err)
+{
+	switch (err->errnum) {
+	case ENOENT:
+		return 404;
+	case EEXIST:
+	case EBUSY:
+		return 409;
+	case EACCES:
+	case EPERM:
+		return 403;
+	case ETIMEDOUT:
+		return 504;
+	case ENOSPC:
+		return 507;
+	default:
+		return 400;
+	}
+}
+
+json_t *uh_error_body(const struct uh_error *err, const char *code)
+{
+	if (code == NULL) {
+		switch (err->errnum) {
+		case ENOENT:
+			code = "not_found";
+			break;
+		case EEXIST:
+			code = "exists";
+			break;
+		case EBUSY:
+			code = "busy";
+			break;
+		case EACCES:
+		case EPERM:
+			code = "permission_denied";
+			break;
+		case ETIMEDOUT:
+			code = "timeout";
+			break;
+		case ENOSPC:
+			code = "no_space";
+			break;
+		default:
+			code = "failed";
+		}
+	}
+	return json_pack("{s:s, s:s}", "error", err->msg, "code", code);
+}
+
+/* ---- lookup, paths, JSON */
+
+struct uh_instance *uh_instance_find(struct uh_daemon *d, const char *name)
+{
+	struct uh_instance *i;
+
+	for (i = d->instances; i; i = i->next)
+		if (strcmp(i->rec.name, name) == 0)
+			return i;
+	return NULL;
+}
+
+static int inst_paths(struct uh_instance *inst, struct uh_error *err)
+{
+	const struct uh_config *c = &inst->d->cfg;
+	const char *n = inst->rec.name;
+
+	snprintf(inst->dir, sizeof(inst->dir), "%s/instances/%s", c->state_dir, n);
+	snprintf(inst->run_dir, sizeof(inst->run_dir), "%s/i/%s", c->run_dir, n);
+	snprintf(inst->umid_dir, sizeof(inst->umid_dir), "%s/u", inst->run_dir);
+	snprintf(inst->mconsole, sizeof(inst->mconsole), "%s/%s/mconsole", inst->umid_dir, n);
+	snprintf(inst->log_path, sizeof(inst->log_path), "%s/console.log", inst->dir);
+	/* unix socket paths hold at most 107 bytes */
+	if (strlen(inst->mconsole) > 107 || strlen(inst->run_dir) + 20 > 107)
+		return uh_errx(err, "run_dir %s is too long: instance sockets under it would "
+				    "exceed 107 bytes",
+			       c->run_dir);
+	return 0;
+}
+
+static struct uh_instance *inst_add(struct uh_daemon *d, const struct uh_instance_rec *rec,
+				    struct uh_error *err)
+{
+	struct uh_instance *inst = calloc(1, sizeof(*inst)), **pp;
+
+	if (inst == NULL)
+		abort();
+	inst->d = d;
+	inst->rec = *rec;
+	inst->pidfd = -1;
+	if (inst_paths(inst, err) < 0) {
+		free(inst);
+		return NULL;
+	}
+	for (pp = &d->instances; *pp && strcmp((*pp)->rec.name, rec->name) < 0; pp = &(*pp)->next)
+		;
+	inst->next = *pp;
+	*pp = inst;
+	d->n_instances++;
+	return inst;
+}
+
+static void inst_remove(struct uh_instance *inst)
+{
+	struct uh_instance **pp;
+
+	for (pp = &inst->d->instances; *pp; pp = &(*pp)->next) {
+		if (*pp == inst) {
+			*pp = inst->next;
+			inst->d->n_instances--;
+			break;
+		}
+	}
+	uh_mc_result_clear(&inst->mc_res);
+	free(inst);
+}
+
+static json_t *time_or_null(int64_t t)
+{
+	char buf[40];
+	struct tm tm;
+	time_t tt = (time_t)t;
+
+	if (t == 0)
+		return json_null();
+	gmtime_r(&tt, &tm);
+	strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	return json_string(buf);
+}
+
+json_t *uh_instance_json(const struct uh_instance *inst)
+{
+	const struct uh_instance_rec *r = &inst->rec;
+	int running = is_active(inst) && r->pid > 0;
+	json_t *args = json_array();
+	char copy[sizeof(r->kernel_args)], *a, *save = NULL;
+
+	snprintf(copy, sizeof(copy), "%s", r->kernel_args);
+	for (a = strtok_r(copy, " ", &save); a; a = strtok_r(NULL, " ", &save))
+		json_array_append_new(args, json_string(a));
+	return json_pack("{s:s, s:s, s:o, s:I, s:s, s:n, s:n, s:n, s:n, s:i, s:b, s:s, s:i, s:o,"
+			 " s:s, s:s, s:o, s:s, s:o, s:o}",
+			 "name", r->name, "state", r->state, "pid",
+			 running ? json_integer(r->pid) : json_null(), "memory_mib",
+			 (json_int_t)r->memory_mib, "template", r->template_name, "network", "ip",
+			 "mac", "tap", "uid", r->uid, "autostart", r->autostart, "restart",
+			 r->restart, "restarts", r->restarts, "started_at",
+			 time_or_null(running ? r->started_at : 0), "disk", r->disk, "kernel",
+			 r->kernel, "console",
+			 running ? json_sprintf("%s/console.sock", inst->run_dir) : json_null(),
+			 "log", inst->log_path, "created_at", time_or_null(r->created),
+			 "kernel_args", args);
+}
+
+json_t *uh_instance_stats(const struct uh_instance *inst)
+{
+	double cpu = 0;
+	uint64_t mem = 0;
+	struct stat st;
+
+	if (is_active(inst) && inst->rec.pid > 0)
+		uh_proc_session_usage(inst->rec.pid, &cpu, &mem);
+	if (stat(inst->rec.disk, &st) < 0)
+		st.st_blocks = 0;
+	return json_pack("{s:s, s:s, s:f, s:I, s:I, s:I, s:I, s:I, s:I, s:i}", "name",
+			 inst->rec.name, "state", inst->rec.state, "cpu_seconds", cpu,
+			 "memory_bytes", (json_int_t)mem, "rx_bytes", (json_int_t)0, "tx_bytes",
+			 (json_int_t)0, "rx_packets", (json_int_t)0, "tx_packets", (json_int_t)0,
+			 "disk_bytes", (json_int_t)st.st_blocks * 512, "processes",
+			 is_active(inst) ? uh_proc_session_count(inst->rec.pid) : 0);
+}
+
+/* ---- memory */
+
+uint64_t uh_host_memory_mib(void)
+{
+	FILE *fp = fopen("/proc/meminfo", "re");
+	char line[256];
+	uint64_t kb = 0, v;
+
+	if (fp == NULL)
+		return 0;
+	while (fgets(line, sizeof(line), fp)) {
+		if (sscanf(line, "MemTotal: %lu kB", &v) == 1 ||
+		    sscanf(line, "SwapTotal: %lu kB", &v) == 1)
+			kb += v;
+	}
+	fclose(fp);
+	return kb / 1024;
+}
+
+uint64_t uh_daemon_committed_mib(struct uh_daemon *d)
+{
+	struct uh_instance *i;
+	uint64_t sum = 0;
+
+	for (i = d->instances; i; i = i->next)
+		if (is_active(i))
+			sum += i->rec.memory_mib;
+	return sum;
+}
+
+/* ---- create */
+
+static int check_kernel_arg(const char *a, struct uh_error *err)
+{
+	static const char *const managed[] = {"umid=",	  "uml_dir=", "mem=",	   "ubd",
+					      "con",	  "ssl",      "mconsole=", "panic=",
+					      "init=/dev", NULL};
+	const char *p;
+	int i;
+
+	if (a[0] == '\0' || strlen(a) > 200)
+		return uh_errx(err, "kernel argument '%.40s' is empty or too long", a);
+	for (p = a; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		      (*p >= '0' && *p <= '9') || strchr("=,._/:+-@", *p)))
+			return uh_errx(err, "kernel argument '%s' has a character outside "
+					    "[A-Za-z0-9=,._/:+-@]",
+				       a);
+	for (i = 0; managed[i]; i++)
+		if (strncmp(a, managed[i], strlen(managed[i])) == 0)
+			return uh_errx(err, "kernel argument '%s' is managed by umlhost", a);
+	return 0;
+}
+
+int uh_instance_create(struct uh_daemon *d, json_t *p, json_t **out, struct uh_error *err)
+{
+	const char *name = json_string_value(json_object_get(p, "name"));
+	const char *tpl = json_string_value(json_object_get(p, "template"));
+	const char *memory = json_string_value(json_object_get(p, "memory"));
+	const char *restart = json_string_value(json_object_get(p, "restart"));
+	const char *kernel = json_string_value(json_object_get(p, "kernel"));
+	json_t *args = json_object_get(p, "kernel_args"), *a;
+	struct uh_instance_rec rec = {0};
+	struct uh_template_rec t;
+	struct uh_instance *inst;
+	uint64_t bytes, host = uh_host_memory_mib();
+	char hs[32];
+	size_t idx;
+	int r;
+
+	if (name == NULL)
+		return uh_errx(err, "create: a name is required");
+	if (uh_validate_name("instance", name, err) < 0)
+		return -1;
+	if (tpl == NULL)
+		return uh_errx(err, "%s: --template is required", name);
+	if (uh_validate_name("template", tpl, err) < 0)
+		return uh_err_prefix(err, "%s", name);
+	if (memory == NULL) {
+		bytes = d->cfg.default_memory_mib << 20;
+	} else if (uh_parse_size(memory, &bytes, err) < 0) {
+		return uh_err_prefix(err, "%s: --memory", name);
+	}
+	uh_format_size(host << 20, hs, sizeof(hs));
+	if ((bytes >> 20) < d->cfg.min_memory_mib || bytes % (1 << 20) != 0)
+		return uh_errx(err, "%s: memory %s is below the minimum %luM (or not whole MiB); "
+				    "UML does not boot with less",
+			       name, memory ? memory : "?", (unsigned long)d->cfg.min_memory_mib);
+	if ((bytes >> 20) > host)
+		return uh_errx(err, "%s: memory %s exceeds the host's RAM + swap (%s)", name,
+			       memory ? memory : "?", hs);
+	if (restart == NULL)
+		restart = "no";
+	if (strcmp(restart, "no") != 0 && strcmp(restart, "on-failure") != 0 &&
+	    strcmp(restart, "always") != 0)
+		return uh_errx(err, "%s: --restart must be no, on-failure or always, not '%s'",
+			       name, restart);
+	if (kernel != NULL && strcmp(kernel, "stock") != 0)
+		return uh_errc(err, ENOENT, "%s: unknown kernel '%s' (only 'stock' so far)", name,
+			       kernel);
+	if (args != NULL && !json_is_array(args))
+		return uh_errx(err, "%s: kernel_args must be an array", name);
+	json_array_foreach(args, idx, a) {
+		const char *s = json_string_value(a);
+		size_t used = strlen(rec.kernel_args);
+
+		if (s == NULL || check_kernel_arg(s, err) < 0)
+			return uh_err_prefix(err, "%s", name);
+		if (used + strlen(s) + 2 > sizeof(rec.kernel_args))
+			return uh_errx(err, "%s: kernel arguments are too long", name);
+		snprintf(rec.kernel_args + used, sizeof(rec.kernel_args) - used, "%s%s",
+			 used ? " " : "", s);
+	}
+	if (uh_instance_find(d, name) != NULL)
+		return uh_errc(err, EEXIST, "instance '%s' already exists", name);
+	r = uh_store_template_get(d->store, tpl, &t, err);
+	if (r < 0)
+		return -1;
+	if (r == 1)
+		return uh_errc(err, ENOENT, "%s: unknown template '%s' (see umlhost template list)",
+			       name, tpl);
+
+	snprintf(rec.name, sizeof(rec.name), "%s", name);
+	snprintf(rec.template_name, sizeof(rec.template_name), "%s", tpl);
+	snprintf(rec.kernel, sizeof(rec.kernel), "stock");
+	snprintf(rec.restart, sizeof(rec.restart), "%s", restart);
+	snprintf(rec.state, sizeof(rec.state), "stopped");
+	rec.memory_mib = bytes >> 20;
+	rec.autostart = json_is_true(json_object_get(p, "autostart"));
+	rec.created = time(NULL);
+	inst = inst_add(d, &rec, err);
+	if (inst == NULL)
+		return -1;
+	snprintf(inst->rec.disk, sizeof(inst->rec.disk), "%s/disk.cow", inst->dir);
+
+	/* files first, then the row: a crash in between leaves a directory the next create
+	 * of the same name replaces, never a row without its disk */
+	rm_rf(inst->dir);
+	if (mkdir(inst->dir, 0750) < 0) {
+		uh_err(err, errno, "%s: create %s", name, inst->dir);
+		goto fail;
+	}
+	if (uh_cow_create(inst->rec.disk, t.path, err) < 0) {
+		uh_err_prefix(err, "%s: create its disk", name);
+		goto fail_dir;
+	}
+	if (uh_store_instance_put(d->store, &inst->rec, err) < 0)
+		goto fail_dir;
+	uh_daemon_event(d, name, "created", "template %s, memory %luM", tpl,
+			(unsigned long)inst->rec.memory_mib);
+	*out = uh_instance_json(inst);
+	return 0;
+fail_dir:
+	rm_rf(inst->dir);
+fail:
+	inst_remove(inst);
+	return -1;
+}
+
+/* ---- the operation queue */
+
+static void op_finish(struct uh_instance *inst, int status, json_t *body)
+{
+	struct uh_op *op = inst->ops;
+
+	uh_loop_cancel(inst->d->loop, inst->op_timer);
+	inst->op_timer = NULL;
+	inst->phase = PH_NONE;
+	inst->ops = op->next;
+	if (op->done)
+		op->done(op->ctx, status, body);
+	else
+		json_decref(body);
+	free(op);
+	if (inst->ops)
+		op_begin(inst);
+}
+
+static void op_fail(struct uh_instance *inst, struct uh_error *err)
+{
+	op_finish(inst, status_of(err), uh_error_body(err, NULL));
+}
+
+static void op_ok(struct uh_instance *inst)
+{
+	op_finish(inst, 200, uh_instance_json(inst));
+}
+
+void uh_instance_submit(struct uh_daemon *d, const char *name, enum uh_op_type type,
+			int timeout_s, int force, uh_done_fn done, void *ctx)
+{
+	struct uh_instance *inst = uh_instance_find(d, name);
+	struct uh_op *op, **pp;
+	struct uh_error err;
+
+	if (inst == NULL) {
+		uh_errc(&err, ENOENT, "no instance named '%s'", name);
+		if (done)
+			done(ctx, 404, uh_error_body(&err, NULL));
+		return;
+	}
+	op = calloc(1, sizeof(*op));
+	if (op == NULL)
+		abort();
+	op->type = type;
+	op->timeout_s = timeout_s > 0 ? timeout_s : d->cfg.stop_timeout_s;
+	op->force = force;
+	op->done = done;
+	op->ctx = ctx;
+	for (pp = &inst->ops; *pp; pp = &(*pp)->next)
+		;
+	*pp = op;
+	if (inst->ops == op)
+		op_begin(inst);
+}
+
+/* ---- talking to the kernel */
+
+static void mc_close(struct uh_instance *inst)
+{
+	uh_loop_unwatch(inst->d->loop, inst->mc_watch);
+	inst->mc_watch = NULL;
+	uh_mc_client_free(inst->mc);
+	inst->mc = NULL;
+	uh_mc_result_clear(&inst->mc_res);
+}
+
+static void mc_readable(void *arg, uint32_t events);
+
+/* Send an mconsole command; with `watch` the reply is handled by mc_readable. */
+static int mc_send(struct uh_instance *inst, const char *cmd, int watch, struct uh_error *err)
+{
+	if (inst->mc == NULL && uh_mc_client_new(inst->mconsole, inst->run_dir, &inst->mc, err) < 0)
+		return -1;
+	uh_loop_unwatch(inst->d->loop, inst->mc_watch);
+	inst->mc_watch = NULL;
+	uh_mc_result_clear(&inst->mc_res);
+	if (uh_mc_send(inst->mc, cmd, &inst->mc_res, err) < 0)
+		return -1;
+	if (watch)
+		inst->mc_watch = uh_loop_watch(inst->d->loop, uh_mc_client_fd(inst->mc), EPOLLIN,
+					       mc_readable, inst);
+	return 0;
+}
+
+static void notify_close(struct uh_instance *inst)
+{
+	uh_loop_unwatch(inst->d->loop, inst->notify_watch);
+	inst->notify_watch = NULL;
+	uh_mc_listener_free(inst->notify);
+	inst->notify = NULL;
+}
+
+static void kill_session(struct uh_instance *inst)
+{
+	if (inst->rec.pid > 1)
+		uh_proc_signal_session(inst->rec.pid, SIGKILL);
+}
+
+/* ---- process exit */
+
+static void reap_poll(void *arg)
+{
+	struct uh_instance *inst = arg;
+	char path[PATH_MAX + 8], status[64] = "";
+	uh_autoclose int fd = -1;
+
+	inst->reap_timer = NULL;
+	snprintf(path, sizeof(path), "%s/exit", inst->run_dir);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 && inst->reap_tries++ < 50) {
+		/* the monitor writes the status right after reaping; give it a moment */
+		inst->reap_timer = uh_loop_after(inst->d->loop, 20, reap_poll, inst);
+		return;
+	}
+	if (fd >= 0) {
+		ssize_t n = read(fd, status, sizeof(status) - 1);
+		status[n > 0 ? n : 0] = '\0';
+		status[strcspn(status, "\n")] = '\0';
+	}
+	exit_finalize(inst, status[0] ? status : "unknown status");
+}
+
+static void pid_exited(void *arg, uint32_t events)
+{
+	struct uh_instance *inst = arg;
+
+	uh_loop_unwatch(inst->d->loop, inst->pid_watch);
+	inst->pid_watch = NULL;
+	uh_close(&inst->pidfd);
+	inst->reap_tries = 0;
+	reap_poll(inst);
+}
+
+static int watch_pid(struct uh_instance *inst, struct uh_error *err)
+{
+	inst->pidfd = (int)pidfd_open(inst->rec.pid, 0);
+	if (inst->pidfd < 0)
+		return uh_err(err, errno, "watch pid %d", inst->rec.pid);
+	inst->pid_watch = uh_loop_watch(inst->d->loop, inst->pidfd, EPOLLIN, pid_exited, inst);
+	return 0;
+}
+
+static void restart_due(void *arg)
+{
+	struct uh_instance *inst = arg;
+
+	inst->restart_timer = NULL;
+	if (!is_state(inst, "crashed") && !is_state(inst, "stopped"))
+		return;
+	inst->rec.restarts++;
+	save(inst);
+	uh_daemon_event(inst->d, inst->rec.name, "restarting", "restart %d (policy %s)",
+			inst->rec.restarts, inst->rec.restart);
+	uh_instance_submit(inst->d, inst->rec.name, UH_OP_START, 0, 0, NULL, NULL);
+}
+
+/* Exponential backoff from 0.5 s, capped at 30 s; more than restart_max crashes within
+ * restart_window seconds is a crash loop and stops the restarts. */
+static void schedule_restart(struct uh_instance *inst)
+{
+	const struct uh_config *c = &inst->d->cfg;
+	int64_t now = uh_now_ms(), delay;
+
+	if (inst->window_start_ms == 0 || now - inst->window_start_ms > c->restart_window_s * 1000LL) {
+		inst->window_start_ms = now;
+		inst->crash_count = 0;
+	}
+	inst->crash_count++;
+	if (inst->crash_count > c->restart_max) {
+		uh_daemon_event(inst->d, inst->rec.name, "crash-loop",
+				"%d crashes within %d s; not restarting until started by hand",
+				inst->crash_count, c->restart_window_s);
+		return;
+	}
+	delay = 500LL << (inst->crash_count - 1 < 6 ? inst->crash_count - 1 : 6);
+	if (delay > 30000)
+		delay = 30000;
+	uh_loop_cancel(inst->d->loop, inst->restart_timer);
+	inst->restart_timer = uh_loop_after(inst->d->loop, delay, restart_due, inst);
+}
+
+static void delete_finish(struct uh_instance *inst);
+
+/* The kernel process is gone: clean up, then decide what it means. */
+static void exit_finalize(struct uh_instance *inst, const char *status)
+{
+	struct uh_op *op = inst->ops;
+	int clean = strcmp(status, "exited 0") == 0;
+	int was_ready = is_state(inst, "running") || is_state(inst, "stopping");
+	char tail[1024];
+	struct uh_error err;
+
+	kill_session(inst); /* helpers of a killed kernel may linger */
+	mc_close(inst);
+	notify_close(inst);
+	rm_rf(inst->run_dir);
+	inst->rec.pid = 0;
+	inst->rec.pid_start = 0;
+	inst->rec.monitor_pid = 0;
+	inst->rec.started_at = 0;
+
+	if (op && inst->phase == PH_STOPPING) {
+		set_state(inst, "stopped");
+		uh_daemon_event(inst->d, inst->rec.name, "stopped", "%s", status);
+		inst->expect_exit = 0;
+		if (op->type == UH_OP_RESTART) {
+			start_begin(inst);
+		} else if (op->type == UH_OP_DELETE) {
+			delete_finish(inst);
+		} else {
+			op_ok(inst);
+		}
+		return;
+	}
+	if (op && op->type != UH_OP_REBOOT && !was_ready) {
+		/* died while booting */
+		console_tail(inst, tail, sizeof(tail));
+		set_state(inst, "stopped");
+		uh_daemon_event(inst->d, inst->rec.name, "start-failed", "%s", status);
+		uh_errx(&err, "%s: the kernel ended (%s) before its mconsole answered; last console "
+			      "lines: %s",
+			inst->rec.name, status, tail[0] ? tail : "(none)");
+		op_fail(inst, &err);
+		return;
+	}
+	if (inst->expect_exit) {
+		inst->expect_exit = 0;
+		set_state(inst, "stopped");
+		uh_daemon_event(inst->d, inst->rec.name, "stopped", "%s", status);
+		return;
+	}
+	if (clean) {
+		set_state(inst, "stopped");
+		uh_daemon_event(inst->d, inst->rec.name, "poweroff", "the guest shut down (%s)",
+				status);
+	} else {
+		set_state(inst, "crashed");
+		uh_daemon_event(inst->d, inst->rec.name, "crashed", "%s", status);
+	}
+	if (op && op->type == UH_OP_REBOOT) {
+		uh_errx(&err, "%s: the kernel ended (%s) instead of rebooting", inst->rec.name,
+			status);
+		op_fail(inst, &err);
+	}
+	if (strcmp(inst->rec.restart, "always") == 0 ||
+	    (strcmp(inst->rec.restart, "on-failure") == 0 && !clean))
+		schedule_restart(inst);
+}
+
+/* ---- start */
+
+static void start_fail(struct uh_instance *inst, struct uh_error *err)
+{
+	inst->expect_exit = 1;
+	kill_session(inst);
+	set_state(inst, "stopped");
+	uh_daemon_event(inst->d, inst->rec.name, "start-failed", "%s", err->msg);
+	op_fail(inst, err);
+}
+
+static void start_timeout(void *arg)
+{
+	struct uh_instance *inst = arg;
+	struct uh_error err;
+	char tail[1024];
+
+	inst->op_timer = NULL;
+	console_tail(inst, tail, sizeof(tail));
+	uh_errc(&err, ETIMEDOUT,
+		"%s: not ready within %d s (its mconsole did not answer); last console lines: %s",
+		inst->rec.name, inst->d->cfg.start_timeout_s, tail[0] ? tail : "(none)");
+	if (inst->mc)
+		uh_mc_abandon(inst->mc);
+	mc_close(inst);
+	notify_close(inst);
+	start_fail(inst, &err);
+}
+
+static int read_pid_file(struct uh_instance *inst, struct uh_error *err)
+{
+	char path[PATH_MAX + 16], buf[64] = "";
+	uh_autoclose int fd = -1;
+	unsigned long long st = 0;
+	int pid = 0;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "%s/uml.pid", inst->run_dir);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return uh_err(err, errno, "read %s", path);
+	n = read(fd, buf, sizeof(buf) - 1);
+	buf[n > 0 ? n : 0] = '\0';
+	if (sscanf(buf, "%d %llu", &pid, &st) != 2 || pid <= 1)
+		return uh_errx(err, "malformed %s", path);
+	inst->rec.pid = pid;
+	inst->rec.pid_start = st;
+	return 0;
+}
+
+static void notify_readable(void *arg, uint32_t events)
+{
+	struct uh_instance *inst = arg;
+	struct uh_mc_notify msg;
+	struct uh_error err;
+	int r;
+
+	while ((r = uh_mc_listener_recv(inst->notify, 0, &msg, &err)) != 0) {
+		if (r < 0) {
+			uh_warnx("%s: notify socket: %s", inst->rec.name, err.msg);
+			return;
+		}
+		switch (msg.type) {
+		case UH_MC_NOTIFY_SOCKET:
+			if (inst->phase == PH_STOPPING) {
+				/* ctrl-alt-del reached the kernel before the guest's init took it
+				 * over (early boot), so it rebooted: nothing in userspace to lose */
+				uh_info("%s: rebooted instead of shutting down; halting",
+					inst->rec.name);
+				if (mc_send(inst, "halt", 0, &err) < 0)
+					uh_debug("%s: halt: %s", inst->rec.name, err.msg);
+				break;
+			}
+			if (inst->phase != PH_BOOTING) {
+				if (is_state(inst, "running") && inst->phase != PH_REBOOT)
+					uh_daemon_event(inst->d, inst->rec.name, "rebooted",
+							"the guest rebooted (pid %d)", inst->rec.pid);
+				break;
+			}
+			inst->phase = PH_READY;
+			if (read_pid_file(inst, &err) < 0 || watch_pid(inst, &err) < 0 ||
+			    mc_send(inst, "version", 1, &err) < 0) {
+				uh_err_prefix(&err, "%s: start", inst->rec.name);
+				notify_close(inst);
+				start_fail(inst, &err);
+				return;
+			}
+			break;
+		case UH_MC_NOTIFY_PANIC:
+			uh_daemon_event(inst->d, inst->rec.name, "panic", "%s", msg.data);
+			break;
+		case UH_MC_NOTIFY_HANG:
+			uh_daemon_event(inst->d, inst->rec.name, "hang", "the guest hangs");
+			break;
+		case UH_MC_NOTIFY_USER:
+			uh_daemon_event(inst->d, inst->rec.name, "guest", "%s", msg.data);
+			break;
+		}
+	}
+}
+
+static void mc_readable(void *arg, uint32_t events)
+{
+	struct uh_instance *inst = arg;
+	struct uh_error err;
+	int r = uh_mc_receive(inst->mc, &inst->mc_res, &err);
+
+	if (r == 0)
+		return;
+	uh_loop_unwatch(inst->d->loop, inst->mc_watch);
+	inst->mc_watch = NULL;
+	if (inst->phase == PH_READY) {
+		if (r < 0) {
+			uh_err_prefix(&err, "%s: start", inst->rec.name);
+			start_fail(inst, &err);
+			return;
+		}
+		inst->rec.started_at = time(NULL);
+		set_state(inst, "running");
+		uh_daemon_event(inst->d, inst->rec.name, "started", "pid %d", inst->rec.pid);
+		op_ok(inst);
+	} else if (inst->phase == PH_REBOOT) {
+		if (r < 0 || inst->mc_res.err) {
+			if (r > 0)
+				uh_errx(&err, "%s: reboot refused: %s", inst->rec.name,
+					inst->mc_res.text);
+			op_fail(inst, &err);
+			return;
+		}
+		uh_daemon_event(inst->d, inst->rec.name, "rebooted", "pid %d", inst->rec.pid);
+		op_ok(inst);
+	}
+}
+
+static int check_template(struct uh_instance *inst, struct uh_error *err)
+{
+	struct uh_cow_info info;
+	struct uh_template_rec t;
+	struct stat st;
+	int r;
+
+	r = uh_store_template_get(inst->d->store, inst->rec.template_name, &t, err);
+	if (r < 0)
+		return -1;
+	if (r == 1)
+		return uh_errc(err, ENOENT, "%s: its template '%s' no longer exists",
+			       inst->rec.name, inst->rec.template_name);
+	if (uh_cow_info(inst->rec.disk, &info, err) < 0)
+		return uh_err_prefix(err, "%s: its disk", inst->rec.name);
+	if (stat(t.path, &st) < 0)
+		return uh_err(err, errno, "%s: template '%s' (%s)", inst->rec.name,
+			      inst->rec.template_name, t.path);
+	if ((uint32_t)st.st_mtime != info.header.mtime || (uint64_t)st.st_size != info.header.size)
+		return uh_errx(err, "%s: template '%s' (%s) was modified after the instance was "
+				    "created (mtime %u, size %llu; its disk expects mtime %u, size "
+				    "%llu); UML would refuse the disk. Restore the template file",
+			       inst->rec.name, inst->rec.template_name, t.path,
+			       (uint32_t)st.st_mtime, (unsigned long long)st.st_size,
+			       info.header.mtime, (unsigned long long)info.header.size);
+	if (strcmp(info.header.backing_file, t.path) != 0)
+		return uh_errx(err, "%s: its disk points at %s, not at template '%s' (%s)",
+			       inst->rec.name, info.header.backing_file, inst->rec.template_name,
+			       t.path);
+	return 0;
+}
+
+static pid_t spawn_monitor(struct uh_instance *inst, struct uh_error *err)
+{
+	const struct uh_config *c = &inst->d->cfg;
+	char mem[32], umid[64], umldir[PATH_MAX + 16], ubd[2 * PATH_MAX + 8], notify[PATH_MAX + 32];
+	char logmax[32], tpl_path[PATH_MAX];
+	char *argv[64], args[sizeof(inst->rec.kernel_args)], *a, *save = NULL;
+	char *envp[] = {"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "TMPDIR=/dev/shm", NULL};
+	struct uh_template_rec t;
+	int n = 0;
+	pid_t pid;
+
+	if (uh_store_template_get(inst->d->store, inst->rec.template_name, &t, err) != 0)
+		return uh_errx(err, "%s: template '%s' missing", inst->rec.name,
+			       inst->rec.template_name);
+	snprintf(tpl_path, sizeof(tpl_path), "%s", t.path);
+	snprintf(mem, sizeof(mem), "mem=%luM", (unsigned long)inst->rec.memory_mib);
+	snprintf(umid, sizeof(umid), "umid=%s", inst->rec.name);
+	snprintf(umldir, sizeof(umldir), "uml_dir=%s", inst->umid_dir);
+	snprintf(ubd, sizeof(ubd), "ubd0=%s,%s", inst->rec.disk, tpl_path);
+	snprintf(notify, sizeof(notify), "mconsole=notify:%s/notify.sock", inst->run_dir);
+	snprintf(logmax, sizeof(logmax), "%llu", (unsigned long long)c->console_log_max);
+	argv[n++] = (char *)c->monitor;
+	argv[n++] = inst->run_dir;
+	argv[n++] = inst->log_path;
+	argv[n++] = logmax;
+	argv[n++] = "--";
+	argv[n++] = (char *)c->kernel;
+	argv[n++] = umid;
+	argv[n++] = umldir;
+	argv[n++] = mem;
+	argv[n++] = ubd;
+	argv[n++] = "con=null";
+	argv[n++] = "con0=fd:0,fd:1";
+	argv[n++] = notify;
+	argv[n++] = "panic=1"; /* a panicked kernel exits instead of spinning at 100% CPU */
+	snprintf(args, sizeof(args), "%s", inst->rec.kernel_args);
+	for (a = strtok_r(args, " ", &save); a && n < 62; a = strtok_r(NULL, " ", &save))
+		argv[n++] = a;
+	argv[n] = NULL;
+
+	pid = fork();
+	if (pid < 0)
+		return uh_err(err, errno, "%s: fork", inst->rec.name);
+	if (pid == 0) {
+		sigset_t none;
+		int null = open("/dev/null", O_RDWR);
+
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		dup2(null, 0);
+		dup2(null, 1);
+		dup2(null, 2);
+		closefrom(3);
+		execve(argv[0], argv, envp);
+		_exit(127);
+	}
+	return pid;
+}
+
+static void start_begin(struct uh_instance *inst)
+{
+	struct uh_daemon *d = inst->d;
+	struct uh_error err;
+	char sock[PATH_MAX + 16];
+	pid_t pid;
+
+	if (is_active(inst)) {
+		uh_errc(&err, EBUSY, "%s is already %s", inst->rec.name, inst->rec.state);
+		op_fail(inst, &err);
+		return;
+	}
+	uh_loop_cancel(d->loop, inst->restart_timer); /* a start by hand replaces a pending one */
+	inst->restart_timer = NULL;
+	if (check_template(inst, &err) < 0 ||
+	    uh_budget_check(inst->rec.name, uh_host_memory_mib(), d->cfg.memory_reserve_mib,
+			    uh_daemon_committed_mib(d), inst->rec.memory_mib, &err) < 0) {
+		uh_daemon_event(d, inst->rec.name, "start-refused", "%s", err.msg);
+		op_fail(inst, &err);
+		return;
+	}
+	rm_rf(inst->run_dir);
+	if (mkdir(inst->run_dir, 0750) < 0 || mkdir(inst->umid_dir, 0750) < 0) {
+		uh_err(&err, errno, "%s: create %s", inst->rec.name, inst->run_dir);
+		op_fail(inst, &err);
+		return;
+	}
+	snprintf(sock, sizeof(sock), "%s/notify.sock", inst->run_dir);
+	if (uh_mc_listener_new(sock, &inst->notify, &err) < 0) {
+		uh_err_prefix(&err, "%s", inst->rec.name);
+		op_fail(inst, &err);
+		return;
+	}
+	inst->notify_watch = uh_loop_watch(d->loop, uh_mc_listener_fd(inst->notify), EPOLLIN,
+					   notify_readable, inst);
+	pid = spawn_monitor(inst, &err);
+	if (pid < 0) {
+		notify_close(inst);
+		op_fail(inst, &err);
+		return;
+	}
+	inst->rec.monitor_pid = pid;
+	inst->expect_exit = 0;
+	inst->phase = PH_BOOTING;
+	set_state(inst, "starting");
+	uh_daemon_event(d, inst->rec.name, "starting", "memory %luM",
+			(unsigned long)inst->rec.memory_mib);
+	inst->op_timer = uh_loop_after(d->loop, d->cfg.start_timeout_s * 1000LL, start_timeout,
+				       inst);
+}
+
+/* The monitor (our child) ended. Before the kernel's pid is known that is the only sign that
+ * the boot failed; afterwards the pidfd reports the exit. */
+static void monitor_exited(struct uh_instance *inst)
+{
+	if (inst->phase == PH_BOOTING && inst->pidfd < 0) {
+		inst->reap_tries = 0;
+		reap_poll(inst);
+	}
+}
+
+void uh_daemon_reap_children(struct uh_daemon *d)
+{
+	struct uh_instance *i;
+	pid_t pid;
+	int status;
+
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		for (i = d->instances; i; i = i->next) {
+			if (i->rec.monitor_pid == pid) {
+				monitor_exited(i);
+				break;
+			}
+		}
+	}
+}
+
+/* ---- stop, kill, reboot */
+
+enum { STOP_CAD, STOP_HALT, STOP_KILL, STOP_GAVE_UP };
+
+static void stop_next(void *arg);
+
+static void stop_arm(struct uh_instance *inst, int step, int64_t delay_ms)
+{
+	inst->stop_step = step;
+	inst->op_timer = uh_loop_after(inst->d->loop, delay_ms, stop_next, inst);
+}
+
+/* ctrl-alt-del, then halt after half the timeout, then SIGKILL of the whole process tree
+ * when it runs out; each step only if the kernel is still there. */
+static void stop_next(void *arg)
+{
+	struct uh_instance *inst = arg;
+	int timeout_ms = (inst->ops ? inst->ops->timeout_s : 30) * 1000;
+	int step = inst->stop_step;
+	struct uh_error err;
+
+	inst->op_timer = NULL;
+	if (inst->pid_watch == NULL && inst->reap_timer != NULL)
+		return; /* already exiting */
+	switch (step) {
+	case STOP_CAD:
+		if (mc_send(inst, "cad", 0, &err) < 0)
+			uh_debug("%s: cad: %s", inst->rec.name, err.msg);
+		stop_arm(inst, STOP_HALT, timeout_ms / 2);
+		break;
+	case STOP_HALT:
+		uh_info("%s: no shutdown after ctrl-alt-del, sending halt", inst->rec.name);
+		if (mc_send(inst, "halt", 0, &err) < 0)
+			uh_debug("%s: halt: %s", inst->rec.name, err.msg);
+		stop_arm(inst, STOP_KILL, timeout_ms - timeout_ms / 2);
+		break;
+	case STOP_KILL:
+		uh_info("%s: still running after %d s, killing it", inst->rec.name,
+			timeout_ms / 1000);
+		kill_session(inst);
+		stop_arm(inst, STOP_GAVE_UP, 5000);
+		break;
+	default:
+		uh_errx(&err, "%s: pid %d did not exit after SIGKILL", inst->rec.name,
+			inst->rec.pid);
+		op_fail(inst, &err);
+		break;
+	}
+}
+
+static void stop_begin(struct uh_instance *inst, int kill_now)
+{
+	if (!is_active(inst)) {
+		if (inst->ops->type == UH_OP_RESTART) {
+			start_begin(inst);
+		} else if (inst->ops->type == UH_OP_DELETE) {
+			delete_finish(inst);
+		} else {
+			uh_loop_cancel(inst->d->loop, inst->restart_timer);
+			inst->restart_timer = NULL;
+			op_ok(inst); /* stopping a stopped instance is done already */
+		}
+		return;
+	}
+	inst->expect_exit = 1;
+	inst->phase = PH_STOPPING;
+	set_state(inst, "stopping");
+	uh_daemon_event(inst->d, inst->rec.name, "stopping", "%s",
+			kill_now ? "kill" : "ctrl-alt-del");
+	if (kill_now) {
+		kill_session(inst);
+		stop_arm(inst, STOP_GAVE_UP, 5000);
+	} else {
+		stop_arm(inst, STOP_CAD, 0);
+	}
+}
+
+static void reboot_timeout(void *arg)
+{
+	struct uh_instance *inst = arg;
+	struct uh_error err;
+
+	inst->op_timer = NULL;
+	if (inst->mc)
+		uh_mc_abandon(inst->mc);
+	mc_close(inst);
+	uh_errc(&err, ETIMEDOUT, "%s: no answer to reboot within 5 s", inst->rec.name);
+	op_fail(inst, &err);
+}
+
+static void reboot_begin(struct uh_instance *inst)
+{
+	struct uh_error err;
+
+	if (!is_state(inst, "running")) {
+		uh_errc(&err, EBUSY, "%s is %s, not running", inst->rec.name, inst->rec.state);
+		op_fail(inst, &err);
+		return;
+	}
+	inst->phase = PH_REBOOT;
+	if (mc_send(inst, "reboot", 1, &err) < 0) {
+		op_fail(inst, &err);
+		return;
+	}
+	inst->op_timer = uh_loop_after(inst->d->loop, 5000, reboot_timeout, inst);
+}
+
+/* ---- delete */
+
+static void delete_finish(struct uh_instance *inst)
+{
+	struct uh_daemon *d = inst->d;
+	struct uh_error err;
+	struct uh_op *op = inst->ops, *rest;
+	char name[UH_KEY_MAX];
+
+	if (uh_store_instance_del(d->store, inst->rec.name, &err) < 0) {
+		op_fail(inst, &err);
+		return;
+	}
+	snprintf(name, sizeof(name), "%s", inst->rec.name);
+	rm_rf(inst->dir);
+	rm_rf(inst->run_dir);
+	uh_loop_cancel(d->loop, inst->restart_timer);
+	uh_loop_cancel(d->loop, inst->op_timer);
+	uh_loop_cancel(d->loop, inst->reap_timer);
+	mc_close(inst);
+	notify_close(inst);
+	uh_daemon_event(d, name, "deleted", "%s", "");
+	rest = op->next;
+	inst_remove(inst);
+	if (op->done)
+		op->done(op->ctx, 200, json_pack("{s:s}", "deleted", name));
+	free(op);
+	/* operations queued behind the delete find no instance */
+	while (rest) {
+		struct uh_op *o = rest;
+		rest = o->next;
+		uh_errc(&err, ENOENT, "no instance named '%s' (deleted)", name);
+		if (o->done)
+			o->done(o->ctx, 404, uh_error_body(&err, NULL));
+		free(o);
+	}
+}
+
+static void delete_begin(struct uh_instance *inst)
+{
+	struct uh_error err;
+
+	if (is_active(inst)) {
+		if (!inst->ops->force) {
+			uh_errc(&err, EBUSY, "%s is %s; stop it first or use --force",
+				inst->rec.name, inst->rec.state);
+			op_fail(inst, &err);
+			return;
+		}
+		stop_begin(inst, 1);
+		return;
+	}
+	delete_finish(inst);
+}
+
+static void op_begin(struct uh_instance *inst)
+{
+	switch (inst->ops->type) {
+	case UH_OP_START:
+		start_begin(inst);
+		break;
+	case UH_OP_STOP:
+	case UH_OP_RESTART:
+		stop_begin(inst, 0);
+		break;
+	case UH_OP_KILL:
+		stop_begin(inst, 1);
+		break;
+	case UH_OP_REBOOT:
+		reboot_begin(inst);
+		break;
+	case UH_OP_DELETE:
+		delete_begin(inst);
+		break;
+	}
+}
+
+/* ---- load and re-adopt */
+
+struct load_ctx {
+	struct uh_daemon *d;
+	struct uh_error *err;
+	int failed;
+};
+
+static int load_one(const struct uh_instance_rec *r, void *arg)
+{
+	struct load_ctx *c = arg;
+
+	if (inst_add(c->d, r, c->err) == NULL) {
+		c->failed = 1;
+		return 1;
+	}
+	return 0;
+}
+
+/* An instance the state says is running: is it the same process still? Then watch it again
+ * without touching it; otherwise it died while we were away. */
+static void readopt(struct uh_instance *inst)
+{
+	struct uh_error err;
+
+	if (inst->rec.pid > 1 && inst->rec.pid_start != 0 &&
+	    uh_proc_starttime(inst->rec.pid) == inst->rec.pid_start &&
+	    watch_pid(inst, &err) == 0) {
+		char sock[PATH_MAX + 16];
+
+		snprintf(sock, sizeof(sock), "%s/notify.sock", inst->run_dir);
+		if (uh_mc_listener_new(sock, &inst->notify, &err) == 0)
+			inst->notify_watch = uh_loop_watch(inst->d->loop,
+							   uh_mc_listener_fd(inst->notify),
+							   EPOLLIN, notify_readable, inst);
+		else
+			uh_warnx("%s: %s", inst->rec.name, err.msg);
+		if (!is_state(inst, "running"))
+			set_state(inst, "running");
+		if (inst->rec.started_at == 0)
+			inst->rec.started_at = time(NULL);
+		uh_daemon_event(inst->d, inst->rec.name, "adopted", "pid %d still running",
+				inst->rec.pid);
+		return;
+	}
+	/* gone: read what the monitor recorded, then treat it as any other exit */
+	inst->expect_exit = is_state(inst, "stopping");
+	set_state(inst, "running");
+	uh_daemon_event(inst->d, inst->rec.name, "lost", "pid %d ended while umlhostd was down",
+			inst->rec.pid);
+	inst->reap_tries = 50; /* the exit file is there or will never be */
+	reap_poll(inst);
+}
+
+int uh_daemon_load(struct uh_daemon *d, struct uh_error *err)
+{
+	struct load_ctx c = {.d = d, .err = err};
+	struct uh_instance *i;
+	char path[PATH_MAX + 8];
+	DIR *dir;
+	struct dirent *de;
+
+	if (uh_store_instance_list(d->store, load_one, &c, err) < 0 || c.failed)
+		return -1;
+	for (i = d->instances; i; i = i->next)
+		if (is_active(i))
+			readopt(i);
+	/* run dirs of instances the state does not know: leftovers of a crash */
+	snprintf(path, sizeof(path), "%s/i", d->cfg.run_dir);
+	dir = opendir(path);
+	while (dir && (de = readdir(dir)) != NULL) {
+		char p[PATH_MAX * 2];
+
+		if (de->d_name[0] == '.' || uh_instance_find(d, de->d_name))
+			continue;
+		snprintf(p, sizeof(p), "%s/%s", path, de->d_name);
+		uh_warnx("removing leftover run directory %s", p);
+		rm_rf(p);
+	}
+	if (dir)
+		closedir(dir);
+	return 0;
+}
+
+void uh_daemon_autostart(struct uh_daemon *d)
+{
+	struct uh_instance *i;
+
+	for (i = d->instances; i; i = i->next)
+		if (i->rec.autostart && !is_active(i) && i->restart_timer == NULL &&
+		    i->ops == NULL)
+			uh_instance_submit(d, i->rec.name, UH_OP_START, 0, 0, NULL, NULL);
+}

@@ -1,0 +1,317 @@
+/* umlhost-monitor: one per running instance, in the spirit of podman's conmon.
+ *
+ *   umlhost-monitor RUN_DIR LOG_FILE LOG_MAX_BYTES -- KERNEL ARGS...
+ *
+ * It is the UML kernel's parent and the owner of its console, so both outlive the daemon:
+ * - allocates a pty and starts the kernel on it (con0=fd:0,fd:1) in its own session, with
+ *   address-space randomisation off (small mem= boots fail sometimes with it on);
+ * - writes RUN_DIR/uml.pid ("PID STARTTIME") once the kernel runs, RUN_DIR/exit ("exited N"
+ *   or "signal N") when it ends, each via a temp file and rename;
+ * - copies console output to LOG_FILE, rotated to LOG_FILE.1 past LOG_MAX_BYTES, and keeps the
+ *   last 64 KiB in a ring that every viewer attaching to RUN_DIR/console.sock receives first;
+ *   viewers' keystrokes go to the console.
+ * The daemon never waits on it: it watches the kernel's pid with a pidfd and reads the files. */
+#include "util/cleanup.h"
+#include "util/fileio.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/personality.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <unistd.h>
+
+#define RING_SIZE (64 * 1024)
+#define MAX_VIEWERS 16
+
+static const char *run_dir, *log_path;
+static long long log_max;
+static int log_fd = -1;
+static long long log_size;
+static char ring[RING_SIZE];
+static size_t ring_len, ring_head; /* bytes held, next write position */
+static int viewers[MAX_VIEWERS];
+
+static void die(const char *what)
+{
+	char msg[512];
+
+	snprintf(msg, sizeof(msg), "umlhost-monitor: %s: %s\n", what, strerror(errno));
+	if (log_fd >= 0)
+		(void)!write(log_fd, msg, strlen(msg));
+	(void)!write(2, msg, strlen(msg));
+	exit(1);
+}
+
+static void write_state_file(const char *name, const char *text)
+{
+	char path[4096];
+	struct uh_tmpfile t;
+	struct uh_error err;
+
+	snprintf(path, sizeof(path), "%s/%s", run_dir, name);
+	if (uh_tmpfile_open(&t, path, 0644, &err) < 0)
+		return;
+	if (uh_write_full(t.fd, text, strlen(text)) == 0)
+		uh_tmpfile_commit(&t, &err);
+	uh_tmpfile_discard(&t);
+}
+
+static void log_rotate(void)
+{
+	char old[4096];
+
+	snprintf(old, sizeof(old), "%s.1", log_path);
+	rename(log_path, old);
+	uh_close(&log_fd);
+	log_fd = open(log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+	log_size = 0;
+}
+
+static void console_output(const char *buf, size_t n)
+{
+	size_t i, first;
+
+	if (log_fd >= 0) {
+		if (log_size + (long long)n > log_max)
+			log_rotate();
+		if (log_fd >= 0 && uh_write_full(log_fd, buf, n) == 0)
+			log_size += (long long)n;
+	}
+	/* ring: keep only the last RING_SIZE bytes */
+	if (n >= RING_SIZE) {
+		memcpy(ring, buf + n - RING_SIZE, RING_SIZE);
+		ring_head = 0;
+		ring_len = RING_SIZE;
+	} else {
+		first = RING_SIZE - ring_head < n ? RING_SIZE - ring_head : n;
+		memcpy(ring + ring_head, buf, first);
+		memcpy(ring, buf + first, n - first);
+		ring_head = (ring_head + n) % RING_SIZE;
+		ring_len = ring_len + n > RING_SIZE ? RING_SIZE : ring_len + n;
+	}
+	for (i = 0; i < MAX_VIEWERS; i++) {
+		/* a viewer that cannot keep up loses the connection, never stalls the console */
+		if (viewers[i] >= 0 && send(viewers[i], buf, n, MSG_DONTWAIT | MSG_NOSIGNAL) < 0)
+			uh_close(&viewers[i]);
+	}
+}
+
+static void viewer_add(int fd)
+{
+	size_t i, start = (ring_head + RING_SIZE - ring_len) % RING_SIZE;
+
+	for (i = 0; i < MAX_VIEWERS; i++)
+		if (viewers[i] < 0)
+			break;
+	if (i == MAX_VIEWERS) {
+		const char msg[] = "umlhost: too many console viewers\r\n";
+		(void)!send(fd, msg, sizeof(msg) - 1, MSG_NOSIGNAL);
+		close(fd);
+		return;
+	}
+	viewers[i] = fd;
+	/* history first, so a viewer sees the login prompt it attached to */
+	if (start + ring_len <= RING_SIZE) {
+		(void)!send(fd, ring + start, ring_len, MSG_NOSIGNAL);
+	} else {
+		(void)!send(fd, ring + start, RING_SIZE - start, MSG_NOSIGNAL);
+		(void)!send(fd, ring, ring_len - (RING_SIZE - start), MSG_NOSIGNAL);
+	}
+}
+
+static unsigned long long proc_starttime(pid_t pid)
+{
+	char path[64], buf[1024], *p;
+	unsigned long long v = 0;
+	ssize_t n;
+	int fd, i;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	p = strrchr(buf, ')'); /* the command name may contain spaces */
+	if (p == NULL)
+		return 0;
+	/* after ") " come fields 3.. ; starttime is field 22 */
+	for (i = 3; i <= 22 && p != NULL; i++)
+		p = strchr(p + 1, ' ');
+	if (p != NULL)
+		v = strtoull(p + 1, NULL, 10);
+	return v;
+}
+
+int main(int argc, char **argv)
+{
+	int master = -1, slave = -1, lsock = -1, sfd = -1, i, status = 0;
+	struct sockaddr_un addr = {.sun_family = AF_UNIX};
+	char **kargv, text[128];
+	sigset_t mask;
+	pid_t pid;
+
+	if (argc < 6 || strcmp(argv[4], "--") != 0) {
+		fprintf(stderr, "usage: umlhost-monitor RUN_DIR LOG_FILE LOG_MAX -- KERNEL ARGS...\n");
+		return 2;
+	}
+	run_dir = argv[1];
+	log_path = argv[2];
+	log_max = atoll(argv[3]);
+	if (log_max < 4096)
+		log_max = 4096;
+	kargv = &argv[5];
+	for (i = 0; i < MAX_VIEWERS; i++)
+		viewers[i] = -1;
+
+	setsid(); /* not in the daemon's process group: a signal to it does not reach us */
+	log_fd = open(log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+	if (log_fd < 0)
+		die("open console log");
+	{
+		struct stat st;
+		if (fstat(log_fd, &st) == 0)
+			log_size = st.st_size;
+	}
+
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGCHLD);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	sigaddset(&mask, SIGPIPE);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (sfd < 0)
+		die("signalfd");
+
+	master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+	if (master < 0 || grantpt(master) < 0 || unlockpt(master) < 0)
+		die("allocate a pty");
+	slave = open(ptsname(master), O_RDWR | O_NOCTTY | O_CLOEXEC);
+	if (slave < 0)
+		die("open pty slave");
+	{
+		struct termios tio;
+		if (tcgetattr(slave, &tio) == 0) {
+			cfmakeraw(&tio);
+			tcsetattr(slave, TCSANOW, &tio);
+		}
+	}
+	fcntl(master, F_SETFL, O_NONBLOCK);
+
+	snprintf(addr.sun_path, sizeof(addr.sun_path), "%s/console.sock", run_dir);
+	unlink(addr.sun_path);
+	lsock = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (lsock < 0 || bind(lsock, (struct sockaddr *)&addr, sizeof(addr)) < 0 ||
+	    listen(lsock, 8) < 0)
+		die("console socket");
+	chmod(addr.sun_path, 0660);
+
+	pid = fork();
+	if (pid < 0)
+		die("fork");
+	if (pid == 0) {
+		sigset_t none;
+
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		setsid(); /* its own session: the whole instance is one session to kill */
+		personality(ADDR_NO_RANDOMIZE);
+		dup2(slave, 0);
+		dup2(slave, 1);
+		dup2(slave, 2);
+		closefrom(3);
+		execv(kargv[0], kargv);
+		fprintf(stderr, "umlhost-monitor: exec %s: %s\n", kargv[0], strerror(errno));
+		_exit(127);
+	}
+	uh_close(&slave);
+	snprintf(text, sizeof(text), "%d %llu\n", (int)pid, proc_starttime(pid));
+	write_state_file("uml.pid", text);
+
+	for (;;) {
+		struct pollfd p[3 + MAX_VIEWERS];
+		int n = 0, vi[MAX_VIEWERS];
+		char buf[65536];
+		ssize_t r;
+
+		p[n++] = (struct pollfd){.fd = sfd, .events = POLLIN};
+		p[n++] = (struct pollfd){.fd = master, .events = POLLIN};
+		p[n++] = (struct pollfd){.fd = lsock, .events = POLLIN};
+		for (i = 0; i < MAX_VIEWERS; i++) {
+			if (viewers[i] < 0)
+				continue;
+			vi[n - 3] = i;
+			p[n++] = (struct pollfd){.fd = viewers[i], .events = POLLIN};
+		}
+		if (poll(p, (nfds_t)n, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			die("poll");
+		}
+		if (p[1].revents & (POLLIN | POLLHUP | POLLERR)) {
+			r = read(master, buf, sizeof(buf));
+			if (r > 0)
+				console_output(buf, (size_t)r);
+			else if (r < 0 && errno == EIO)
+				p[1].fd = -1; /* every slave closed: the kernel is going away */
+		}
+		if (p[2].revents & POLLIN) {
+			int c = accept4(lsock, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+			if (c >= 0)
+				viewer_add(c);
+		}
+		for (i = 3; i < n; i++) {
+			int *v = &viewers[vi[i - 3]];
+
+			if (!(p[i].revents & (POLLIN | POLLHUP | POLLERR)))
+				continue;
+			r = read(*v, buf, sizeof(buf));
+			if (r <= 0)
+				uh_close(v);
+			else
+				(void)!uh_write_full(master, buf, (size_t)r);
+		}
+		if (p[0].revents & POLLIN) {
+			struct signalfd_siginfo si;
+
+			while (read(sfd, &si, sizeof(si)) == sizeof(si))
+				; /* SIGTERM/SIGINT/SIGHUP are ignored: the kernel decides when we end */
+			if (waitpid(pid, &status, WNOHANG) == pid)
+				break;
+		}
+	}
+
+	/* drain what the kernel printed last */
+	for (i = 0; i < 50; i++) {
+		char buf[65536];
+		ssize_t r = read(master, buf, sizeof(buf));
+		if (r > 0)
+			console_output(buf, (size_t)r);
+		else if (r < 0 && errno == EAGAIN && i < 2)
+			usleep(10000);
+		else
+			break;
+	}
+	if (WIFSIGNALED(status))
+		snprintf(text, sizeof(text), "signal %d\n", WTERMSIG(status));
+	else
+		snprintf(text, sizeof(text), "exited %d\n", WEXITSTATUS(status));
+	write_state_file("exit", text);
+	unlink(addr.sun_path);
+	return 0;
+}

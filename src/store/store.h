@@ -1,0 +1,84 @@
+/* State access: the only interface the daemon uses to persist templates, instances and
+ * events. Today SQLite (store_sqlite.c); a multi-host etcd backend implements the same calls.
+ * Records are plain structs; a get returns 1 when the key does not exist. */
+#ifndef UH_STORE_H
+#define UH_STORE_H
+
+#include <limits.h>
+#include <stdint.h>
+
+#include "util/error.h"
+
+#define UH_KEY_MAX 33 /* names: 32 characters + NUL */
+
+struct uh_store;
+
+struct uh_template_rec {
+	char name[UH_KEY_MAX];
+	char path[PATH_MAX];
+	uint64_t size;	 /* bytes */
+	int64_t mtime;	 /* seconds, pinned into every COW made over it */
+	int64_t created; /* unix seconds */
+};
+
+struct uh_instance_rec {
+	char name[UH_KEY_MAX];
+	char template_name[UH_KEY_MAX];
+	char kernel[UH_KEY_MAX];
+	char restart[16]; /* no | on-failure | always */
+	char state[16];	  /* stopped | starting | running | stopping | crashed */
+	char disk[PATH_MAX];
+	char kernel_args[1024]; /* extra kernel arguments, space separated */
+	uint64_t memory_mib;
+	int autostart;
+	int pid;	    /* UML kernel's host pid, 0 when not running */
+	uint64_t pid_start; /* its start time (clock ticks since boot) to detect pid reuse */
+	int monitor_pid;
+	int restarts;
+	int uid;
+	int64_t started_at; /* unix seconds, 0 when not running */
+	int64_t created;
+};
+
+struct uh_event_rec {
+	int64_t id;
+	int64_t ts_ms; /* unix milliseconds */
+	char instance[UH_KEY_MAX];
+	char type[32];
+	char message[512];
+};
+
+int uh_store_open(const char *path, struct uh_store **out, struct uh_error *err);
+void uh_store_close(struct uh_store *s);
+
+int uh_store_begin(struct uh_store *s, struct uh_error *err);
+int uh_store_commit(struct uh_store *s, struct uh_error *err);
+void uh_store_rollback(struct uh_store *s);
+
+int uh_store_template_put(struct uh_store *s, const struct uh_template_rec *t,
+			  struct uh_error *err);
+int uh_store_template_get(struct uh_store *s, const char *name, struct uh_template_rec *t,
+			  struct uh_error *err);
+int uh_store_template_del(struct uh_store *s, const char *name, struct uh_error *err);
+/* Calls fn for every template in name order; fn returning non-zero stops the walk. */
+int uh_store_template_list(struct uh_store *s,
+			   int (*fn)(const struct uh_template_rec *t, void *arg), void *arg,
+			   struct uh_error *err);
+
+int uh_store_instance_put(struct uh_store *s, const struct uh_instance_rec *r,
+			  struct uh_error *err);
+int uh_store_instance_get(struct uh_store *s, const char *name, struct uh_instance_rec *r,
+			  struct uh_error *err);
+int uh_store_instance_del(struct uh_store *s, const char *name, struct uh_error *err);
+int uh_store_instance_list(struct uh_store *s,
+			   int (*fn)(const struct uh_instance_rec *r, void *arg), void *arg,
+			   struct uh_error *err);
+
+/* Append an event; sets ev->id. */
+int uh_store_event_add(struct uh_store *s, struct uh_event_rec *ev, struct uh_error *err);
+/* Events with id > since_id, oldest first, at most limit. */
+int uh_store_event_list(struct uh_store *s, int64_t since_id, int limit,
+			int (*fn)(const struct uh_event_rec *ev, void *arg), void *arg,
+			struct uh_error *err);
+
+#endif

@@ -1,0 +1,141 @@
+#include "util/proc.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* Split /proc/PID/stat after the command name (which may hold spaces and parentheses);
+ * fields[0] is field 3 (state). Returns the number of fields. */
+static int read_stat(pid_t pid, char *buf, size_t len, char **fields, int max)
+{
+	char path[64], *p, *save = NULL;
+	ssize_t n;
+	int fd, i = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	n = read(fd, buf, len - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	p = strrchr(buf, ')');
+	if (p == NULL)
+		return 0;
+	for (p = strtok_r(p + 1, " ", &save); p && i < max; p = strtok_r(NULL, " ", &save))
+		fields[i++] = p;
+	return i;
+}
+
+/* field N of stat is fields[N - 3] */
+#define F(n) ((n)-3)
+
+uint64_t uh_proc_starttime(pid_t pid)
+{
+	char buf[1024], *f[64];
+
+	if (read_stat(pid, buf, sizeof(buf), f, 64) <= F(22))
+		return 0;
+	return strtoull(f[F(22)], NULL, 10);
+}
+
+/* Call fn for each pid in the session. */
+static int for_session(pid_t sid, void (*fn)(pid_t pid, char **f, int nf, void *arg), void *arg)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *de;
+	int count = 0;
+
+	if (d == NULL)
+		return 0;
+	while ((de = readdir(d)) != NULL) {
+		char buf[1024], *f[64], *end;
+		long pid = strtol(de->d_name, &end, 10);
+		int nf;
+
+		if (*end != '\0' || pid <= 0)
+			continue;
+		nf = read_stat((pid_t)pid, buf, sizeof(buf), f, 64);
+		if (nf <= F(22) || atoi(f[F(6)]) != (int)sid)
+			continue;
+		count++;
+		if (fn)
+			fn((pid_t)pid, f, nf, arg);
+	}
+	closedir(d);
+	return count;
+}
+
+static void signal_one(pid_t pid, char **f, int nf, void *arg)
+{
+	kill(pid, *(int *)arg);
+}
+
+int uh_proc_signal_session(pid_t sid, int sig)
+{
+	if (sid <= 1)
+		return 0; /* never the whole system */
+	return for_session(sid, signal_one, &sig);
+}
+
+int uh_proc_session_count(pid_t sid)
+{
+	if (sid <= 1)
+		return 0;
+	return for_session(sid, NULL, NULL);
+}
+
+struct usage {
+	pid_t main;
+	uint64_t ticks;
+	uint64_t bytes;
+};
+
+static uint64_t smaps_field(pid_t pid, const char *name)
+{
+	char path[64], line[256];
+	uint64_t total = 0;
+	size_t len = strlen(name);
+	FILE *fp;
+
+	snprintf(path, sizeof(path), "/proc/%d/smaps_rollup", (int)pid);
+	fp = fopen(path, "re");
+	if (fp == NULL)
+		return 0;
+	while (fgets(line, sizeof(line), fp))
+		if (strncmp(line, name, len) == 0 && line[len] == ':')
+			total += strtoull(line + len + 1, NULL, 10) * 1024;
+	fclose(fp);
+	return total;
+}
+
+static void usage_one(pid_t pid, char **f, int nf, void *arg)
+{
+	struct usage *u = arg;
+
+	u->ticks += strtoull(f[F(14)], NULL, 10) + strtoull(f[F(15)], NULL, 10);
+	if (pid == u->main)
+		u->bytes += smaps_field(pid, "Rss");
+	else
+		u->bytes += smaps_field(pid, "Private_Dirty") + smaps_field(pid, "Private_Clean");
+}
+
+int uh_proc_session_usage(pid_t sid, double *cpu_seconds, uint64_t *memory_bytes)
+{
+	struct usage u = {.main = sid};
+	long hz = sysconf(_SC_CLK_TCK);
+
+	if (sid <= 1)
+		return -1;
+	if (for_session(sid, usage_one, &u) == 0)
+		return -1;
+	*cpu_seconds = (double)u.ticks / (double)(hz > 0 ? hz : 100);
+	*memory_bytes = u.bytes;
+	return 0;
+}
