@@ -13,7 +13,7 @@
 #   panic   let init exit, so the kernel panics
 # Every mode first prints UH-INIT-UP. /sbin/init is busybox init: /etc/uh-rc runs as its
 # sysinit, and ctrl-alt-del (mconsole `cad`) powers the guest off, as a distribution's init
-# would be configured for hosting. `init=/etc/uh-rc` runs the script as PID 1 instead (then
+# would be configured for hosting. A root shell runs on the console. `init=/etc/uh-rc` runs the script as PID 1 instead (then
 # `panic` mode really makes init exit).
 set -euo pipefail
 img=$1
@@ -30,6 +30,7 @@ echo "root:x:0:0:root:/:/bin/sh" > "$d/etc/passwd"
 [ -n "$extra" ] && cp -a "$extra"/. "$d/guestdata/"
 cat > "$d/etc/inittab" <<'TAB'
 ::sysinit:/etc/uh-rc
+::respawn:-/bin/sh
 ::ctrlaltdel:/bin/poweroff -f
 ::shutdown:/bin/sync
 TAB

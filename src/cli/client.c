@@ -39,6 +39,10 @@ static int check_socket(const char *sock, struct uh_error *err)
 {
 	struct stat st;
 
+	if (stat(sock, &st) < 0 && errno == EACCES)
+		return uh_errc(err, EACCES, "permission denied: cannot reach %s (root and the umlhost "
+					    "group only)",
+			       sock);
 	if (stat(sock, &st) < 0)
 		return uh_err(err, errno, "cannot reach umlhostd at %s (is it running? "
 					  "--socket or UMLHOST_SOCKET name another)",

@@ -63,6 +63,7 @@ struct api {
 	struct uh_timer *tick;
 	struct req *pending;
 	struct follower *followers;
+	int stopping;
 };
 
 /* ---- responses */
@@ -166,6 +167,8 @@ static ssize_t follower_read(void *cls, uint64_t pos, char *buf, size_t max)
 
 	if (f->off >= f->len)
 		follower_fill(f);
+	if (f->off >= f->len && f->api->stopping)
+		return MHD_CONTENT_READER_END_OF_STREAM;
 	if (f->off >= f->len) {
 		/* nothing new: park the connection until there is */
 		f->suspended = 1;
@@ -697,7 +700,19 @@ void uh_api_stop(struct uh_daemon *d)
 			MHD_resume_connection(f->conn);
 		}
 	}
-	MHD_run(api->mhd);
+	api->stopping = 1;
+	/* let the resumed connections answer and finish their streams */
+	for (int k = 0; k < 20; k++) {
+		int suspended = 0;
+		MHD_run(api->mhd);
+		for (f = api->followers; f; f = f->next)
+			suspended |= f->suspended;
+		for (r = api->pending; r; r = r->next)
+			suspended |= r->suspended;
+		if (!suspended && k >= 2)
+			break;
+		usleep(1000);
+	}
 	uh_loop_unwatch(d->loop, api->watch);
 	uh_loop_cancel(d->loop, api->tick);
 	MHD_stop_daemon(api->mhd);

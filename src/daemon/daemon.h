@@ -50,6 +50,7 @@ struct uh_instance {
 	struct uh_timer *op_timer;
 	struct uh_timer *reap_timer;
 	int reap_tries;
+	char exit_status[64]; /* what the monitor recorded, while reaping */
 	int stop_step; /* where the stop sequence is: cad, halt, kill */
 	struct uh_timer *restart_timer;
 	int expect_exit; /* we asked the kernel to stop: its exit is not a crash */

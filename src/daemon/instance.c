@@ -594,26 +594,59 @@ static void kill_session(struct uh_instance *inst)
 
 /* ---- process exit */
 
+/* Anything of the instance still alive: its session, and any process holding its disk. */
+static int kill_leftovers(struct uh_instance *inst)
+{
+	int n = 0, k;
+
+	if (inst->rec.pid > 1)
+		n += uh_proc_signal_session(inst->rec.pid, SIGKILL);
+	k = uh_proc_signal_file_users(inst->rec.disk, SIGKILL);
+	return n + (k > 0 ? k : 0);
+}
+
+/* The kernel is gone: get its exit status from the monitor, make sure nothing of it is left
+ * (a restart must find its disk unlocked), then finalize. Polls on a short timer. */
 static void reap_poll(void *arg)
 {
 	struct uh_instance *inst = arg;
-	char path[PATH_MAX + 8], status[64] = "";
-	uh_autoclose int fd = -1;
+	char path[PATH_MAX + 8];
 
 	inst->reap_timer = NULL;
-	snprintf(path, sizeof(path), "%s/exit", inst->run_dir);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0 && inst->reap_tries++ < 50) {
-		/* the monitor writes the status right after reaping; give it a moment */
+	if (inst->exit_status[0] == '\0') {
+		uh_autoclose int fd = -1;
+
+		snprintf(path, sizeof(path), "%s/exit", inst->run_dir);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd >= 0) {
+			ssize_t n = read(fd, inst->exit_status, sizeof(inst->exit_status) - 1);
+			inst->exit_status[n > 0 ? n : 0] = '\0';
+			inst->exit_status[strcspn(inst->exit_status, "\n")] = '\0';
+		}
+		if (inst->exit_status[0] == '\0' && inst->reap_tries < 50) {
+			/* the monitor writes the status right after reaping; give it a moment */
+			inst->reap_tries++;
+			inst->reap_timer = uh_loop_after(inst->d->loop, 20, reap_poll, inst);
+			return;
+		}
+		if (inst->exit_status[0] == '\0')
+			snprintf(inst->exit_status, sizeof(inst->exit_status), "unknown status");
+		inst->reap_tries = 0;
+	}
+	if (kill_leftovers(inst) > 0 && inst->reap_tries++ < 100) {
 		inst->reap_timer = uh_loop_after(inst->d->loop, 20, reap_poll, inst);
 		return;
 	}
-	if (fd >= 0) {
-		ssize_t n = read(fd, status, sizeof(status) - 1);
-		status[n > 0 ? n : 0] = '\0';
-		status[strcspn(status, "\n")] = '\0';
+	if (inst->reap_tries > 100)
+		uh_warnx("%s: processes of the old kernel survive SIGKILL", inst->rec.name);
+	{
+		char status[sizeof(inst->exit_status)];
+
+		memcpy(status, inst->exit_status, sizeof(status));
+		inst->exit_status[0] = '\0';
+		inst->reap_tries = 0;
+		exit_finalize(inst, status);
 	}
-	exit_finalize(inst, status[0] ? status : "unknown status");
 }
 
 static void pid_exited(void *arg, uint32_t events)
@@ -624,6 +657,7 @@ static void pid_exited(void *arg, uint32_t events)
 	inst->pid_watch = NULL;
 	uh_close(&inst->pidfd);
 	inst->reap_tries = 0;
+	inst->exit_status[0] = '\0';
 	reap_poll(inst);
 }
 
@@ -668,7 +702,8 @@ static void schedule_restart(struct uh_instance *inst)
 				inst->crash_count, c->restart_window_s);
 		return;
 	}
-	delay = 500LL << (inst->crash_count - 1 < 6 ? inst->crash_count - 1 : 6);
+	/* the first restart at once, then 0.5 s, 1 s, 2 s ... */
+	delay = inst->crash_count == 1 ? 0 : 500LL << (inst->crash_count - 2 < 6 ? inst->crash_count - 2 : 6);
 	if (delay > 30000)
 		delay = 30000;
 	uh_loop_cancel(inst->d->loop, inst->restart_timer);
@@ -686,7 +721,6 @@ static void exit_finalize(struct uh_instance *inst, const char *status)
 	char tail[1024];
 	struct uh_error err;
 
-	kill_session(inst); /* helpers of a killed kernel may linger */
 	mc_close(inst);
 	notify_close(inst);
 	rm_rf(inst->run_dir);
@@ -1023,8 +1057,9 @@ static void start_begin(struct uh_instance *inst)
  * the boot failed; afterwards the pidfd reports the exit. */
 static void monitor_exited(struct uh_instance *inst)
 {
-	if (inst->phase == PH_BOOTING && inst->pidfd < 0) {
+	if (inst->phase == PH_BOOTING && inst->pidfd < 0 && inst->reap_timer == NULL) {
 		inst->reap_tries = 0;
+		inst->exit_status[0] = '\0';
 		reap_poll(inst);
 	}
 }
@@ -1280,6 +1315,7 @@ static void readopt(struct uh_instance *inst)
 	uh_daemon_event(inst->d, inst->rec.name, "lost", "pid %d ended while umlhostd was down",
 			inst->rec.pid);
 	inst->reap_tries = 50; /* the exit file is there or will never be */
+	inst->exit_status[0] = '\0';
 	reap_poll(inst);
 }
 

@@ -3,8 +3,10 @@
  *   umlhost-monitor RUN_DIR LOG_FILE LOG_MAX_BYTES -- KERNEL ARGS...
  *
  * It is the UML kernel's parent and the owner of its console, so both outlive the daemon:
- * - allocates a pty and starts the kernel on it (con0=fd:0,fd:1) in its own session, with
- *   address-space randomisation off (small mem= boots fail sometimes with it on);
+ * - starts the kernel with a pipe pair as its console (con0=fd:0,fd:1) in its own session,
+ *   with address-space randomisation off (small mem= boots fail sometimes with it on). Pipes,
+ *   not a pty: on a tty UML forks a SIGWINCH helper into a session of its own that shares the
+ *   kernel's file table, survives a kill -9 of the kernel and keeps its disk locked;
  * - writes RUN_DIR/uml.pid ("PID STARTTIME") once the kernel runs, RUN_DIR/exit ("exited N"
  *   or "signal N") when it ends, each via a temp file and rename;
  * - copies console output to LOG_FILE, rotated to LOG_FILE.1 past LOG_MAX_BYTES, and keeps the
@@ -27,7 +29,6 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
-#include <termios.h>
 #include <unistd.h>
 
 #define RING_SIZE (64 * 1024)
@@ -158,7 +159,8 @@ static unsigned long long proc_starttime(pid_t pid)
 
 int main(int argc, char **argv)
 {
-	int master = -1, slave = -1, lsock = -1, sfd = -1, i, status = 0;
+	int master = -1, lsock = -1, sfd = -1, i, status = 0;
+	int in_pipe[2] = {-1, -1}, out_pipe[2] = {-1, -1}, master_eof = 0;
 	struct sockaddr_un addr = {.sun_family = AF_UNIX};
 	char **kargv, text[128];
 	sigset_t mask;
@@ -198,20 +200,12 @@ int main(int argc, char **argv)
 	if (sfd < 0)
 		die("signalfd");
 
-	master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
-	if (master < 0 || grantpt(master) < 0 || unlockpt(master) < 0)
-		die("allocate a pty");
-	slave = open(ptsname(master), O_RDWR | O_NOCTTY | O_CLOEXEC);
-	if (slave < 0)
-		die("open pty slave");
-	{
-		struct termios tio;
-		if (tcgetattr(slave, &tio) == 0) {
-			cfmakeraw(&tio);
-			tcsetattr(slave, TCSANOW, &tio);
-		}
-	}
+	/* console: we write the kernel's input into in_pipe and read its output from out_pipe */
+	if (pipe2(in_pipe, O_CLOEXEC) < 0 || pipe2(out_pipe, O_CLOEXEC) < 0)
+		die("console pipes");
+	master = out_pipe[0];
 	fcntl(master, F_SETFL, O_NONBLOCK);
+	fcntl(in_pipe[1], F_SETFL, O_NONBLOCK);
 
 	snprintf(addr.sun_path, sizeof(addr.sun_path), "%s/console.sock", run_dir);
 	unlink(addr.sun_path);
@@ -231,15 +225,16 @@ int main(int argc, char **argv)
 		sigprocmask(SIG_SETMASK, &none, NULL);
 		setsid(); /* its own session: the whole instance is one session to kill */
 		personality(ADDR_NO_RANDOMIZE);
-		dup2(slave, 0);
-		dup2(slave, 1);
-		dup2(slave, 2);
+		dup2(in_pipe[0], 0);
+		dup2(out_pipe[1], 1);
+		dup2(out_pipe[1], 2);
 		closefrom(3);
 		execv(kargv[0], kargv);
 		fprintf(stderr, "umlhost-monitor: exec %s: %s\n", kargv[0], strerror(errno));
 		_exit(127);
 	}
-	uh_close(&slave);
+	uh_close(&in_pipe[0]);
+	uh_close(&out_pipe[1]);
 	snprintf(text, sizeof(text), "%d %llu\n", (int)pid, proc_starttime(pid));
 	write_state_file("uml.pid", text);
 
@@ -250,7 +245,7 @@ int main(int argc, char **argv)
 		ssize_t r;
 
 		p[n++] = (struct pollfd){.fd = sfd, .events = POLLIN};
-		p[n++] = (struct pollfd){.fd = master, .events = POLLIN};
+		p[n++] = (struct pollfd){.fd = master_eof ? -1 : master, .events = POLLIN};
 		p[n++] = (struct pollfd){.fd = lsock, .events = POLLIN};
 		for (i = 0; i < MAX_VIEWERS; i++) {
 			if (viewers[i] < 0)
@@ -267,8 +262,8 @@ int main(int argc, char **argv)
 			r = read(master, buf, sizeof(buf));
 			if (r > 0)
 				console_output(buf, (size_t)r);
-			else if (r < 0 && errno == EIO)
-				p[1].fd = -1; /* every slave closed: the kernel is going away */
+			else if (r == 0 || (r < 0 && errno != EAGAIN))
+				master_eof = 1; /* every writer closed: the kernel is going away */
 		}
 		if (p[2].revents & POLLIN) {
 			int c = accept4(lsock, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
@@ -284,7 +279,7 @@ int main(int argc, char **argv)
 			if (r <= 0)
 				uh_close(v);
 			else
-				(void)!uh_write_full(master, buf, (size_t)r);
+				(void)!uh_write_full(in_pipe[1], buf, (size_t)r);
 		}
 		if (p[0].revents & POLLIN) {
 			struct signalfd_siginfo si;

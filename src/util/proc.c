@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* Split /proc/PID/stat after the command name (which may hold spaces and parentheses);
@@ -82,6 +83,51 @@ int uh_proc_signal_session(pid_t sid, int sig)
 	if (sid <= 1)
 		return 0; /* never the whole system */
 	return for_session(sid, signal_one, &sig);
+}
+
+int uh_proc_signal_file_users(const char *path, int sig)
+{
+	struct stat target;
+	DIR *d;
+	struct dirent *de;
+	int count = 0;
+
+	if (stat(path, &target) < 0)
+		return -1;
+	d = opendir("/proc");
+	if (d == NULL)
+		return 0;
+	while ((de = readdir(d)) != NULL) {
+		char fddir[64], *end;
+		long pid = strtol(de->d_name, &end, 10);
+		DIR *fds;
+		struct dirent *fe;
+
+		if (*end != '\0' || pid <= 1 || pid == getpid())
+			continue;
+		snprintf(fddir, sizeof(fddir), "/proc/%ld/fd", pid);
+		fds = opendir(fddir);
+		if (fds == NULL)
+			continue;
+		while ((fe = readdir(fds)) != NULL) {
+			char fdpath[128];
+			struct stat st;
+
+			if (fe->d_name[0] == '.')
+				continue;
+			snprintf(fdpath, sizeof(fdpath), "%s/%s", fddir, fe->d_name);
+			if (stat(fdpath, &st) == 0 && st.st_dev == target.st_dev &&
+			    st.st_ino == target.st_ino) {
+				if (sig)
+					kill((pid_t)pid, sig);
+				count++;
+				break;
+			}
+		}
+		closedir(fds);
+	}
+	closedir(d);
+	return count;
 }
 
 int uh_proc_session_count(pid_t sid)

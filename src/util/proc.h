@@ -11,6 +11,11 @@
 uint64_t uh_proc_starttime(pid_t pid);
 /* Send sig to every process whose session id is sid. Returns how many were signalled. */
 int uh_proc_signal_session(pid_t sid, int sig);
+/* Send sig to every process that has `path` open (matched by device and inode). A kernel
+ * killed with SIGKILL can leave helpers outside its session that share its file table and so
+ * keep its disk's POSIX lock; this finds them. Returns how many were signalled, -1 if path is
+ * gone. */
+int uh_proc_signal_file_users(const char *path, int sig);
 /* Count the processes of a session. */
 int uh_proc_session_count(pid_t sid);
 /* CPU seconds (utime+stime of every process in the session) and memory: the kernel

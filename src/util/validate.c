@@ -60,7 +60,8 @@ int uh_parse_size(const char *s, uint64_t *bytes, struct uh_error *err)
 	default:
 		return uh_errx(err, "invalid size '%s' (use a number with K, M, G or T)", s);
 	}
-	if (*end != '\0' && end[1] != '\0' && !((end[1] == 'i' || end[1] == 'B') && end[2] == '\0'))
+	/* the unit may be spelled K, KB or KiB */
+	if (*end != '\0' && end[1] != '\0' && strcmp(end + 1, "B") != 0 && strcmp(end + 1, "iB") != 0)
 		return uh_errx(err, "invalid size '%s' (use a number with K, M, G or T)", s);
 	if (shift && v > (UINT64_MAX >> shift))
 		return uh_errx(err, "invalid size '%s': too large", s);

@@ -16,7 +16,14 @@ ok() { CHECKS=$((CHECKS + 1)); echo "ok - $*"; }
 not_ok() { CHECKS=$((CHECKS + 1)); FAILS=$((FAILS + 1)); echo "not ok - $*"; }
 check() { # check DESCRIPTION COMMAND...
 	local d=$1; shift
-	if "$@"; then ok "$d"; else not_ok "$d"; fi
+	if "$@"; then
+		ok "$d"
+	else
+		not_ok "$d"
+		case "$1" in
+		matches|contains) echo "#   got: $2" ;;
+		esac
+	fi
 }
 die() { echo "FATAL: $*"; FAILS=$((FAILS + 1)); exit 1; }
 
@@ -74,10 +81,57 @@ stop_pid() {
 	wait_exit "$pid" 5
 }
 
+# Processes the daemon started for this test (monitors, UML kernels) outlive it by design;
+# find them by their command lines, which all name paths under $W.
+kill_test_processes() {
+	local p
+	for p in /proc/[0-9]*; do
+		p=${p#/proc/}
+		[ "$p" = $$ ] && continue
+		{ tr '\0' ' ' < /proc/$p/cmdline; } 2>/dev/null | grep -qF "$W/" && kill -9 "$p" 2>/dev/null
+	done
+	return 0
+}
+
 cleanup() {
 	local p
 	for p in "${PIDS[@]}"; do stop_pid "$p"; done
+	kill_test_processes
+	sleep 0.2
+	kill_test_processes
 	rm -rf "$W"
+}
+
+# ---- the daemon
+UMLHOSTD=${UMLHOSTD:-$(dirname "$UMLHOST")/umlhostd}
+export UMLHOST_SOCKET=$W/run/umlhost.sock
+# start_daemon [ARGS...]: start umlhostd on $W/state and $W/run, wait until it serves.
+start_daemon() {
+	"$UMLHOSTD" --foreground --state-dir "$W/state" --run-dir "$W/run" "$@" >> "$W/daemon.log" 2>&1 &
+	DAEMON_PID=$!
+	PIDS+=("$DAEMON_PID")
+	local i
+	for i in $(seq 100); do
+		[ -S "$UMLHOST_SOCKET" ] && "$UMLHOST" version > /dev/null 2>&1 && "$UMLHOST" list > /dev/null 2>&1 && return 0
+		kill -0 "$DAEMON_PID" 2>/dev/null || break
+		sleep 0.05
+	done
+	cat "$W/daemon.log"
+	die "umlhostd did not come up"
+}
+U() { "$UMLHOST" "$@"; }
+jq_get() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
+# pid of an instance, or "None"
+inst_pid() { U --json show "$1" | jq_get 'd["pid"]'; }
+inst_state() { U --json show "$1" | jq_get 'd["state"]'; }
+# wait_state NAME STATE SECONDS
+wait_state() {
+	local i
+	for i in $(seq $(($3 * 10))); do
+		[ "$(inst_state "$1" 2>/dev/null)" = "$2" ] && return 0
+		sleep 0.1
+	done
+	return 1
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM

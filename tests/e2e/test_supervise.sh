@@ -1,0 +1,105 @@
+#!/bin/bash
+# End-to-end: supervision. Crash restart with backoff, a crash-loop cap, re-adoption of
+# running instances by a restarted daemon (after kill -9), instances that died while it was
+# down, autostart.
+source "$(dirname "$0")/lib.sh"
+need
+make_image "$W/base.img" 64M
+start_daemon
+U template import base "$W/base.img" > /dev/null
+
+# --- kill -9 of the kernel with --restart on-failure: running again, new pid, within 3 s
+U create crashy --template base --memory 64M --restart on-failure > /dev/null
+U start crashy > /dev/null
+p1=$(inst_pid crashy)
+kill -9 "$p1"
+t0=$(date +%s%N)
+ok_restart=1
+for i in $(seq 60); do
+	p2=$(inst_pid crashy)
+	[ "$(inst_state crashy)" = running ] && [ "$p2" != "$p1" ] && [ "$p2" != None ] && break
+	sleep 0.05
+done
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+check "crashed instance running again with a new pid ($p1 -> $p2) in ${ms} ms (< 3000)" \
+	bash -c "test '$(inst_state crashy)' = running && test '$p2' != '$p1' && test $ms -lt 3000"
+U events > "$W/ev"
+check "events show the crash (signal 9)" grep -qE "crashy +crashed +signal 9" "$W/ev"
+check "events show the restart" grep -qE "crashy +restarting +restart 1 \(policy on-failure\)" "$W/ev"
+check "show counts the restart" test "$(U --json show crashy | jq_get 'd["restarts"]')" = 1
+check "the crashed kernel's helper processes are gone" test "$(ps -e -o sid= | grep -cw "$p1")" = 0
+
+# --- restart=no: a crash stays crashed
+U create fragile --template base --memory 64M > /dev/null
+U start fragile > /dev/null
+kill -9 "$(inst_pid fragile)"
+check "restart=no: crashed and stays so" bash -c "sleep 2; test \"\$('$UMLHOST' --json show fragile | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"state\"])')\" = crashed"
+run U start fragile
+check "a crashed instance can be started by hand" test $rc = 0
+
+# --- a guest that powers itself off is not a crash
+wait_state fragile running 10
+# the log holds both boots: wait for the second one's init
+for i in $(seq 100); do [ "$(U logs fragile | grep -c UH-INIT-UP)" -ge 2 ] && break; sleep 0.1; done
+(sleep 1; printf 'poweroff -f\n'; sleep 0.5; printf '\035') | U console fragile > /dev/null 2>&1
+check "guest poweroff: stopped, not crashed" wait_state fragile stopped 10
+check "event says the guest shut down" bash -c "'$UMLHOST' events | grep -qE 'fragile +poweroff'"
+
+# --- crash loop: more than restart_max crashes within the window stop the restarts
+kill -TERM "$DAEMON_PID"; wait_exit "$DAEMON_PID" 10
+printf 'restart_max = 2\nrestart_window = 60\n' > "$W/loop.conf"
+start_daemon --config "$W/loop.conf"
+U create loopy --template base --memory 64M --restart always > /dev/null
+U start loopy > /dev/null
+last=None
+for n in 1 2 3; do
+	for i in $(seq 150); do
+		p=$(inst_pid loopy)
+		[ "$p" != None ] && [ "$p" != "$last" ] && [ "$(inst_state loopy)" = running ] && break
+		sleep 0.1
+	done
+	kill -9 "$p"
+	last=$p
+done
+sleep 4
+check "crash loop: gives up after restart_max, state crashed" test "$(inst_state loopy)" = crashed
+check "crash loop: an event says so" bash -c "'$UMLHOST' events | grep -qE 'loopy +crash-loop +3 crashes within 60 s'"
+
+# --- kill -9 of the daemon with 8 running; one dies while it is down; restart it
+for i in $(seq 8); do U create "keep$i" --template base --memory 64M > /dev/null; done
+U create keep9 --template base --memory 64M --restart on-failure > /dev/null
+jobs=(); for i in $(seq 9); do U start "keep$i" > /dev/null & jobs+=($!); done
+wait "${jobs[@]}"
+U create auto1 --template base --memory 64M --autostart > /dev/null
+declare -A before
+for i in $(seq 9); do before[$i]=$(inst_pid "keep$i"); done
+kill -9 "$DAEMON_PID"; wait_exit "$DAEMON_PID" 5
+alive=0; for i in $(seq 9); do kill -0 "${before[$i]}" 2>/dev/null && alive=$((alive + 1)); done
+check "kill -9 of umlhostd leaves all 9 instances running" test $alive = 9
+kill -9 "${before[8]}" "${before[9]}" # die while nobody watches
+sleep 0.5
+start_daemon --config "$W/loop.conf"
+same=0; for i in $(seq 7); do
+	[ "$(inst_pid "keep$i")" = "${before[$i]}" ] && [ "$(inst_state "keep$i")" = running ] && same=$((same + 1))
+done
+check "restarted daemon: the 7 survivors are running with the same pids" test $same = 7
+check "none of them restarted (restarts 0)" test "$(U --json list | jq_get 'sum(i["restarts"] for i in d if i["name"].startswith("keep") and i["name"] not in ("keep8", "keep9"))')" = 0
+check "killed while the daemon was down, restart=no: crashed" test "$(inst_state keep8)" = crashed
+check "killed while the daemon was down, on-failure: restarted" wait_state keep9 running 10
+check "restarted one has a new pid" bash -c "test '$(inst_pid keep9)' != '${before[9]}'"
+check "events: adopted and lost" bash -c "'$UMLHOST' events | grep -qE 'keep1 +adopted' && '$UMLHOST' events | grep -qE 'keep8 +lost'"
+check "autostart instance started with the daemon" wait_state auto1 running 10
+check "adopted instances can be stopped" bash -c "'$UMLHOST' stop keep1 > /dev/null && ! kill -0 ${before[1]} 2>/dev/null"
+check "adopted instances' consoles still work" bash -c "(sleep 1; printf 'echo re\$((1+1))dopt\n'; sleep 1; printf '\\035') | '$UMLHOST' console keep2 | grep -q re2dopt"
+
+# --- events --follow sees a transition as it happens
+last=$(U --json events | jq_get 'd[-1]["id"]')
+(U events --follow --since "$last" > "$W/follow" 2>&1 &
+ echo $! > "$W/follow.pid")
+sleep 0.5
+U stop keep3 > /dev/null
+wait_for "$W/follow" "keep3" 10
+check "events --follow streams new transitions" grep -qE "keep3 +stopped" "$W/follow"
+kill "$(cat "$W/follow.pid")" 2>/dev/null
+
+finish
