@@ -7,7 +7,7 @@ PKGS=(
 	# build
 	gcc meson ninja-build pkg-config
 	# libraries
-	libjansson-dev libsqlite3-dev libmicrohttpd-dev libsystemd-dev libcurl4-openssl-dev
+	libjansson-dev libsqlite3-dev libmicrohttpd-dev libsystemd-dev
 	# tests
 	libcmocka-dev clang libclang-rt-14-dev python3 file procps util-linux
 	# running and testing UML instances

@@ -33,6 +33,10 @@ int uh_cli_parse_seconds(const char *s, int *ms);
 const char *uh_cli_socket(const struct uh_cli *cli);
 int uh_client_call(const struct uh_cli *cli, const char *method, const char *path, json_t *body,
 		   json_t **resp, struct uh_error *err);
+/* GET a JSON document and hand back its bytes unparsed (for --json output as the daemon
+ * wrote it: `list` of a thousand instances need not be parsed and re-printed). */
+int uh_client_call_raw(const struct uh_cli *cli, const char *path, char **out, size_t *len,
+		       struct uh_error *err);
 /* GET a streaming resource; fn gets each piece (return non-zero to stop). */
 int uh_client_stream(const struct uh_cli *cli, const char *path,
 		     int (*fn)(const char *data, size_t len, void *arg), void *arg,

@@ -1,7 +1,7 @@
-/* The CLI's API client: HTTP/1.1 over the daemon's unix socket, with libcurl. */
+/* The CLI's API client: HTTP/1.1 over the daemon's unix socket (src/httpc). */
 #include "cli/cli.h"
+#include "httpc/http_client.h"
 
-#include <curl/curl.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,10 +16,9 @@ struct buf {
 	size_t len;
 };
 
-static size_t collect(char *p, size_t size, size_t n, void *arg)
+static int collect(int status, const char *p, size_t len, void *arg)
 {
 	struct buf *b = arg;
-	size_t len = size * n;
 
 	b->data = realloc(b->data, b->len + len + 1);
 	if (b->data == NULL)
@@ -27,7 +26,7 @@ static size_t collect(char *p, size_t size, size_t n, void *arg)
 	memcpy(b->data + b->len, p, len);
 	b->len += len;
 	b->data[b->len] = '\0';
-	return len;
+	return 0;
 }
 
 const char *uh_cli_socket(const struct uh_cli *cli)
@@ -54,133 +53,109 @@ static int check_socket(const char *sock, struct uh_error *err)
 	return 0;
 }
 
-static CURL *make_handle(const struct uh_cli *cli, const char *method, const char *path,
-			 struct curl_slist **hdrs, char *url, size_t url_len)
+/* A status >= 400 carries {"error", "code"}: make it the error. */
+static void error_from(int status, const char *data, size_t len, struct uh_error *err)
 {
-	CURL *c = curl_easy_init();
+	json_t *j = len ? json_loadb(data, len, 0, NULL) : NULL;
+	const char *msg = json_string_value(json_object_get(j, "error"));
+	const char *code = json_string_value(json_object_get(j, "code"));
 
-	if (c == NULL)
-		abort();
-	snprintf(url, url_len, "http://umlhostd%s", path);
-	curl_easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, uh_cli_socket(cli));
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	*hdrs = curl_slist_append(NULL, "Content-Type: application/json");
-	*hdrs = curl_slist_append(*hdrs, "Expect:");
-	curl_easy_setopt(c, CURLOPT_HTTPHEADER, *hdrs);
-	return c;
+	uh_errx(err, "%s", msg ? msg : "request failed");
+	err->errnum = status == 404 ? ENOENT : status == 403 ? EACCES
+		    : status == 409 ? EEXIST : status == 504 ? ETIMEDOUT : 0;
+	if (code && strcmp(code, "busy") == 0)
+		err->errnum = EBUSY;
+	json_decref(j);
 }
 
 int uh_client_call(const struct uh_cli *cli, const char *method, const char *path, json_t *body,
 		   json_t **resp, struct uh_error *err)
 {
-	struct curl_slist *hdrs = NULL;
 	struct buf b = {0};
-	char url[1024], *payload = NULL;
-	long status = 0;
+	char *payload = NULL;
 	json_error_t je;
-	CURLcode rc;
-	CURL *c;
-	int ret = -1;
+	int status = 0, ret = -1;
 
 	*resp = NULL;
 	if (check_socket(uh_cli_socket(cli), err) < 0)
 		return -1;
-	c = make_handle(cli, method, path, &hdrs, url, sizeof(url));
-	if (body) {
+	if (body)
 		payload = json_dumps(body, JSON_COMPACT);
-		curl_easy_setopt(c, CURLOPT_POSTFIELDS, payload);
-	}
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
-	rc = curl_easy_perform(c);
-	if (rc != CURLE_OK) {
-		uh_errx(err, "cannot reach umlhostd at %s: %s", uh_cli_socket(cli),
-			curl_easy_strerror(rc));
+	if (uh_http_request(uh_cli_socket(cli), method, path, payload,
+			    payload ? strlen(payload) : 0, collect, &b, &status, err) < 0)
+		goto out;
+	if (status >= 400) {
+		error_from(status, b.data, b.len, err);
 		goto out;
 	}
-	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
 	*resp = b.len ? json_loadb(b.data, b.len, 0, &je) : json_object();
 	if (*resp == NULL) {
-		uh_errx(err, "umlhostd answered %ld with something that is not JSON", status);
-		goto out;
-	}
-	if (status >= 400) {
-		const char *msg = json_string_value(json_object_get(*resp, "error"));
-		const char *code = json_string_value(json_object_get(*resp, "code"));
-
-		uh_errx(err, "%s", msg ? msg : "request failed");
-		err->errnum = status == 404 ? ENOENT : status == 403 ? EACCES
-				: status == 409 ? EEXIST : status == 504 ? ETIMEDOUT : 0;
-		if (code && strcmp(code, "busy") == 0)
-			err->errnum = EBUSY;
-		json_decref(*resp);
-		*resp = NULL;
+		uh_errx(err, "umlhostd answered %d with something that is not JSON", status);
 		goto out;
 	}
 	ret = 0;
 out:
 	free(payload);
 	free(b.data);
-	curl_slist_free_all(hdrs);
-	curl_easy_cleanup(c);
 	return ret;
+}
+
+int uh_client_call_raw(const struct uh_cli *cli, const char *path, char **out, size_t *len,
+		       struct uh_error *err)
+{
+	struct buf b = {0};
+	int status = 0;
+
+	if (check_socket(uh_cli_socket(cli), err) < 0)
+		return -1;
+	if (uh_http_request(uh_cli_socket(cli), "GET", path, NULL, 0, collect, &b, &status,
+			    err) < 0) {
+		free(b.data);
+		return -1;
+	}
+	if (status >= 400) {
+		error_from(status, b.data, b.len, err);
+		free(b.data);
+		return -1;
+	}
+	*out = b.data;
+	*len = b.len;
+	return 0;
 }
 
 struct stream {
 	int (*fn)(const char *data, size_t len, void *arg);
 	void *arg;
-	long status;
-	CURL *c;
 	struct buf err_body;
 };
 
-static size_t stream_write(char *p, size_t size, size_t n, void *arg)
+static int stream_write(int status, const char *p, size_t len, void *arg)
 {
 	struct stream *s = arg;
-	size_t len = size * n;
 
-	if (s->status == 0)
-		curl_easy_getinfo(s->c, CURLINFO_RESPONSE_CODE, &s->status);
-	if (s->status >= 400)
-		return collect(p, size, n, &s->err_body);
-	if (s->fn(p, len, s->arg) != 0)
-		return 0; /* stop */
-	return len;
+	if (status >= 400)
+		return collect(status, p, len, &s->err_body);
+	return s->fn(p, len, s->arg);
 }
 
 int uh_client_stream(const struct uh_cli *cli, const char *path,
 		     int (*fn)(const char *data, size_t len, void *arg), void *arg,
 		     struct uh_error *err)
 {
-	struct curl_slist *hdrs = NULL;
 	struct stream s = {.fn = fn, .arg = arg};
-	char url[1024];
-	CURLcode rc;
-	int ret = -1;
+	int status = 0, ret = -1;
 
 	if (check_socket(uh_cli_socket(cli), err) < 0)
 		return -1;
-	s.c = make_handle(cli, "GET", path, &hdrs, url, sizeof(url));
-	curl_easy_setopt(s.c, CURLOPT_WRITEFUNCTION, stream_write);
-	curl_easy_setopt(s.c, CURLOPT_WRITEDATA, &s);
-	rc = curl_easy_perform(s.c);
-	if (s.status >= 400) {
-		json_t *j = s.err_body.len ? json_loadb(s.err_body.data, s.err_body.len, 0, NULL)
-					   : NULL;
-		const char *msg = json_string_value(json_object_get(j, "error"));
-		uh_errx(err, "%s", msg ? msg : "request failed");
-		if (s.status == 404)
-			err->errnum = ENOENT;
-		json_decref(j);
-	} else if (rc != CURLE_OK && rc != CURLE_WRITE_ERROR) {
-		uh_errx(err, "umlhostd at %s: %s", uh_cli_socket(cli), curl_easy_strerror(rc));
-	} else {
-		ret = 0;
+	if (uh_http_request(uh_cli_socket(cli), "GET", path, NULL, 0, stream_write, &s, &status,
+			    err) < 0)
+		goto out;
+	if (status >= 400) {
+		error_from(status, s.err_body.data, s.err_body.len, err);
+		goto out;
 	}
+	ret = 0;
+out:
 	free(s.err_body.data);
-	curl_slist_free_all(hdrs);
-	curl_easy_cleanup(s.c);
 	return ret;
 }

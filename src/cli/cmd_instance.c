@@ -197,6 +197,18 @@ int uh_cmd_list(struct uh_cli *cli, int argc, char **argv)
 
 	if (argc != 1)
 		return uh_cli_usage(cli, "usage: umlhost list");
+	if (cli->json) {
+		struct uh_error err;
+		char *raw = NULL;
+		size_t len = 0;
+
+		if (uh_client_call_raw(cli, "/v1/instances", &raw, &len, &err) < 0)
+			return uh_cli_fail(cli, &err);
+		fwrite(raw, 1, len, stdout);
+		fputc('\n', stdout);
+		free(raw);
+		return UH_EXIT_OK;
+	}
 	rc = call(cli, "GET", "/v1/instances", NULL, &resp);
 	if (rc != UH_EXIT_OK)
 		return rc;

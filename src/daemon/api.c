@@ -64,6 +64,7 @@ struct api {
 	struct req *pending;
 	struct follower *followers;
 	int stopping;
+	struct uh_timer *kick;
 };
 
 /* ---- responses */
@@ -123,6 +124,21 @@ static int http_status(const struct uh_error *err)
 
 /* ---- asynchronous operations */
 
+static void mhd_kick_due(void *arg)
+{
+	struct api *api = arg;
+
+	api->kick = NULL;
+	MHD_run(api->mhd);
+}
+
+/* A resumed connection is served on the next MHD_run: make that now, not at the next tick. */
+static void mhd_kick(struct api *api)
+{
+	if (api->kick == NULL)
+		api->kick = uh_loop_after(api->d->loop, 0, mhd_kick_due, api);
+}
+
 static void op_done(void *ctx, int status, json_t *body)
 {
 	struct req *r = ctx, **pp;
@@ -139,6 +155,7 @@ static void op_done(void *ctx, int status, json_t *body)
 	if (r->suspended) {
 		r->suspended = 0;
 		MHD_resume_connection(r->conn);
+		mhd_kick(r->api);
 	}
 }
 
@@ -266,6 +283,7 @@ static void wake_followers(struct api *api, enum follow_kind kind)
 		}
 		f->suspended = 0;
 		MHD_resume_connection(f->conn);
+		mhd_kick(api);
 	}
 }
 
@@ -715,6 +733,7 @@ void uh_api_stop(struct uh_daemon *d)
 	}
 	uh_loop_unwatch(d->loop, api->watch);
 	uh_loop_cancel(d->loop, api->tick);
+	uh_loop_cancel(d->loop, api->kick);
 	MHD_stop_daemon(api->mhd);
 	close(api->listen_fd);
 	unlink(d->cfg.socket);
