@@ -65,6 +65,9 @@ static int for_session(pid_t sid, void (*fn)(pid_t pid, char **f, int nf, void *
 		nf = read_stat((pid_t)pid, buf, sizeof(buf), f, 64);
 		if (nf <= F(22) || atoi(f[F(6)]) != (int)sid)
 			continue;
+		/* zombies hold no files and cannot be killed; whoever adopted them reaps them */
+		if (f[F(3)][0] == 'Z' || f[F(3)][0] == 'X')
+			continue;
 		count++;
 		if (fn)
 			fn((pid_t)pid, f, nf, arg);

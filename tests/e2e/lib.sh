@@ -124,6 +124,15 @@ jq_get() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
 # pid of an instance, or "None"
 inst_pid() { U --json show "$1" | jq_get 'd["pid"]'; }
 inst_state() { U --json show "$1" | jq_get 'd["state"]'; }
+# wait_log NAME TEXT SECONDS: until the instance's console log holds TEXT
+wait_log() {
+	local i
+	for i in $(seq $(($3 * 10))); do
+		"$UMLHOST" logs "$1" 2>/dev/null | grep -qF -- "$2" && return 0
+		sleep 0.1
+	done
+	return 1
+}
 # wait_state NAME STATE SECONDS
 wait_state() {
 	local i

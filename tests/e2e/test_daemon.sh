@@ -58,7 +58,9 @@ check "the listed pid is the UML kernel (its cmdline)" \
 	bash -c "tr '\\0' ' ' < /proc/${pids%% *}/cmdline | grep -q 'linux.uml umid=vm'"
 
 # --- console and logs on one of them
-check "logs show the guest's console" bash -c "'$UMLHOST' logs vm1 | grep -q UH-INIT-UP"
+check "logs show the guest's console" wait_log vm1 UH-INIT-UP 30
+wait_log vm2 UH-INIT-UP 30
+wait_log vm3 UH-INIT-UP 30
 (sleep 1; printf 'echo con$((6*7))sole\n'; sleep 1.5; printf '\035') | U console vm1 > "$W/console.out" 2>&1
 check "console attach: a command typed reaches the guest's shell" grep -q "con42sole" "$W/console.out"
 check "console shows history on attach" grep -q "UH-INIT-UP" "$W/console.out"
@@ -141,6 +143,16 @@ bad "start of an unknown instance" "no instance named 'ghost'" start ghost
 check "nothing created by the bad input" test "$(ls "$W/state/instances" | wc -l)" = "$before"
 check "no instance 'okname' in the list" bash -c "! '$UMLHOST' list | grep -q okname"
 
+# --- a kernel that boots to its mconsole, then panics (root missing): start succeeds, then
+# the crash is seen (restart=no: crashed) and nothing of it stays
+U create noroot --template base --memory 64M --kernel-arg root=/dev/ubdz > /dev/null
+run U start noroot
+check "kernel with a missing root: start returns once the mconsole answered" test $rc = 0
+check "... then its panic makes it crashed" wait_state noroot crashed 20
+check "... with the panic as an event" bash -c "'$UMLHOST' events | grep -qE 'noroot +panic +VFS: Unable to mount root fs'"
+check "... and no process of it left" bash -c "! pgrep -f '[l]inux.uml umid=noroot ' > /dev/null"
+U delete noroot > /dev/null
+
 # --- delete
 run U delete vm16
 check "delete a stopped instance" test $rc = 0
@@ -156,7 +168,7 @@ bad "template rm while instances use it" "is used by instance" template rm base
 # --- the RAM budget
 host_mib=$(awk '/MemTotal|SwapTotal/ {s += $2} END {print int(s / 1024)}' /proc/meminfo)
 kill -TERM "$DAEMON_PID"; wait_exit "$DAEMON_PID" 10
-printf 'memory_reserve = %dM\n' $((host_mib - 200)) > "$W/budget.conf"
+printf 'memory_reserve = %dM\nconsole_log_max = 4K\n' $((host_mib - 200)) > "$W/budget.conf"
 start_daemon --config "$W/budget.conf"
 U create big1 --template base --memory 128M > /dev/null
 U create big2 --template base --memory 128M > /dev/null
@@ -168,6 +180,9 @@ check "budget: the refused instance stays stopped" test "$(inst_state big2)" = s
 U stop big1 > /dev/null
 run U start big2
 check "budget: after stopping one, the other starts" test $rc = 0
+sleep 1
+check "console log capped at console_log_max (4K) with one rotated copy" bash -c "test \$(stat -c %s '$W/state/instances/big2/console.log') -le 4096 && test -s '$W/state/instances/big2/console.log.1' && test \$(stat -c %s '$W/state/instances/big2/console.log.1') -le 4096"
+check "logs returns both parts" bash -c "test \$('$UMLHOST' logs big2 | wc -c) -gt 4096"
 U kill big2 > /dev/null
 
 # --- a modified template is refused with a message (not a silent UML death)
@@ -184,5 +199,19 @@ chmod 666 "$UMLHOST_SOCKET"
 run setpriv --reuid=65534 --regid=65534 --clear-groups "$UMLHOST" list
 check "non-root caller on an open socket: the daemon refuses by peer uid" matches "$rc:$err_out" "1:*permission denied: uid 65534 is neither root nor in group umlhost*"
 check "the denial is logged with the uid" grep -q "denied GET /v1/instances to uid 65534" "$W/daemon.log"
+
+# --- a kernel that dies before its mconsole answers: start fails with its last console lines
+kill -TERM "$DAEMON_PID"; wait_exit "$DAEMON_PID" 10
+printf '#!/bin/sh\necho "fake kernel: starting"\necho "fake kernel: no usable root device, giving up"\nexit 3\n' > "$W/fake-kernel"
+chmod 755 "$W/fake-kernel"
+printf 'kernel = %s\n' "$W/fake-kernel" > "$W/fake.conf"
+start_daemon --config "$W/fake.conf"
+make_image "$W/fresh.img" 64M
+U template import fresh "$W/fresh.img" > /dev/null
+U create doomed --template fresh --memory 64M > /dev/null
+run U start doomed
+check "kernel dying at boot: start fails, exit 1" test $rc = 1
+check "... naming the exit and the kernel's last console lines" matches "$err_out" "umlhost: doomed: the kernel ended (exited 3) before its mconsole answered; last console lines: *fake kernel: starting | fake kernel: no usable root device, giving up"
+check "... and the instance is stopped" test "$(inst_state doomed)" = stopped
 
 finish

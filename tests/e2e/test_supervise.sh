@@ -98,8 +98,9 @@ last=$(U --json events | jq_get 'd[-1]["id"]')
  echo $! > "$W/follow.pid")
 sleep 0.5
 U stop keep3 > /dev/null
-wait_for "$W/follow" "keep3" 10
-check "events --follow streams new transitions" grep -qE "keep3 +stopped" "$W/follow"
+for i in $(seq 100); do grep -qE "keep3 +stopped" "$W/follow" && break; sleep 0.1; done
+check "events --follow streams new transitions" grep -qE "keep3 +stopping" "$W/follow"
+check "... through to the end of the stop" grep -qE "keep3 +stopped" "$W/follow"
 kill "$(cat "$W/follow.pid")" 2>/dev/null
 
 finish
