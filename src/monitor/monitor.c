@@ -82,11 +82,19 @@ static void console_output(const char *buf, size_t n)
 {
 	size_t i, first;
 
-	if (log_fd >= 0) {
-		if (log_size + (long long)n > log_max)
+	/* never let a file pass the cap: split a large read across a rotation */
+	for (i = 0; log_fd >= 0 && i < n;) {
+		size_t room = log_size < log_max ? (size_t)(log_max - log_size) : 0, k;
+
+		if (room == 0) {
 			log_rotate();
-		if (log_fd >= 0 && uh_write_full(log_fd, buf, n) == 0)
-			log_size += (long long)n;
+			continue;
+		}
+		k = n - i < room ? n - i : room;
+		if (uh_write_full(log_fd, buf + i, k) < 0)
+			break;
+		log_size += (long long)k;
+		i += k;
 	}
 	/* ring: keep only the last RING_SIZE bytes */
 	if (n >= RING_SIZE) {

@@ -180,7 +180,7 @@ check "budget: the refused instance stays stopped" test "$(inst_state big2)" = s
 U stop big1 > /dev/null
 run U start big2
 check "budget: after stopping one, the other starts" test $rc = 0
-sleep 1
+wait_log big2 UH-INIT-UP 30
 check "console log capped at console_log_max (4K) with one rotated copy" bash -c "test \$(stat -c %s '$W/state/instances/big2/console.log') -le 4096 && test -s '$W/state/instances/big2/console.log.1' && test \$(stat -c %s '$W/state/instances/big2/console.log.1') -le 4096"
 check "logs returns both parts" bash -c "test \$('$UMLHOST' logs big2 | wc -c) -gt 4096"
 U kill big2 > /dev/null
