@@ -106,22 +106,6 @@ static enum MHD_Result send_error(struct MHD_Connection *c, int status, const ch
 	return send_json(c, status, uh_error_body(&e, code));
 }
 
-static int http_status(const struct uh_error *err)
-{
-	switch (err->errnum) {
-	case ENOENT:
-		return 404;
-	case EEXIST:
-	case EBUSY:
-		return 409;
-	case EACCES:
-	case EPERM:
-		return 403;
-	default:
-		return 400;
-	}
-}
-
 /* ---- asynchronous operations */
 
 static void mhd_kick_due(void *arg)
@@ -454,7 +438,7 @@ static enum MHD_Result dispatch(struct req *r, const char *method, const char *u
 			return send_json(r->conn, 400, uh_error_body(&err, "invalid"));
 		if (uh_instance_create(d, body, &out, &err) < 0) {
 			json_decref(body);
-			return send_json(r->conn, http_status(&err), uh_error_body(&err, NULL));
+			return send_json(r->conn, uh_error_status(&err), uh_error_body(&err, NULL));
 		}
 		json_decref(body);
 		return send_json(r->conn, 201, out);
@@ -483,14 +467,14 @@ static enum MHD_Result dispatch(struct req *r, const char *method, const char *u
 				       json_string_value(json_object_get(body, "image")), r->uid,
 				       &out, &err) < 0) {
 			json_decref(body);
-			return send_json(r->conn, http_status(&err), uh_error_body(&err, NULL));
+			return send_json(r->conn, uh_error_status(&err), uh_error_body(&err, NULL));
 		}
 		json_decref(body);
 		return send_json(r->conn, 201, out);
 	}
 	if (strncmp(url, "/v1/templates/", 14) == 0 && strcmp(method, "DELETE") == 0) {
 		if (uh_template_remove(d, url + 14, &err) < 0)
-			return send_json(r->conn, http_status(&err), uh_error_body(&err, NULL));
+			return send_json(r->conn, uh_error_status(&err), uh_error_body(&err, NULL));
 		return send_json(r->conn, 200, json_pack("{s:s}", "deleted", url + 14));
 	}
 	if (strcmp(url, "/v1/events") == 0 && get) {

@@ -104,7 +104,9 @@ json_t *uh_template_list(struct uh_daemon *d, struct uh_error *err);
 int uh_api_start(struct uh_daemon *d, struct uh_error *err);
 void uh_api_stop(struct uh_daemon *d);
 
-/* An error with an HTTP status for the API: 400 bad input, 404 missing, 409 conflict... */
+/* An error for the API: its HTTP status from the errno class (ENOENT 404, EEXIST/EBUSY 409,
+ * EACCES 403, ETIMEDOUT 504, else 400) and its {"error", "code"} body. */
+int uh_error_status(const struct uh_error *err);
 json_t *uh_error_body(const struct uh_error *err, const char *code);
 
 #endif

@@ -161,7 +161,7 @@ static void console_tail(const struct uh_instance *inst, char *out, size_t len)
 	}
 }
 
-static int status_of(const struct uh_error *err)
+int uh_error_status(const struct uh_error *err)
 {
 	switch (err->errnum) {
 	case ENOENT:
@@ -228,11 +228,13 @@ static int inst_paths(struct uh_instance *inst, struct uh_error *err)
 	const struct uh_config *c = &inst->d->cfg;
 	const char *n = inst->rec.name;
 
-	snprintf(inst->dir, sizeof(inst->dir), "%s/instances/%s", c->state_dir, n);
-	snprintf(inst->run_dir, sizeof(inst->run_dir), "%s/i/%s", c->run_dir, n);
-	snprintf(inst->umid_dir, sizeof(inst->umid_dir), "%s/u", inst->run_dir);
-	snprintf(inst->mconsole, sizeof(inst->mconsole), "%s/%s/mconsole", inst->umid_dir, n);
-	snprintf(inst->log_path, sizeof(inst->log_path), "%s/console.log", inst->dir);
+	/* precisions keep the compiler sure nothing is cut; real paths are far shorter */
+	snprintf(inst->dir, sizeof(inst->dir), "%.4000s/instances/%.32s", c->state_dir, n);
+	snprintf(inst->run_dir, sizeof(inst->run_dir), "%.4000s/i/%.32s", c->run_dir, n);
+	snprintf(inst->umid_dir, sizeof(inst->umid_dir), "%.4000s/u", inst->run_dir);
+	snprintf(inst->mconsole, sizeof(inst->mconsole), "%.4000s/%.32s/mconsole", inst->umid_dir,
+		 n);
+	snprintf(inst->log_path, sizeof(inst->log_path), "%.4000s/console.log", inst->dir);
 	/* unix socket paths hold at most 107 bytes */
 	if (strlen(inst->mconsole) > 107 || strlen(inst->run_dir) + 20 > 107)
 		return uh_errx(err, "run_dir %s is too long: instance sockets under it would "
@@ -466,7 +468,7 @@ int uh_instance_create(struct uh_daemon *d, json_t *p, json_t **out, struct uh_e
 	inst = inst_add(d, &rec, err);
 	if (inst == NULL)
 		return -1;
-	snprintf(inst->rec.disk, sizeof(inst->rec.disk), "%s/disk.cow", inst->dir);
+	snprintf(inst->rec.disk, sizeof(inst->rec.disk), "%.4000s/disk.cow", inst->dir);
 
 	/* files first, then the row: a crash in between leaves a directory the next create
 	 * of the same name replaces, never a row without its disk */
@@ -513,7 +515,7 @@ static void op_finish(struct uh_instance *inst, int status, json_t *body)
 
 static void op_fail(struct uh_instance *inst, struct uh_error *err)
 {
-	op_finish(inst, status_of(err), uh_error_body(err, NULL));
+	op_finish(inst, uh_error_status(err), uh_error_body(err, NULL));
 }
 
 static void op_ok(struct uh_instance *inst)

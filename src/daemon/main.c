@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/file.h>
+#include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <systemd/sd-daemon.h>
@@ -241,6 +242,8 @@ int main(int argc, char **argv)
 		goto fail;
 	}
 	d.sig_watch = uh_loop_watch(d.loop, d.sig_fd, EPOLLIN, on_signal, &d);
+	/* processes of instances orphaned while we run are reaped here (on_signal) */
+	prctl(PR_SET_CHILD_SUBREAPER, 1);
 
 	if (uh_daemon_load(&d, &err) < 0)
 		goto fail;

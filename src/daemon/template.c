@@ -75,9 +75,9 @@ int uh_template_import(struct uh_daemon *d, const char *name, const char *image,
 		return uh_errx(err, "template %s: %s is not an ext2/3/4 filesystem image", name,
 			       image);
 
-	snprintf(dir, sizeof(dir), "%s/templates", d->cfg.state_dir);
-	snprintf(t.name, sizeof(t.name), "%s", name);
-	snprintf(t.path, sizeof(t.path), "%s/%s.img", dir, name);
+	snprintf(dir, sizeof(dir), "%.4000s/templates", d->cfg.state_dir);
+	snprintf(t.name, sizeof(t.name), "%.32s", name);
+	snprintf(t.path, sizeof(t.path), "%.4000s/%.32s.img", dir, name);
 	if (access(t.path, F_OK) == 0)
 		return uh_errc(err, EEXIST, "template %s: %s already exists", name, t.path);
 	if (uh_tmpfile_open(&tmp, t.path, 0444, err) < 0)

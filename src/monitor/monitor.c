@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/personality.h>
+#include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -188,6 +189,8 @@ int main(int argc, char **argv)
 		viewers[i] = -1;
 
 	setsid(); /* not in the daemon's process group: a signal to it does not reach us */
+	/* the kernel's helpers orphaned by its death come to us to be reaped, not to init */
+	prctl(PR_SET_CHILD_SUBREAPER, 1);
 	log_fd = open(log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
 	if (log_fd < 0)
 		die("open console log");
@@ -292,9 +295,18 @@ int main(int argc, char **argv)
 		if (p[0].revents & POLLIN) {
 			struct signalfd_siginfo si;
 
+			pid_t w;
+			int st, done = 0;
+
 			while (read(sfd, &si, sizeof(si)) == sizeof(si))
 				; /* SIGTERM/SIGINT/SIGHUP are ignored: the kernel decides when we end */
-			if (waitpid(pid, &status, WNOHANG) == pid)
+			while ((w = waitpid(-1, &st, WNOHANG)) > 0) {
+				if (w == pid) {
+					status = st;
+					done = 1;
+				}
+			}
+			if (done)
 				break;
 		}
 	}
