@@ -7,7 +7,7 @@ PKGS=(
 	# build
 	gcc meson ninja-build pkg-config
 	# libraries
-	libjansson-dev libsqlite3-dev libmicrohttpd-dev libsystemd-dev
+	libjansson-dev libsqlite3-dev libmicrohttpd-dev libsystemd-dev libcap-dev libseccomp-dev
 	# tests
 	libcmocka-dev clang libclang-rt-14-dev python3 file procps util-linux
 	# running and testing UML instances

@@ -26,6 +26,11 @@ void uh_config_defaults(struct uh_config *c)
 	c->console_log_max = 1 << 20;
 	c->restart_max = 5;
 	c->restart_window_s = 300;
+	c->jail = 1;
+	c->uid_min = 200000;
+	c->uid_count = 65536;
+	/* `ldd /usr/bin/linux.uml` on Debian 12: libc and the loader, nothing else */
+	strcpy(c->jail_libs, "/lib/x86_64-linux-gnu/libc.so.6 /lib64/ld-linux-x86-64.so.2");
 }
 
 void uh_config_finish(struct uh_config *c)
@@ -117,6 +122,32 @@ static int set_one(struct uh_config *c, const char *k, const char *v, struct uh_
 		return set_int(&c->restart_max, v, 0, 1000, k, err);
 	if (strcmp(k, "restart_window") == 0)
 		return set_int(&c->restart_window_s, v, 1, 86400, k, err);
+	if (strcmp(k, "jail") == 0) {
+		if (strcmp(v, "yes") != 0 && strcmp(v, "no") != 0)
+			return uh_errx(err, "jail must be yes or no, not '%s'", v);
+		c->jail = strcmp(v, "yes") == 0;
+		return 0;
+	}
+	if (strcmp(k, "uid_min") == 0) {
+		int n;
+		if (set_int(&n, v, 1000, 2000000000, k, err) < 0)
+			return -1;
+		c->uid_min = (uint32_t)n;
+		return 0;
+	}
+	if (strcmp(k, "uid_count") == 0) {
+		int n;
+		if (set_int(&n, v, 1, 1000000, k, err) < 0)
+			return -1;
+		c->uid_count = (uint32_t)n;
+		return 0;
+	}
+	if (strcmp(k, "jail_libs") == 0) {
+		if (strlen(v) >= sizeof(c->jail_libs))
+			return uh_errx(err, "jail_libs is too long");
+		strcpy(c->jail_libs, v);
+		return 0;
+	}
 	return uh_errx(err, "unknown setting '%s'", k);
 }
 

@@ -23,6 +23,10 @@ struct uh_config {
 	uint64_t console_log_max; /* bytes per console log file (one rotated copy kept) */
 	int restart_max;	  /* crash-loop cap: restarts within restart_window_s */
 	int restart_window_s;
+	int jail;		 /* run instances jailed (default); 0 only for debugging */
+	uint32_t uid_min;	 /* instances get uids (and gids) from [uid_min, uid_min + uid_count) */
+	uint32_t uid_count;
+	char jail_libs[1024];	 /* what the kernel links: bound read-only into the jail */
 };
 
 void uh_config_defaults(struct uh_config *c);

@@ -457,6 +457,23 @@ int uh_instance_create(struct uh_daemon *d, json_t *p, json_t **out, struct uh_e
 		return uh_errc(err, ENOENT, "%s: unknown template '%s' (see umlhost template list)",
 			       name, tpl);
 
+	if (d->cfg.jail) {
+		/* the lowest free uid of the range: each instance its own */
+		uint32_t uid;
+		struct uh_instance *o;
+
+		for (uid = d->cfg.uid_min; uid < d->cfg.uid_min + d->cfg.uid_count; uid++) {
+			for (o = d->instances; o; o = o->next)
+				if ((uint32_t)o->rec.uid == uid)
+					break;
+			if (o == NULL)
+				break;
+		}
+		if (uid >= d->cfg.uid_min + d->cfg.uid_count)
+			return uh_errx(err, "%s: no free uid left in %u-%u (uid_min, uid_count)",
+				       name, d->cfg.uid_min, d->cfg.uid_min + d->cfg.uid_count - 1);
+		rec.uid = (int)uid;
+	}
 	snprintf(rec.name, sizeof(rec.name), "%s", name);
 	snprintf(rec.template_name, sizeof(rec.template_name), "%s", tpl);
 	snprintf(rec.kernel, sizeof(rec.kernel), "stock");
@@ -479,6 +496,13 @@ int uh_instance_create(struct uh_daemon *d, json_t *p, json_t **out, struct uh_e
 	}
 	if (uh_cow_create(inst->rec.disk, t.path, err) < 0) {
 		uh_err_prefix(err, "%s: create its disk", name);
+		goto fail_dir;
+	}
+	/* only the instance's own uid may open its disk */
+	if (inst->rec.uid > 0 && (chown(inst->rec.disk, (uid_t)inst->rec.uid,
+					(gid_t)inst->rec.uid) < 0 ||
+				  chmod(inst->rec.disk, 0600) < 0)) {
+		uh_err(err, errno, "%s: give its disk to uid %d", name, inst->rec.uid);
 		goto fail_dir;
 	}
 	if (uh_store_instance_put(d->store, &inst->rec, err) < 0)
@@ -950,7 +974,8 @@ static pid_t spawn_monitor(struct uh_instance *inst, struct uh_error *err)
 	const struct uh_config *c = &inst->d->cfg;
 	char mem[32], umid[64], umldir[PATH_MAX + 16], ubd[2 * PATH_MAX + 8], notify[PATH_MAX + 32];
 	char logmax[32], tpl_path[PATH_MAX];
-	char *argv[64], args[sizeof(inst->rec.kernel_args)], *a, *save = NULL;
+	char uid[16], gid[16], tmp_mib[24], root[PATH_MAX + 8], libs[sizeof(c->jail_libs)];
+	char *argv[96], args[sizeof(inst->rec.kernel_args)], *a, *save = NULL;
 	char *envp[] = {"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "TMPDIR=/dev/shm", NULL};
 	struct uh_template_rec t;
 	int n = 0;
@@ -967,6 +992,37 @@ static pid_t spawn_monitor(struct uh_instance *inst, struct uh_error *err)
 	snprintf(notify, sizeof(notify), "mconsole=notify:%s/notify.sock", inst->run_dir);
 	snprintf(logmax, sizeof(logmax), "%llu", (unsigned long long)c->console_log_max);
 	argv[n++] = (char *)c->monitor;
+	if (inst->rec.uid > 0) {
+		snprintf(uid, sizeof(uid), "%d", inst->rec.uid);
+		snprintf(gid, sizeof(gid), "%d", inst->rec.uid);
+		/* the RAM file is mem= big; the rest is headroom for UML's own files */
+		snprintf(tmp_mib, sizeof(tmp_mib), "%lu", (unsigned long)inst->rec.memory_mib + 64);
+		snprintf(root, sizeof(root), "%.4000s/root", inst->run_dir);
+		argv[n++] = "--uid";
+		argv[n++] = uid;
+		argv[n++] = "--gid";
+		argv[n++] = gid;
+		argv[n++] = "--jail-root";
+		argv[n++] = root;
+		argv[n++] = "--tmp-mib";
+		argv[n++] = tmp_mib;
+		argv[n++] = "--hostname";
+		argv[n++] = inst->rec.name;
+		argv[n++] = "--bind-ro";
+		argv[n++] = (char *)c->kernel;
+		snprintf(libs, sizeof(libs), "%s", c->jail_libs);
+		for (a = strtok_r(libs, " ", &save); a && n < 60; a = strtok_r(NULL, " ", &save)) {
+			argv[n++] = "--bind-ro";
+			argv[n++] = a;
+		}
+		save = NULL;
+		argv[n++] = "--bind-ro";
+		argv[n++] = tpl_path;
+		argv[n++] = "--bind";
+		argv[n++] = inst->rec.disk;
+		argv[n++] = "--bind";
+		argv[n++] = inst->run_dir;
+	}
 	argv[n++] = inst->run_dir;
 	argv[n++] = inst->log_path;
 	argv[n++] = logmax;
@@ -981,7 +1037,7 @@ static pid_t spawn_monitor(struct uh_instance *inst, struct uh_error *err)
 	argv[n++] = notify;
 	argv[n++] = "panic=1"; /* a panicked kernel exits instead of spinning at 100% CPU */
 	snprintf(args, sizeof(args), "%s", inst->rec.kernel_args);
-	for (a = strtok_r(args, " ", &save); a && n < 62; a = strtok_r(NULL, " ", &save))
+	for (a = strtok_r(args, " ", &save); a && n < 94; a = strtok_r(NULL, " ", &save))
 		argv[n++] = a;
 	argv[n] = NULL;
 
@@ -1036,6 +1092,24 @@ static void start_begin(struct uh_instance *inst)
 		uh_err_prefix(&err, "%s", inst->rec.name);
 		op_fail(inst, &err);
 		return;
+	}
+	if (inst->rec.uid > 0) {
+		/* the jailed kernel (its uid) reaches its run dir, creates its umid directory in u/
+		 * and sends to the notify socket; nobody else gets in */
+		char root[PATH_MAX + 8];
+		gid_t g = (gid_t)inst->rec.uid;
+
+		snprintf(root, sizeof(root), "%.4000s/root", inst->run_dir);
+		if (chown(inst->run_dir, 0, g) < 0 || chmod(inst->run_dir, 0750) < 0 ||
+		    chown(inst->umid_dir, (uid_t)inst->rec.uid, g) < 0 ||
+		    chmod(inst->umid_dir, 0700) < 0 || chown(sock, 0, g) < 0 ||
+		    chmod(sock, 0660) < 0 || mkdir(root, 0755) < 0) {
+			uh_err(&err, errno, "%s: prepare %s for uid %d", inst->rec.name,
+			       inst->run_dir, inst->rec.uid);
+			notify_close(inst);
+			op_fail(inst, &err);
+			return;
+		}
 	}
 	inst->notify_watch = uh_loop_watch(d->loop, uh_mc_listener_fd(inst->notify), EPOLLIN,
 					   notify_readable, inst);

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -64,6 +65,9 @@ static int client_open(struct uh_mc_client *c, struct uh_error *err)
 		uh_close(&c->fd);
 		return uh_err(err, e, "bind mconsole client socket %s", path);
 	}
+	/* a jailed kernel runs as another uid and must be able to send its reply here; the
+	 * directory the socket sits in is what limits who can reach it */
+	chmod(path, 0666);
 	return 0;
 }
 

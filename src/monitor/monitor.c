@@ -1,6 +1,8 @@
 /* umlhost-monitor: one per running instance, in the spirit of podman's conmon.
  *
- *   umlhost-monitor RUN_DIR LOG_FILE LOG_MAX_BYTES -- KERNEL ARGS...
+ *   umlhost-monitor [JAIL OPTIONS] RUN_DIR LOG_FILE LOG_MAX_BYTES -- KERNEL ARGS...
+ *   JAIL OPTIONS: --uid N --gid N --jail-root DIR --tmp-mib N --hostname NAME
+ *                 --bind PATH --bind-ro PATH (repeatable)
  *
  * It is the UML kernel's parent and the owner of its console, so both outlive the daemon:
  * - starts the kernel with a pipe pair as its console (con0=fd:0,fd:1) in its own session,
@@ -12,9 +14,17 @@
  * - copies console output to LOG_FILE, rotated to LOG_FILE.1 past LOG_MAX_BYTES, and keeps the
  *   last 64 KiB in a ring that every viewer attaching to RUN_DIR/console.sock receives first;
  *   viewers' keystrokes go to the console.
+ * With --uid the kernel runs jailed (src/jail): its own pid namespace (entered here, so the
+ * kernel is its pid 1 and takes every helper with it when it dies), mounts, uid, no
+ * capabilities. A failing jail step is written to the console log, so the daemon's start error
+ * quotes it.
  * The daemon never waits on it: it watches the kernel's pid with a pidfd and reads the files. */
+#include "jail/jail.h"
 #include "util/cleanup.h"
 #include "util/fileio.h"
+
+#include <getopt.h>
+#include <sched.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -166,6 +176,37 @@ static unsigned long long proc_starttime(pid_t pid)
 	return v;
 }
 
+/* The reaper's child, the kernel, by host pid (the reaper only knows it as pid 2). */
+static pid_t find_child(pid_t parent)
+{
+	char path[64], buf[64];
+	int i, fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/children", (int)parent, (int)parent);
+	for (i = 0; i < 200; i++) {
+		ssize_t n;
+
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			return parent;
+		n = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+		if (n > 0) {
+			buf[n] = '\0';
+			return (pid_t)atoi(buf);
+		}
+		usleep(5000); /* not forked yet, or the jail failed */
+		{
+			siginfo_t si = {0};
+
+			if (waitid(P_PID, (id_t)parent, &si, WEXITED | WNOHANG | WNOWAIT) == 0 &&
+			    si.si_pid == parent)
+				return parent; /* it ended without a kernel */
+		}
+	}
+	return parent;
+}
+
 int main(int argc, char **argv)
 {
 	int master = -1, lsock = -1, sfd = -1, i, status = 0;
@@ -173,18 +214,64 @@ int main(int argc, char **argv)
 	struct sockaddr_un addr = {.sun_family = AF_UNIX};
 	char **kargv, text[128];
 	sigset_t mask;
-	pid_t pid;
+	pid_t pid, kernel_pid;
 
-	if (argc < 6 || strcmp(argv[4], "--") != 0) {
-		fprintf(stderr, "usage: umlhost-monitor RUN_DIR LOG_FILE LOG_MAX -- KERNEL ARGS...\n");
+	static const struct option opts[] = {{"uid", required_argument, NULL, 'u'},
+					     {"gid", required_argument, NULL, 'g'},
+					     {"jail-root", required_argument, NULL, 'r'},
+					     {"tmp-mib", required_argument, NULL, 't'},
+					     {"hostname", required_argument, NULL, 'h'},
+					     {"bind", required_argument, NULL, 'b'},
+					     {"bind-ro", required_argument, NULL, 'B'},
+					     {NULL, 0, NULL, 0}};
+	struct uh_jail jail = {0};
+	int jailed = 0, c;
+
+	while ((c = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
+		switch (c) {
+		case 'u':
+			jail.uid = (uid_t)strtoul(optarg, NULL, 10);
+			jailed = 1;
+			break;
+		case 'g':
+			jail.gid = (gid_t)strtoul(optarg, NULL, 10);
+			break;
+		case 'r':
+			jail.root = optarg;
+			break;
+		case 't':
+			jail.tmp_mib = strtoull(optarg, NULL, 10);
+			break;
+		case 'h':
+			jail.hostname = optarg;
+			break;
+		case 'b':
+		case 'B':
+			if (jail.n_binds == UH_JAIL_MAX_BINDS) {
+				fprintf(stderr, "umlhost-monitor: too many binds\n");
+				return 2;
+			}
+			jail.binds[jail.n_binds].path = optarg;
+			jail.binds[jail.n_binds++].read_only = c == 'B';
+			break;
+		default:
+			return 2;
+		}
+	}
+	if (argc - optind < 5 || strcmp(argv[optind + 3], "--") != 0 ||
+	    (jailed && (jail.uid == 0 || jail.gid == 0 || jail.root == NULL))) {
+		fprintf(stderr, "usage: umlhost-monitor [--uid N --gid N --jail-root DIR ...] "
+				"RUN_DIR LOG_FILE LOG_MAX -- KERNEL ARGS...\n");
 		return 2;
 	}
-	run_dir = argv[1];
-	log_path = argv[2];
-	log_max = atoll(argv[3]);
+	run_dir = argv[optind];
+	log_path = argv[optind + 1];
+	log_max = atoll(argv[optind + 2]);
 	if (log_max < 4096)
 		log_max = 4096;
-	kargv = &argv[5];
+	kargv = &argv[optind + 4];
+	if (jail.tmp_mib == 0)
+		jail.tmp_mib = 1024;
 	for (i = 0; i < MAX_VIEWERS; i++)
 		viewers[i] = -1;
 
@@ -226,27 +313,68 @@ int main(int argc, char **argv)
 		die("console socket");
 	chmod(addr.sun_path, 0660);
 
+	/* jailed, the kernel runs in a pid namespace of its own under a small reaper (pid 1 there):
+	 * when the kernel dies, the reaper exits with its status and the namespace's end kills
+	 * every process the kernel left. The kernel is not pid 1 itself: a namespace's init
+	 * ignores its own SIGABRT, so a panicking kernel's abort() would spin forever. */
+	if (jailed && unshare(CLONE_NEWPID) < 0)
+		die("jail: unshare pid namespace");
 	pid = fork();
 	if (pid < 0)
 		die("fork");
 	if (pid == 0) {
+		static char *jail_env[] = {"PATH=/usr/bin:/bin", "TMPDIR=" UH_JAIL_RAM_DIR, NULL};
 		sigset_t none;
 
 		sigemptyset(&none);
 		sigprocmask(SIG_SETMASK, &none, NULL);
-		setsid(); /* its own session: the whole instance is one session to kill */
+		setsid();
 		personality(ADDR_NO_RANDOMIZE);
 		dup2(in_pipe[0], 0);
 		dup2(out_pipe[1], 1);
 		dup2(out_pipe[1], 2);
 		closefrom(3);
+		if (jailed) {
+			struct uh_error err;
+			pid_t k;
+			int st;
+
+			if (uh_jail_enter(&jail, &err) < 0) {
+				fprintf(stderr, "umlhost-monitor: %s\n", err.msg);
+				_exit(126);
+			}
+			k = fork();
+			if (k < 0) {
+				fprintf(stderr, "umlhost-monitor: jail: fork the kernel: %s\n",
+					strerror(errno));
+				_exit(126);
+			}
+			if (k == 0) {
+				setsid(); /* the kernel's session: its pid is its session id */
+				execve(kargv[0], kargv, jail_env);
+				fprintf(stderr, "umlhost-monitor: exec %s: %s\n", kargv[0],
+					strerror(errno));
+				_exit(127);
+			}
+			/* the reaper: as init it reaps every orphan until the kernel ends */
+			for (;;) {
+				pid_t w = wait(&st);
+
+				if (w == k)
+					_exit(WIFSIGNALED(st) ? 128 + WTERMSIG(st) : WEXITSTATUS(st));
+				if (w < 0 && errno != EINTR)
+					_exit(125);
+			}
+		}
+		setsid(); /* its own session: the whole instance is one session to kill */
 		execv(kargv[0], kargv);
 		fprintf(stderr, "umlhost-monitor: exec %s: %s\n", kargv[0], strerror(errno));
 		_exit(127);
 	}
 	uh_close(&in_pipe[0]);
 	uh_close(&out_pipe[1]);
-	snprintf(text, sizeof(text), "%d %llu\n", (int)pid, proc_starttime(pid));
+	kernel_pid = jailed ? find_child(pid) : pid;
+	snprintf(text, sizeof(text), "%d %llu\n", (int)kernel_pid, proc_starttime(kernel_pid));
 	write_state_file("uml.pid", text);
 
 	for (;;) {
@@ -277,9 +405,9 @@ int main(int argc, char **argv)
 				master_eof = 1; /* every writer closed: the kernel is going away */
 		}
 		if (p[2].revents & POLLIN) {
-			int c = accept4(lsock, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
-			if (c >= 0)
-				viewer_add(c);
+			int vfd = accept4(lsock, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+			if (vfd >= 0)
+				viewer_add(vfd);
 		}
 		for (i = 3; i < n; i++) {
 			int *v = &viewers[vi[i - 3]];
@@ -324,6 +452,8 @@ int main(int argc, char **argv)
 	}
 	if (WIFSIGNALED(status))
 		snprintf(text, sizeof(text), "signal %d\n", WTERMSIG(status));
+	else if (jailed && WEXITSTATUS(status) > 128) /* the reaper's encoding of a signal */
+		snprintf(text, sizeof(text), "signal %d\n", WEXITSTATUS(status) - 128);
 	else
 		snprintf(text, sizeof(text), "exited %d\n", WEXITSTATUS(status));
 	write_state_file("exit", text);

@@ -204,7 +204,7 @@ check "the denial is logged with the uid" grep -q "denied GET /v1/instances to u
 kill -TERM "$DAEMON_PID"; wait_exit "$DAEMON_PID" 10
 printf '#!/bin/sh\necho "fake kernel: starting"\necho "fake kernel: no usable root device, giving up"\nexit 3\n' > "$W/fake-kernel"
 chmod 755 "$W/fake-kernel"
-printf 'kernel = %s\n' "$W/fake-kernel" > "$W/fake.conf"
+printf 'kernel = %s\njail = no  # the fake kernel is a shell script: it needs /bin/sh\n' "$W/fake-kernel" > "$W/fake.conf"
 start_daemon --config "$W/fake.conf"
 make_image "$W/fresh.img" 64M
 U template import fresh "$W/fresh.img" > /dev/null
