@@ -112,16 +112,16 @@ int uh_jail_enter(const struct uh_jail *j, struct uh_error *err)
 	/* 1. namespaces (the pid namespace was entered by our parent before the fork) */
 	if (unshare(CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS) < 0)
 		return uh_err(err, errno, "jail: unshare mount/ipc/uts namespaces");
-	/* 2. nothing we mount propagates back to the host */
+	/* 2. private: nothing we mount propagates back to the host */
 	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
 		return uh_err(err, errno, "jail: make mounts private");
 	if (j->hostname && sethostname(j->hostname, strlen(j->hostname)) < 0)
 		return uh_err(err, errno, "jail: set hostname");
-	/* 3. the new root: a tiny tmpfs */
+	/* 3. root tmpfs: the new root, tiny */
 	if (mount("umlhost-jail", j->root, "tmpfs", MS_NOSUID | MS_NODEV, "size=1m,mode=0755") <
 	    0)
 		return uh_err(err, errno, "jail: mount the root tmpfs on %s", j->root);
-	/* 4. what the kernel needs, at the same paths */
+	/* 4. binds: what the kernel needs, at the same paths */
 	for (i = 0; i < j->n_binds; i++) {
 		if (strncmp(j->binds[i].path, UH_JAIL_RAM_DIR "/", sizeof(UH_JAIL_RAM_DIR)) == 0)
 			return uh_errx(err, "jail: %s lies under %s, where the RAM tmpfs goes",
@@ -149,27 +149,27 @@ int uh_jail_enter(const struct uh_jail *j, struct uh_error *err)
 		return uh_err(err, errno, "jail: detach the old root");
 	if (chdir("/") < 0)
 		return uh_err(err, errno, "jail: chdir /");
-	/* 8. the root itself read-only */
+	/* 8. read-only root */
 	if (mount(NULL, "/", NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV, NULL) <
 	    0)
 		return uh_err(err, errno, "jail: remount / read-only");
-	/* 9. the bounding and ambient sets (needs CAP_SETPCAP, which we still have) */
+	/* 9. bounding set, and ambient (needs CAP_SETPCAP, which we still have) */
 	if (drop_bounding_set(err) < 0)
 		return uh_err_prefix(err, "jail");
-	/* 10. the instance's own uid and gid, no supplementary groups */
+	/* 10. uid/gid of the instance, no supplementary groups */
 	if (setgroups(0, NULL) < 0)
 		return uh_err(err, errno, "jail: setgroups");
 	if (setresgid(j->gid, j->gid, j->gid) < 0)
 		return uh_err(err, errno, "jail: setresgid %u", (unsigned)j->gid);
 	if (setresuid(j->uid, j->uid, j->uid) < 0)
 		return uh_err(err, errno, "jail: setresuid %u", (unsigned)j->uid);
-	/* 11. every remaining capability set empty */
+	/* 11. capabilities: every remaining set empty */
 	if (clear_capabilities(err) < 0)
 		return uh_err_prefix(err, "jail");
-	/* 12. UML ptraces its own children: it must stay dumpable after the uid change */
+	/* 12. dumpable: UML ptraces its own children, and a uid change cleared it */
 	if (prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) < 0)
 		return uh_err(err, errno, "jail: set dumpable");
-	/* 13. no way back up */
+	/* 13. no_new_privs: no way back up */
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		return uh_err(err, errno, "jail: no_new_privs");
 	return 0;
