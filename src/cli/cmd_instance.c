@@ -47,9 +47,13 @@ int uh_cmd_create(struct uh_cli *cli, int argc, char **argv)
 					     {"kernel-arg", required_argument, NULL, 'a'},
 					     {"autostart", no_argument, NULL, 'A'},
 					     {"restart", required_argument, NULL, 'r'},
+					     {"cpu-quota", required_argument, NULL, 'q'},
+					     {"pids-max", required_argument, NULL, 'p'},
 					     {"json", no_argument, NULL, 'j'},
 					     {NULL, 0, NULL, 0}};
 	json_t *body = json_object(), *args = json_array(), *resp = NULL;
+	char *end;
+	long v;
 	int c, rc;
 
 	optind = 0;
@@ -73,6 +77,18 @@ int uh_cmd_create(struct uh_cli *cli, int argc, char **argv)
 		case 'r':
 			json_object_set_new(body, "restart", json_string(optarg));
 			break;
+		case 'q':
+			json_object_set_new(body, "cpu_quota", json_string(optarg));
+			break;
+		case 'p':
+			v = strtol(optarg, &end, 10);
+			if (end == optarg || *end) {
+				json_decref(body);
+				json_decref(args);
+				return uh_cli_usage(cli, "invalid --pids-max '%s'", optarg);
+			}
+			json_object_set_new(body, "pids_max", json_integer(v));
+			break;
 		case 'j':
 			cli->json = 1;
 			break;
@@ -81,7 +97,8 @@ int uh_cmd_create(struct uh_cli *cli, int argc, char **argv)
 			json_decref(args);
 			return uh_cli_usage(cli, "usage: umlhost create NAME --template T "
 						 "[--memory 128M] [--kernel K] [--kernel-arg ARG]... "
-						 "[--autostart] [--restart no|on-failure|always]");
+						 "[--autostart] [--restart no|on-failure|always] "
+						 "[--cpu-quota 50%%] [--pids-max N]");
 		}
 	}
 	if (argc - optind != 1) {

@@ -31,6 +31,8 @@ void uh_config_defaults(struct uh_config *c)
 	c->uid_count = 65536;
 	/* `ldd /usr/bin/linux.uml` on Debian 12: libc and the loader, nothing else */
 	strcpy(c->jail_libs, "/lib/x86_64-linux-gnu/libc.so.6 /lib64/ld-linux-x86-64.so.2");
+	strcpy(c->cgroup_base, "umlhost");
+	c->pids_max = 1024;
 }
 
 void uh_config_finish(struct uh_config *c)
@@ -140,6 +142,19 @@ static int set_one(struct uh_config *c, const char *k, const char *v, struct uh_
 		if (set_int(&n, v, 1, 1000000, k, err) < 0)
 			return -1;
 		c->uid_count = (uint32_t)n;
+		return 0;
+	}
+	if (strcmp(k, "pids_max") == 0)
+		return set_int(&c->pids_max, v, 16, 1 << 22, k, err);
+	if (strcmp(k, "cgroup_base") == 0) {
+		const char *q;
+		if (v[0] == '\0' || strlen(v) >= sizeof(c->cgroup_base) || v[0] == '/')
+			return uh_errx(err, "cgroup_base must be a relative name, not '%s'", v);
+		for (q = v; *q; q++)
+			if (!((*q >= 'a' && *q <= 'z') || (*q >= '0' && *q <= '9') || strchr("-_./", *q)) ||
+			    (q[0] == '.' && q[1] == '.'))
+				return uh_errx(err, "cgroup_base '%s' has an invalid character", v);
+		strcpy(c->cgroup_base, v);
 		return 0;
 	}
 	if (strcmp(k, "jail_libs") == 0) {

@@ -27,6 +27,8 @@ struct uh_config {
 	uint32_t uid_min;	 /* instances get uids (and gids) from [uid_min, uid_min + uid_count) */
 	uint32_t uid_count;
 	char jail_libs[1024];	 /* what the kernel links: bound read-only into the jail */
+	char cgroup_base[64];	 /* instances' cgroups: <hierarchy>/<cgroup_base>/<name> */
+	int pids_max;		 /* default pids.max of an instance (guest processes + helpers) */
 };
 
 void uh_config_defaults(struct uh_config *c);

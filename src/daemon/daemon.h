@@ -9,6 +9,7 @@
 #include <limits.h>
 #include <sys/types.h>
 
+#include "cgroup/cgroup.h"
 #include "daemon/config.h"
 #include "daemon/loop.h"
 #include "mconsole/mconsole_client.h"
@@ -38,6 +39,8 @@ struct uh_instance {
 	char umid_dir[PATH_MAX]; /* <run>/i/NAME/u: UML's uml_dir */
 	char mconsole[PATH_MAX]; /* <umid_dir>/NAME/mconsole */
 	char log_path[PATH_MAX];
+	struct uh_cgroup cg; /* paths; exists while the kernel runs */
+	int have_cg;
 	int pidfd;
 	struct uh_watch *pid_watch;
 	struct uh_mc_listener *notify;

@@ -235,6 +235,8 @@ static int inst_paths(struct uh_instance *inst, struct uh_error *err)
 	snprintf(inst->mconsole, sizeof(inst->mconsole), "%.4000s/%.32s/mconsole", inst->umid_dir,
 		 n);
 	snprintf(inst->log_path, sizeof(inst->log_path), "%.4000s/console.log", inst->dir);
+	if (uh_cgroup_paths(c->cgroup_base, n, &inst->cg, err) < 0)
+		return -1;
 	/* unix socket paths hold at most 107 bytes */
 	if (strlen(inst->mconsole) > 107 || strlen(inst->run_dir) + 20 > 107)
 		return uh_errx(err, "run_dir %s is too long: instance sockets under it would "
@@ -300,10 +302,12 @@ json_t *uh_instance_json(const struct uh_instance *inst)
 	json_t *args = json_array();
 	char copy[sizeof(r->kernel_args)], *a, *save = NULL;
 
+	json_t *o;
+
 	snprintf(copy, sizeof(copy), "%s", r->kernel_args);
 	for (a = strtok_r(copy, " ", &save); a; a = strtok_r(NULL, " ", &save))
 		json_array_append_new(args, json_string(a));
-	return json_pack("{s:s, s:s, s:o, s:I, s:s, s:n, s:n, s:n, s:n, s:i, s:b, s:s, s:i, s:o,"
+	o = json_pack("{s:s, s:s, s:o, s:I, s:s, s:n, s:n, s:n, s:n, s:i, s:b, s:s, s:i, s:o,"
 			 " s:s, s:s, s:o, s:s, s:o, s:o}",
 			 "name", r->name, "state", r->state, "pid",
 			 running ? json_integer(r->pid) : json_null(), "memory_mib",
@@ -315,6 +319,13 @@ json_t *uh_instance_json(const struct uh_instance *inst)
 			 running ? json_sprintf("%s/console.sock", inst->run_dir) : json_null(),
 			 "log", inst->log_path, "created_at", time_or_null(r->created),
 			 "kernel_args", args);
+	json_object_set_new(o, "cpu_quota", r->cpu_quota_pct ? json_sprintf("%d%%", r->cpu_quota_pct)
+							      : json_null());
+	json_object_set_new(o, "pids_max",
+			    json_integer(r->pids_max ? r->pids_max : inst->d->cfg.pids_max));
+	json_object_set_new(o, "memory_limit_bytes",
+			    json_integer((json_int_t)uh_cgroup_memory_for(r->memory_mib)));
+	return o;
 }
 
 json_t *uh_instance_stats(const struct uh_instance *inst)
@@ -323,7 +334,9 @@ json_t *uh_instance_stats(const struct uh_instance *inst)
 	uint64_t mem = 0;
 	struct stat st;
 
-	if (is_active(inst) && inst->rec.pid > 0)
+	/* the cgroup counts every process of the instance once; /proc is the fallback */
+	if (is_active(inst) && inst->rec.pid > 0 &&
+	    (!inst->have_cg || uh_cgroup_usage(&inst->cg, &cpu, &mem) < 0))
 		uh_proc_session_usage(inst->rec.pid, &cpu, &mem);
 	if (stat(inst->rec.disk, &st) < 0)
 		st.st_blocks = 0;
@@ -432,6 +445,29 @@ int uh_instance_create(struct uh_daemon *d, json_t *p, json_t **out, struct uh_e
 	    strcmp(restart, "always") != 0)
 		return uh_errx(err, "%s: --restart must be no, on-failure or always, not '%s'",
 			       name, restart);
+	{
+		const char *q = json_string_value(json_object_get(p, "cpu_quota"));
+		json_t *pm = json_object_get(p, "pids_max");
+
+		if (q != NULL) {
+			char *end;
+			long v = strtol(q, &end, 10);
+
+			if (end == q || (*end != '%' && *end != '\0') || (*end == '%' && end[1]) ||
+			    v < 1 || v > 100 * sysconf(_SC_NPROCESSORS_ONLN))
+				return uh_errx(err, "%s: --cpu-quota must be a percentage of one core from "
+						    "1%% to %ld%%, not '%s'",
+					       name, 100 * sysconf(_SC_NPROCESSORS_ONLN), q);
+			rec.cpu_quota_pct = (int)v;
+		}
+		if (pm != NULL) {
+			if (!json_is_integer(pm) || json_integer_value(pm) < 16 ||
+			    json_integer_value(pm) > (1 << 22))
+				return uh_errx(err, "%s: --pids-max must be a number from 16 to %d", name,
+					       1 << 22);
+			rec.pids_max = (int)json_integer_value(pm);
+		}
+	}
 	if (kernel != NULL && strcmp(kernel, "stock") != 0)
 		return uh_errc(err, ENOENT, "%s: unknown kernel '%s' (only 'stock' so far)", name,
 			       kernel);
@@ -628,6 +664,14 @@ static int kill_leftovers(struct uh_instance *inst)
 	if (inst->rec.pid > 1)
 		n += uh_proc_signal_session(inst->rec.pid, SIGKILL);
 	k = uh_proc_signal_file_users(inst->rec.disk, SIGKILL);
+	if (inst->have_cg) {
+		int c = uh_cgroup_count(&inst->cg);
+
+		if (c > 0) {
+			uh_cgroup_kill(&inst->cg);
+			n += c;
+		}
+	}
 	return n + (k > 0 ? k : 0);
 }
 
@@ -750,6 +794,13 @@ static void exit_finalize(struct uh_instance *inst, const char *status)
 	mc_close(inst);
 	notify_close(inst);
 	rm_rf(inst->run_dir);
+	if (inst->have_cg) {
+		struct uh_error cerr;
+
+		if (uh_cgroup_destroy(&inst->cg, &cerr) < 0)
+			uh_warnx("%s: %s", inst->rec.name, cerr.msg);
+		inst->have_cg = 0;
+	}
 	inst->rec.pid = 0;
 	inst->rec.pid_start = 0;
 	inst->rec.monitor_pid = 0;
@@ -1023,6 +1074,10 @@ static pid_t spawn_monitor(struct uh_instance *inst, struct uh_error *err)
 		argv[n++] = "--bind";
 		argv[n++] = inst->run_dir;
 	}
+	for (int k = 0; k < inst->cg.n_dirs && n < 80; k++) {
+		argv[n++] = "--cgroup";
+		argv[n++] = inst->cg.dirs[k];
+	}
 	argv[n++] = inst->run_dir;
 	argv[n++] = inst->log_path;
 	argv[n++] = logmax;
@@ -1113,8 +1168,32 @@ static void start_begin(struct uh_instance *inst)
 	}
 	inst->notify_watch = uh_loop_watch(d->loop, uh_mc_listener_fd(inst->notify), EPOLLIN,
 					   notify_readable, inst);
+	{
+		struct uh_cgroup_limits lim = {
+			.memory_bytes = uh_cgroup_memory_for(inst->rec.memory_mib),
+			.cpu_weight = 100,
+			.cpu_quota_pct = (uint32_t)inst->rec.cpu_quota_pct,
+			.pids_max = (uint32_t)(inst->rec.pids_max ? inst->rec.pids_max
+								   : d->cfg.pids_max),
+			.io_weight = 100,
+		};
+
+		uh_cgroup_destroy(&inst->cg, &err); /* a leftover of a crash, if empty */
+		if (uh_cgroup_create(&inst->cg, &lim, &err) < 0) {
+			uh_err_prefix(&err, "%s", inst->rec.name);
+			uh_cgroup_destroy(&inst->cg, &err);
+			notify_close(inst);
+			op_fail(inst, &err);
+			return;
+		}
+		inst->have_cg = 1;
+	}
 	pid = spawn_monitor(inst, &err);
 	if (pid < 0) {
+		struct uh_error cerr;
+
+		uh_cgroup_destroy(&inst->cg, &cerr);
+		inst->have_cg = 0;
 		notify_close(inst);
 		op_fail(inst, &err);
 		return;
@@ -1377,6 +1456,7 @@ static void readopt(struct uh_instance *inst)
 							   EPOLLIN, notify_readable, inst);
 		else
 			uh_warnx("%s: %s", inst->rec.name, err.msg);
+		inst->have_cg = uh_cgroup_count(&inst->cg) >= 0;
 		if (!is_state(inst, "running"))
 			set_state(inst, "running");
 		if (inst->rec.started_at == 0)
@@ -1386,6 +1466,7 @@ static void readopt(struct uh_instance *inst)
 		return;
 	}
 	/* gone: read what the monitor recorded, then treat it as any other exit */
+	inst->have_cg = uh_cgroup_count(&inst->cg) >= 0;
 	inst->expect_exit = is_state(inst, "stopping");
 	set_state(inst, "running");
 	uh_daemon_event(inst->d, inst->rec.name, "lost", "pid %d ended while umlhostd was down",

@@ -223,9 +223,11 @@ int main(int argc, char **argv)
 					     {"hostname", required_argument, NULL, 'h'},
 					     {"bind", required_argument, NULL, 'b'},
 					     {"bind-ro", required_argument, NULL, 'B'},
+					     {"cgroup", required_argument, NULL, 'c'},
 					     {NULL, 0, NULL, 0}};
 	struct uh_jail jail = {0};
-	int jailed = 0, c;
+	const char *cgroups[8];
+	int jailed = 0, c, n_cgroups = 0;
 
 	while ((c = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
 		switch (c) {
@@ -253,6 +255,11 @@ int main(int argc, char **argv)
 			}
 			jail.binds[jail.n_binds].path = optarg;
 			jail.binds[jail.n_binds++].read_only = c == 'B';
+			break;
+		case 'c':
+			if (n_cgroups == 8)
+				return 2;
+			cgroups[n_cgroups++] = optarg;
 			break;
 		default:
 			return 2;
@@ -334,6 +341,20 @@ int main(int argc, char **argv)
 		dup2(out_pipe[1], 1);
 		dup2(out_pipe[1], 2);
 		closefrom(3);
+		/* into the instance's cgroups first: everything it starts is counted and limited */
+		for (int k = 0; k < n_cgroups; k++) {
+			char path[600];
+			int fd;
+
+			snprintf(path, sizeof(path), "%s/cgroup.procs", cgroups[k]);
+			fd = open(path, O_WRONLY | O_CLOEXEC);
+			if (fd < 0 || write(fd, "0", 1) != 1) {
+				fprintf(stderr, "umlhost-monitor: jail: join cgroup %s: %s\n",
+					cgroups[k], strerror(errno));
+				_exit(126);
+			}
+			close(fd);
+		}
 		if (jailed) {
 			struct uh_error err;
 			pid_t k;

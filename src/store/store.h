@@ -37,6 +37,8 @@ struct uh_instance_rec {
 	int restarts;
 	int uid;
 	int64_t started_at; /* unix seconds, 0 when not running */
+	int cpu_quota_pct;  /* 0: no quota */
+	int pids_max;	    /* 0: the daemon's default */
 	int64_t created;
 };
 

@@ -22,11 +22,20 @@ static const char schema[] =
 	"  kernel_args TEXT NOT NULL, memory_mib INTEGER NOT NULL, autostart INTEGER NOT NULL,"
 	"  pid INTEGER NOT NULL, pid_start INTEGER NOT NULL, monitor_pid INTEGER NOT NULL,"
 	"  restarts INTEGER NOT NULL, uid INTEGER NOT NULL, started_at INTEGER NOT NULL,"
-	"  created INTEGER NOT NULL);"
+	"  created INTEGER NOT NULL, cpu_quota INTEGER NOT NULL DEFAULT 0,"
+	"  pids_max INTEGER NOT NULL DEFAULT 0);"
 	"CREATE TABLE IF NOT EXISTS events ("
 	"  id INTEGER PRIMARY KEY AUTOINCREMENT, ts_ms INTEGER NOT NULL,"
 	"  instance TEXT NOT NULL, type TEXT NOT NULL, message TEXT NOT NULL);"
-	"PRAGMA user_version = 1;";
+	"";
+
+/* Schema upgrades, each from the version before it. */
+static const char *const migrations[] = {
+	/* 1 -> 2: cgroup limits */
+	"ALTER TABLE instances ADD COLUMN cpu_quota INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE instances ADD COLUMN pids_max INTEGER NOT NULL DEFAULT 0;",
+};
+#define SCHEMA_VERSION 2
 
 static int db_err(struct uh_store *s, struct uh_error *err, const char *what)
 {
@@ -59,9 +68,33 @@ int uh_store_open(const char *path, struct uh_store **out, struct uh_error *err)
 		goto fail;
 	}
 	sqlite3_busy_timeout(s->db, 5000);
-	if (exec(s, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;", err) < 0 ||
-	    exec(s, schema, err) < 0)
+	if (exec(s, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;", err) < 0)
 		goto fail;
+	{
+		sqlite3_stmt *st;
+		int version = 0, fresh;
+
+		if (sqlite3_prepare_v2(s->db, "PRAGMA user_version", -1, &st, NULL) == SQLITE_OK &&
+		    sqlite3_step(st) == SQLITE_ROW)
+			version = sqlite3_column_int(st, 0);
+		sqlite3_finalize(st);
+		fresh = version == 0;
+		if (exec(s, "BEGIN IMMEDIATE", err) < 0 || exec(s, schema, err) < 0)
+			goto fail;
+		if (fresh)
+			version = SCHEMA_VERSION; /* the CREATE statements are the newest schema */
+		for (; version < SCHEMA_VERSION; version++)
+			if (exec(s, migrations[version - 1], err) < 0) {
+				uh_store_rollback(s);
+				goto fail;
+			}
+		{
+			char sql[64];
+			snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", SCHEMA_VERSION);
+			if (exec(s, sql, err) < 0 || exec(s, "COMMIT", err) < 0)
+				goto fail;
+		}
+	}
 	*out = s;
 	return 0;
 fail:
@@ -203,7 +236,7 @@ int uh_store_template_list(struct uh_store *s,
 
 #define INSTANCE_COLS                                                                              \
 	"name,template,kernel,restart,state,disk,kernel_args,memory_mib,autostart,pid,pid_start,"  \
-	"monitor_pid,restarts,uid,started_at,created"
+	"monitor_pid,restarts,uid,started_at,created,cpu_quota,pids_max"
 
 static void instance_row(sqlite3_stmt *st, struct uh_instance_rec *r)
 {
@@ -224,6 +257,8 @@ static void instance_row(sqlite3_stmt *st, struct uh_instance_rec *r)
 	r->uid = sqlite3_column_int(st, 13);
 	r->started_at = sqlite3_column_int64(st, 14);
 	r->created = sqlite3_column_int64(st, 15);
+	r->cpu_quota_pct = sqlite3_column_int(st, 16);
+	r->pids_max = sqlite3_column_int(st, 17);
 }
 
 int uh_store_instance_put(struct uh_store *s, const struct uh_instance_rec *r,
@@ -232,7 +267,7 @@ int uh_store_instance_put(struct uh_store *s, const struct uh_instance_rec *r,
 	sqlite3_stmt *st;
 
 	if (prepare(s, "INSERT OR REPLACE INTO instances (" INSTANCE_COLS ") VALUES "
-		       "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+		       "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
 		    &st, err) < 0)
 		return -1;
 	sqlite3_bind_text(st, 1, r->name, -1, SQLITE_TRANSIENT);
@@ -251,6 +286,8 @@ int uh_store_instance_put(struct uh_store *s, const struct uh_instance_rec *r,
 	sqlite3_bind_int(st, 14, r->uid);
 	sqlite3_bind_int64(st, 15, r->started_at);
 	sqlite3_bind_int64(st, 16, r->created);
+	sqlite3_bind_int(st, 17, r->cpu_quota_pct);
+	sqlite3_bind_int(st, 18, r->pids_max);
 	return step_done(s, st, "save instance", err);
 }
 

@@ -93,12 +93,27 @@ kill_test_processes() {
 	return 0
 }
 
+# each test run's daemon keeps its instances' cgroups under a base of its own
+CGROUP_BASE=umlhost-e2e-$(echo "${W##*.}" | tr "A-Z" "a-z")
+remove_cgroups() {
+	local d
+	for d in /sys/fs/cgroup/$CGROUP_BASE/* /sys/fs/cgroup/*/$CGROUP_BASE/*; do
+		[ -d "$d" ] && rmdir "$d" 2>/dev/null
+	done
+	for d in /sys/fs/cgroup/$CGROUP_BASE /sys/fs/cgroup/*/$CGROUP_BASE; do
+		[ -d "$d" ] && rmdir "$d" 2>/dev/null
+	done
+	return 0
+}
+
 cleanup() {
 	local p
 	for p in "${PIDS[@]}"; do stop_pid "$p"; done
 	kill_test_processes
 	sleep 0.2
 	kill_test_processes
+	sleep 0.2
+	remove_cgroups
 	rm -rf "$W"
 }
 
@@ -107,6 +122,14 @@ UMLHOSTD=${UMLHOSTD:-$(dirname "$UMLHOST")/umlhostd}
 export UMLHOST_SOCKET=$W/run/umlhost.sock
 # start_daemon [ARGS...]: start umlhostd on $W/state and $W/run, wait until it serves.
 start_daemon() {
+	local a conf=""
+	for a in "$@"; do [ "$conf" = next ] && conf=$a; [ "$a" = --config ] && conf=next; done
+	if [ -z "$conf" ]; then
+		conf=$W/base.conf
+		: > "$conf"
+		set -- --config "$conf" "$@"
+	fi
+	grep -q '^cgroup_base' "$conf" || echo "cgroup_base = $CGROUP_BASE" >> "$conf"
 	"$UMLHOSTD" --foreground --state-dir "$W/state" --run-dir "$W/run" "$@" >> "$W/daemon.log" 2>&1 &
 	DAEMON_PID=$!
 	PIDS+=("$DAEMON_PID")

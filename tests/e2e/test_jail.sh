@@ -74,6 +74,57 @@ check "the template is not writable through hostfs" grep -q '^TEMPLATE-RO' "$W/h
 check "-o /etc shows no host /etc" bash -c "! grep -q '^ETC:' '$W/h'"
 check "-o ../../.. escapes nowhere (no host root entries)" bash -c "! grep -qE '^UP:(etc|home|root|var|boot)$' '$W/h'"
 
+# cgroups: limits written, the kernel inside, usage read from them, gone after stop
+if [ -e /sys/fs/cgroup/cgroup.controllers ]; then
+	CGM=/sys/fs/cgroup/$CGROUP_BASE/j1; CGP=$CGM; MEMF=memory.max
+else
+	CGM=/sys/fs/cgroup/memory/$CGROUP_BASE/j1; CGP=/sys/fs/cgroup/pids/$CGROUP_BASE/j1; MEMF=memory.limit_in_bytes
+fi
+check "memory limit = mem + 25% + 64M (144M for 64M)" test "$(cat $CGM/$MEMF)" = $((144 << 20))
+check "pids.max = the default 1024" test "$(cat $CGP/pids.max)" = 1024
+check "the kernel runs in its cgroup" grep -qx "$p1" $CGP/cgroup.procs
+[ "$MEMF" = memory.max ] && USAGE=memory.current || USAGE=memory.usage_in_bytes
+s1=$(U --json stats j1 | jq_get 'd["memory_bytes"]'); s2=$(cat $CGM/$USAGE)
+check "stats memory comes from the cgroup ($s1 ~ $s2)" \
+	python3 -c "import sys; a, b = $s1, $s2; sys.exit(0 if a > 0 and abs(a - b) < 0.05 * b else 1)"
+U create lim --template base --memory 64M --cpu-quota 50% --pids-max 64 > /dev/null
+U start lim > /dev/null
+if [ -e /sys/fs/cgroup/cgroup.controllers ]; then
+	check "--cpu-quota 50% -> cpu.max" test "$(cat /sys/fs/cgroup/$CGROUP_BASE/lim/cpu.max)" = "50000 100000"
+	check "--pids-max 64 -> pids.max" test "$(cat /sys/fs/cgroup/$CGROUP_BASE/lim/pids.max)" = 64
+else
+	check "--cpu-quota 50% -> cpu.cfs_quota_us" test "$(cat /sys/fs/cgroup/cpu/$CGROUP_BASE/lim/cpu.cfs_quota_us)" = 50000
+	check "--pids-max 64 -> pids.max" test "$(cat /sys/fs/cgroup/pids/$CGROUP_BASE/lim/pids.max)" = 64
+fi
+run U create badq --template base --cpu-quota 0%
+check "--cpu-quota 0%: clear error" matches "$rc:$err_out" "1:*--cpu-quota must be a percentage*"
+run U create badp --template base --pids-max 3
+check "--pids-max 3: clear error" matches "$rc:$err_out" "1:*--pids-max must be a number from 16*"
+
+# a guest fork bomb stops at pids.max; the instance and the host carry on
+wait_log lim UH-INIT-UP 30
+(sleep 1; printf 'i=0; while [ $i -lt 300 ]; do sleep 300 & i=$((i+1)); done 2>/dev/null; echo BOMB-DONE\n'
+ sleep 6; printf '\035') | U console lim > "$W/bomb.out" 2>&1
+[ -e /sys/fs/cgroup/cgroup.controllers ] && LP=/sys/fs/cgroup/$CGROUP_BASE/lim || LP=/sys/fs/cgroup/pids/$CGROUP_BASE/lim
+check "fork bomb: processes capped at pids.max ($(cat $LP/pids.current 2>/dev/null || wc -l < $LP/cgroup.procs) <= 64)" \
+	test "$(cat $LP/pids.current 2>/dev/null || wc -l < $LP/cgroup.procs)" -le 64
+check "fork bomb: the cap was hit (pids.events / failures)" \
+	bash -c "grep -q 'max [1-9]' $LP/pids.events 2>/dev/null || test \$(cat $LP/pids.current) -ge 60"
+check "fork bomb: the instance still answers" bash -c "'$UMLHOST' mconsole '$W/run/i/lim/u/lim/mconsole' version | grep -q '^OK'"
+check "fork bomb: the other instance is untouched" test "$(inst_state j1)" = running
+
+# a guest that allocates beyond its memory: its own OOM killer acts, the instance lives
+(sleep 1; printf '(x=$(head -c 150000000 /dev/zero | tr "\\000" a); echo OOM-SURVIVED-${#x}) &\n'
+ for i in $(seq 60); do U logs j2 | grep -q "Out of memory" && break; sleep 0.5; done
+ printf 'echo AFTER-OOM-$((40+2))\n'; sleep 1; printf '\035') | U console j2 > "$W/oom.out" 2>&1
+check "guest OOM: the guest's OOM killer acted" bash -c "'$UMLHOST' logs j2 | grep -qiE 'out of memory|oom-kill|Killed process'"
+check "guest OOM: the instance keeps running" test "$(inst_state j2)" = running
+check "guest OOM: its shell still works" grep -q "AFTER-OOM-42" "$W/oom.out"
+check "guest OOM: the host did not kill the kernel (same pid)" test "$(inst_pid j2)" != None
+
+U stop lim > /dev/null
+check "after stop: the instance's cgroups are gone" bash -c "! ls -d /sys/fs/cgroup/*/$CGROUP_BASE/lim /sys/fs/cgroup/$CGROUP_BASE/lim 2>/dev/null | grep -q ."
+
 # a failing jail step reaches the user, naming the step
 kill -TERM "$DAEMON_PID"; wait_exit "$DAEMON_PID" 10
 printf 'jail_libs = /nonexistent/libc.so.6\n' > "$W/badjail.conf"
