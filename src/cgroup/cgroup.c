@@ -11,7 +11,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define ROOT "/sys/fs/cgroup"
+static const char *cgroup_root = "/sys/fs/cgroup";
+#define ROOT cgroup_root
+
+void uh_cgroup_set_root(const char *root)
+{
+	cgroup_root = root;
+}
 
 uint64_t uh_cgroup_memory_for(uint64_t mem_mib)
 {
@@ -24,7 +30,8 @@ static int write_file(const char *dir, const char *file, const char *value, stru
 	uh_autoclose int fd = -1;
 
 	snprintf(path, sizeof(path), "%s/%s", dir, file);
-	fd = open(path, O_WRONLY | O_CLOEXEC);
+	/* O_TRUNC like a shell's `>`: cgroupfs ignores it, and a test's plain file needs it */
+	fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
 	if (fd < 0 || uh_write_full(fd, value, strlen(value)) < 0)
 		return uh_err(err, errno, "cgroup: write %s to %s", value, path);
 	return 0;
@@ -63,7 +70,12 @@ int uh_cgroup_paths(const char *base, const char *name, struct uh_cgroup *cg, st
 	size_t i;
 
 	memset(cg, 0, sizeof(*cg));
-	cg->version = stat(ROOT "/cgroup.controllers", &st) == 0 ? 2 : 1;
+	{
+		char f[512];
+
+		snprintf(f, sizeof(f), "%s/cgroup.controllers", ROOT);
+		cg->version = stat(f, &st) == 0 ? 2 : 1;
+	}
 	if (cg->version == 2) {
 		snprintf(cg->dirs[0], sizeof(cg->dirs[0]), "%s/%s/%s", ROOT, base, name);
 		cg->n_dirs = 1;
@@ -73,9 +85,9 @@ int uh_cgroup_paths(const char *base, const char *name, struct uh_cgroup *cg, st
 		return 0;
 	}
 	for (i = 0; i < sizeof(v1) / sizeof(v1[0]); i++) {
-		char top[128];
+		char top[300];
 
-		snprintf(top, sizeof(top), ROOT "/%s", v1[i]);
+		snprintf(top, sizeof(top), "%s/%s", ROOT, v1[i]);
 		if (stat(top, &st) < 0)
 			continue; /* that controller is not mounted: no limit of that kind */
 		snprintf(cg->dirs[cg->n_dirs], sizeof(cg->dirs[0]), "%s/%s/%s", top, base, name);
@@ -160,7 +172,7 @@ int uh_cgroup_create(struct uh_cgroup *cg, const struct uh_cgroup_limits *l, str
 			snprintf(v, sizeof(v), "%u", l->pids_max);
 			if (write_file(d, "pids.max", v, err) < 0)
 				return -1;
-		} else if (strstr(d, ROOT "/cpu/") == d) {
+		} else if (strncmp(d + strlen(ROOT), "/cpu/", 5) == 0) {
 			/* v1 shares: 1024 is the default weight of 100 */
 			snprintf(v, sizeof(v), "%u", (l->cpu_weight ? l->cpu_weight : 100) * 1024 / 100);
 			if (write_file(d, "cpu.shares", v, err) < 0)
@@ -171,7 +183,7 @@ int uh_cgroup_create(struct uh_cgroup *cg, const struct uh_cgroup_limits *l, str
 				if (write_file(d, "cpu.cfs_quota_us", v, err) < 0)
 					return -1;
 			}
-		} else if (strstr(d, ROOT "/blkio/") == d) {
+		} else if (strncmp(d + strlen(ROOT), "/blkio/", 7) == 0) {
 			/* v1 weights are 10..1000; best effort: only with BFQ or CFQ */
 			snprintf(v, sizeof(v), "%u", (l->io_weight ? l->io_weight : 100) * 5);
 			if (write_file(d, "blkio.bfq.weight", v, err) < 0)

@@ -45,5 +45,7 @@ void uh_cgroup_kill(const struct uh_cgroup *cg);
 /* Remove the directories (they must be empty of processes). */
 int uh_cgroup_destroy(const struct uh_cgroup *cg, struct uh_error *err);
 int uh_cgroup_usage(const struct uh_cgroup *cg, double *cpu_seconds, uint64_t *memory_bytes);
+/* Where the hierarchies are mounted (default /sys/fs/cgroup); tests point it at a fake. */
+void uh_cgroup_set_root(const char *root);
 
 #endif

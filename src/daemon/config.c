@@ -33,6 +33,7 @@ void uh_config_defaults(struct uh_config *c)
 	strcpy(c->jail_libs, "/lib/x86_64-linux-gnu/libc.so.6 /lib64/ld-linux-x86-64.so.2");
 	strcpy(c->cgroup_base, "umlhost");
 	c->pids_max = 1024;
+	strcpy(c->seccomp, "enforce");
 }
 
 void uh_config_finish(struct uh_config *c)
@@ -142,6 +143,12 @@ static int set_one(struct uh_config *c, const char *k, const char *v, struct uh_
 		if (set_int(&n, v, 1, 1000000, k, err) < 0)
 			return -1;
 		c->uid_count = (uint32_t)n;
+		return 0;
+	}
+	if (strcmp(k, "seccomp") == 0) {
+		if (strcmp(v, "enforce") != 0 && strcmp(v, "log") != 0 && strcmp(v, "off") != 0)
+			return uh_errx(err, "seccomp must be enforce, log or off, not '%s'", v);
+		strcpy(c->seccomp, v);
 		return 0;
 	}
 	if (strcmp(k, "pids_max") == 0)

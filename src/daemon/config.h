@@ -29,6 +29,7 @@ struct uh_config {
 	char jail_libs[1024];	 /* what the kernel links: bound read-only into the jail */
 	char cgroup_base[64];	 /* instances' cgroups: <hierarchy>/<cgroup_base>/<name> */
 	int pids_max;		 /* default pids.max of an instance (guest processes + helpers) */
+	char seccomp[16];	 /* enforce | log | off */
 };
 
 void uh_config_defaults(struct uh_config *c);

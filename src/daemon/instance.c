@@ -1059,6 +1059,8 @@ static pid_t spawn_monitor(struct uh_instance *inst, struct uh_error *err)
 		argv[n++] = tmp_mib;
 		argv[n++] = "--hostname";
 		argv[n++] = inst->rec.name;
+		argv[n++] = "--seccomp";
+		argv[n++] = (char *)c->seccomp;
 		argv[n++] = "--bind-ro";
 		argv[n++] = (char *)c->kernel;
 		snprintf(libs, sizeof(libs), "%s", c->jail_libs);

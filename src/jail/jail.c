@@ -172,5 +172,8 @@ int uh_jail_enter(const struct uh_jail *j, struct uh_error *err)
 	/* 13. no_new_privs: no way back up */
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		return uh_err(err, errno, "jail: no_new_privs");
+	/* 14. seccomp: the allowlist of seccomp.c; the rest fails with EPERM */
+	if (j->seccomp && uh_jail_seccomp(j->seccomp == 2, err) < 0)
+		return -1;
 	return 0;
 }

@@ -29,7 +29,11 @@ struct uh_jail {
 	uint64_t tmp_mib; /* size of the RAM tmpfs, which holds the kernel's RAM file */
 	struct uh_jail_bind binds[UH_JAIL_MAX_BINDS];
 	int n_binds;
+	int seccomp; /* 0 off, 1 enforce, 2 log (collect what is missing from the allowlist) */
 };
+
+/* Install the syscall filter (seccomp.c). log_only: allow everything, log what is not listed. */
+int uh_jail_seccomp(int log_only, struct uh_error *err);
 
 /* Enter the jail (in the process that will exec the kernel). On failure the message names
  * the step that failed; the process should then exit. */

@@ -224,6 +224,7 @@ int main(int argc, char **argv)
 					     {"bind", required_argument, NULL, 'b'},
 					     {"bind-ro", required_argument, NULL, 'B'},
 					     {"cgroup", required_argument, NULL, 'c'},
+					     {"seccomp", required_argument, NULL, 's'},
 					     {NULL, 0, NULL, 0}};
 	struct uh_jail jail = {0};
 	const char *cgroups[8];
@@ -255,6 +256,11 @@ int main(int argc, char **argv)
 			}
 			jail.binds[jail.n_binds].path = optarg;
 			jail.binds[jail.n_binds++].read_only = c == 'B';
+			break;
+		case 's':
+			jail.seccomp = strcmp(optarg, "enforce") == 0 ? 1
+				       : strcmp(optarg, "log") == 0   ? 2
+								      : 0;
 			break;
 		case 'c':
 			if (n_cgroups == 8)

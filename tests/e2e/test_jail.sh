@@ -33,8 +33,9 @@ for p in $(procs "$p1"); do
 		grep -q "^$c:[[:space:]]*0000000000000000$" $st || { echo "#   $p $(grep ^$c $st)"; bad=$((bad + 1)); }
 	done
 	grep -q "^NoNewPrivs:[[:space:]]*1$" $st || { echo "#   $p no NoNewPrivs"; bad=$((bad + 1)); }
+	grep -q "^Seccomp:[[:space:]]*2$" $st || { echo "#   $p $(grep ^Seccomp: $st)"; bad=$((bad + 1)); }
 done
-check "all $n host processes of j1: its uid/gid, every capability set 0, NoNewPrivs 1" \
+check "all $n host processes of j1: its uid/gid, every capability set 0, NoNewPrivs 1, Seccomp 2" \
 	bash -c "test $n -ge 3 && test $bad = 0"
 
 # mounts the kernel sees: exactly the jail
