@@ -4,6 +4,7 @@
 #include "uh_build.h"
 #include "daemon/daemon.h"
 #include "util/cleanup.h"
+#include "util/fileio.h"
 #include "util/log.h"
 
 #include <errno.h>
@@ -31,26 +32,6 @@
 static const char usage[] =
 	"usage: umlhostd [--state-dir DIR] [--run-dir DIR] [--socket PATH] [--foreground]\n"
 	"                [--config FILE] [--debug] [-n] [--version]\n";
-
-static int mkdirs(const char *path, mode_t mode, struct uh_error *err)
-{
-	char buf[PATH_MAX], *p;
-
-	if (strlen(path) >= sizeof(buf))
-		return uh_errx(err, "path %s is too long", path);
-	strcpy(buf, path);
-	for (p = buf + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(buf, 0755) < 0 && errno != EEXIST)
-			return uh_err(err, errno, "create %s", buf);
-		*p = '/';
-	}
-	if (mkdir(buf, mode) < 0 && errno != EEXIST)
-		return uh_err(err, errno, "create %s", buf);
-	return 0;
-}
 
 /* The monitor binary next to ours (build tree, tests), else the installed one. */
 static void find_monitor(struct uh_config *c)
@@ -201,13 +182,13 @@ int main(int argc, char **argv)
 	}
 
 	snprintf(path, sizeof(path), "%s/templates", d.cfg.state_dir);
-	if (mkdirs(d.cfg.state_dir, 0750, &err) < 0 || mkdirs(path, 0750, &err) < 0)
+	if (uh_mkdirs(d.cfg.state_dir, 0750, &err) < 0 || uh_mkdirs(path, 0750, &err) < 0)
 		goto fail;
 	snprintf(path, sizeof(path), "%s/instances", d.cfg.state_dir);
-	if (mkdirs(path, 0750, &err) < 0)
+	if (uh_mkdirs(path, 0750, &err) < 0)
 		goto fail;
 	snprintf(path, sizeof(path), "%s/i", d.cfg.run_dir);
-	if (mkdirs(d.cfg.run_dir, 0755, &err) < 0 || mkdirs(path, 0750, &err) < 0)
+	if (uh_mkdirs(d.cfg.run_dir, 0755, &err) < 0 || uh_mkdirs(path, 0750, &err) < 0)
 		goto fail;
 	snprintf(path, sizeof(path), "%s/umlhostd.lock", d.cfg.run_dir);
 	lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);

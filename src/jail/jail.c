@@ -1,4 +1,5 @@
 #include "jail/jail.h"
+#include "util/fileio.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -15,27 +16,6 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-/* mkdir -p of `path` (absolute, below the new root). */
-static int mkdirs(const char *path, struct uh_error *err)
-{
-	char buf[4096], *p;
-
-	if (strlen(path) >= sizeof(buf))
-		return uh_errx(err, "path %s too long", path);
-	strcpy(buf, path);
-	for (p = buf + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(buf, 0755) < 0 && errno != EEXIST)
-			return uh_err(err, errno, "mkdir %s", buf);
-		*p = '/';
-	}
-	if (mkdir(buf, 0755) < 0 && errno != EEXIST)
-		return uh_err(err, errno, "mkdir %s", buf);
-	return 0;
-}
-
 /* Bind host `src` at root + src: a directory or an (empty) file as the mount point. */
 static int bind_same_path(const char *root, const char *src, int ro, struct uh_error *err)
 {
@@ -48,13 +28,13 @@ static int bind_same_path(const char *root, const char *src, int ro, struct uh_e
 	if (stat(src, &st) < 0)
 		return uh_err(err, errno, "bind %s", src);
 	if (S_ISDIR(st.st_mode)) {
-		if (mkdirs(target, err) < 0)
+		if (uh_mkdirs(target, 0755, err) < 0)
 			return uh_err_prefix(err, "bind %s", src);
 	} else {
 		strcpy(parent, target);
 		slash = strrchr(parent, '/');
 		*slash = '\0';
-		if (mkdirs(parent, err) < 0)
+		if (uh_mkdirs(parent, 0755, err) < 0)
 			return uh_err_prefix(err, "bind %s", src);
 		fd = open(target, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
 		if (fd < 0)

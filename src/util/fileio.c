@@ -60,6 +60,26 @@ int uh_write_full(int fd, const void *buf, size_t len)
 	return 0;
 }
 
+int uh_mkdirs(const char *path, mode_t mode, struct uh_error *err)
+{
+	char buf[4096], *p;
+
+	if (strlen(path) >= sizeof(buf))
+		return uh_errx(err, "path %s is too long", path);
+	strcpy(buf, path);
+	for (p = buf + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(buf, 0755) < 0 && errno != EEXIST)
+			return uh_err(err, errno, "create %s", buf);
+		*p = '/';
+	}
+	if (mkdir(buf, mode) < 0 && errno != EEXIST)
+		return uh_err(err, errno, "create %s", buf);
+	return 0;
+}
+
 int uh_tmpfile_open(struct uh_tmpfile *t, const char *path, mode_t mode, struct uh_error *err)
 {
 	uh_autofree char *dcopy = strdup(path), *bcopy = strdup(path);

@@ -13,6 +13,9 @@ ssize_t uh_pread_full(int fd, void *buf, size_t len, off_t off);
 int uh_pwrite_full(int fd, const void *buf, size_t len, off_t off);
 int uh_write_full(int fd, const void *buf, size_t len);
 
+/* mkdir -p: parents 0755, the last component `mode`; existing directories are fine. */
+int uh_mkdirs(const char *path, mode_t mode, struct uh_error *err);
+
 /* A temp file next to `path`, for an atomic replace. */
 struct uh_tmpfile {
 	int fd;
