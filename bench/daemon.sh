@@ -14,22 +14,22 @@ B=$PWD/build/src
 W=$(mktemp -d /tmp/uh-bench.XXXXXX)
 export UMLHOST_SOCKET=$W/run/umlhost.sock
 U() { "$B/umlhost" "$@"; }
+source bench/lib.sh
 DPID=""
 cleanup() {
-	local p
 	[ -n "$DPID" ] && kill -9 "$DPID" 2>/dev/null
-	for p in /proc/[0-9]*; do
-		p=${p#/proc/}
-		{ tr '\0' ' ' < /proc/$p/cmdline; } 2>/dev/null | grep -qF "$W/" && kill -9 "$p" 2>/dev/null
-	done
+	kill_under_w
 	sleep 0.3
+	remove_cgroups umlhost-bench-daemon
 	rm -rf "$W"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-med() { sort -g | awk '{a[NR]=$1} END{print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 start_daemon() {
-	"$B/umlhostd" --foreground --state-dir "$W/state" --run-dir "$W/run" "$@" >> "$W/daemon.log" 2>&1 &
+	# cgroups of its own, never a production daemon's `umlhost`
+	echo "cgroup_base = umlhost-bench-daemon" > "$W/bench.conf"
+	"$B/umlhostd" --foreground --config "$W/bench.conf" --state-dir "$W/state" --run-dir "$W/run" \
+		"$@" >> "$W/daemon.log" 2>&1 &
 	DPID=$!
 	for i in $(seq 100); do U list > /dev/null 2>&1 && return 0; sleep 0.05; done
 	echo "umlhostd did not start"; exit 1

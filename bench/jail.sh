@@ -8,21 +8,18 @@ RUNS=${1:-7}
 B=$PWD/build/src
 [ -x "$B/umlhostd" ] || { echo "build first: meson setup build && ninja -C build"; exit 1; }
 W=$(mktemp -d /tmp/uh-bjail.XXXXXX)
+source bench/lib.sh
 PIDS=()
 cleanup() {
 	local p
 	for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null; done
-	for p in /proc/[0-9]*; do
-		p=${p#/proc/}
-		{ tr '\0' ' ' < /proc/$p/cmdline; } 2>/dev/null | grep -qF "$W/" && kill -9 "$p" 2>/dev/null
-	done
+	kill_under_w
 	sleep 0.3
-	for p in /sys/fs/cgroup/*/umlhost-bench/* /sys/fs/cgroup/umlhost-bench/*; do [ -d "$p" ] && rmdir "$p"; done 2>/dev/null
+	remove_cgroups umlhost-bench
 	rm -rf "$W"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-med() { sort -g | awk '{a[NR]=$1} END{print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 bash scripts/busybox-image.sh "$W/base.img" 64M
 for mode in no yes; do
 	mkdir -p "$W/$mode"

@@ -176,22 +176,33 @@ int uh_cmd_lifecycle(struct uh_cli *cli, int argc, char **argv)
 	return UH_EXIT_OK;
 }
 
+/* Parse "NAME [--flag]" (flag_short may be NULL). Returns 0, or -1 on a usage error. */
+static int name_and_flag(int argc, char **argv, const char *flag, const char *flag_short,
+			 const char **name, int *set)
+{
+	int i;
+
+	*name = NULL;
+	*set = 0;
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], flag) == 0 || (flag_short && strcmp(argv[i], flag_short) == 0))
+			*set = 1;
+		else if (*name == NULL && argv[i][0] != '-')
+			*name = argv[i];
+		else
+			return -1;
+	}
+	return *name == NULL || strlen(*name) > 64 ? -1 : 0;
+}
+
 int uh_cmd_delete(struct uh_cli *cli, int argc, char **argv)
 {
 	char path[256];
 	json_t *resp = NULL;
-	int force = 0, i, rc;
-	const char *name = NULL;
+	const char *name;
+	int force, rc;
 
-	for (i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--force") == 0)
-			force = 1;
-		else if (name == NULL && argv[i][0] != '-')
-			name = argv[i];
-		else
-			return uh_cli_usage(cli, "usage: umlhost delete NAME [--force]");
-	}
-	if (name == NULL || strlen(name) > 64)
+	if (name_and_flag(argc, argv, "--force", NULL, &name, &force) < 0)
 		return uh_cli_usage(cli, "usage: umlhost delete NAME [--force]");
 	snprintf(path, sizeof(path), "/v1/instances/%s%s", name, force ? "?force=1" : "");
 	rc = call(cli, "DELETE", path, NULL, &resp);
@@ -321,19 +332,11 @@ static int write_out(const char *data, size_t len, void *arg)
 int uh_cmd_logs(struct uh_cli *cli, int argc, char **argv)
 {
 	struct uh_error err;
-	const char *name = NULL;
+	const char *name;
 	char path[256];
-	int follow = 0, i;
+	int follow;
 
-	for (i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--follow") == 0 || strcmp(argv[i], "-f") == 0)
-			follow = 1;
-		else if (name == NULL && argv[i][0] != '-')
-			name = argv[i];
-		else
-			return uh_cli_usage(cli, "usage: umlhost logs NAME [--follow]");
-	}
-	if (name == NULL || strlen(name) > 64)
+	if (name_and_flag(argc, argv, "--follow", "-f", &name, &follow) < 0)
 		return uh_cli_usage(cli, "usage: umlhost logs NAME [--follow]");
 	snprintf(path, sizeof(path), "/v1/instances/%s/logs%s", name, follow ? "?follow=1" : "");
 	if (uh_client_stream(cli, path, write_out, NULL, &err) < 0)

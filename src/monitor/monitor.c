@@ -22,6 +22,7 @@
 #include "jail/jail.h"
 #include "util/cleanup.h"
 #include "util/fileio.h"
+#include "util/proc.h"
 
 #include <getopt.h>
 #include <sched.h>
@@ -147,33 +148,6 @@ static void viewer_add(int fd)
 		(void)!send(fd, ring + start, RING_SIZE - start, MSG_NOSIGNAL);
 		(void)!send(fd, ring, ring_len - (RING_SIZE - start), MSG_NOSIGNAL);
 	}
-}
-
-static unsigned long long proc_starttime(pid_t pid)
-{
-	char path[64], buf[1024], *p;
-	unsigned long long v = 0;
-	ssize_t n;
-	int fd, i;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return 0;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return 0;
-	buf[n] = '\0';
-	p = strrchr(buf, ')'); /* the command name may contain spaces */
-	if (p == NULL)
-		return 0;
-	/* after ") " come fields 3.. ; starttime is field 22 */
-	for (i = 3; i <= 22 && p != NULL; i++)
-		p = strchr(p + 1, ' ');
-	if (p != NULL)
-		v = strtoull(p + 1, NULL, 10);
-	return v;
 }
 
 /* The reaper's child, the kernel, by host pid (the reaper only knows it as pid 2). */
@@ -401,7 +375,8 @@ int main(int argc, char **argv)
 	uh_close(&in_pipe[0]);
 	uh_close(&out_pipe[1]);
 	kernel_pid = jailed ? find_child(pid) : pid;
-	snprintf(text, sizeof(text), "%d %llu\n", (int)kernel_pid, proc_starttime(kernel_pid));
+	snprintf(text, sizeof(text), "%d %llu\n", (int)kernel_pid,
+		 (unsigned long long)uh_proc_starttime(kernel_pid));
 	write_state_file("uml.pid", text);
 
 	for (;;) {
