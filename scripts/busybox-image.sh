@@ -11,6 +11,12 @@
 #   verify  check /guestdata/SHA256SUMS, print UH-VERIFY-OK N files or UH-VERIFY-FAILED
 #   notify  write "hello-from-guest" to /proc/mconsole (reaches the mconsole=notify: socket)
 #   panic   let init exit, so the kernel panics
+#   httpd   serve /www on port 80 (busybox httpd): index.html names the guest's address,
+#           big.bin holds ${bigmb:-4} MiB of random data; a sink on port 5001 discards
+#           whatever is sent to it
+# With `umlhost.ip=ADDR/N [umlhost.gw=GW]` on the command line (umlhostd puts them there for
+# an instance with a network) the first network interface gets that address and route; it
+# prints UH-NET-UP ADDR.
 # Every mode first prints UH-INIT-UP. /sbin/init is busybox init: /etc/uh-rc runs as its
 # sysinit, and ctrl-alt-del (mconsole `cad`) powers the guest off, as a distribution's init
 # would be configured for hosting. A root shell runs on the console. `init=/etc/uh-rc` runs the script as PID 1 instead (then
@@ -23,11 +29,19 @@ file -L /bin/busybox | grep -q 'statically linked' ||
 	{ echo "busybox-image.sh: /bin/busybox is not static (apt-get install busybox-static)" >&2; exit 1; }
 d=$(mktemp -d "${TMPDIR:-/tmp}/uh-root.XXXXXX")
 trap 'rm -rf "$d"' EXIT
-mkdir -p "$d"/{bin,sbin,proc,sys,dev,tmp,etc,guestdata}
+mkdir -p "$d"/{bin,sbin,proc,sys,dev,tmp,etc,guestdata,www}
 cp /bin/busybox "$d/bin/busybox"
 for a in $(/bin/busybox --list); do [ "$a" = busybox ] || ln -sf busybox "$d/bin/$a"; done
 echo "root:x:0:0:root:/:/bin/sh" > "$d/etc/passwd"
 [ -n "$extra" ] && cp -a "$extra"/. "$d/guestdata/"
+# IPv6 is a module in Debian's linux.uml: take it (and what it needs) along when there
+mods=$(ls -d /usr/lib/uml/modules/*/kernel 2>/dev/null | head -n 1)
+if [ -n "$mods" ]; then
+	mkdir -p "$d/lib/modules"
+	for m in lib/crc-ccitt.ko net/ipv6/ipv6.ko; do
+		[ -f "$mods/$m" ] && cp "$mods/$m" "$d/lib/modules/"
+	done
+fi
 cat > "$d/etc/inittab" <<'TAB'
 ::sysinit:/etc/uh-rc
 ::respawn:-/bin/sh
@@ -42,7 +56,39 @@ mount -t proc proc /proc
 mount -t sysfs sys /sys 2>/dev/null
 mount -t devtmpfs dev /dev 2>/dev/null
 echo "UH-INIT-UP"
+ip link set lo up
+for kv in $(cat /proc/cmdline); do
+	case "$kv" in
+	umlhost.ip=*) uh_ip=${kv#umlhost.ip=} ;;
+	umlhost.gw=*) uh_gw=${kv#umlhost.gw=} ;;
+	umlhost.name=*) hostname "${kv#umlhost.name=}" ;;
+	esac
+done
+if [ -n "${uh_ip:-}" ]; then
+	case "$uh_ip" in *:*) [ -d /proc/sys/net/ipv6 ] || for m in crc-ccitt ipv6; do
+		insmod /lib/modules/$m.ko 2>/dev/null; done ;; esac
+	# vec0 (vector transport) or eth0 (tuntap): the first interface that is not lo
+	dev=$(ls /sys/class/net | grep -v '^lo$' | head -n 1)
+	ip link set "$dev" up
+	ip addr add "$uh_ip" dev "$dev"
+	if [ -n "${uh_gw:-}" ]; then
+		case "$uh_gw" in *:*) fam=-6 ;; *) fam=-4 ;; esac
+		ip $fam route add "$uh_gw" dev "$dev" 2>/dev/null
+		ip $fam route add default via "$uh_gw" dev "$dev"
+	fi
+	echo "UH-NET-UP ${uh_ip%/*}"
+fi
 case "${uhmode:-idle}" in
+httpd)
+	mount -t tmpfs www /www
+	echo "hello from $(hostname) at ${uh_ip%/*}" > /www/index.html
+	dd if=/dev/urandom of=/www/big.bin bs=1M count=${bigmb:-4} 2>/dev/null
+	httpd -p 80 -h /www
+	# a sink on port 5001 that reads in big blocks (busybox nc alone reads 1 KiB a call
+	# and caps any transport at 14-33 MiB/s, measured)
+	(while :; do nc -l -p 5001 -e dd of=/dev/null bs=1M 2>/dev/null; done) &
+	echo "UH-HTTPD-UP"
+	;;
 write)
 	mkdir -p /guestdata
 	i=0

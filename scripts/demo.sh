@@ -1,10 +1,13 @@
 #!/bin/bash
 # The README's main command (run as root on Debian 12): install dependencies, build umlhost,
-# start umlhostd, import a busybox template, create and start two UML instances, talk to one
-# over its console, show list/stats/events, then stop everything again.
+# start umlhostd, import a busybox template, create a routed network and two UML instances
+# serving web pages on their own public IPs, fetch the pages from the "internet", talk to one
+# over its console, kill one and fetch again, show list/stats/events, stop everything again.
+# The network lives in two namespaces the demo creates (umlhost-demo-host, where umlhostd
+# runs, and umlhost-demo-net, the internet); 192.0.2.0/24 exists only there.
 #   scripts/demo.sh          run and clean up
 #   scripts/demo.sh --keep   leave the daemon and instances running (prints how to reach them)
-# Networking and a web server in the instance come with the network and template issues.
+# The Debian template with Apache comes with the template issue.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ "$(id -u)" = 0 ] || { echo "demo.sh: run as root (it installs packages and boots UML)"; exit 1; }
@@ -17,6 +20,8 @@ B=$PWD/build/src
 W=/tmp/umlhost-demo
 export UMLHOST_SOCKET=$W/run/umlhost.sock
 DPID=""
+HN=umlhost-demo-host
+IN=umlhost-demo-net
 cleanup() {
 	[ "$KEEP" = 1 ] && return
 	if [ -n "$DPID" ]; then
@@ -25,6 +30,8 @@ cleanup() {
 		kill "$DPID" 2>/dev/null || true
 		wait "$DPID" 2>/dev/null || true
 	fi
+	ip netns del "$HN" 2>/dev/null || true
+	ip netns del "$IN" 2>/dev/null || true
 	rm -rf "$W"
 }
 trap cleanup EXIT
@@ -37,9 +44,23 @@ if [ -S "$UMLHOST_SOCKET" ] && "$B/umlhost" list > /dev/null 2>&1; then
 fi
 rm -rf "$W"
 mkdir -p "$W"
+ip netns del "$HN" 2>/dev/null || true
+ip netns del "$IN" 2>/dev/null || true
 
-step "start umlhostd (state in $W/state, API socket $UMLHOST_SOCKET)"
-"$B/umlhostd" --foreground --state-dir "$W/state" --run-dir "$W/run" > "$W/umlhostd.log" 2>&1 &
+step "a host and an internet, as two network namespaces joined by a veth (up0 -- inet0)"
+ip netns add "$HN"
+ip netns add "$IN"
+ip link add up0 netns "$HN" type veth peer name inet0 netns "$IN"
+ip -n "$HN" link set lo up
+ip -n "$HN" link set up0 up
+ip -n "$HN" addr add 192.0.2.1/24 dev up0
+ip -n "$IN" link set lo up
+ip -n "$IN" link set inet0 up
+ip -n "$IN" addr add 192.0.2.254/24 dev inet0
+echo "host: up0 192.0.2.1/24    internet: inet0 192.0.2.254/24"
+
+step "start umlhostd in the host namespace (state in $W/state, API socket $UMLHOST_SOCKET)"
+nsenter --net=/run/netns/$HN "$B/umlhostd" --foreground --state-dir "$W/state" --run-dir "$W/run" > "$W/umlhostd.log" 2>&1 &
 DPID=$!
 for i in $(seq 100); do "$B/umlhost" list > /dev/null 2>&1 && break; sleep 0.05; done
 
@@ -47,12 +68,26 @@ step "a 64 MiB busybox image becomes a read-only template"
 bash scripts/busybox-image.sh "$W/busybox.img" 64M
 U template import busybox "$W/busybox.img"
 
-step "two instances: each a COW over the template (instant), supervised"
-U create web1 --template busybox --memory 64M --restart on-failure
-U create web2 --template busybox --memory 96M
+step "a routed network: one public IP per instance, /32 route + proxy ARP on the uplink"
+U network create pub --mode routed --pool 192.0.2.16/28 --uplink up0
+
+step "two instances serving HTTP: each a COW over the template (instant), supervised, jailed"
+U create web1 --template busybox --memory 64M --network pub --restart on-failure --kernel-arg uhmode=httpd
+U create web2 --template busybox --memory 96M --network pub --kernel-arg uhmode=httpd
 U start web1
 U start web2
 U list
+fetch() { # fetch NAME: wait for its httpd, then GET its page from the internet namespace
+	local ip
+	ip=$("$B/umlhost" --json show "$1" | python3 -c 'import json,sys; print(json.load(sys.stdin)["ip"])')
+	for i in $(seq 100); do "$B/umlhost" logs "$1" | grep -q UH-HTTPD-UP && break; sleep 0.1; done
+	echo "\$ ip netns exec $IN curl http://$ip/"
+	ip netns exec "$IN" curl -s -m 10 --retry 3 --retry-connrefused "http://$ip/"
+}
+
+step "the internet fetches each instance's page from its own address"
+fetch web1
+fetch web2
 
 step "type into web1's console (umlhost console web1 is interactive; Ctrl-] detaches)"
 sleep 1.5
@@ -69,6 +104,7 @@ for i in $(seq 50); do
 	sleep 0.1
 done
 U list
+fetch web1
 U stats
 U events | tail -8
 
@@ -76,6 +112,8 @@ if [ "$KEEP" = 1 ]; then
 	echo
 	echo "Left running. Try:  export UMLHOST_SOCKET=$UMLHOST_SOCKET"
 	echo "  $B/umlhost list | console web1 | stop web1 | events --follow"
+	echo "  ip netns exec $IN curl http://192.0.2.17/"
+	echo "Clean up: kill the daemon, then ip netns del $HN; ip netns del $IN"
 	echo "The daemon (pid $DPID) logs to $W/umlhostd.log; kill it and the instances keep running."
 else
 	step "stop both (ctrl-alt-del, then halt, then kill after --timeout)"

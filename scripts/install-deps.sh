@@ -7,11 +7,11 @@ PKGS=(
 	# build
 	gcc meson ninja-build pkg-config
 	# libraries
-	libjansson-dev libsqlite3-dev libmicrohttpd-dev libsystemd-dev libcap-dev libseccomp-dev libmnl-dev
+	libjansson-dev libsqlite3-dev libmicrohttpd-dev libsystemd-dev libcap-dev libseccomp-dev libmnl-dev libnftables-dev
 	# tests
-	libcmocka-dev clang libclang-rt-14-dev python3 file procps util-linux
+	libcmocka-dev clang libclang-rt-14-dev python3 file procps util-linux sqlite3
 	# running and testing UML instances
-	user-mode-linux uml-utilities busybox-static e2fsprogs iproute2
+	user-mode-linux uml-utilities busybox-static e2fsprogs iproute2 nftables curl
 )
 missing=()
 for p in "${PKGS[@]}"; do

@@ -45,6 +45,7 @@ int uh_client_stream(const struct uh_cli *cli, const char *path,
 int uh_cmd_cow(struct uh_cli *cli, int argc, char **argv);
 int uh_cmd_mconsole(struct uh_cli *cli, int argc, char **argv);
 int uh_cmd_template(struct uh_cli *cli, int argc, char **argv);
+int uh_cmd_network(struct uh_cli *cli, int argc, char **argv);
 int uh_cmd_create(struct uh_cli *cli, int argc, char **argv);
 int uh_cmd_lifecycle(struct uh_cli *cli, int argc, char **argv); /* start stop restart reboot kill */
 int uh_cmd_delete(struct uh_cli *cli, int argc, char **argv);

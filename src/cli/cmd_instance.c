@@ -49,6 +49,8 @@ int uh_cmd_create(struct uh_cli *cli, int argc, char **argv)
 					     {"restart", required_argument, NULL, 'r'},
 					     {"cpu-quota", required_argument, NULL, 'q'},
 					     {"pids-max", required_argument, NULL, 'p'},
+					     {"network", required_argument, NULL, 'n'},
+					     {"ip", required_argument, NULL, 'i'},
 					     {"json", no_argument, NULL, 'j'},
 					     {NULL, 0, NULL, 0}};
 	json_t *body = json_object(), *args = json_array(), *resp = NULL;
@@ -80,6 +82,12 @@ int uh_cmd_create(struct uh_cli *cli, int argc, char **argv)
 		case 'q':
 			json_object_set_new(body, "cpu_quota", json_string(optarg));
 			break;
+		case 'n':
+			json_object_set_new(body, "network", json_string(optarg));
+			break;
+		case 'i':
+			json_object_set_new(body, "ip", json_string(optarg));
+			break;
 		case 'p':
 			v = strtol(optarg, &end, 10);
 			if (end == optarg || *end) {
@@ -96,7 +104,8 @@ int uh_cmd_create(struct uh_cli *cli, int argc, char **argv)
 			json_decref(body);
 			json_decref(args);
 			return uh_cli_usage(cli, "usage: umlhost create NAME --template T "
-						 "[--memory 128M] [--kernel K] [--kernel-arg ARG]... "
+						 "[--memory 128M] [--network NET [--ip ADDR]] "
+						 "[--kernel K] [--kernel-arg ARG]... "
 						 "[--autostart] [--restart no|on-failure|always] "
 						 "[--cpu-quota 50%%] [--pids-max N]");
 		}
@@ -114,7 +123,12 @@ int uh_cmd_create(struct uh_cli *cli, int argc, char **argv)
 	if (cli->json)
 		uh_cli_print_json(resp);
 	else {
-		printf("created %s (%s)\n", str(resp, "name"), str(resp, "disk"));
+		if (json_is_string(json_object_get(resp, "ip")))
+			printf("created %s (%s; %s on %s, tap %s)\n", str(resp, "name"),
+			       str(resp, "disk"), str(resp, "ip"), str(resp, "network"),
+			       str(resp, "tap"));
+		else
+			printf("created %s (%s)\n", str(resp, "name"), str(resp, "disk"));
 		json_decref(resp);
 	}
 	return UH_EXIT_OK;
@@ -309,14 +323,16 @@ int uh_cmd_stats(struct uh_cli *cli, int argc, char **argv)
 	if (argc == 2) {
 		print_object(resp);
 	} else {
-		printf("%-32s %-9s %10s %12s %12s\n", "NAME", "STATE", "CPU_S", "MEMORY", "DISK");
+		printf("%-32s %-9s %10s %12s %12s %12s %12s\n", "NAME", "STATE", "CPU_S", "MEMORY",
+		       "DISK", "RX", "TX");
 		json_array_foreach(resp, k, i)
-			printf("%-32s %-9s %10.2f %11lldK %11lldK\n", str(i, "name"),
+			printf("%-32s %-9s %10.2f %11lldK %11lldK %11lldK %11lldK\n", str(i, "name"),
 			       str(i, "state"), json_real_value(json_object_get(i, "cpu_seconds")),
 			       (long long)json_integer_value(json_object_get(i, "memory_bytes")) /
 				       1024,
-			       (long long)json_integer_value(json_object_get(i, "disk_bytes")) /
-				       1024);
+			       (long long)json_integer_value(json_object_get(i, "disk_bytes")) / 1024,
+			       (long long)json_integer_value(json_object_get(i, "rx_bytes")) / 1024,
+			       (long long)json_integer_value(json_object_get(i, "tx_bytes")) / 1024);
 	}
 	json_decref(resp);
 	return UH_EXIT_OK;

@@ -18,7 +18,11 @@ static const char usage[] =
 	"\n"
 	"daemon commands (socket: --socket, $UMLHOST_SOCKET, or /run/umlhost/umlhost.sock):\n"
 	"  template import NAME IMAGE | template list | template rm NAME\n"
-	"  create NAME --template T [--memory 128M] [--kernel-arg ARG]... [--autostart]\n"
+	"  network create NAME --mode routed --pool CIDR [--uplink IFACE]\n"
+	"  network create NAME --mode bridge --bridge BRIDGE --pool CIDR [--gateway IP]\n"
+	"  network list | network rm NAME\n"
+	"  create NAME --template T [--memory 128M] [--network NET [--ip ADDR]]\n"
+	"              [--kernel-arg ARG]... [--autostart]\n"
 	"              [--restart no|on-failure|always]\n"
 	"  start|stop|restart|reboot|kill NAME [--timeout SECONDS]\n"
 	"  delete NAME [--force] | list | show NAME | stats [NAME]\n"
@@ -40,7 +44,7 @@ static int cmd_version(struct uh_cli *cli, int argc, char **argv)
 
 static const struct command commands[] = {
 	{"version", cmd_version},     {"cow", uh_cmd_cow},	   {"mconsole", uh_cmd_mconsole},
-	{"template", uh_cmd_template}, {"create", uh_cmd_create},   {"start", uh_cmd_lifecycle},
+	{"template", uh_cmd_template}, {"network", uh_cmd_network}, {"create", uh_cmd_create},   {"start", uh_cmd_lifecycle},
 	{"stop", uh_cmd_lifecycle},   {"restart", uh_cmd_lifecycle}, {"reboot", uh_cmd_lifecycle},
 	{"kill", uh_cmd_lifecycle},   {"delete", uh_cmd_delete},   {"list", uh_cmd_list},
 	{"show", uh_cmd_show},	      {"logs", uh_cmd_logs},	   {"events", uh_cmd_events},

@@ -477,6 +477,28 @@ static enum MHD_Result dispatch(struct req *r, const char *method, const char *u
 			return send_json(r->conn, uh_error_status(&err), uh_error_body(&err, NULL));
 		return send_json(r->conn, 200, json_pack("{s:s}", "deleted", url + 14));
 	}
+	if (strcmp(url, "/v1/networks") == 0 && get) {
+		out = uh_network_list(d, &err);
+		if (out == NULL)
+			return send_json(r->conn, 500, uh_error_body(&err, NULL));
+		return send_json(r->conn, 200, out);
+	}
+	if (strcmp(url, "/v1/networks") == 0 && post) {
+		body = parse_body(r, &err);
+		if (body == NULL)
+			return send_json(r->conn, 400, uh_error_body(&err, "invalid"));
+		if (uh_network_create(d, body, &out, &err) < 0) {
+			json_decref(body);
+			return send_json(r->conn, uh_error_status(&err), uh_error_body(&err, NULL));
+		}
+		json_decref(body);
+		return send_json(r->conn, 201, out);
+	}
+	if (strncmp(url, "/v1/networks/", 13) == 0 && strcmp(method, "DELETE") == 0) {
+		if (uh_network_remove(d, url + 13, &err) < 0)
+			return send_json(r->conn, uh_error_status(&err), uh_error_body(&err, NULL));
+		return send_json(r->conn, 200, json_pack("{s:s}", "deleted", url + 13));
+	}
 	if (strcmp(url, "/v1/events") == 0 && get) {
 		int64_t since = query_int(r->conn, "since", 0);
 

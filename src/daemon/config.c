@@ -34,6 +34,7 @@ void uh_config_defaults(struct uh_config *c)
 	strcpy(c->cgroup_base, "umlhost");
 	c->pids_max = 1024;
 	strcpy(c->seccomp, "enforce");
+	strcpy(c->net_transport, "vector");
 }
 
 void uh_config_finish(struct uh_config *c)
@@ -143,6 +144,12 @@ static int set_one(struct uh_config *c, const char *k, const char *v, struct uh_
 		if (set_int(&n, v, 1, 1000000, k, err) < 0)
 			return -1;
 		c->uid_count = (uint32_t)n;
+		return 0;
+	}
+	if (strcmp(k, "net_transport") == 0) {
+		if (strcmp(v, "vector") != 0 && strcmp(v, "tuntap") != 0)
+			return uh_errx(err, "net_transport must be vector or tuntap, not '%s'", v);
+		strcpy(c->net_transport, v);
 		return 0;
 	}
 	if (strcmp(k, "seccomp") == 0) {

@@ -30,6 +30,7 @@ struct uh_config {
 	char cgroup_base[64];	 /* instances' cgroups: <hierarchy>/<cgroup_base>/<name> */
 	int pids_max;		 /* default pids.max of an instance (guest processes + helpers) */
 	char seccomp[16];	 /* enforce | log | off */
+	char net_transport[16];	 /* vector (fast) | tuntap (UML's legacy driver) */
 };
 
 void uh_config_defaults(struct uh_config *c);

@@ -14,6 +14,7 @@
 #include "daemon/loop.h"
 #include "mconsole/mconsole_client.h"
 #include "mconsole/mconsole_notify.h"
+#include "net/netlink.h"
 #include "store/store.h"
 
 struct uh_daemon;
@@ -78,13 +79,15 @@ struct uh_daemon {
 	gid_t group_gid;
 	int have_group;
 	void (*on_event)(struct uh_daemon *d); /* api.c wakes its event followers */
+	struct uh_nl *nl;		       /* rtnetlink, opened when first needed */
+	struct uh_timer *net_timer;	       /* traffic sampling */
 };
 
 /* instance.c */
 int uh_daemon_load(struct uh_daemon *d, struct uh_error *err);
 struct uh_instance *uh_instance_find(struct uh_daemon *d, const char *name);
 json_t *uh_instance_json(const struct uh_instance *inst);
-json_t *uh_instance_stats(const struct uh_instance *inst);
+json_t *uh_instance_stats(struct uh_instance *inst);
 int uh_instance_create(struct uh_daemon *d, json_t *params, json_t **out, struct uh_error *err);
 /* Queue an operation. done is called exactly once (maybe before this returns). */
 void uh_instance_submit(struct uh_daemon *d, const char *name, enum uh_op_type type,
@@ -102,6 +105,28 @@ int uh_template_import(struct uh_daemon *d, const char *name, const char *image,
 		       json_t **out, struct uh_error *err);
 int uh_template_remove(struct uh_daemon *d, const char *name, struct uh_error *err);
 json_t *uh_template_list(struct uh_daemon *d, struct uh_error *err);
+
+/* network.c */
+int uh_network_create(struct uh_daemon *d, json_t *params, json_t **out, struct uh_error *err);
+json_t *uh_network_list(struct uh_daemon *d, struct uh_error *err);
+int uh_network_remove(struct uh_daemon *d, const char *name, struct uh_error *err);
+/* At create: check --network/--ip, give the record an address (the pool's first free one
+ * unless `want`), its MAC and tap name. Nothing to do when network is NULL. */
+int uh_network_assign(struct uh_daemon *d, struct uh_instance_rec *rec, const char *network,
+		      const char *want, struct uh_error *err);
+/* Before the kernel starts: a fresh tap, its guard rules, addresses, routes, proxies.
+ * On failure nothing of it is left. */
+int uh_net_up(struct uh_instance *inst, struct uh_error *err);
+/* After the kernel ended (idempotent): counters added in, all of it removed. */
+void uh_net_down(struct uh_instance *inst);
+/* Add the tap's counters into the record (not saved); 1 if they changed. */
+int uh_net_sample(struct uh_instance *inst);
+/* The kernel arguments for the network (transport + umlhost.ip/gw); "" without one. */
+int uh_net_kernel_args(const struct uh_instance *inst, char *buf, size_t len);
+json_t *uh_net_json(struct uh_instance *inst);
+/* At daemon start: remove taps and guard chains of ours that no running instance owns. */
+void uh_net_reconcile(struct uh_daemon *d);
+void uh_net_init(struct uh_daemon *d);
 
 /* api.c */
 int uh_api_start(struct uh_daemon *d, struct uh_error *err);

@@ -307,12 +307,15 @@ json_t *uh_instance_json(const struct uh_instance *inst)
 	snprintf(copy, sizeof(copy), "%s", r->kernel_args);
 	for (a = strtok_r(copy, " ", &save); a; a = strtok_r(NULL, " ", &save))
 		json_array_append_new(args, json_string(a));
-	o = json_pack("{s:s, s:s, s:o, s:I, s:s, s:n, s:n, s:n, s:n, s:i, s:b, s:s, s:i, s:o,"
+	o = json_pack("{s:s, s:s, s:o, s:I, s:s, s:o, s:o, s:o, s:o, s:i, s:b, s:s, s:i, s:o,"
 			 " s:s, s:s, s:o, s:s, s:o, s:o}",
 			 "name", r->name, "state", r->state, "pid",
 			 running ? json_integer(r->pid) : json_null(), "memory_mib",
-			 (json_int_t)r->memory_mib, "template", r->template_name, "network", "ip",
-			 "mac", "tap", "uid", r->uid, "autostart", r->autostart, "restart",
+			 (json_int_t)r->memory_mib, "template", r->template_name, "network",
+			 r->network[0] ? json_string(r->network) : json_null(), "ip",
+			 r->ip[0] ? json_string(r->ip) : json_null(), "mac",
+			 r->mac[0] ? json_string(r->mac) : json_null(), "tap",
+			 r->tap[0] ? json_string(r->tap) : json_null(), "uid", r->uid, "autostart", r->autostart, "restart",
 			 r->restart, "restarts", r->restarts, "started_at",
 			 time_or_null(running ? r->started_at : 0), "disk", r->disk, "kernel",
 			 r->kernel, "console",
@@ -328,11 +331,12 @@ json_t *uh_instance_json(const struct uh_instance *inst)
 	return o;
 }
 
-json_t *uh_instance_stats(const struct uh_instance *inst)
+json_t *uh_instance_stats(struct uh_instance *inst)
 {
 	double cpu = 0;
 	uint64_t mem = 0;
 	struct stat st;
+	const uint64_t *net = inst->rec.net_total;
 
 	/* the cgroup counts every process of the instance once; /proc is the fallback */
 	if (is_active(inst) && inst->rec.pid > 0 &&
@@ -340,10 +344,16 @@ json_t *uh_instance_stats(const struct uh_instance *inst)
 		uh_proc_session_usage(inst->rec.pid, &cpu, &mem);
 	if (stat(inst->rec.disk, &st) < 0)
 		st.st_blocks = 0;
+	/* traffic: the totals of earlier taps plus what the current one counted */
+	if (is_active(inst))
+		uh_net_sample(inst);
 	return json_pack("{s:s, s:s, s:f, s:I, s:I, s:I, s:I, s:I, s:I, s:i}", "name",
 			 inst->rec.name, "state", inst->rec.state, "cpu_seconds", cpu,
-			 "memory_bytes", (json_int_t)mem, "rx_bytes", (json_int_t)0, "tx_bytes",
-			 (json_int_t)0, "rx_packets", (json_int_t)0, "tx_packets", (json_int_t)0,
+			 "memory_bytes", (json_int_t)mem, "rx_bytes",
+			 (json_int_t)net[UH_NET_RX_BYTES], "tx_bytes",
+			 (json_int_t)net[UH_NET_TX_BYTES], "rx_packets",
+			 (json_int_t)net[UH_NET_RX_PACKETS], "tx_packets",
+			 (json_int_t)net[UH_NET_TX_PACKETS],
 			 "disk_bytes", (json_int_t)st.st_blocks * 512, "processes",
 			 is_active(inst) ? uh_proc_session_count(inst->rec.pid) : 0);
 }
@@ -510,6 +520,9 @@ int uh_instance_create(struct uh_daemon *d, json_t *p, json_t **out, struct uh_e
 				       name, d->cfg.uid_min, d->cfg.uid_min + d->cfg.uid_count - 1);
 		rec.uid = (int)uid;
 	}
+	if (uh_network_assign(d, &rec, json_string_value(json_object_get(p, "network")),
+			      json_string_value(json_object_get(p, "ip")), err) < 0)
+		return uh_err_prefix(err, "%s", name);
 	snprintf(rec.name, sizeof(rec.name), "%s", name);
 	snprintf(rec.template_name, sizeof(rec.template_name), "%s", tpl);
 	snprintf(rec.kernel, sizeof(rec.kernel), "stock");
@@ -543,8 +556,9 @@ int uh_instance_create(struct uh_daemon *d, json_t *p, json_t **out, struct uh_e
 	}
 	if (uh_store_instance_put(d->store, &inst->rec, err) < 0)
 		goto fail_dir;
-	uh_daemon_event(d, name, "created", "template %s, memory %luM", tpl,
-			(unsigned long)inst->rec.memory_mib);
+	uh_daemon_event(d, name, "created", "template %s, memory %luM%s%s%s%s", tpl,
+			(unsigned long)inst->rec.memory_mib, rec.network[0] ? ", network " : "",
+			rec.network, rec.ip[0] ? " address " : "", rec.ip);
 	*out = uh_instance_json(inst);
 	return 0;
 fail_dir:
@@ -801,6 +815,7 @@ static void exit_finalize(struct uh_instance *inst, const char *status)
 			uh_warnx("%s: %s", inst->rec.name, cerr.msg);
 		inst->have_cg = 0;
 	}
+	uh_net_down(inst); /* saved with the state change below */
 	inst->rec.pid = 0;
 	inst->rec.pid_start = 0;
 	inst->rec.monitor_pid = 0;
@@ -1024,7 +1039,7 @@ static pid_t spawn_monitor(struct uh_instance *inst, struct uh_error *err)
 {
 	const struct uh_config *c = &inst->d->cfg;
 	char mem[32], umid[64], umldir[PATH_MAX + 16], ubd[2 * PATH_MAX + 8], notify[PATH_MAX + 32];
-	char logmax[32], tpl_path[PATH_MAX];
+	char logmax[32], tpl_path[PATH_MAX], netargs[512], hostname[64];
 	char uid[16], gid[16], tmp_mib[24], root[PATH_MAX + 8], libs[sizeof(c->jail_libs)];
 	char *argv[96], args[sizeof(inst->rec.kernel_args)], *a, *save = NULL;
 	char *envp[] = {"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "TMPDIR=/dev/shm", NULL};
@@ -1075,6 +1090,8 @@ static pid_t spawn_monitor(struct uh_instance *inst, struct uh_error *err)
 		argv[n++] = inst->rec.disk;
 		argv[n++] = "--bind";
 		argv[n++] = inst->run_dir;
+		if (inst->rec.tap[0])
+			argv[n++] = "--tun";
 	}
 	for (int k = 0; k < inst->cg.n_dirs && n < 80; k++) {
 		argv[n++] = "--cgroup";
@@ -1093,6 +1110,14 @@ static pid_t spawn_monitor(struct uh_instance *inst, struct uh_error *err)
 	argv[n++] = "con0=fd:0,fd:1";
 	argv[n++] = notify;
 	argv[n++] = "panic=1"; /* a panicked kernel exits instead of spinning at 100% CPU */
+	/* UML strips umid= from the guest's /proc/cmdline: the name again, for its hostname */
+	snprintf(hostname, sizeof(hostname), "umlhost.name=%s", inst->rec.name);
+	argv[n++] = hostname;
+	if (uh_net_kernel_args(inst, netargs, sizeof(netargs)) < 0)
+		return uh_errx(err, "%s: network arguments", inst->rec.name);
+	for (a = strtok_r(netargs, " ", &save); a && n < 88; a = strtok_r(NULL, " ", &save))
+		argv[n++] = a;
+	save = NULL;
 	snprintf(args, sizeof(args), "%s", inst->rec.kernel_args);
 	for (a = strtok_r(args, " ", &save); a && n < 94; a = strtok_r(NULL, " ", &save))
 		argv[n++] = a;
@@ -1190,10 +1215,21 @@ static void start_begin(struct uh_instance *inst)
 		}
 		inst->have_cg = 1;
 	}
+	if (uh_net_up(inst, &err) < 0) {
+		struct uh_error cerr;
+
+		uh_cgroup_destroy(&inst->cg, &cerr);
+		inst->have_cg = 0;
+		notify_close(inst);
+		uh_daemon_event(d, inst->rec.name, "start-failed", "%s", err.msg);
+		op_fail(inst, &err);
+		return;
+	}
 	pid = spawn_monitor(inst, &err);
 	if (pid < 0) {
 		struct uh_error cerr;
 
+		uh_net_down(inst);
 		uh_cgroup_destroy(&inst->cg, &cerr);
 		inst->have_cg = 0;
 		notify_close(inst);
@@ -1358,6 +1394,7 @@ static void delete_finish(struct uh_instance *inst)
 		return;
 	}
 	snprintf(name, sizeof(name), "%s", inst->rec.name);
+	uh_net_down(inst);
 	rm_rf(inst->dir);
 	rm_rf(inst->run_dir);
 	uh_loop_cancel(d->loop, inst->restart_timer);
@@ -1505,6 +1542,7 @@ int uh_daemon_load(struct uh_daemon *d, struct uh_error *err)
 	}
 	if (dir)
 		closedir(dir);
+	uh_net_reconcile(d);
 	return 0;
 }
 

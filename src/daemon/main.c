@@ -230,6 +230,7 @@ int main(int argc, char **argv)
 		goto fail;
 	if (uh_api_start(&d, &err) < 0)
 		goto fail;
+	uh_net_init(&d);
 	uh_info("serving on %s (state %s, %d instances)", d.cfg.socket, d.cfg.state_dir,
 		d.n_instances);
 	sd_notify(0, "READY=1");
@@ -249,6 +250,10 @@ int main(int argc, char **argv)
 	sd_notify(0, "STOPPING=1");
 	uh_info("stopping; instances keep running");
 	uh_api_stop(&d);
+	for (struct uh_instance *i = d.instances; i; i = i->next)
+		if (i->rec.pid > 0 && uh_net_sample(i))
+			uh_store_instance_put(d.store, &i->rec, &err);
+	uh_nl_close(d.nl);
 	uh_store_close(d.store);
 	return 0;
 fail:

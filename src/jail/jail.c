@@ -13,6 +13,7 @@
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -43,9 +44,12 @@ static int bind_same_path(const char *root, const char *src, int ro, struct uh_e
 	}
 	if (mount(src, target, NULL, MS_BIND, NULL) < 0)
 		return uh_err(err, errno, "bind %s", src);
-	/* the flags of a bind mount only change on a remount */
+	/* the flags of a bind mount only change on a remount; a device node bound on purpose
+	 * (/dev/null, /dev/net/tun) must stay usable, everything else is nodev */
 	if (mount(NULL, target, NULL,
-		  MS_BIND | MS_REMOUNT | MS_NOSUID | MS_NODEV | (ro ? MS_RDONLY : 0), NULL) < 0)
+		  MS_BIND | MS_REMOUNT | MS_NOSUID | (S_ISCHR(st.st_mode) ? 0 : MS_NODEV) |
+			  (ro ? MS_RDONLY : 0),
+		  NULL) < 0)
 		return uh_err(err, errno, "remount %s%s", src, ro ? " read-only" : "");
 	return 0;
 }
@@ -109,9 +113,28 @@ int uh_jail_enter(const struct uh_jail *j, struct uh_error *err)
 		if (bind_same_path(j->root, j->binds[i].path, j->binds[i].read_only, err) < 0)
 			return uh_err_prefix(err, "jail");
 	}
-	/* 5. /dev/null (UML dies silently early in boot without it) */
+	/* 5. /dev: a tmpfs of its own (the root is nodev) holding /dev/null (UML dies silently
+	 * early in boot without it) and, with a network, a tun node owned by the instance: the
+	 * host's /dev/net/tun may be root-only, and the kernel needs only to attach to its own
+	 * persistent tap by name */
+	snprintf(tmp, sizeof(tmp), "%s/dev", j->root);
+	if (mkdir(tmp, 0755) < 0 ||
+	    mount("umlhost-dev", tmp, "tmpfs", MS_NOSUID | MS_NOEXEC, "size=64k,mode=0755") < 0)
+		return uh_err(err, errno, "jail: mount /dev");
 	if (bind_same_path(j->root, "/dev/null", 0, err) < 0)
 		return uh_err_prefix(err, "jail");
+	if (j->tun) {
+		snprintf(tmp, sizeof(tmp), "%s/dev/net", j->root);
+		if (mkdir(tmp, 0755) < 0)
+			return uh_err(err, errno, "jail: mkdir /dev/net");
+		snprintf(tmp, sizeof(tmp), "%s/dev/net/tun", j->root);
+		if (mknod(tmp, S_IFCHR | 0600, makedev(10, 200)) < 0 ||
+		    chown(tmp, j->uid, j->gid) < 0)
+			return uh_err(err, errno, "jail: create /dev/net/tun");
+	}
+	snprintf(tmp, sizeof(tmp), "%s/dev", j->root);
+	if (mount(NULL, tmp, NULL, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NOEXEC, NULL) < 0)
+		return uh_err(err, errno, "jail: remount /dev read-only");
 	/* 6. /ram: the kernel's RAM file lives here (TMPDIR); exec must be allowed, UML refuses
 	 * noexec. Not /tmp: host paths under /tmp may be bound above. */
 	snprintf(tmp, sizeof(tmp), "%s" UH_JAIL_RAM_DIR, j->root);

@@ -29,6 +29,7 @@ struct uh_jail {
 	uint64_t tmp_mib; /* size of the RAM tmpfs, which holds the kernel's RAM file */
 	struct uh_jail_bind binds[UH_JAIL_MAX_BINDS];
 	int n_binds;
+	int tun;     /* give it /dev/net/tun (an instance with a network) */
 	int seccomp; /* 0 off, 1 enforce, 2 log (collect what is missing from the allowlist) */
 };
 

@@ -2,7 +2,7 @@
  *
  *   umlhost-monitor [JAIL OPTIONS] RUN_DIR LOG_FILE LOG_MAX_BYTES -- KERNEL ARGS...
  *   JAIL OPTIONS: --uid N --gid N --jail-root DIR --tmp-mib N --hostname NAME
- *                 --bind PATH --bind-ro PATH (repeatable)
+ *                 --bind PATH --bind-ro PATH (repeatable) --tun (a /dev/net/tun node)
  *
  * It is the UML kernel's parent and the owner of its console, so both outlive the daemon:
  * - starts the kernel with a pipe pair as its console (con0=fd:0,fd:1) in its own session,
@@ -199,6 +199,7 @@ int main(int argc, char **argv)
 					     {"bind-ro", required_argument, NULL, 'B'},
 					     {"cgroup", required_argument, NULL, 'c'},
 					     {"seccomp", required_argument, NULL, 's'},
+					     {"tun", no_argument, NULL, 'T'},
 					     {NULL, 0, NULL, 0}};
 	struct uh_jail jail = {0};
 	const char *cgroups[8];
@@ -235,6 +236,9 @@ int main(int argc, char **argv)
 			jail.seccomp = strcmp(optarg, "enforce") == 0 ? 1
 				       : strcmp(optarg, "log") == 0   ? 2
 								      : 0;
+			break;
+		case 'T':
+			jail.tun = 1;
 			break;
 		case 'c':
 			if (n_cgroups == 8)

@@ -40,6 +40,27 @@ struct uh_instance_rec {
 	int cpu_quota_pct;  /* 0: no quota */
 	int pids_max;	    /* 0: the daemon's default */
 	int64_t created;
+	/* network: empty strings when it has none */
+	char network[UH_KEY_MAX];
+	char ip[48];  /* its address, e.g. 192.0.2.17 */
+	char mac[18]; /* 02:75:c0:00:02:11 */
+	char tap[16]; /* host interface */
+	/* traffic as the instance sees it (rx: received by the guest), in UH_NET_* order:
+	 * totals over all its taps, and its current tap's counters when last added in */
+	uint64_t net_total[4];
+	uint64_t tap_seen[4];
+};
+
+enum { UH_NET_RX_BYTES, UH_NET_TX_BYTES, UH_NET_RX_PACKETS, UH_NET_TX_PACKETS };
+
+struct uh_network_rec {
+	char name[UH_KEY_MAX];
+	char mode[8];	  /* routed | bridge */
+	char pool[52];	  /* CIDR */
+	char uplink[16];  /* routed: the interface proxy ARP/NDP answers on ("" for none) */
+	char bridge[16];  /* bridge: the bridge taps join */
+	char gateway[48]; /* bridge: the guests' default gateway ("" for none) */
+	int64_t created;
 };
 
 struct uh_event_rec {
@@ -67,6 +88,7 @@ int uh_store_template_list(struct uh_store *s,
 			   int (*fn)(const struct uh_template_rec *t, void *arg), void *arg,
 			   struct uh_error *err);
 
+/* EEXIST when the record's ip is another instance's. */
 int uh_store_instance_put(struct uh_store *s, const struct uh_instance_rec *r,
 			  struct uh_error *err);
 int uh_store_instance_get(struct uh_store *s, const char *name, struct uh_instance_rec *r,
@@ -75,6 +97,15 @@ int uh_store_instance_del(struct uh_store *s, const char *name, struct uh_error 
 int uh_store_instance_list(struct uh_store *s,
 			   int (*fn)(const struct uh_instance_rec *r, void *arg), void *arg,
 			   struct uh_error *err);
+
+int uh_store_network_put(struct uh_store *s, const struct uh_network_rec *n,
+			 struct uh_error *err);
+int uh_store_network_get(struct uh_store *s, const char *name, struct uh_network_rec *n,
+			 struct uh_error *err);
+int uh_store_network_del(struct uh_store *s, const char *name, struct uh_error *err);
+int uh_store_network_list(struct uh_store *s,
+			  int (*fn)(const struct uh_network_rec *n, void *arg), void *arg,
+			  struct uh_error *err);
 
 /* Append an event; sets ev->id. */
 int uh_store_event_add(struct uh_store *s, struct uh_event_rec *ev, struct uh_error *err);

@@ -2,6 +2,7 @@
  * crash at any instant leaves the old or the new state. */
 #include "store/store.h"
 
+#include <errno.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +12,16 @@ struct uh_store {
 	sqlite3 *db;
 	char *path;
 };
+
+/* An instance's network: its attachment, and its traffic totals (instance's view) plus the
+ * counters of its current tap when they were last added in. */
+#define NET_COLS_DDL                                                                               \
+	"network TEXT NOT NULL DEFAULT '', ip TEXT NOT NULL DEFAULT '',"                           \
+	"mac TEXT NOT NULL DEFAULT '', tap TEXT NOT NULL DEFAULT '',"                              \
+	"rx_bytes INTEGER NOT NULL DEFAULT 0, tx_bytes INTEGER NOT NULL DEFAULT 0,"                \
+	"rx_packets INTEGER NOT NULL DEFAULT 0, tx_packets INTEGER NOT NULL DEFAULT 0,"            \
+	"tap_rx_bytes INTEGER NOT NULL DEFAULT 0, tap_tx_bytes INTEGER NOT NULL DEFAULT 0,"        \
+	"tap_rx_packets INTEGER NOT NULL DEFAULT 0, tap_tx_packets INTEGER NOT NULL DEFAULT 0"
 
 static const char schema[] =
 	"CREATE TABLE IF NOT EXISTS templates ("
@@ -23,7 +34,10 @@ static const char schema[] =
 	"  pid INTEGER NOT NULL, pid_start INTEGER NOT NULL, monitor_pid INTEGER NOT NULL,"
 	"  restarts INTEGER NOT NULL, uid INTEGER NOT NULL, started_at INTEGER NOT NULL,"
 	"  created INTEGER NOT NULL, cpu_quota INTEGER NOT NULL DEFAULT 0,"
-	"  pids_max INTEGER NOT NULL DEFAULT 0);"
+	"  pids_max INTEGER NOT NULL DEFAULT 0," NET_COLS_DDL ");"
+	"CREATE TABLE IF NOT EXISTS networks ("
+	"  name TEXT PRIMARY KEY, mode TEXT NOT NULL, pool TEXT NOT NULL, uplink TEXT NOT NULL,"
+	"  bridge TEXT NOT NULL, gateway TEXT NOT NULL, created INTEGER NOT NULL);"
 	"CREATE TABLE IF NOT EXISTS events ("
 	"  id INTEGER PRIMARY KEY AUTOINCREMENT, ts_ms INTEGER NOT NULL,"
 	"  instance TEXT NOT NULL, type TEXT NOT NULL, message TEXT NOT NULL);"
@@ -34,8 +48,25 @@ static const char *const migrations[] = {
 	/* 1 -> 2: cgroup limits */
 	"ALTER TABLE instances ADD COLUMN cpu_quota INTEGER NOT NULL DEFAULT 0;"
 	"ALTER TABLE instances ADD COLUMN pids_max INTEGER NOT NULL DEFAULT 0;",
+	/* 2 -> 3: networks (the table itself is in the schema) */
+	"ALTER TABLE instances ADD COLUMN network TEXT NOT NULL DEFAULT '';"
+	"ALTER TABLE instances ADD COLUMN ip TEXT NOT NULL DEFAULT '';"
+	"ALTER TABLE instances ADD COLUMN mac TEXT NOT NULL DEFAULT '';"
+	"ALTER TABLE instances ADD COLUMN tap TEXT NOT NULL DEFAULT '';"
+	"ALTER TABLE instances ADD COLUMN rx_bytes INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE instances ADD COLUMN tx_bytes INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE instances ADD COLUMN rx_packets INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE instances ADD COLUMN tx_packets INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE instances ADD COLUMN tap_rx_bytes INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE instances ADD COLUMN tap_tx_bytes INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE instances ADD COLUMN tap_rx_packets INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE instances ADD COLUMN tap_tx_packets INTEGER NOT NULL DEFAULT 0;",
 };
-#define SCHEMA_VERSION 2
+#define SCHEMA_VERSION 3
+
+/* After the migrations, whatever the starting version: an address is never given twice. */
+static const char indexes[] =
+	"CREATE UNIQUE INDEX IF NOT EXISTS instances_ip ON instances(ip) WHERE ip != '';";
 
 static int db_err(struct uh_store *s, struct uh_error *err, const char *what)
 {
@@ -91,7 +122,8 @@ int uh_store_open(const char *path, struct uh_store **out, struct uh_error *err)
 		{
 			char sql[64];
 			snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", SCHEMA_VERSION);
-			if (exec(s, sql, err) < 0 || exec(s, "COMMIT", err) < 0)
+			if (exec(s, indexes, err) < 0 || exec(s, sql, err) < 0 ||
+			    exec(s, "COMMIT", err) < 0)
 				goto fail;
 		}
 	}
@@ -236,7 +268,9 @@ int uh_store_template_list(struct uh_store *s,
 
 #define INSTANCE_COLS                                                                              \
 	"name,template,kernel,restart,state,disk,kernel_args,memory_mib,autostart,pid,pid_start,"  \
-	"monitor_pid,restarts,uid,started_at,created,cpu_quota,pids_max"
+	"monitor_pid,restarts,uid,started_at,created,cpu_quota,pids_max,network,ip,mac,tap,"     \
+	"rx_bytes,tx_bytes,rx_packets,tx_packets,tap_rx_bytes,tap_tx_bytes,tap_rx_packets,"        \
+	"tap_tx_packets"
 
 static void instance_row(sqlite3_stmt *st, struct uh_instance_rec *r)
 {
@@ -259,6 +293,14 @@ static void instance_row(sqlite3_stmt *st, struct uh_instance_rec *r)
 	r->created = sqlite3_column_int64(st, 15);
 	r->cpu_quota_pct = sqlite3_column_int(st, 16);
 	r->pids_max = sqlite3_column_int(st, 17);
+	copy_col(r->network, sizeof(r->network), st, 18);
+	copy_col(r->ip, sizeof(r->ip), st, 19);
+	copy_col(r->mac, sizeof(r->mac), st, 20);
+	copy_col(r->tap, sizeof(r->tap), st, 21);
+	for (int i = 0; i < 4; i++) {
+		r->net_total[i] = (uint64_t)sqlite3_column_int64(st, 22 + i);
+		r->tap_seen[i] = (uint64_t)sqlite3_column_int64(st, 26 + i);
+	}
 }
 
 int uh_store_instance_put(struct uh_store *s, const struct uh_instance_rec *r,
@@ -266,8 +308,25 @@ int uh_store_instance_put(struct uh_store *s, const struct uh_instance_rec *r,
 {
 	sqlite3_stmt *st;
 
-	if (prepare(s, "INSERT OR REPLACE INTO instances (" INSTANCE_COLS ") VALUES "
-		       "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+	/* an upsert, not INSERT OR REPLACE: REPLACE would resolve a clash on the unique
+	 * address by deleting the other instance */
+	if (prepare(s, "INSERT INTO instances (" INSTANCE_COLS ") VALUES "
+		       "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) "
+		       "ON CONFLICT(name) DO UPDATE SET "
+		       "template=excluded.template,kernel=excluded.kernel,"
+		       "restart=excluded.restart,state=excluded.state,disk=excluded.disk,"
+		       "kernel_args=excluded.kernel_args,memory_mib=excluded.memory_mib,"
+		       "autostart=excluded.autostart,pid=excluded.pid,"
+		       "pid_start=excluded.pid_start,monitor_pid=excluded.monitor_pid,"
+		       "restarts=excluded.restarts,uid=excluded.uid,"
+		       "started_at=excluded.started_at,created=excluded.created,"
+		       "cpu_quota=excluded.cpu_quota,pids_max=excluded.pids_max,"
+		       "network=excluded.network,ip=excluded.ip,mac=excluded.mac,"
+		       "tap=excluded.tap,rx_bytes=excluded.rx_bytes,tx_bytes=excluded.tx_bytes,"
+		       "rx_packets=excluded.rx_packets,tx_packets=excluded.tx_packets,"
+		       "tap_rx_bytes=excluded.tap_rx_bytes,tap_tx_bytes=excluded.tap_tx_bytes,"
+		       "tap_rx_packets=excluded.tap_rx_packets,"
+		       "tap_tx_packets=excluded.tap_tx_packets",
 		    &st, err) < 0)
 		return -1;
 	sqlite3_bind_text(st, 1, r->name, -1, SQLITE_TRANSIENT);
@@ -288,7 +347,24 @@ int uh_store_instance_put(struct uh_store *s, const struct uh_instance_rec *r,
 	sqlite3_bind_int64(st, 16, r->created);
 	sqlite3_bind_int(st, 17, r->cpu_quota_pct);
 	sqlite3_bind_int(st, 18, r->pids_max);
-	return step_done(s, st, "save instance", err);
+	sqlite3_bind_text(st, 19, r->network, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 20, r->ip, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 21, r->mac, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 22, r->tap, -1, SQLITE_TRANSIENT);
+	for (int i = 0; i < 4; i++) {
+		sqlite3_bind_int64(st, 23 + i, (sqlite3_int64)r->net_total[i]);
+		sqlite3_bind_int64(st, 27 + i, (sqlite3_int64)r->tap_seen[i]);
+	}
+	if (sqlite3_step(st) != SQLITE_DONE) {
+		int constraint = sqlite3_errcode(s->db) == SQLITE_CONSTRAINT;
+
+		sqlite3_finalize(st);
+		if (constraint)
+			return uh_errc(err, EEXIST, "address %s is already taken", r->ip);
+		return db_err(s, err, "save instance");
+	}
+	sqlite3_finalize(st);
+	return 0;
 }
 
 int uh_store_instance_get(struct uh_store *s, const char *name, struct uh_instance_rec *r,
@@ -339,6 +415,90 @@ int uh_store_instance_list(struct uh_store *s,
 	sqlite3_finalize(st);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
 		return db_err(s, err, "list instances");
+	return 0;
+}
+
+/* ---- networks */
+
+static void network_row(sqlite3_stmt *st, struct uh_network_rec *n)
+{
+	memset(n, 0, sizeof(*n));
+	copy_col(n->name, sizeof(n->name), st, 0);
+	copy_col(n->mode, sizeof(n->mode), st, 1);
+	copy_col(n->pool, sizeof(n->pool), st, 2);
+	copy_col(n->uplink, sizeof(n->uplink), st, 3);
+	copy_col(n->bridge, sizeof(n->bridge), st, 4);
+	copy_col(n->gateway, sizeof(n->gateway), st, 5);
+	n->created = sqlite3_column_int64(st, 6);
+}
+
+int uh_store_network_put(struct uh_store *s, const struct uh_network_rec *n,
+			 struct uh_error *err)
+{
+	sqlite3_stmt *st;
+
+	if (prepare(s, "INSERT OR REPLACE INTO networks VALUES (?,?,?,?,?,?,?)", &st, err) < 0)
+		return -1;
+	sqlite3_bind_text(st, 1, n->name, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 2, n->mode, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 3, n->pool, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 4, n->uplink, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 5, n->bridge, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 6, n->gateway, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 7, n->created);
+	return step_done(s, st, "save network", err);
+}
+
+#define NETWORK_COLS "name,mode,pool,uplink,bridge,gateway,created"
+
+int uh_store_network_get(struct uh_store *s, const char *name, struct uh_network_rec *n,
+			 struct uh_error *err)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (prepare(s, "SELECT " NETWORK_COLS " FROM networks WHERE name=?", &st, err) < 0)
+		return -1;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_TRANSIENT);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		network_row(st, n);
+	sqlite3_finalize(st);
+	if (rc == SQLITE_ROW)
+		return 0;
+	if (rc == SQLITE_DONE)
+		return 1;
+	return db_err(s, err, "read network");
+}
+
+int uh_store_network_del(struct uh_store *s, const char *name, struct uh_error *err)
+{
+	sqlite3_stmt *st;
+
+	if (prepare(s, "DELETE FROM networks WHERE name=?", &st, err) < 0)
+		return -1;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_TRANSIENT);
+	return step_done(s, st, "delete network", err);
+}
+
+int uh_store_network_list(struct uh_store *s,
+			  int (*fn)(const struct uh_network_rec *n, void *arg), void *arg,
+			  struct uh_error *err)
+{
+	struct uh_network_rec n;
+	sqlite3_stmt *st;
+	int rc;
+
+	if (prepare(s, "SELECT " NETWORK_COLS " FROM networks ORDER BY name", &st, err) < 0)
+		return -1;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		network_row(st, &n);
+		if (fn(&n, arg) != 0)
+			break;
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return db_err(s, err, "list networks");
 	return 0;
 }
 

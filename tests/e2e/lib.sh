@@ -117,6 +117,10 @@ cleanup() {
 	rm -rf "$W"
 }
 
+# guest_sh NAME COMMAND [TIMEOUT]: run a command in a daemon instance's busybox console shell;
+# its output on stdout, its exit status as ours.
+guest_sh() { python3 "$UH_SRC/tests/e2e/guest_sh.py" "$W/run/i/$1/console.sock" "$2" "${3:-30}"; }
+
 # ---- the daemon
 UMLHOSTD=${UMLHOSTD:-$(dirname "$UMLHOST")/umlhostd}
 export UMLHOST_SOCKET=$W/run/umlhost.sock
@@ -130,7 +134,10 @@ start_daemon() {
 		set -- --config "$conf" "$@"
 	fi
 	grep -q '^cgroup_base' "$conf" || echo "cgroup_base = $CGROUP_BASE" >> "$conf"
-	"$UMLHOSTD" --foreground --state-dir "$W/state" --run-dir "$W/run" "$@" >> "$W/daemon.log" 2>&1 &
+	# DAEMON_NETNS: run it in that network namespace only (nsenter, not `ip netns exec`,
+	# which also remounts /sys and hides the cgroup hierarchies)
+	${DAEMON_NETNS:+nsenter --net=/run/netns/$DAEMON_NETNS} \
+		"$UMLHOSTD" --foreground --state-dir "$W/state" --run-dir "$W/run" "$@" >> "$W/daemon.log" 2>&1 &
 	DAEMON_PID=$!
 	PIDS+=("$DAEMON_PID")
 	local i

@@ -40,10 +40,12 @@ check "all $n host processes of j1: its uid/gid, every capability set 0, NoNewPr
 
 # mounts the kernel sees: exactly the jail
 awk '{print $5}' /proc/$p1/mountinfo | sort > "$W/mounts"
-{ echo /; echo /dev/null; echo /ram; echo /usr/bin/linux.uml; echo /lib/x86_64-linux-gnu/libc.so.6
+{ echo /; echo /dev; echo /dev/null; echo /ram; echo /usr/bin/linux.uml; echo /lib/x86_64-linux-gnu/libc.so.6
   echo /lib64/ld-linux-x86-64.so.2; echo "$W/state/templates/base.img"
   echo "$W/state/instances/j1/disk.cow"; echo "$W/run/i/j1"; } | sort > "$W/expected"
 check "the kernel's mountinfo holds only the jail" cmp -s "$W/mounts" "$W/expected" || diff "$W/mounts" "$W/expected"
+check "no /dev/net/tun in the jail of an instance without a network" test ! -e "/proc/$p1/root/dev/net/tun"
+check "the jail's /dev holds only null" test "$(ls "/proc/$p1/root/dev")" = null
 check "/ is read-only inside" bash -c "awk '\$5 == \"/\" {print \$6}' /proc/$p1/mountinfo | grep -q '^ro'"
 check "the template is mounted read-only inside" \
 	bash -c "awk '\$5 == \"$W/state/templates/base.img\" {print \$6}' /proc/$p1/mountinfo | grep -q '^ro'"

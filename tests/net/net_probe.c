@@ -10,9 +10,12 @@
 #include "net/netlink.h"
 #include "net/tap.h"
 
-static int parse_cidr(const char *s, struct in_addr *a, int *prefix)
+/* ADDRESS/N without the pool rules (an interface address has host bits; a bad prefix length
+ * is passed on so the kernel's extended ack can be seen). */
+static int parse_cidr(const char *s, struct uh_ip *a, int *prefix)
 {
 	char buf[64], *slash;
+	struct uh_error err;
 
 	snprintf(buf, sizeof(buf), "%s", s);
 	slash = strchr(buf, '/');
@@ -20,7 +23,7 @@ static int parse_cidr(const char *s, struct in_addr *a, int *prefix)
 		return -1;
 	*slash = '\0';
 	*prefix = atoi(slash + 1);
-	return inet_pton(AF_INET, buf, a) == 1 ? 0 : -1;
+	return uh_ip_parse(buf, a, &err);
 }
 
 int main(int argc, char **argv)
@@ -35,7 +38,7 @@ int main(int argc, char **argv)
 	}
 	while (i < argc && r == 0) {
 		const char *op = argv[i];
-		struct in_addr a;
+		struct uh_ip a;
 		int prefix;
 
 		if (strcmp(op, "tap") == 0 && i + 2 < argc) {
@@ -50,14 +53,14 @@ int main(int argc, char **argv)
 			i += 2;
 		} else if ((strcmp(op, "addr") == 0 || strcmp(op, "unaddr") == 0) && i + 2 < argc &&
 			   parse_cidr(argv[i + 2], &a, &prefix) == 0) {
-			r = uh_nl_addr4(nl, argv[i + 1], a, prefix, op[0] == 'a', &err);
+			r = uh_nl_addr(nl, argv[i + 1], &a, prefix, op[0] == 'a', &err);
 			i += 3;
 		} else if ((strcmp(op, "route") == 0 || strcmp(op, "unroute") == 0) &&
 			   i + 2 < argc && parse_cidr(argv[i + 2], &a, &prefix) == 0) {
-			r = uh_nl_route4(nl, argv[i + 1], a, prefix, op[0] == 'r', &err);
+			r = uh_nl_route(nl, argv[i + 1], &a, prefix, op[0] == 'r', &err);
 			i += 3;
 		} else if (strcmp(op, "sysctl") == 0 && i + 3 < argc) {
-			r = uh_net_sysctl_if(argv[i + 1], argv[i + 2], argv[i + 3], &err);
+			r = uh_net_sysctl_if(AF_INET, argv[i + 1], argv[i + 2], argv[i + 3], &err);
 			i += 4;
 		} else {
 			fprintf(stderr, "net_probe: bad arguments at '%s'\n", op);

@@ -3,6 +3,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -98,6 +99,91 @@ static void test_roundtrip(void **state)
 	uh_store_close(s);
 }
 
+/* Addresses are never given twice, and an update of the same instance is no clash. */
+static void test_networks(void **state)
+{
+	struct uh_store *s;
+	struct uh_error err;
+	struct uh_instance_rec a = {0}, b = {0}, back;
+	struct uh_network_rec n = {0}, nb;
+
+	snprintf(path, sizeof(path), "%s/net.db", dir);
+	assert_int_equal(uh_store_open(path, &s, &err), 0);
+	strcpy(n.name, "pub");
+	strcpy(n.mode, "routed");
+	strcpy(n.pool, "192.0.2.16/28");
+	strcpy(n.uplink, "eth0");
+	assert_int_equal(uh_store_network_put(s, &n, &err), 0);
+	assert_int_equal(uh_store_network_get(s, "pub", &nb, &err), 0);
+	assert_string_equal(nb.pool, "192.0.2.16/28");
+	assert_string_equal(nb.uplink, "eth0");
+	assert_int_equal(uh_store_network_get(s, "nosuch", &nb, &err), 1);
+
+	strcpy(a.name, "a1");
+	strcpy(a.network, "pub");
+	strcpy(a.ip, "192.0.2.17");
+	strcpy(a.mac, "02:75:c0:00:02:11");
+	strcpy(a.tap, "uh-c0000211");
+	a.net_total[UH_NET_TX_BYTES] = 5000000000ULL;
+	a.tap_seen[UH_NET_RX_PACKETS] = 7;
+	assert_int_equal(uh_store_instance_put(s, &a, &err), 0);
+	a.restarts = 3; /* an update is no clash with itself */
+	assert_int_equal(uh_store_instance_put(s, &a, &err), 0);
+	b = a;
+	strcpy(b.name, "a2");
+	assert_int_equal(uh_store_instance_put(s, &b, &err), -1);
+	assert_int_equal(err.errnum, EEXIST);
+	assert_non_null(strstr(err.msg, "192.0.2.17 is already taken"));
+	/* the clash deleted nothing (INSERT OR REPLACE would have removed a1) */
+	assert_int_equal(uh_store_instance_get(s, "a1", &back, &err), 0);
+	assert_int_equal(back.restarts, 3);
+	assert_string_equal(back.tap, "uh-c0000211");
+	assert_int_equal(back.net_total[UH_NET_TX_BYTES], 5000000000ULL);
+	assert_int_equal(back.tap_seen[UH_NET_RX_PACKETS], 7);
+	/* instances without a network do not clash on the empty address */
+	memset(&b, 0, sizeof(b));
+	strcpy(b.name, "n1");
+	assert_int_equal(uh_store_instance_put(s, &b, &err), 0);
+	strcpy(b.name, "n2");
+	assert_int_equal(uh_store_instance_put(s, &b, &err), 0);
+	assert_int_equal(uh_store_network_del(s, "pub", &err), 0);
+	assert_int_equal(uh_store_network_get(s, "pub", &nb, &err), 1);
+	uh_store_close(s);
+}
+
+/* A version-2 database (session 1's schema) is upgraded in place, keeping its rows. */
+static void test_migration(void **state)
+{
+	struct uh_store *s;
+	struct uh_error err;
+	struct uh_instance_rec back;
+	char cmd[1024];
+
+	snprintf(path, sizeof(path), "%s/v2.db", dir);
+	snprintf(cmd, sizeof(cmd),
+		 "sqlite3 %s \"CREATE TABLE instances (name TEXT PRIMARY KEY, template TEXT NOT NULL,"
+		 " kernel TEXT NOT NULL, restart TEXT NOT NULL, state TEXT NOT NULL, disk TEXT NOT "
+		 "NULL, kernel_args TEXT NOT NULL, memory_mib INTEGER NOT NULL, autostart INTEGER NOT "
+		 "NULL, pid INTEGER NOT NULL, pid_start INTEGER NOT NULL, monitor_pid INTEGER NOT "
+		 "NULL, restarts INTEGER NOT NULL, uid INTEGER NOT NULL, started_at INTEGER NOT NULL,"
+		 " created INTEGER NOT NULL, cpu_quota INTEGER NOT NULL DEFAULT 0, pids_max INTEGER "
+		 "NOT NULL DEFAULT 0); INSERT INTO instances VALUES ('old','base','stock','no',"
+		 "'stopped','/d','',128,0,0,0,0,0,200000,0,1,0,0); PRAGMA user_version=2;\"",
+		 path);
+	if (system("command -v sqlite3 >/dev/null") != 0)
+		fail_msg("sqlite3 (the CLI) is needed for the migration test");
+	assert_int_equal(system(cmd), 0);
+	assert_int_equal(uh_store_open(path, &s, &err), 0);
+	assert_int_equal(uh_store_instance_get(s, "old", &back, &err), 0);
+	assert_int_equal(back.uid, 200000);
+	assert_string_equal(back.network, "");
+	strcpy(back.ip, "192.0.2.20");
+	assert_int_equal(uh_store_instance_put(s, &back, &err), 0);
+	strcpy(back.name, "new");
+	assert_int_equal(uh_store_instance_put(s, &back, &err), -1); /* the index exists */
+	uh_store_close(s);
+}
+
 static int teardown(void **state)
 {
 	char cmd[300];
@@ -110,6 +196,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_roundtrip),
+		cmocka_unit_test(test_networks),
+		cmocka_unit_test(test_migration),
 	};
 	return cmocka_run_group_tests(tests, NULL, teardown);
 }

@@ -1,0 +1,104 @@
+/* Network commands: create, list, rm. */
+#include "cli/cli.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+static const char usage[] =
+	"usage: umlhost network create NAME --mode routed --pool CIDR [--uplink IFACE]\n"
+	"       umlhost network create NAME --mode bridge --bridge BRIDGE --pool CIDR "
+	"[--gateway IP]\n"
+	"       umlhost network list | umlhost network rm NAME";
+
+static const char *str(json_t *o, const char *k)
+{
+	const char *s = json_string_value(json_object_get(o, k));
+	return s ? s : "-";
+}
+
+static int create(struct uh_cli *cli, int argc, char **argv)
+{
+	static const struct option opts[] = {{"mode", required_argument, NULL, 'm'},
+					     {"pool", required_argument, NULL, 'p'},
+					     {"uplink", required_argument, NULL, 'u'},
+					     {"bridge", required_argument, NULL, 'b'},
+					     {"gateway", required_argument, NULL, 'g'},
+					     {"json", no_argument, NULL, 'j'},
+					     {NULL, 0, NULL, 0}};
+	static const char *const keys[] = {['m'] = "mode", ['p'] = "pool", ['u'] = "uplink",
+					   ['b'] = "bridge", ['g'] = "gateway"};
+	json_t *body = json_object(), *resp = NULL;
+	struct uh_error err;
+	int c;
+
+	optind = 0;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (c == 'j') {
+			cli->json = 1;
+		} else if (c > 0 && c < (int)(sizeof(keys) / sizeof(keys[0])) && keys[c]) {
+			json_object_set_new(body, keys[c], json_string(optarg));
+		} else {
+			json_decref(body);
+			return uh_cli_usage(cli, "%s", usage);
+		}
+	}
+	if (argc - optind != 1) {
+		json_decref(body);
+		return uh_cli_usage(cli, "network create needs exactly one NAME");
+	}
+	json_object_set_new(body, "name", json_string(argv[optind]));
+	if (uh_client_call(cli, "POST", "/v1/networks", body, &resp, &err) < 0)
+		return uh_cli_fail(cli, &err);
+	if (cli->json) {
+		uh_cli_print_json(resp);
+		return UH_EXIT_OK;
+	}
+	printf("created network %s (%s, pool %s)\n", str(resp, "name"), str(resp, "mode"),
+	       str(resp, "pool"));
+	json_decref(resp);
+	return UH_EXIT_OK;
+}
+
+int uh_cmd_network(struct uh_cli *cli, int argc, char **argv)
+{
+	struct uh_error err;
+	json_t *resp = NULL, *n;
+	char url[128];
+	size_t k;
+
+	if (argc >= 2 && strcmp(argv[1], "create") == 0)
+		return create(cli, argc - 1, argv + 1);
+	if (argc == 2 && strcmp(argv[1], "list") == 0) {
+		if (uh_client_call(cli, "GET", "/v1/networks", NULL, &resp, &err) < 0)
+			return uh_cli_fail(cli, &err);
+		if (cli->json) {
+			uh_cli_print_json(resp);
+			return UH_EXIT_OK;
+		}
+		printf("%-20s %-7s %-20s %-16s %s\n", "NAME", "MODE", "POOL", "VIA", "INSTANCES");
+		json_array_foreach(resp, k, n)
+			printf("%-20s %-7s %-20s %-16s %lld\n", str(n, "name"), str(n, "mode"),
+			       str(n, "pool"),
+			       strcmp(str(n, "mode"), "bridge") == 0 ? str(n, "bridge")
+								     : str(n, "uplink"),
+			       (long long)json_integer_value(json_object_get(n, "instances")));
+		json_decref(resp);
+		return UH_EXIT_OK;
+	}
+	if (argc == 3 && strcmp(argv[1], "rm") == 0) {
+		if (strlen(argv[2]) > 64)
+			return uh_cli_usage(cli, "network name too long");
+		snprintf(url, sizeof(url), "/v1/networks/%s", argv[2]);
+		if (uh_client_call(cli, "DELETE", url, NULL, &resp, &err) < 0)
+			return uh_cli_fail(cli, &err);
+		if (cli->json)
+			uh_cli_print_json(resp);
+		else {
+			printf("removed network %s\n", argv[2]);
+			json_decref(resp);
+		}
+		return UH_EXIT_OK;
+	}
+	return uh_cli_usage(cli, "%s", usage);
+}

@@ -1,0 +1,180 @@
+#include "net/nft.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <nftables/libnftables.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+struct script {
+	char *buf;
+	size_t len, used;
+	int overflow;
+};
+
+static void add(struct script *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void add(struct script *s, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (s->overflow)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(s->buf + s->used, s->len - s->used, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= s->len - s->used)
+		s->overflow = 1;
+	else
+		s->used += (size_t)n;
+}
+
+int uh_nft_guard_script(const struct uh_nft_guard *g, char *buf, size_t len)
+{
+	struct script s = {buf, len, 0, 0};
+	char ip[UH_IP_STR], rule[96];
+
+	uh_ip_format(&g->ip, ip);
+	snprintf(rule, sizeof(rule), "add rule netdev " UH_NFT_TABLE " " UH_NFT_CHAIN_PREFIX "%s",
+		 g->tap);
+	add(&s, "add table netdev " UH_NFT_TABLE "\n");
+	/* priority -500: before anything else an admin hooks there */
+	add(&s,
+	    "add chain netdev " UH_NFT_TABLE " " UH_NFT_CHAIN_PREFIX "%s { type filter hook "
+	    "ingress device \"%s\" priority -500; policy accept; }\n",
+	    g->tap, g->tap);
+	add(&s, "%s ether saddr != %s counter drop\n", rule, g->mac);
+	if (g->ip.family == AF_INET) {
+		add(&s, "%s arp saddr ether != %s counter drop\n", rule, g->mac);
+		add(&s, "%s arp saddr ip != %s counter drop\n", rule, ip);
+		add(&s, "%s ip saddr != %s counter drop\n", rule, ip);
+		add(&s, "%s udp sport 67 counter drop\n", rule); /* a DHCP server */
+		add(&s, "%s ether type { ip, arp } accept\n", rule);
+	} else {
+		char hex[33];
+
+		for (int i = 0; i < 16; i++)
+			snprintf(hex + 2 * i, 3, "%02x", g->ip.a[i]);
+		/* link-local (neighbour discovery) and :: (duplicate address detection) too */
+		add(&s, "%s ip6 saddr != { %s, fe80::/10, :: } counter drop\n", rule, ip);
+		add(&s, "%s icmpv6 type { nd-router-advert, nd-redirect } counter drop\n", rule);
+		/* a neighbour advertisement's target (bits 64..191 of the ICMPv6 header; nft
+		 * 1.0.6 has no name for it) must be its own or link-local */
+		add(&s,
+		    "%s icmpv6 type nd-neighbor-advert @th,64,128 != 0x%s @th,64,10 != 0x3fa "
+		    "counter drop\n",
+		    rule, hex);
+		add(&s, "%s udp sport 547 counter drop\n", rule); /* a DHCPv6 server */
+		add(&s, "%s ether type ip6 accept\n", rule);
+	}
+	add(&s, "%s counter drop\n", rule);
+	return s.overflow ? -1 : 0;
+}
+
+/* Run an nft script; the error is nft's own first line. */
+static int run(const char *script, char **output, struct uh_error *err)
+{
+	struct nft_ctx *ctx = nft_ctx_new(NFT_CTX_DEFAULT);
+	int r = 0;
+
+	if (ctx == NULL)
+		return uh_errx(err, "nftables: cannot create a context");
+	nft_ctx_buffer_output(ctx);
+	nft_ctx_buffer_error(ctx);
+	if (output)
+		nft_ctx_output_set_flags(ctx, NFT_CTX_OUTPUT_JSON);
+	if (nft_run_cmd_from_buffer(ctx, script) != 0) {
+		const char *e = nft_ctx_get_error_buffer(ctx);
+		char line[400];
+		size_t n = e ? strcspn(e, "\n") : 0;
+
+		snprintf(line, sizeof(line), "%.*s", (int)(n < sizeof(line) ? n : sizeof(line) - 1),
+			 e ? e : "");
+		r = uh_errx(err, "nftables: %s", line[0] ? line : "command failed");
+	} else if (output) {
+		*output = strdup(nft_ctx_get_output_buffer(ctx));
+		if (*output == NULL)
+			abort();
+	}
+	nft_ctx_free(ctx);
+	return r;
+}
+
+int uh_nft_guard_add(const struct uh_nft_guard *g, struct uh_error *err)
+{
+	char script[4096];
+
+	if (uh_nft_guard_script(g, script, sizeof(script)) < 0)
+		return uh_errx(err, "nftables: rules for %s do not fit", g->tap);
+	if (run(script, NULL, err) < 0)
+		return uh_err_prefix(err, "anti-spoofing rules for %s", g->tap);
+	return 0;
+}
+
+int uh_nft_guard_list(int (*fn)(const char *tap, void *arg), void *arg, struct uh_error *err)
+{
+	char *out = NULL;
+	json_t *root, *items, *it;
+	size_t i;
+	int r = 0;
+
+	/* no table yet: no chains (listing one that does not exist is an error for nft) */
+	if (run("list tables netdev", &out, err) < 0)
+		return uh_err_prefix(err, "list anti-spoofing rules");
+	if (strstr(out, "\"name\": \"" UH_NFT_TABLE "\"") == NULL) {
+		free(out);
+		return 0;
+	}
+	free(out);
+	out = NULL;
+	if (run("list table netdev " UH_NFT_TABLE, &out, err) < 0)
+		return uh_err_prefix(err, "list anti-spoofing rules");
+	root = json_loads(out, 0, NULL);
+	free(out);
+	items = json_object_get(root, "nftables");
+	json_array_foreach(items, i, it)
+	{
+		const char *name = json_string_value(json_object_get(json_object_get(it, "chain"),
+								     "name"));
+
+		if (name && strncmp(name, UH_NFT_CHAIN_PREFIX, strlen(UH_NFT_CHAIN_PREFIX)) == 0 &&
+		    fn(name + strlen(UH_NFT_CHAIN_PREFIX), arg) != 0)
+			break;
+	}
+	if (root == NULL)
+		r = uh_errx(err, "list anti-spoofing rules: nft printed no JSON");
+	json_decref(root);
+	return r;
+}
+
+struct find {
+	const char *tap;
+	int found;
+};
+
+static int find_tap(const char *tap, void *arg)
+{
+	struct find *f = arg;
+
+	f->found = strcmp(tap, f->tap) == 0;
+	return f->found;
+}
+
+int uh_nft_guard_del(const char *tap, struct uh_error *err)
+{
+	struct find f = {tap, 0};
+	char script[128];
+
+	if (uh_nft_guard_list(find_tap, &f, err) < 0)
+		return -1;
+	if (!f.found)
+		return 0;
+	snprintf(script, sizeof(script),
+		 "delete chain netdev " UH_NFT_TABLE " " UH_NFT_CHAIN_PREFIX "%s\n", tap);
+	if (run(script, NULL, err) < 0)
+		return uh_err_prefix(err, "remove anti-spoofing rules of %s", tap);
+	return 0;
+}
