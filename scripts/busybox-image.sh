@@ -67,8 +67,9 @@ done
 if [ -n "${uh_ip:-}" ]; then
 	case "$uh_ip" in *:*) [ -d /proc/sys/net/ipv6 ] || for m in crc-ccitt ipv6; do
 		insmod /lib/modules/$m.ko 2>/dev/null; done ;; esac
-	# vec0 (vector transport) or eth0 (tuntap): the first interface that is not lo
-	dev=$(ls /sys/class/net | grep -v '^lo$' | head -n 1)
+	# vec0 (vector transport) or eth0 (tuntap); a kernel may have others (dummy0, sit0)
+	dev=eth0
+	[ -e /sys/class/net/vec0 ] && dev=vec0
 	ip link set "$dev" up
 	ip addr add "$uh_ip" dev "$dev"
 	if [ -n "${uh_gw:-}" ]; then

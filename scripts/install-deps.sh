@@ -12,6 +12,8 @@ PKGS=(
 	libcmocka-dev clang libclang-rt-14-dev python3 file procps util-linux sqlite3
 	# running and testing UML instances
 	user-mode-linux uml-utilities busybox-static e2fsprogs iproute2 nftables curl
+	# building the hosting kernel (umlhost kernel build)
+	linux-source-6.1 make libc6-dev flex bison bc xz-utils ccache binutils
 )
 missing=()
 for p in "${PKGS[@]}"; do

@@ -21,7 +21,9 @@ static const char usage[] =
 	"  network create NAME --mode routed --pool CIDR [--uplink IFACE]\n"
 	"  network create NAME --mode bridge --bridge BRIDGE --pool CIDR [--gateway IP]\n"
 	"  network list | network rm NAME\n"
-	"  create NAME --template T [--memory 128M] [--network NET [--ip ADDR]]\n"
+	"  kernel build NAME [--source TARBALL] [--config-fragment FILE] | kernel list |\n"
+	"  kernel rm NAME | upgrade --kernel NAME [--all | NAME...] [--parallel N]\n"
+	"  create NAME --template T [--memory 128M] [--network NET [--ip ADDR]] [--kernel K]\n"
 	"              [--kernel-arg ARG]... [--autostart]\n"
 	"              [--restart no|on-failure|always]\n"
 	"  start|stop|restart|reboot|kill NAME [--timeout SECONDS]\n"
@@ -44,7 +46,8 @@ static int cmd_version(struct uh_cli *cli, int argc, char **argv)
 
 static const struct command commands[] = {
 	{"version", cmd_version},     {"cow", uh_cmd_cow},	   {"mconsole", uh_cmd_mconsole},
-	{"template", uh_cmd_template}, {"network", uh_cmd_network}, {"create", uh_cmd_create},   {"start", uh_cmd_lifecycle},
+	{"template", uh_cmd_template}, {"network", uh_cmd_network}, {"kernel", uh_cmd_kernel},
+	{"upgrade", uh_cmd_upgrade}, {"create", uh_cmd_create},   {"start", uh_cmd_lifecycle},
 	{"stop", uh_cmd_lifecycle},   {"restart", uh_cmd_lifecycle}, {"reboot", uh_cmd_lifecycle},
 	{"kill", uh_cmd_lifecycle},   {"delete", uh_cmd_delete},   {"list", uh_cmd_list},
 	{"show", uh_cmd_show},	      {"logs", uh_cmd_logs},	   {"events", uh_cmd_events},

@@ -415,6 +415,60 @@ static enum MHD_Result route_instance(struct req *r, const char *method, const c
 	return send_error(r->conn, 404, "not_found", "unknown resource '%s'", action);
 }
 
+/* /v1/kernels/NAME[/log] */
+static enum MHD_Result route_kernel(struct req *r, const char *method, const char *rest)
+{
+	struct uh_daemon *d = r->api->d;
+	struct uh_error err;
+	char name[64], path[PATH_MAX];
+	const char *slash = strchr(rest, '/');
+	size_t n = slash ? (size_t)(slash - rest) : strlen(rest);
+	json_t *out;
+
+	if (n == 0 || n >= sizeof(name))
+		return send_error(r->conn, 404, "not_found", "no such kernel");
+	memcpy(name, rest, n);
+	name[n] = '\0';
+	if (slash == NULL && strcmp(method, "DELETE") == 0) {
+		if (uh_kernel_remove(d, name, &err) < 0)
+			return send_json(r->conn, uh_error_status(&err), uh_error_body(&err, NULL));
+		return send_json(r->conn, 200, json_pack("{s:s}", "deleted", name));
+	}
+	if (strcmp(method, "GET") != 0)
+		return send_error(r->conn, 405, "invalid", "method %s not allowed", method);
+	if (slash == NULL) {
+		out = uh_kernel_get_json(d, name, &err);
+		if (out == NULL)
+			return send_json(r->conn, uh_error_status(&err), uh_error_body(&err, NULL));
+		return send_json(r->conn, 200, out);
+	}
+	if (strcmp(slash + 1, "log") == 0) {
+		/* the build log from ?offset= on: the CLI polls it while the build runs */
+		int64_t off = query_int(r->conn, "offset", 0);
+		uh_autoclose int fd = -1;
+		struct stat st;
+		char *text;
+		ssize_t got;
+
+		if (uh_kernel_log_path(d, name, path, sizeof(path), &err) < 0)
+			return send_json(r->conn, uh_error_status(&err), uh_error_body(&err, NULL));
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0 || fstat(fd, &st) < 0)
+			return send_error(r->conn, 404, "not_found", "no build log for %s", name);
+		if (off < 0 || off > st.st_size)
+			off = st.st_size;
+		n = (size_t)(st.st_size - off);
+		if (n > (1 << 20))
+			n = 1 << 20;
+		text = malloc(n + 1);
+		if (text == NULL)
+			abort();
+		got = uh_pread_full(fd, text, n, off);
+		return send_text(r->conn, 200, "text/plain", text, got > 0 ? (size_t)got : 0);
+	}
+	return send_error(r->conn, 404, "not_found", "unknown resource '%s'", slash + 1);
+}
+
 static enum MHD_Result dispatch(struct req *r, const char *method, const char *url)
 {
 	struct uh_daemon *d = r->api->d;
@@ -476,6 +530,40 @@ static enum MHD_Result dispatch(struct req *r, const char *method, const char *u
 		if (uh_template_remove(d, url + 14, &err) < 0)
 			return send_json(r->conn, uh_error_status(&err), uh_error_body(&err, NULL));
 		return send_json(r->conn, 200, json_pack("{s:s}", "deleted", url + 14));
+	}
+	if (strcmp(url, "/v1/kernels") == 0 && get) {
+		out = uh_kernel_list(d, &err);
+		if (out == NULL)
+			return send_json(r->conn, 500, uh_error_body(&err, NULL));
+		return send_json(r->conn, 200, out);
+	}
+	if (strcmp(url, "/v1/kernels") == 0 && post) {
+		body = parse_body(r, &err);
+		if (body == NULL)
+			return send_json(r->conn, 400, uh_error_body(&err, "invalid"));
+		if (uh_kernel_build_start(d, body, &out, &err) < 0) {
+			json_decref(body);
+			return send_json(r->conn, uh_error_status(&err), uh_error_body(&err, NULL));
+		}
+		json_decref(body);
+		return send_json(r->conn, 202, out);
+	}
+	if (strncmp(url, "/v1/kernels/", 12) == 0)
+		return route_kernel(r, method, url + 12);
+	if (strcmp(url, "/v1/upgrade") == 0 && post) {
+		body = parse_body(r, &err);
+		if (body == NULL)
+			return send_json(r->conn, 400, uh_error_body(&err, "invalid"));
+		r->next = r->api->pending;
+		r->api->pending = r;
+		r->in_op = 1;
+		uh_upgrade_start(d, body, op_done, r);
+		json_decref(body);
+		if (r->have_response)
+			return send_json(r->conn, r->status, uh_steal_pointer(&r->resp));
+		r->suspended = 1;
+		MHD_suspend_connection(r->conn);
+		return MHD_YES;
 	}
 	if (strcmp(url, "/v1/networks") == 0 && get) {
 		out = uh_network_list(d, &err);

@@ -35,6 +35,8 @@ void uh_config_defaults(struct uh_config *c)
 	c->pids_max = 1024;
 	strcpy(c->seccomp, "enforce");
 	strcpy(c->net_transport, "vector");
+	strcpy(c->kernel_source, "/usr/src/linux-source-6.1.tar.xz");
+	strcpy(c->kernel_cache, "/var/cache/umlhost/kernels");
 }
 
 void uh_config_finish(struct uh_config *c)
@@ -101,6 +103,20 @@ static int set_one(struct uh_config *c, const char *k, const char *v, struct uh_
 		return set_path(c->kernel, v, k, err);
 	if (strcmp(k, "monitor") == 0)
 		return set_path(c->monitor, v, k, err);
+	if (strcmp(k, "kernel_builder") == 0)
+		return set_path(c->kernel_builder, v, k, err);
+	if (strcmp(k, "kernel_source") == 0)
+		return set_path(c->kernel_source, v, k, err);
+	if (strcmp(k, "kernel_fragment") == 0)
+		return set_path(c->kernel_fragment, v, k, err);
+	if (strcmp(k, "kernel_cache") == 0)
+		return set_path(c->kernel_cache, v, k, err);
+	if (strcmp(k, "default_kernel") == 0) {
+		if (v[0] && uh_validate_name("kernel", v, err) < 0)
+			return -1;
+		snprintf(c->default_kernel, sizeof(c->default_kernel), "%s", v);
+		return 0;
+	}
 	if (strcmp(k, "group") == 0) {
 		if (strlen(v) >= sizeof(c->group) || v[0] == '\0')
 			return uh_errx(err, "group name '%s' is invalid", v);

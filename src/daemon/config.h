@@ -31,6 +31,11 @@ struct uh_config {
 	int pids_max;		 /* default pids.max of an instance (guest processes + helpers) */
 	char seccomp[16];	 /* enforce | log | off */
 	char net_transport[16];	 /* vector (fast) | tuntap (UML's legacy driver) */
+	char kernel_builder[PATH_MAX];	/* umlhost-kernel-build */
+	char kernel_source[PATH_MAX];	/* Debian's linux-source tarball */
+	char kernel_fragment[PATH_MAX]; /* the hosting config fragment */
+	char kernel_cache[PATH_MAX];	/* built kernels by input hash, ccache */
+	char default_kernel[33];	/* "": the newest built kernel, else stock */
 };
 
 void uh_config_defaults(struct uh_config *c);

@@ -81,6 +81,8 @@ struct uh_daemon {
 	void (*on_event)(struct uh_daemon *d); /* api.c wakes its event followers */
 	struct uh_nl *nl;		       /* rtnetlink, opened when first needed */
 	struct uh_timer *net_timer;	       /* traffic sampling */
+	struct uh_kernel_build *builds;	       /* kernel builds running or failed (kernel.c) */
+	struct uh_upgrade *upgrade;	       /* the rolling upgrade in progress (upgrade.c) */
 };
 
 /* instance.c */
@@ -127,6 +129,31 @@ json_t *uh_net_json(struct uh_instance *inst);
 /* At daemon start: remove taps and guard chains of ours that no running instance owns. */
 void uh_net_reconcile(struct uh_daemon *d);
 void uh_net_init(struct uh_daemon *d);
+
+/* kernel.c */
+struct uh_kernel_build;
+/* The binary of kernel `name` ("stock" is the configured /usr/bin/linux.uml). */
+int uh_kernel_resolve(struct uh_daemon *d, const char *name, char *path, size_t len,
+		      struct uh_error *err);
+/* What new instances get: default_kernel, else the newest built kernel, else stock. */
+void uh_kernel_default(struct uh_daemon *d, char out[UH_KEY_MAX]);
+json_t *uh_kernel_list(struct uh_daemon *d, struct uh_error *err);
+json_t *uh_kernel_get_json(struct uh_daemon *d, const char *name, struct uh_error *err);
+int uh_kernel_log_path(struct uh_daemon *d, const char *name, char *out, size_t len,
+		       struct uh_error *err);
+/* Start building (returns at once; the build runs in a child). */
+int uh_kernel_build_start(struct uh_daemon *d, json_t *params, json_t **out,
+			  struct uh_error *err);
+/* A child ended: 1 if it was a kernel build (then registered or marked failed). */
+int uh_kernel_child_exited(struct uh_daemon *d, pid_t pid, int status);
+int uh_kernel_remove(struct uh_daemon *d, const char *name, struct uh_error *err);
+void uh_kernel_init(struct uh_daemon *d);
+void uh_kernel_shutdown(struct uh_daemon *d);
+
+/* upgrade.c */
+struct uh_upgrade;
+/* Roll instances onto a kernel batch by batch; done is called once with the report. */
+void uh_upgrade_start(struct uh_daemon *d, json_t *params, uh_done_fn done, void *ctx);
 
 /* api.c */
 int uh_api_start(struct uh_daemon *d, struct uh_error *err);

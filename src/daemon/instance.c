@@ -478,9 +478,16 @@ int uh_instance_create(struct uh_daemon *d, json_t *p, json_t **out, struct uh_e
 			rec.pids_max = (int)json_integer_value(pm);
 		}
 	}
-	if (kernel != NULL && strcmp(kernel, "stock") != 0)
-		return uh_errc(err, ENOENT, "%s: unknown kernel '%s' (only 'stock' so far)", name,
-			       kernel);
+	if (kernel != NULL) {
+		char kpath[PATH_MAX];
+
+		if (uh_validate_name("kernel", kernel, err) < 0 ||
+		    uh_kernel_resolve(d, kernel, kpath, sizeof(kpath), err) < 0)
+			return uh_err_prefix(err, "%s", name);
+		snprintf(rec.kernel, sizeof(rec.kernel), "%s", kernel);
+	} else {
+		uh_kernel_default(d, rec.kernel);
+	}
 	if (args != NULL && !json_is_array(args))
 		return uh_errx(err, "%s: kernel_args must be an array", name);
 	json_array_foreach(args, idx, a) {
@@ -525,7 +532,6 @@ int uh_instance_create(struct uh_daemon *d, json_t *p, json_t **out, struct uh_e
 		return uh_err_prefix(err, "%s", name);
 	snprintf(rec.name, sizeof(rec.name), "%s", name);
 	snprintf(rec.template_name, sizeof(rec.template_name), "%s", tpl);
-	snprintf(rec.kernel, sizeof(rec.kernel), "stock");
 	snprintf(rec.restart, sizeof(rec.restart), "%s", restart);
 	snprintf(rec.state, sizeof(rec.state), "stopped");
 	rec.memory_mib = bytes >> 20;
@@ -805,6 +811,10 @@ static void exit_finalize(struct uh_instance *inst, const char *status)
 	char tail[1024];
 	struct uh_error err;
 
+	/* a pending step of the stop sequence belongs to the kernel that ended: left armed,
+	 * a restart's new kernel would get its halt 15 s later */
+	uh_loop_cancel(inst->d->loop, inst->op_timer);
+	inst->op_timer = NULL;
 	mc_close(inst);
 	notify_close(inst);
 	rm_rf(inst->run_dir);
@@ -1035,11 +1045,23 @@ static int check_template(struct uh_instance *inst, struct uh_error *err)
 	return 0;
 }
 
+static int check_kernel(struct uh_instance *inst, struct uh_error *err)
+{
+	char path[PATH_MAX];
+
+	if (uh_kernel_resolve(inst->d, inst->rec.kernel, path, sizeof(path), err) < 0)
+		return uh_err_prefix(err, "%s", inst->rec.name);
+	if (access(path, X_OK) < 0)
+		return uh_err(err, errno, "%s: kernel %s (%s)", inst->rec.name, inst->rec.kernel,
+			      path);
+	return 0;
+}
+
 static pid_t spawn_monitor(struct uh_instance *inst, struct uh_error *err)
 {
 	const struct uh_config *c = &inst->d->cfg;
 	char mem[32], umid[64], umldir[PATH_MAX + 16], ubd[2 * PATH_MAX + 8], notify[PATH_MAX + 32];
-	char logmax[32], tpl_path[PATH_MAX], netargs[512], hostname[64];
+	char logmax[32], tpl_path[PATH_MAX], netargs[512], hostname[64], kpath[PATH_MAX];
 	char uid[16], gid[16], tmp_mib[24], root[PATH_MAX + 8], libs[sizeof(c->jail_libs)];
 	char *argv[96], args[sizeof(inst->rec.kernel_args)], *a, *save = NULL;
 	char *envp[] = {"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "TMPDIR=/dev/shm", NULL};
@@ -1050,6 +1072,8 @@ static pid_t spawn_monitor(struct uh_instance *inst, struct uh_error *err)
 	if (uh_store_template_get(inst->d->store, inst->rec.template_name, &t, err) != 0)
 		return uh_errx(err, "%s: template '%s' missing", inst->rec.name,
 			       inst->rec.template_name);
+	if (uh_kernel_resolve(inst->d, inst->rec.kernel, kpath, sizeof(kpath), err) < 0)
+		return uh_err_prefix(err, "%s", inst->rec.name);
 	snprintf(tpl_path, sizeof(tpl_path), "%s", t.path);
 	snprintf(mem, sizeof(mem), "mem=%luM", (unsigned long)inst->rec.memory_mib);
 	snprintf(umid, sizeof(umid), "umid=%s", inst->rec.name);
@@ -1077,7 +1101,7 @@ static pid_t spawn_monitor(struct uh_instance *inst, struct uh_error *err)
 		argv[n++] = "--seccomp";
 		argv[n++] = (char *)c->seccomp;
 		argv[n++] = "--bind-ro";
-		argv[n++] = (char *)c->kernel;
+		argv[n++] = kpath;
 		snprintf(libs, sizeof(libs), "%s", c->jail_libs);
 		for (a = strtok_r(libs, " ", &save); a && n < 60; a = strtok_r(NULL, " ", &save)) {
 			argv[n++] = "--bind-ro";
@@ -1101,7 +1125,7 @@ static pid_t spawn_monitor(struct uh_instance *inst, struct uh_error *err)
 	argv[n++] = inst->log_path;
 	argv[n++] = logmax;
 	argv[n++] = "--";
-	argv[n++] = (char *)c->kernel;
+	argv[n++] = kpath;
 	argv[n++] = umid;
 	argv[n++] = umldir;
 	argv[n++] = mem;
@@ -1156,7 +1180,7 @@ static void start_begin(struct uh_instance *inst)
 	}
 	uh_loop_cancel(d->loop, inst->restart_timer); /* a start by hand replaces a pending one */
 	inst->restart_timer = NULL;
-	if (check_template(inst, &err) < 0 ||
+	if (check_template(inst, &err) < 0 || check_kernel(inst, &err) < 0 ||
 	    uh_budget_check(inst->rec.name, uh_host_memory_mib(), d->cfg.memory_reserve_mib,
 			    uh_daemon_committed_mib(d), inst->rec.memory_mib, &err) < 0) {
 		uh_daemon_event(d, inst->rec.name, "start-refused", "%s", err.msg);
@@ -1264,6 +1288,8 @@ void uh_daemon_reap_children(struct uh_daemon *d)
 	int status;
 
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		if (uh_kernel_child_exited(d, pid, status))
+			continue;
 		for (i = d->instances; i; i = i->next) {
 			if (i->rec.monitor_pid == pid) {
 				monitor_exited(i);

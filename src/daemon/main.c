@@ -33,27 +33,44 @@ static const char usage[] =
 	"usage: umlhostd [--state-dir DIR] [--run-dir DIR] [--socket PATH] [--foreground]\n"
 	"                [--config FILE] [--debug] [-n] [--version]\n";
 
-/* The monitor binary next to ours (build tree, tests), else the installed one. */
-static void find_monitor(struct uh_config *c)
+#ifndef UMLHOST_DATADIR
+#define UMLHOST_DATADIR "/usr/local/share/umlhost"
+#endif
+
+/* Unless configured: `name` next to our binary if it is there, else the installed path. */
+static void sibling(char *dst, size_t len, char *self, char *slash, const char *name,
+		    const char *installed)
+{
+	if (dst[0])
+		return;
+	if (slash) {
+		strcpy(slash + 1, name);
+		if (access(self, R_OK) == 0) {
+			snprintf(dst, len, "%s", self);
+			return;
+		}
+	}
+	snprintf(dst, len, "%s", installed);
+}
+
+/* The helpers (monitor, kernel builder, hosting fragment). */
+static void find_helpers(struct uh_config *c)
 {
 	char self[PATH_MAX], *slash;
 	ssize_t n;
 
-	if (c->monitor[0])
-		return;
+	/* in a build tree the helpers sit next to umlhostd; installed, in libexec/datadir */
 	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	if (n > 0) {
-		self[n] = '\0';
-		slash = strrchr(self, '/');
-		if (slash && (size_t)(slash - self) + 20 < sizeof(self)) {
-			strcpy(slash + 1, "umlhost-monitor");
-			if (access(self, X_OK) == 0) {
-				strcpy(c->monitor, self);
-				return;
-			}
-		}
-	}
-	snprintf(c->monitor, sizeof(c->monitor), "%s/umlhost-monitor", UMLHOST_LIBEXECDIR);
+	self[n > 0 ? n : 0] = '\0';
+	slash = strrchr(self, '/');
+	if (slash == NULL || (size_t)(slash - self) + 32 >= sizeof(self))
+		slash = NULL;
+	sibling(c->monitor, sizeof(c->monitor), self, slash, "umlhost-monitor",
+		UMLHOST_LIBEXECDIR "/umlhost-monitor");
+	sibling(c->kernel_builder, sizeof(c->kernel_builder), self, slash, "umlhost-kernel-build",
+		UMLHOST_LIBEXECDIR "/umlhost-kernel-build");
+	sibling(c->kernel_fragment, sizeof(c->kernel_fragment), self, slash, "hosting.config",
+		UMLHOST_DATADIR "/hosting.config");
 }
 
 static int check_config(const struct uh_config *c, struct uh_error *err)
@@ -154,7 +171,7 @@ int main(int argc, char **argv)
 	if (sock)
 		snprintf(d.cfg.socket, sizeof(d.cfg.socket), "%s", sock);
 	uh_config_finish(&d.cfg);
-	find_monitor(&d.cfg);
+	find_helpers(&d.cfg);
 	if (check_config(&d.cfg, &err) < 0) {
 		fprintf(stderr, "umlhostd: %s\n", err.msg);
 		return 1;
@@ -228,6 +245,7 @@ int main(int argc, char **argv)
 
 	if (uh_daemon_load(&d, &err) < 0)
 		goto fail;
+	uh_kernel_init(&d);
 	if (uh_api_start(&d, &err) < 0)
 		goto fail;
 	uh_net_init(&d);
@@ -249,6 +267,7 @@ int main(int argc, char **argv)
 
 	sd_notify(0, "STOPPING=1");
 	uh_info("stopping; instances keep running");
+	uh_kernel_shutdown(&d);
 	uh_api_stop(&d);
 	for (struct uh_instance *i = d.instances; i; i = i->next)
 		if (i->rec.pid > 0 && uh_net_sample(i))

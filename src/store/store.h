@@ -107,6 +107,23 @@ int uh_store_network_list(struct uh_store *s,
 			  int (*fn)(const struct uh_network_rec *n, void *arg), void *arg,
 			  struct uh_error *err);
 
+struct uh_kernel_rec {
+	char name[UH_KEY_MAX];
+	char path[PATH_MAX];  /* the binary */
+	char source[128];     /* e.g. linux-source-6.1=6.1.192-3 */
+	char release[64];     /* uname -r */
+	char fragment_sha256[65];
+	int64_t created;
+};
+
+int uh_store_kernel_put(struct uh_store *s, const struct uh_kernel_rec *k, struct uh_error *err);
+int uh_store_kernel_get(struct uh_store *s, const char *name, struct uh_kernel_rec *k,
+			struct uh_error *err);
+int uh_store_kernel_del(struct uh_store *s, const char *name, struct uh_error *err);
+/* Oldest first. */
+int uh_store_kernel_list(struct uh_store *s, int (*fn)(const struct uh_kernel_rec *k, void *arg),
+			 void *arg, struct uh_error *err);
+
 /* Append an event; sets ev->id. */
 int uh_store_event_add(struct uh_store *s, struct uh_event_rec *ev, struct uh_error *err);
 /* Events with id > since_id, oldest first, at most limit. */

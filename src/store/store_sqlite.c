@@ -38,6 +38,9 @@ static const char schema[] =
 	"CREATE TABLE IF NOT EXISTS networks ("
 	"  name TEXT PRIMARY KEY, mode TEXT NOT NULL, pool TEXT NOT NULL, uplink TEXT NOT NULL,"
 	"  bridge TEXT NOT NULL, gateway TEXT NOT NULL, created INTEGER NOT NULL);"
+	"CREATE TABLE IF NOT EXISTS kernels ("
+	"  name TEXT PRIMARY KEY, path TEXT NOT NULL, source TEXT NOT NULL, release TEXT NOT NULL,"
+	"  fragment_sha256 TEXT NOT NULL, created INTEGER NOT NULL);"
 	"CREATE TABLE IF NOT EXISTS events ("
 	"  id INTEGER PRIMARY KEY AUTOINCREMENT, ts_ms INTEGER NOT NULL,"
 	"  instance TEXT NOT NULL, type TEXT NOT NULL, message TEXT NOT NULL);"
@@ -61,8 +64,10 @@ static const char *const migrations[] = {
 	"ALTER TABLE instances ADD COLUMN tap_tx_bytes INTEGER NOT NULL DEFAULT 0;"
 	"ALTER TABLE instances ADD COLUMN tap_rx_packets INTEGER NOT NULL DEFAULT 0;"
 	"ALTER TABLE instances ADD COLUMN tap_tx_packets INTEGER NOT NULL DEFAULT 0;",
+	/* 3 -> 4: kernels (the table is in the schema) */
+	"SELECT 1;",
 };
-#define SCHEMA_VERSION 3
+#define SCHEMA_VERSION 4
 
 /* After the migrations, whatever the starting version: an address is never given twice. */
 static const char indexes[] =
@@ -499,6 +504,87 @@ int uh_store_network_list(struct uh_store *s,
 	sqlite3_finalize(st);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
 		return db_err(s, err, "list networks");
+	return 0;
+}
+
+/* ---- kernels */
+
+#define KERNEL_COLS "name,path,source,release,fragment_sha256,created"
+
+static void kernel_row(sqlite3_stmt *st, struct uh_kernel_rec *k)
+{
+	memset(k, 0, sizeof(*k));
+	copy_col(k->name, sizeof(k->name), st, 0);
+	copy_col(k->path, sizeof(k->path), st, 1);
+	copy_col(k->source, sizeof(k->source), st, 2);
+	copy_col(k->release, sizeof(k->release), st, 3);
+	copy_col(k->fragment_sha256, sizeof(k->fragment_sha256), st, 4);
+	k->created = sqlite3_column_int64(st, 5);
+}
+
+int uh_store_kernel_put(struct uh_store *s, const struct uh_kernel_rec *k, struct uh_error *err)
+{
+	sqlite3_stmt *st;
+
+	if (prepare(s, "INSERT OR REPLACE INTO kernels (" KERNEL_COLS ") VALUES (?,?,?,?,?,?)", &st,
+		    err) < 0)
+		return -1;
+	sqlite3_bind_text(st, 1, k->name, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 2, k->path, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 3, k->source, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 4, k->release, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 5, k->fragment_sha256, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 6, k->created);
+	return step_done(s, st, "save kernel", err);
+}
+
+int uh_store_kernel_get(struct uh_store *s, const char *name, struct uh_kernel_rec *k,
+			struct uh_error *err)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (prepare(s, "SELECT " KERNEL_COLS " FROM kernels WHERE name=?", &st, err) < 0)
+		return -1;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_TRANSIENT);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		kernel_row(st, k);
+	sqlite3_finalize(st);
+	if (rc == SQLITE_ROW)
+		return 0;
+	if (rc == SQLITE_DONE)
+		return 1;
+	return db_err(s, err, "read kernel");
+}
+
+int uh_store_kernel_del(struct uh_store *s, const char *name, struct uh_error *err)
+{
+	sqlite3_stmt *st;
+
+	if (prepare(s, "DELETE FROM kernels WHERE name=?", &st, err) < 0)
+		return -1;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_TRANSIENT);
+	return step_done(s, st, "delete kernel", err);
+}
+
+int uh_store_kernel_list(struct uh_store *s, int (*fn)(const struct uh_kernel_rec *k, void *arg),
+			 void *arg, struct uh_error *err)
+{
+	struct uh_kernel_rec k;
+	sqlite3_stmt *st;
+	int rc;
+
+	if (prepare(s, "SELECT " KERNEL_COLS " FROM kernels ORDER BY created, name", &st, err) < 0)
+		return -1;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		kernel_row(st, &k);
+		if (fn(&k, arg) != 0)
+			break;
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return db_err(s, err, "list kernels");
 	return 0;
 }
 

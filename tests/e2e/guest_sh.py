@@ -32,7 +32,7 @@ while time.time() < deadline:
         pass
     m = pattern.search(out)
     if m:
-        text = out[: m.start()].decode(errors="replace")
+        text = out[: m.start()].decode(errors="replace").replace("\r", "")
         # drop the echoed command line
         print(text.split("\n", 1)[1] if "\n" in text else "", end="")
         sys.exit(int(m.group(1)))

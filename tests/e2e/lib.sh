@@ -134,6 +134,8 @@ start_daemon() {
 		set -- --config "$conf" "$@"
 	fi
 	grep -q '^cgroup_base' "$conf" || echo "cgroup_base = $CGROUP_BASE" >> "$conf"
+	# MONITOR: a monitor from another build (an ASan daemon with a plain monitor)
+	[ -n "${MONITOR:-}" ] && ! grep -q '^monitor' "$conf" && echo "monitor = $MONITOR" >> "$conf"
 	# DAEMON_NETNS: run it in that network namespace only (nsenter, not `ip netns exec`,
 	# which also remounts /sys and hides the cgroup hierarchies)
 	${DAEMON_NETNS:+nsenter --net=/run/netns/$DAEMON_NETNS} \

@@ -1,0 +1,248 @@
+/* Kernel commands: build (with the build's progress), list, rm; and the rolling upgrade. */
+#include "cli/cli.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static const char usage[] =
+	"usage: umlhost kernel build NAME [--source TARBALL] [--config-fragment FILE]\n"
+	"       umlhost kernel list | umlhost kernel rm NAME";
+
+static const char *str(json_t *o, const char *k)
+{
+	const char *s = json_string_value(json_object_get(o, k));
+	return s ? s : "-";
+}
+
+/* Print the build log as it grows until the kernel is ready or failed. */
+static int follow_build(struct uh_cli *cli, const char *name, json_t **final, struct uh_error *err)
+{
+	char path[160];
+	long long offset = 0;
+	FILE *progress = cli->json ? stderr : stdout;
+
+	for (;;) {
+		json_t *k = NULL;
+		char *text = NULL;
+		size_t len = 0;
+		const char *status;
+
+		snprintf(path, sizeof(path), "/v1/kernels/%s/log?offset=%lld", name, offset);
+		if (uh_client_call_raw(cli, path, &text, &len, err) == 0) {
+			fwrite(text, 1, len, progress);
+			fflush(progress);
+			offset += (long long)len;
+		}
+		free(text);
+		snprintf(path, sizeof(path), "/v1/kernels/%s", name);
+		if (uh_client_call(cli, "GET", path, NULL, &k, err) < 0)
+			return -1;
+		status = str(k, "status");
+		if (strcmp(status, "building") != 0) {
+			/* the last bytes of the log, then the verdict */
+			snprintf(path, sizeof(path), "/v1/kernels/%s/log?offset=%lld", name, offset);
+			if (uh_client_call_raw(cli, path, &text, &len, err) == 0)
+				fwrite(text, 1, len, progress);
+			free(text);
+			if (strcmp(status, "failed") == 0) {
+				uh_errx(err, "kernel %s: build failed: %s", name, str(k, "error"));
+				json_decref(k);
+				return -1;
+			}
+			*final = k;
+			return 0;
+		}
+		json_decref(k);
+		usleep(500 * 1000);
+	}
+}
+
+static int build(struct uh_cli *cli, int argc, char **argv)
+{
+	static const struct option opts[] = {{"source", required_argument, NULL, 's'},
+					     {"config-fragment", required_argument, NULL, 'f'},
+					     {"json", no_argument, NULL, 'j'},
+					     {NULL, 0, NULL, 0}};
+	json_t *body = json_object(), *resp = NULL;
+	struct uh_error err;
+	char abs[PATH_MAX];
+	int c;
+
+	optind = 0;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (c == 'j') {
+			cli->json = 1;
+		} else if (c == 's' || c == 'f') {
+			if (realpath(optarg, abs) == NULL) {
+				uh_err(&err, errno, "%s %s", c == 's' ? "--source" : "--config-fragment",
+				       optarg);
+				json_decref(body);
+				return uh_cli_fail(cli, &err);
+			}
+			json_object_set_new(body, c == 's' ? "source" : "fragment", json_string(abs));
+		} else {
+			json_decref(body);
+			return uh_cli_usage(cli, "%s", usage);
+		}
+	}
+	if (argc - optind != 1) {
+		json_decref(body);
+		return uh_cli_usage(cli, "kernel build needs exactly one NAME");
+	}
+	json_object_set_new(body, "name", json_string(argv[optind]));
+	if (uh_client_call(cli, "POST", "/v1/kernels", body, &resp, &err) < 0)
+		return uh_cli_fail(cli, &err);
+	json_decref(resp);
+	if (follow_build(cli, argv[optind], &resp, &err) < 0)
+		return uh_cli_fail(cli, &err);
+	if (cli->json) {
+		uh_cli_print_json(resp);
+		return UH_EXIT_OK;
+	}
+	printf("built kernel %s (%s, %s)\n", str(resp, "name"), str(resp, "release"),
+	       str(resp, "path"));
+	json_decref(resp);
+	return UH_EXIT_OK;
+}
+
+int uh_cmd_kernel(struct uh_cli *cli, int argc, char **argv)
+{
+	struct uh_error err;
+	json_t *resp = NULL, *k;
+	char url[128];
+	size_t i;
+
+	if (argc >= 2 && strcmp(argv[1], "build") == 0)
+		return build(cli, argc - 1, argv + 1);
+	if (argc == 2 && strcmp(argv[1], "list") == 0) {
+		if (uh_client_call(cli, "GET", "/v1/kernels", NULL, &resp, &err) < 0)
+			return uh_cli_fail(cli, &err);
+		if (cli->json) {
+			uh_cli_print_json(resp);
+			return UH_EXIT_OK;
+		}
+		printf("%-16s %-9s %-8s %-28s %s\n", "NAME", "STATUS", "DEFAULT", "SOURCE",
+		       "INSTANCES");
+		json_array_foreach(resp, i, k) {
+			json_t *users = json_object_get(k, "instances"), *u;
+			size_t j;
+
+			printf("%-16s %-9s %-8s %-28s ", str(k, "name"), str(k, "status"),
+			       json_is_true(json_object_get(k, "default")) ? "yes" : "",
+			       str(k, "source"));
+			json_array_foreach(users, j, u)
+				printf("%s%s", j ? "," : "", json_string_value(u));
+			printf("%s\n", json_array_size(users) ? "" : "-");
+		}
+		json_decref(resp);
+		return UH_EXIT_OK;
+	}
+	if (argc == 3 && strcmp(argv[1], "rm") == 0) {
+		if (strlen(argv[2]) > 64)
+			return uh_cli_usage(cli, "kernel name too long");
+		snprintf(url, sizeof(url), "/v1/kernels/%s", argv[2]);
+		if (uh_client_call(cli, "DELETE", url, NULL, &resp, &err) < 0)
+			return uh_cli_fail(cli, &err);
+		if (cli->json)
+			uh_cli_print_json(resp);
+		else {
+			printf("removed kernel %s\n", argv[2]);
+			json_decref(resp);
+		}
+		return UH_EXIT_OK;
+	}
+	return uh_cli_usage(cli, "%s", usage);
+}
+
+static void print_names(const char *label, json_t *a)
+{
+	json_t *v;
+	size_t i;
+
+	if (json_array_size(a) == 0)
+		return;
+	printf("%s:", label);
+	json_array_foreach(a, i, v)
+		printf(" %s", json_string_value(v));
+	printf("\n");
+}
+
+int uh_cmd_upgrade(struct uh_cli *cli, int argc, char **argv)
+{
+	static const struct option opts[] = {{"kernel", required_argument, NULL, 'k'},
+					     {"all", no_argument, NULL, 'a'},
+					     {"parallel", required_argument, NULL, 'p'},
+					     {"json", no_argument, NULL, 'j'},
+					     {NULL, 0, NULL, 0}};
+	json_t *body = json_object(), *names = json_array(), *resp = NULL, *failed;
+	struct uh_error err;
+	char *end;
+	long v;
+	int c;
+
+	optind = 0;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 'k':
+			json_object_set_new(body, "kernel", json_string(optarg));
+			break;
+		case 'a':
+			json_object_set_new(body, "all", json_true());
+			break;
+		case 'p':
+			v = strtol(optarg, &end, 10);
+			if (end == optarg || *end) {
+				json_decref(body);
+				json_decref(names);
+				return uh_cli_usage(cli, "invalid --parallel '%s'", optarg);
+			}
+			json_object_set_new(body, "parallel", json_integer(v));
+			break;
+		case 'j':
+			cli->json = 1;
+			break;
+		default:
+			json_decref(body);
+			json_decref(names);
+			return uh_cli_usage(cli, "usage: umlhost upgrade --kernel NAME [--all | NAME...] "
+						 "[--parallel N]");
+		}
+	}
+	for (; optind < argc; optind++)
+		json_array_append_new(names, json_string(argv[optind]));
+	json_object_set_new(body, "instances", names);
+	if (uh_client_call(cli, "POST", "/v1/upgrade", body, &resp, &err) < 0)
+		return uh_cli_fail(cli, &err);
+	failed = json_object_get(resp, "failed");
+	if (cli->json) {
+		if (json_is_object(failed)) {
+			uh_cli_print_json(json_pack("{s:s, s:s, s:O}", "error", str(failed, "error"),
+						    "code", "upgrade_failed", "report", resp));
+			json_decref(resp);
+			return UH_EXIT_FAIL;
+		}
+		uh_cli_print_json(resp);
+		return UH_EXIT_OK;
+	}
+	print_names("upgraded (restarted on the new kernel)", json_object_get(resp, "upgraded"));
+	print_names("switched (stopped; new kernel at next start)",
+		    json_object_get(resp, "switched"));
+	print_names("not attempted", json_object_get(resp, "skipped"));
+	if (json_is_object(failed)) {
+		fprintf(stderr, "umlhost: upgrade stopped: %s: %s; rolled back to kernel %s (%s)\n",
+			str(failed, "instance"), str(failed, "error"), str(failed, "rolled_back_to"),
+			json_is_true(json_object_get(failed, "running_again")) ? "running again"
+									       : "not running");
+		json_decref(resp);
+		return UH_EXIT_FAIL;
+	}
+	printf("upgrade to kernel %s done\n", str(resp, "kernel"));
+	json_decref(resp);
+	return UH_EXIT_OK;
+}

@@ -1,0 +1,503 @@
+/* Kernels: Debian's /usr/bin/linux.uml registered as `stock`, and hosting kernels built from
+ * Debian's kernel source by umlhost-kernel-build (scripts/kernel-build.sh) in a child of the
+ * daemon, with its progress in a log the CLI reads while it runs. A built kernel lives in
+ * <state>/kernels/NAME/ (linux, config, info, build.log); the build happens in
+ * <state>/kernels/.build-NAME/ and is renamed into place only once it succeeded. */
+#include "daemon/daemon.h"
+#include "util/log.h"
+#include "util/validate.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define STOCK "stock"
+
+struct uh_kernel_build {
+	char name[UH_KEY_MAX];
+	char dir[PATH_MAX]; /* .build-NAME */
+	pid_t pid;
+	int failed;
+	char message[512];
+	int64_t started;
+	struct uh_kernel_build *next;
+};
+
+static void build_dir(struct uh_daemon *d, const char *name, char *out, size_t len)
+{
+	snprintf(out, len, "%.3900s/kernels/.build-%s", d->cfg.state_dir, name);
+}
+
+static void final_dir(struct uh_daemon *d, const char *name, char *out, size_t len)
+{
+	snprintf(out, len, "%.3900s/kernels/%s", d->cfg.state_dir, name);
+}
+
+static struct uh_kernel_build *build_find(struct uh_daemon *d, const char *name)
+{
+	struct uh_kernel_build *b;
+
+	for (b = d->builds; b; b = b->next)
+		if (strcmp(b->name, name) == 0)
+			return b;
+	return NULL;
+}
+
+static void rm_tree(const char *path)
+{
+	pid_t pid = fork();
+
+	/* a build tree is deep; rm is the well-kept tool for it */
+	if (pid == 0) {
+		execl("/bin/rm", "rm", "-rf", "--one-file-system", "--", path, (char *)NULL);
+		_exit(127);
+	}
+	if (pid > 0)
+		waitpid(pid, NULL, 0);
+}
+
+int uh_kernel_resolve(struct uh_daemon *d, const char *name, char *path, size_t len,
+		      struct uh_error *err)
+{
+	struct uh_kernel_rec k;
+	int r;
+
+	if (strcmp(name, STOCK) == 0) {
+		snprintf(path, len, "%s", d->cfg.kernel);
+		return 0;
+	}
+	r = uh_store_kernel_get(d->store, name, &k, err);
+	if (r < 0)
+		return -1;
+	if (r == 1)
+		return uh_errc(err, ENOENT, "unknown kernel '%s' (see umlhost kernel list)", name);
+	snprintf(path, len, "%s", k.path);
+	return 0;
+}
+
+struct newest {
+	char name[UH_KEY_MAX];
+};
+
+static int take_last(const struct uh_kernel_rec *k, void *arg)
+{
+	snprintf(((struct newest *)arg)->name, UH_KEY_MAX, "%s", k->name);
+	return 0;
+}
+
+void uh_kernel_default(struct uh_daemon *d, char out[UH_KEY_MAX])
+{
+	struct newest n = {STOCK};
+	struct uh_error err;
+
+	if (d->cfg.default_kernel[0]) {
+		snprintf(out, UH_KEY_MAX, "%s", d->cfg.default_kernel);
+		return;
+	}
+	/* once a hosting kernel is built it is what new instances get */
+	if (uh_store_kernel_list(d->store, take_last, &n, &err) < 0)
+		uh_warnx("kernels: %s", err.msg);
+	snprintf(out, UH_KEY_MAX, "%s", n.name);
+}
+
+static json_t *users_of(struct uh_daemon *d, const char *name)
+{
+	json_t *a = json_array();
+	struct uh_instance *i;
+
+	for (i = d->instances; i; i = i->next)
+		if (strcmp(i->rec.kernel, name) == 0)
+			json_array_append_new(a, json_string(i->rec.name));
+	return a;
+}
+
+static json_t *kernel_json(struct uh_daemon *d, const struct uh_kernel_rec *k, const char *dflt)
+{
+	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:o, s:b, s:o}", "name", k->name, "status",
+			 "ready", "path", k->path, "source", k->source, "release", k->release,
+			 "created_at", json_integer(k->created), "default",
+			 strcmp(k->name, dflt) == 0, "instances", users_of(d, k->name));
+}
+
+struct list_ctx {
+	struct uh_daemon *d;
+	json_t *arr;
+	const char *dflt;
+};
+
+static int list_one(const struct uh_kernel_rec *k, void *arg)
+{
+	struct list_ctx *l = arg;
+
+	json_array_append_new(l->arr, kernel_json(l->d, k, l->dflt));
+	return 0;
+}
+
+json_t *uh_kernel_get_json(struct uh_daemon *d, const char *name, struct uh_error *err)
+{
+	struct uh_kernel_build *b = build_find(d, name);
+	struct uh_kernel_rec k;
+	char dflt[UH_KEY_MAX];
+	int r;
+
+	uh_kernel_default(d, dflt);
+	if (b)
+		return json_pack("{s:s, s:s, s:s?}", "name", b->name, "status",
+				 b->failed ? "failed" : "building", "error",
+				 b->failed ? b->message : NULL);
+	if (strcmp(name, STOCK) == 0) {
+		struct uh_kernel_rec s = {0};
+
+		snprintf(s.name, sizeof(s.name), STOCK);
+		snprintf(s.path, sizeof(s.path), "%s", d->cfg.kernel);
+		snprintf(s.source, sizeof(s.source), "Debian user-mode-linux");
+		return kernel_json(d, &s, dflt);
+	}
+	r = uh_store_kernel_get(d->store, name, &k, err);
+	if (r < 0)
+		return NULL;
+	if (r == 1) {
+		uh_errc(err, ENOENT, "no kernel named '%s'", name);
+		return NULL;
+	}
+	return kernel_json(d, &k, dflt);
+}
+
+json_t *uh_kernel_list(struct uh_daemon *d, struct uh_error *err)
+{
+	char dflt[UH_KEY_MAX];
+	struct list_ctx l = {d, json_array(), dflt};
+	struct uh_kernel_build *b;
+
+	uh_kernel_default(d, dflt);
+	json_array_append_new(l.arr, uh_kernel_get_json(d, STOCK, err));
+	if (uh_store_kernel_list(d->store, list_one, &l, err) < 0) {
+		json_decref(l.arr);
+		return NULL;
+	}
+	for (b = d->builds; b; b = b->next)
+		json_array_append_new(l.arr, uh_kernel_get_json(d, b->name, err));
+	return l.arr;
+}
+
+int uh_kernel_log_path(struct uh_daemon *d, const char *name, char *out, size_t len,
+		       struct uh_error *err)
+{
+	struct stat st;
+
+	if (uh_validate_name("kernel", name, err) < 0)
+		return -1;
+	if (build_find(d, name))
+		build_dir(d, name, out, len - 16);
+	else
+		final_dir(d, name, out, len - 16);
+	strcat(out, "/build.log");
+	if (stat(out, &st) < 0)
+		return uh_errc(err, ENOENT, "kernel %s has no build log", name);
+	return 0;
+}
+
+int uh_kernel_build_start(struct uh_daemon *d, json_t *p, json_t **out, struct uh_error *err)
+{
+	const char *name = json_string_value(json_object_get(p, "name"));
+	const char *source = json_string_value(json_object_get(p, "source"));
+	const char *fragment = json_string_value(json_object_get(p, "fragment"));
+	struct uh_kernel_build *b;
+	struct uh_kernel_rec k;
+	char dir[PATH_MAX], log[PATH_MAX + 16], outdir[PATH_MAX + 8], kdir[PATH_MAX];
+	int r, fd;
+	pid_t pid;
+
+	if (name == NULL)
+		return uh_errx(err, "kernel build: a name is required");
+	if (uh_validate_name("kernel", name, err) < 0)
+		return -1;
+	if (strcmp(name, STOCK) == 0)
+		return uh_errc(err, EEXIST, "'stock' is Debian's kernel; pick another name");
+	b = build_find(d, name);
+	if (b && !b->failed)
+		return uh_errc(err, EBUSY, "kernel %s is being built already", name);
+	r = uh_store_kernel_get(d->store, name, &k, err);
+	if (r < 0)
+		return -1;
+	if (r == 0)
+		return uh_errc(err, EEXIST, "kernel '%s' exists (umlhost kernel rm %s first)", name,
+			       name);
+	if (source == NULL)
+		source = d->cfg.kernel_source;
+	if (fragment == NULL)
+		fragment = d->cfg.kernel_fragment;
+	if (source[0] != '/' || fragment[0] != '/')
+		return uh_errx(err, "kernel %s: --source and --config-fragment need absolute paths",
+			       name);
+	if (access(source, R_OK) < 0)
+		return uh_err(err, errno, "kernel %s: source %s%s", name, source,
+			      strcmp(source, "/usr/src/linux-source-6.1.tar.xz") == 0
+				      ? " (apt-get install linux-source-6.1)"
+				      : "");
+	if (access(fragment, R_OK) < 0)
+		return uh_err(err, errno, "kernel %s: config fragment %s", name, fragment);
+	if (access(d->cfg.kernel_builder, R_OK) < 0)
+		return uh_err(err, errno, "kernel %s: builder %s", name, d->cfg.kernel_builder);
+
+	snprintf(kdir, sizeof(kdir), "%.4000s/kernels", d->cfg.state_dir);
+	build_dir(d, name, dir, sizeof(dir));
+	if (mkdir(kdir, 0755) < 0 && errno != EEXIST)
+		return uh_err(err, errno, "kernel %s: create %s", name, kdir);
+	rm_tree(dir);
+	snprintf(outdir, sizeof(outdir), "%s/out", dir);
+	if (mkdir(dir, 0755) < 0)
+		return uh_err(err, errno, "kernel %s: create %s", name, dir);
+	snprintf(log, sizeof(log), "%s/build.log", dir);
+	fd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		uh_err(err, errno, "kernel %s: create %s", name, log);
+		rm_tree(dir);
+		return -1;
+	}
+	pid = fork();
+	if (pid < 0) {
+		uh_err(err, errno, "kernel %s: fork", name);
+		close(fd);
+		rm_tree(dir);
+		return -1;
+	}
+	if (pid == 0) {
+		char work[PATH_MAX + 8];
+		sigset_t none;
+		int null = open("/dev/null", O_RDONLY);
+
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		setsid();
+		/* a build must not starve the instances */
+		setpriority(PRIO_PROCESS, 0, 10);
+		dup2(null, 0);
+		dup2(fd, 1);
+		dup2(fd, 2);
+		closefrom(3);
+		snprintf(work, sizeof(work), "%s/work", dir);
+		execl("/bin/bash", "bash", d->cfg.kernel_builder, "--source", source, "--fragment",
+		      fragment, "--out", outdir, "--work", work, "--cache", d->cfg.kernel_cache,
+		      (char *)NULL);
+		_exit(127);
+	}
+	close(fd);
+	if (b == NULL) {
+		b = calloc(1, sizeof(*b));
+		if (b == NULL)
+			abort();
+		b->next = d->builds;
+		d->builds = b;
+	}
+	snprintf(b->name, sizeof(b->name), "%s", name);
+	snprintf(b->dir, sizeof(b->dir), "%s", dir);
+	b->pid = pid;
+	b->failed = 0;
+	b->message[0] = '\0';
+	b->started = time(NULL);
+	uh_daemon_event(d, "", "kernel-build", "%s: building from %s with %s (pid %d)", name, source,
+			fragment, (int)pid);
+	*out = json_pack("{s:s, s:s, s:s}", "name", name, "status", "building", "log", log);
+	return 0;
+}
+
+/* The build's last "kernel-build: error:" line, or its last line. */
+static void build_error(const char *dir, char *out, size_t len)
+{
+	char path[PATH_MAX + 16], buf[8192], *p, *line = NULL;
+	int fd;
+	ssize_t n;
+	struct stat st;
+
+	snprintf(out, len, "the builder failed");
+	snprintf(path, sizeof(path), "%s/build.log", dir);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	if (fstat(fd, &st) == 0 && st.st_size > (off_t)sizeof(buf) - 1)
+		lseek(fd, st.st_size - (off_t)sizeof(buf) + 1, SEEK_SET);
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return;
+	buf[n] = '\0';
+	for (p = strtok(buf, "\n"); p; p = strtok(NULL, "\n")) {
+		if (strstr(p, "kernel-build: error:"))
+			line = p;
+		else if (line == NULL || strstr(line, "kernel-build: error:") == NULL)
+			line = p;
+	}
+	if (line)
+		snprintf(out, len, "%s", line);
+}
+
+/* Read KEY=value from the builder's info file. */
+static void info_value(const char *info, const char *key, char *out, size_t len)
+{
+	FILE *fp = fopen(info, "re");
+	char line[512];
+	size_t k = strlen(key);
+
+	out[0] = '\0';
+	while (fp && fgets(line, sizeof(line), fp)) {
+		if (strncmp(line, key, k) == 0 && line[k] == '=') {
+			line[strcspn(line, "\n")] = '\0';
+			snprintf(out, len, "%s", line + k + 1);
+		}
+	}
+	if (fp)
+		fclose(fp);
+}
+
+static int build_finish(struct uh_daemon *d, struct uh_kernel_build *b, struct uh_error *err)
+{
+	char out[PATH_MAX + 8], info[PATH_MAX + 16], final[PATH_MAX], path[PATH_MAX + 16];
+	struct uh_kernel_rec k = {0};
+	struct stat st;
+
+	snprintf(out, sizeof(out), "%s/out", b->dir);
+	snprintf(info, sizeof(info), "%s/info", out);
+	snprintf(path, sizeof(path), "%s/linux", out);
+	if (stat(path, &st) < 0 || !(st.st_mode & S_IXUSR) || stat(info, &st) < 0)
+		return uh_errx(err, "the builder ended without a kernel binary and its info");
+	final_dir(d, b->name, final, sizeof(final));
+	rm_tree(final);
+	/* the result: binary, config, info, log in one directory, renamed into place */
+	snprintf(path, sizeof(path), "%s/work", b->dir);
+	rm_tree(path);
+	{
+		char from[PATH_MAX + 32], to[PATH_MAX + 32];
+		snprintf(from, sizeof(from), "%s/build.log", b->dir);
+		snprintf(to, sizeof(to), "%s/build.log", out);
+		if (rename(from, to) < 0)
+			return uh_err(err, errno, "move %s", from);
+	}
+	if (rename(out, final) < 0)
+		return uh_err(err, errno, "move %s to %s", out, final);
+	rm_tree(b->dir);
+	snprintf(k.name, sizeof(k.name), "%s", b->name);
+	snprintf(k.path, sizeof(k.path), "%.4000s/linux", final);
+	snprintf(info, sizeof(info), "%s/info", final);
+	info_value(info, "source", k.source, sizeof(k.source));
+	info_value(info, "release", k.release, sizeof(k.release));
+	info_value(info, "fragment_sha256", k.fragment_sha256, sizeof(k.fragment_sha256));
+	k.created = time(NULL);
+	chmod(k.path, 0755);
+	return uh_store_kernel_put(d->store, &k, err);
+}
+
+int uh_kernel_child_exited(struct uh_daemon *d, pid_t pid, int status)
+{
+	struct uh_kernel_build *b, **pp;
+	struct uh_error err;
+
+	for (pp = &d->builds; (b = *pp) != NULL; pp = &b->next)
+		if (b->pid == pid && !b->failed)
+			break;
+	if (b == NULL)
+		return 0;
+	b->pid = 0;
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0 && build_finish(d, b, &err) == 0) {
+		uh_daemon_event(d, "", "kernel-built", "%s: ready after %lld s", b->name,
+				(long long)(time(NULL) - b->started));
+		*pp = b->next;
+		free(b);
+		return 1;
+	}
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		snprintf(b->message, sizeof(b->message), "%.500s", err.msg);
+	else
+		build_error(b->dir, b->message, sizeof(b->message));
+	b->failed = 1;
+	/* keep only the log, for `kernel build` to show */
+	{
+		char p[PATH_MAX + 8];
+		snprintf(p, sizeof(p), "%s/work", b->dir);
+		rm_tree(p);
+		snprintf(p, sizeof(p), "%s/out", b->dir);
+		rm_tree(p);
+	}
+	uh_daemon_event(d, "", "kernel-build-failed", "%s: %s", b->name, b->message);
+	return 1;
+}
+
+int uh_kernel_remove(struct uh_daemon *d, const char *name, struct uh_error *err)
+{
+	struct uh_kernel_build *b = build_find(d, name), **pp;
+	struct uh_kernel_rec k;
+	struct uh_instance *i;
+	char dir[PATH_MAX];
+	int r;
+
+	if (uh_validate_name("kernel", name, err) < 0)
+		return -1;
+	if (strcmp(name, STOCK) == 0)
+		return uh_errc(err, EBUSY, "'stock' is Debian's kernel and cannot be removed");
+	if (b && !b->failed)
+		return uh_errc(err, EBUSY, "kernel %s is being built", name);
+	if (b) { /* a failed build: forget it and its log */
+		rm_tree(b->dir);
+		for (pp = &d->builds; *pp; pp = &(*pp)->next)
+			if (*pp == b) {
+				*pp = b->next;
+				break;
+			}
+		free(b);
+		return 0;
+	}
+	r = uh_store_kernel_get(d->store, name, &k, err);
+	if (r < 0)
+		return -1;
+	if (r == 1)
+		return uh_errc(err, ENOENT, "no kernel named '%s'", name);
+	for (i = d->instances; i; i = i->next)
+		if (strcmp(i->rec.kernel, name) == 0)
+			return uh_errc(err, EBUSY, "kernel %s is used by instance %s", name,
+				       i->rec.name);
+	if (uh_store_kernel_del(d->store, name, err) < 0)
+		return -1;
+	final_dir(d, name, dir, sizeof(dir));
+	rm_tree(dir);
+	uh_daemon_event(d, "", "kernel-removed", "%s", name);
+	return 0;
+}
+
+void uh_kernel_shutdown(struct uh_daemon *d)
+{
+	struct uh_kernel_build *b;
+
+	/* a build does not outlive the daemon: its result would have no one to register it */
+	for (b = d->builds; b; b = b->next)
+		if (b->pid > 0)
+			kill(-b->pid, SIGTERM);
+}
+
+void uh_kernel_init(struct uh_daemon *d)
+{
+	char kdir[PATH_MAX], p[PATH_MAX * 2];
+	DIR *dir;
+	struct dirent *de;
+
+	/* builds a crashed daemon left half done */
+	snprintf(kdir, sizeof(kdir), "%.4000s/kernels", d->cfg.state_dir);
+	dir = opendir(kdir);
+	while (dir && (de = readdir(dir)) != NULL) {
+		if (strncmp(de->d_name, ".build-", 7) != 0)
+			continue;
+		snprintf(p, sizeof(p), "%s/%s", kdir, de->d_name);
+		uh_warnx("removing an unfinished kernel build %s", p);
+		rm_tree(p);
+	}
+	if (dir)
+		closedir(dir);
+}
