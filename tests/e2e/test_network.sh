@@ -37,6 +37,7 @@ ix ip addr add 198.51.100.254/24 dev inet1
 
 make_image "$W/bb.img" 64M
 DAEMON_NETNS=$H start_daemon
+use_hosting_kernel
 run U template import bb "$W/bb.img"
 
 # ---- bad input: clear errors, nothing created

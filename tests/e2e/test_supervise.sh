@@ -6,6 +6,7 @@ source "$(dirname "$0")/lib.sh"
 need
 make_image "$W/base.img" 64M
 start_daemon
+use_hosting_kernel
 U template import base "$W/base.img" > /dev/null
 
 # --- kill -9 of the kernel with --restart on-failure: running again, new pid, within 3 s
