@@ -14,6 +14,8 @@ PKGS=(
 	user-mode-linux uml-utilities busybox-static e2fsprogs iproute2 nftables curl
 	# building the hosting kernel (umlhost kernel build)
 	linux-source-6.1 make libc6-dev flex bison bc xz-utils ccache binutils
+	# building Debian templates
+	debootstrap
 )
 missing=()
 for p in "${PKGS[@]}"; do
