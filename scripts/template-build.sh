@@ -74,9 +74,14 @@ rm -rf --one-file-system "$ROOT"
 mkdir -p "$ROOT"
 
 say "step 1/4: debootstrap $SUITE (minbase + $INCLUDE)"
+# debootstrap's own "E:" line names what was wrong (suite, package, mirror)
 if ! debootstrap --variant=minbase --include="$INCLUDE" "$SUITE" "$ROOT" "$MIRROR" 2>&1 |
-	sed -u 's/^/  /'; then
-	fail "debootstrap failed (see above: unknown suite, missing package or unreachable mirror)"
+	tee "$WORK/debootstrap.log" | sed -u 's/^/  /' || [ "${PIPESTATUS[0]}" != 0 ]; then
+	if grep -q 'No space left on device' "$WORK/debootstrap.log" "$ROOT/debootstrap/debootstrap.log" 2> /dev/null; then
+		fail "no space left on device in $WORK (debootstrap needs about 500 MB)"
+	fi
+	why=$(grep -h '^E: ' "$WORK/debootstrap.log" | tail -n 1)
+	fail "debootstrap $SUITE from $MIRROR: ${why:-failed (see above)}"
 fi
 [ -x "$ROOT/sbin/init" ] || [ -L "$ROOT/sbin/init" ] || fail "debootstrap left no /sbin/init"
 
@@ -167,7 +172,11 @@ rm -rf "$ROOT"/var/lib/apt/lists/* "$ROOT"/var/cache/apt/*.bin
 
 say "step 3/4: mkfs.ext4 -d (sparse $SIZE image, no loop mount)"
 truncate -s "$SIZE" "$OUT.tmp"
-mkfs.ext4 -q -F -L root -d "$ROOT" "$OUT.tmp" || fail "mkfs.ext4 failed (is $SIZE large enough? is the disk full?)"
+mkfs.ext4 -q -F -L root -d "$ROOT" "$OUT.tmp" 2> "$WORK/mkfs.log" || {
+	cat "$WORK/mkfs.log"
+	grep -q 'No space left' "$WORK/mkfs.log" && fail "no space left on device for $OUT (or $SIZE is too small for the files)"
+	fail "mkfs.ext4: $(tail -n 1 "$WORK/mkfs.log")"
+}
 say "step 4/4: store"
 sync -f "$OUT.tmp"
 mv "$OUT.tmp" "$OUT"

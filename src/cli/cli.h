@@ -42,6 +42,11 @@ int uh_client_stream(const struct uh_cli *cli, const char *path,
 		     int (*fn)(const char *data, size_t len, void *arg), void *arg,
 		     struct uh_error *err);
 
+/* Print a build's log (GET COLLECTION/NAME/log?offset=) as it grows until COLLECTION/NAME says
+ * ready (then *final is its JSON) or failed (an error naming the builder's message). */
+int uh_cli_follow_build(struct uh_cli *cli, const char *collection, const char *name,
+			json_t **final, struct uh_error *err);
+
 int uh_cmd_cow(struct uh_cli *cli, int argc, char **argv);
 int uh_cmd_mconsole(struct uh_cli *cli, int argc, char **argv);
 int uh_cmd_template(struct uh_cli *cli, int argc, char **argv);

@@ -20,10 +20,10 @@ static const char *str(json_t *o, const char *k)
 	return s ? s : "-";
 }
 
-/* Print the build log as it grows until the kernel is ready or failed. */
-static int follow_build(struct uh_cli *cli, const char *name, json_t **final, struct uh_error *err)
+int uh_cli_follow_build(struct uh_cli *cli, const char *collection, const char *name,
+			json_t **final, struct uh_error *err)
 {
-	char path[160];
+	char path[256];
 	long long offset = 0;
 	FILE *progress = cli->json ? stderr : stdout;
 
@@ -33,25 +33,26 @@ static int follow_build(struct uh_cli *cli, const char *name, json_t **final, st
 		size_t len = 0;
 		const char *status;
 
-		snprintf(path, sizeof(path), "/v1/kernels/%s/log?offset=%lld", name, offset);
+		snprintf(path, sizeof(path), "%s/%s/log?offset=%lld", collection, name, offset);
 		if (uh_client_call_raw(cli, path, &text, &len, err) == 0) {
 			fwrite(text, 1, len, progress);
 			fflush(progress);
 			offset += (long long)len;
 		}
 		free(text);
-		snprintf(path, sizeof(path), "/v1/kernels/%s", name);
+		snprintf(path, sizeof(path), "%s/%s", collection, name);
 		if (uh_client_call(cli, "GET", path, NULL, &k, err) < 0)
 			return -1;
 		status = str(k, "status");
 		if (strcmp(status, "building") != 0) {
 			/* the last bytes of the log, then the verdict */
-			snprintf(path, sizeof(path), "/v1/kernels/%s/log?offset=%lld", name, offset);
+			snprintf(path, sizeof(path), "%s/%s/log?offset=%lld", collection, name,
+				 offset);
 			if (uh_client_call_raw(cli, path, &text, &len, err) == 0)
 				fwrite(text, 1, len, progress);
 			free(text);
 			if (strcmp(status, "failed") == 0) {
-				uh_errx(err, "kernel %s: build failed: %s", name, str(k, "error"));
+				uh_errx(err, "%s: build failed: %s", name, str(k, "error"));
 				json_decref(k);
 				return -1;
 			}
@@ -99,7 +100,7 @@ static int build(struct uh_cli *cli, int argc, char **argv)
 	if (uh_client_call(cli, "POST", "/v1/kernels", body, &resp, &err) < 0)
 		return uh_cli_fail(cli, &err);
 	json_decref(resp);
-	if (follow_build(cli, argv[optind], &resp, &err) < 0)
+	if (uh_cli_follow_build(cli, "/v1/kernels", argv[optind], &resp, &err) < 0)
 		return uh_cli_fail(cli, &err);
 	if (cli->json) {
 		uh_cli_print_json(resp);

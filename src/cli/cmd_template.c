@@ -1,16 +1,73 @@
-/* Template commands: import, list, rm. */
+/* Template commands: import, build (with the build's progress), list, rm. */
 #include "cli/cli.h"
 
 #include <errno.h>
+#include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+static const char usage[] =
+	"usage: umlhost template import NAME IMAGE\n"
+	"       umlhost template build NAME [--suite bookworm] [--packages a,b] [--size 2G] "
+	"[--mirror URL]\n"
+	"       umlhost template list | umlhost template rm NAME [--version N]";
+
+static const char *str(json_t *o, const char *k)
+{
+	const char *s = json_string_value(json_object_get(o, k));
+	return s ? s : "-";
+}
+
+static int build(struct uh_cli *cli, int argc, char **argv)
+{
+	static const struct option opts[] = {{"suite", required_argument, NULL, 's'},
+					     {"packages", required_argument, NULL, 'p'},
+					     {"size", required_argument, NULL, 'z'},
+					     {"mirror", required_argument, NULL, 'm'},
+					     {"json", no_argument, NULL, 'j'},
+					     {NULL, 0, NULL, 0}};
+	json_t *body = json_object(), *resp = NULL;
+	struct uh_error err;
+	int c;
+
+	optind = 0;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		const char *key = c == 's' ? "suite" : c == 'p' ? "packages" : c == 'z' ? "size"
+				  : c == 'm' ? "mirror" : NULL;
+
+		if (c == 'j') {
+			cli->json = 1;
+		} else if (key) {
+			json_object_set_new(body, key, json_string(optarg));
+		} else {
+			json_decref(body);
+			return uh_cli_usage(cli, "%s", usage);
+		}
+	}
+	if (argc - optind != 1) {
+		json_decref(body);
+		return uh_cli_usage(cli, "template build needs exactly one NAME");
+	}
+	json_object_set_new(body, "name", json_string(argv[optind]));
+	if (uh_client_call(cli, "POST", "/v1/templates/build", body, &resp, &err) < 0)
+		return uh_cli_fail(cli, &err);
+	json_decref(resp);
+	if (uh_cli_follow_build(cli, "/v1/templates", argv[optind], &resp, &err) < 0)
+		return uh_cli_fail(cli, &err);
+	if (cli->json) {
+		uh_cli_print_json(resp);
+		return UH_EXIT_OK;
+	}
+	printf("built template %s version %lld (%s)\n", str(resp, "name"),
+	       (long long)json_integer_value(json_object_get(resp, "version")), str(resp, "path"));
+	json_decref(resp);
+	return UH_EXIT_OK;
+}
+
 int uh_cmd_template(struct uh_cli *cli, int argc, char **argv)
 {
-	static const char usage[] = "usage: umlhost template import NAME IMAGE | "
-				    "umlhost template list | umlhost template rm NAME";
 	struct uh_error err;
 	json_t *resp = NULL, *t;
 	char path[PATH_MAX], url[256];
@@ -18,6 +75,8 @@ int uh_cmd_template(struct uh_cli *cli, int argc, char **argv)
 
 	if (argc < 2)
 		return uh_cli_usage(cli, "%s", usage);
+	if (strcmp(argv[1], "build") == 0)
+		return build(cli, argc - 1, argv + 1);
 	if (strcmp(argv[1], "import") == 0 && argc == 4) {
 		if (realpath(argv[3], path) == NULL) {
 			uh_err(&err, errno, "template %s: %s", argv[2], argv[3]);
@@ -43,12 +102,17 @@ int uh_cmd_template(struct uh_cli *cli, int argc, char **argv)
 			uh_cli_print_json(resp);
 			return UH_EXIT_OK;
 		}
-		printf("%-32s %12s %s\n", "NAME", "SIZE", "INSTANCES");
+		printf("%-32s %7s %-9s %12s %s\n", "NAME", "VERSION", "STATUS", "SIZE", "INSTANCES");
 		json_array_foreach(resp, k, t) {
 			json_t *users = json_object_get(t, "instances"), *u;
+			char ver[16] = "-";
 			size_t j;
 
-			printf("%-32s %11lldM ", json_string_value(json_object_get(t, "name")),
+			if (json_is_integer(json_object_get(t, "version")))
+				snprintf(ver, sizeof(ver), "%lld%s",
+					 (long long)json_integer_value(json_object_get(t, "version")),
+					 json_is_true(json_object_get(t, "newest")) ? "*" : "");
+			printf("%-32s %7s %-9s %11lldM ", str(t, "name"), ver, str(t, "status"),
 			       (long long)json_integer_value(json_object_get(t, "size")) >> 20);
 			json_array_foreach(users, j, u)
 				printf("%s%s", j ? "," : "", json_string_value(u));
@@ -57,16 +121,22 @@ int uh_cmd_template(struct uh_cli *cli, int argc, char **argv)
 		json_decref(resp);
 		return UH_EXIT_OK;
 	}
-	if (strcmp(argv[1], "rm") == 0 && argc == 3) {
-		if (strlen(argv[2]) > 64)
-			return uh_cli_usage(cli, "template name too long");
-		snprintf(url, sizeof(url), "/v1/templates/%s", argv[2]);
+	if (strcmp(argv[1], "rm") == 0 && (argc == 3 || (argc == 5 && strcmp(argv[3], "--version") == 0))) {
+		char *end;
+		long v = argc == 5 ? strtol(argv[4], &end, 10) : 0;
+
+		if (strlen(argv[2]) > 64 || (argc == 5 && (*end || v < 1)))
+			return uh_cli_usage(cli, "%s", usage);
+		snprintf(url, sizeof(url), "/v1/templates/%s?version=%ld", argv[2], v);
 		if (uh_client_call(cli, "DELETE", url, NULL, &resp, &err) < 0)
 			return uh_cli_fail(cli, &err);
 		if (cli->json)
 			uh_cli_print_json(resp);
 		else {
-			printf("removed template %s\n", argv[2]);
+			if (v)
+				printf("removed template %s version %ld\n", argv[2], v);
+			else
+				printf("removed template %s\n", argv[2]);
 			json_decref(resp);
 		}
 		return UH_EXIT_OK;

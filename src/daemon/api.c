@@ -415,6 +415,70 @@ static enum MHD_Result route_instance(struct req *r, const char *method, const c
 	return send_error(r->conn, 404, "not_found", "unknown resource '%s'", action);
 }
 
+/* A build log from ?offset= on: the CLI polls it while the build runs. */
+static enum MHD_Result send_log_from(struct req *r, const char *path)
+{
+	int64_t off = query_int(r->conn, "offset", 0);
+	uh_autoclose int fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	char *text;
+	ssize_t got;
+	size_t n;
+
+	if (fd < 0 || fstat(fd, &st) < 0)
+		return send_error(r->conn, 404, "not_found", "no build log");
+	if (off < 0 || off > st.st_size)
+		off = st.st_size;
+	n = (size_t)(st.st_size - off);
+	if (n > (1 << 20))
+		n = 1 << 20;
+	text = malloc(n + 1);
+	if (text == NULL)
+		abort();
+	got = uh_pread_full(fd, text, n, off);
+	return send_text(r->conn, 200, "text/plain", text, got > 0 ? (size_t)got : 0);
+}
+
+/* /v1/templates/NAME[/log] (GET), /v1/templates/NAME[?version=N] (DELETE) */
+static enum MHD_Result route_template(struct req *r, const char *method, const char *rest)
+{
+	struct uh_daemon *d = r->api->d;
+	struct uh_error err;
+	char name[64], path[PATH_MAX];
+	const char *slash = strchr(rest, '/');
+	size_t n = slash ? (size_t)(slash - rest) : strlen(rest);
+	json_t *out;
+
+	if (n == 0 || n >= sizeof(name))
+		return send_error(r->conn, 404, "not_found", "no such template");
+	memcpy(name, rest, n);
+	name[n] = '\0';
+	if (slash == NULL && strcmp(method, "DELETE") == 0) {
+		int version = (int)query_int(r->conn, "version", 0);
+
+		if (uh_template_forget_build(d, name))
+			return send_json(r->conn, 200, json_pack("{s:s}", "deleted", name));
+		if (uh_template_remove(d, name, version, &err) < 0)
+			return send_json(r->conn, uh_error_status(&err), uh_error_body(&err, NULL));
+		return send_json(r->conn, 200, json_pack("{s:s, s:i}", "deleted", name, "version",
+							 version));
+	}
+	if (strcmp(method, "GET") != 0)
+		return send_error(r->conn, 405, "invalid", "method %s not allowed", method);
+	if (slash == NULL) {
+		out = uh_template_get_json(d, name, &err);
+		if (out == NULL)
+			return send_json(r->conn, uh_error_status(&err), uh_error_body(&err, NULL));
+		return send_json(r->conn, 200, out);
+	}
+	if (strcmp(slash + 1, "log") == 0) {
+		if (uh_template_log_path(d, name, path, sizeof(path), &err) < 0)
+			return send_json(r->conn, uh_error_status(&err), uh_error_body(&err, NULL));
+		return send_log_from(r, path);
+	}
+	return send_error(r->conn, 404, "not_found", "unknown resource '%s'", slash + 1);
+}
+
 /* /v1/kernels/NAME[/log] */
 static enum MHD_Result route_kernel(struct req *r, const char *method, const char *rest)
 {
@@ -443,28 +507,9 @@ static enum MHD_Result route_kernel(struct req *r, const char *method, const cha
 		return send_json(r->conn, 200, out);
 	}
 	if (strcmp(slash + 1, "log") == 0) {
-		/* the build log from ?offset= on: the CLI polls it while the build runs */
-		int64_t off = query_int(r->conn, "offset", 0);
-		uh_autoclose int fd = -1;
-		struct stat st;
-		char *text;
-		ssize_t got;
-
 		if (uh_kernel_log_path(d, name, path, sizeof(path), &err) < 0)
 			return send_json(r->conn, uh_error_status(&err), uh_error_body(&err, NULL));
-		fd = open(path, O_RDONLY | O_CLOEXEC);
-		if (fd < 0 || fstat(fd, &st) < 0)
-			return send_error(r->conn, 404, "not_found", "no build log for %s", name);
-		if (off < 0 || off > st.st_size)
-			off = st.st_size;
-		n = (size_t)(st.st_size - off);
-		if (n > (1 << 20))
-			n = 1 << 20;
-		text = malloc(n + 1);
-		if (text == NULL)
-			abort();
-		got = uh_pread_full(fd, text, n, off);
-		return send_text(r->conn, 200, "text/plain", text, got > 0 ? (size_t)got : 0);
+		return send_log_from(r, path);
 	}
 	return send_error(r->conn, 404, "not_found", "unknown resource '%s'", slash + 1);
 }
@@ -526,11 +571,19 @@ static enum MHD_Result dispatch(struct req *r, const char *method, const char *u
 		json_decref(body);
 		return send_json(r->conn, 201, out);
 	}
-	if (strncmp(url, "/v1/templates/", 14) == 0 && strcmp(method, "DELETE") == 0) {
-		if (uh_template_remove(d, url + 14, &err) < 0)
+	if (strcmp(url, "/v1/templates/build") == 0 && post) {
+		body = parse_body(r, &err);
+		if (body == NULL)
+			return send_json(r->conn, 400, uh_error_body(&err, "invalid"));
+		if (uh_template_build_start(d, body, &out, &err) < 0) {
+			json_decref(body);
 			return send_json(r->conn, uh_error_status(&err), uh_error_body(&err, NULL));
-		return send_json(r->conn, 200, json_pack("{s:s}", "deleted", url + 14));
+		}
+		json_decref(body);
+		return send_json(r->conn, 202, out);
 	}
+	if (strncmp(url, "/v1/templates/", 14) == 0)
+		return route_template(r, method, url + 14);
 	if (strcmp(url, "/v1/kernels") == 0 && get) {
 		out = uh_kernel_list(d, &err);
 		if (out == NULL)

@@ -111,6 +111,15 @@ static int set_one(struct uh_config *c, const char *k, const char *v, struct uh_
 		return set_path(c->kernel_fragment, v, k, err);
 	if (strcmp(k, "kernel_cache") == 0)
 		return set_path(c->kernel_cache, v, k, err);
+	if (strcmp(k, "template_builder") == 0)
+		return set_path(c->template_builder, v, k, err);
+	if (strcmp(k, "template_cache") == 0) {
+		if (v[0] == '\0') {
+			c->template_cache[0] = '\0';
+			return 0;
+		}
+		return set_path(c->template_cache, v, k, err);
+	}
 	if (strcmp(k, "default_kernel") == 0) {
 		if (v[0] && uh_validate_name("kernel", v, err) < 0)
 			return -1;

@@ -36,6 +36,8 @@ struct uh_config {
 	char kernel_fragment[PATH_MAX]; /* the hosting config fragment */
 	char kernel_cache[PATH_MAX];	/* built kernels by input hash, ccache */
 	char default_kernel[33];	/* "": the newest built kernel, else stock */
+	char template_builder[PATH_MAX];	/* umlhost-template-build */
+	char template_cache[PATH_MAX];	/* built images by input hash ("" none) */
 };
 
 void uh_config_defaults(struct uh_config *c);

@@ -82,6 +82,7 @@ struct uh_daemon {
 	struct uh_nl *nl;		       /* rtnetlink, opened when first needed */
 	struct uh_timer *net_timer;	       /* traffic sampling */
 	struct uh_kernel_build *builds;	       /* kernel builds running or failed (kernel.c) */
+	struct uh_template_build *tbuilds;     /* template builds (template.c) */
 	struct uh_upgrade *upgrade;	       /* the rolling upgrade in progress (upgrade.c) */
 };
 
@@ -103,10 +104,22 @@ uint64_t uh_host_memory_mib(void);
 uint64_t uh_daemon_committed_mib(struct uh_daemon *d);
 
 /* template.c */
+struct uh_template_build;
 int uh_template_import(struct uh_daemon *d, const char *name, const char *image, uid_t caller,
 		       json_t **out, struct uh_error *err);
-int uh_template_remove(struct uh_daemon *d, const char *name, struct uh_error *err);
+/* version 0: every version. Refused while an instance uses one of them. */
+int uh_template_remove(struct uh_daemon *d, const char *name, int version, struct uh_error *err);
 json_t *uh_template_list(struct uh_daemon *d, struct uh_error *err);
+json_t *uh_template_get_json(struct uh_daemon *d, const char *name, struct uh_error *err);
+int uh_template_log_path(struct uh_daemon *d, const char *name, char *out, size_t len,
+			 struct uh_error *err);
+/* Start `template build` (returns at once; the builder runs as a job). */
+int uh_template_build_start(struct uh_daemon *d, json_t *params, json_t **out,
+			    struct uh_error *err);
+/* A child ended: 1 if it was a template build (then registered or marked failed). */
+int uh_template_child_exited(struct uh_daemon *d, pid_t pid, int status);
+int uh_template_forget_build(struct uh_daemon *d, const char *name);
+void uh_template_shutdown(struct uh_daemon *d);
 
 /* network.c */
 int uh_network_create(struct uh_daemon *d, json_t *params, json_t **out, struct uh_error *err);
@@ -129,6 +142,13 @@ json_t *uh_net_json(struct uh_instance *inst);
 /* At daemon start: remove taps and guard chains of ours that no running instance owns. */
 void uh_net_reconcile(struct uh_daemon *d);
 void uh_net_init(struct uh_daemon *d);
+
+/* job.c: background helpers (builders) */
+/* Run argv[0] in its own session at nice 10, output to log (truncated). */
+pid_t uh_job_spawn(char *const argv[], const char *log, struct uh_error *err);
+/* The log's last "<prefix>... error:" line, else its last line. */
+void uh_job_error_line(const char *log, const char *prefix, char *out, size_t len);
+void uh_rm_tree(const char *path);
 
 /* kernel.c */
 struct uh_kernel_build;

@@ -324,6 +324,7 @@ json_t *uh_instance_json(const struct uh_instance *inst)
 			 "kernel_args", args);
 	json_object_set_new(o, "cpu_quota", r->cpu_quota_pct ? json_sprintf("%d%%", r->cpu_quota_pct)
 							      : json_null());
+	json_object_set_new(o, "template_version", json_integer(r->template_version));
 	json_object_set_new(o, "pids_max",
 			    json_integer(r->pids_max ? r->pids_max : inst->d->cfg.pids_max));
 	json_object_set_new(o, "memory_limit_bytes",
@@ -503,7 +504,7 @@ int uh_instance_create(struct uh_daemon *d, json_t *p, json_t **out, struct uh_e
 	}
 	if (uh_instance_find(d, name) != NULL)
 		return uh_errc(err, EEXIST, "instance '%s' already exists", name);
-	r = uh_store_template_get(d->store, tpl, &t, err);
+	r = uh_store_template_get(d->store, tpl, 0, &t, err); /* the newest version */
 	if (r < 0)
 		return -1;
 	if (r == 1)
@@ -532,6 +533,7 @@ int uh_instance_create(struct uh_daemon *d, json_t *p, json_t **out, struct uh_e
 		return uh_err_prefix(err, "%s", name);
 	snprintf(rec.name, sizeof(rec.name), "%s", name);
 	snprintf(rec.template_name, sizeof(rec.template_name), "%s", tpl);
+	rec.template_version = t.version;
 	snprintf(rec.restart, sizeof(rec.restart), "%s", restart);
 	snprintf(rec.state, sizeof(rec.state), "stopped");
 	rec.memory_mib = bytes >> 20;
@@ -1020,12 +1022,13 @@ static int check_template(struct uh_instance *inst, struct uh_error *err)
 	struct stat st;
 	int r;
 
-	r = uh_store_template_get(inst->d->store, inst->rec.template_name, &t, err);
+	r = uh_store_template_get(inst->d->store, inst->rec.template_name,
+				  inst->rec.template_version ? inst->rec.template_version : 1, &t, err);
 	if (r < 0)
 		return -1;
 	if (r == 1)
-		return uh_errc(err, ENOENT, "%s: its template '%s' no longer exists",
-			       inst->rec.name, inst->rec.template_name);
+		return uh_errc(err, ENOENT, "%s: its template '%s' version %d no longer exists",
+			       inst->rec.name, inst->rec.template_name, inst->rec.template_version);
 	if (uh_cow_info(inst->rec.disk, &info, err) < 0)
 		return uh_err_prefix(err, "%s: its disk", inst->rec.name);
 	if (stat(t.path, &st) < 0)
@@ -1069,7 +1072,9 @@ static pid_t spawn_monitor(struct uh_instance *inst, struct uh_error *err)
 	int n = 0;
 	pid_t pid;
 
-	if (uh_store_template_get(inst->d->store, inst->rec.template_name, &t, err) != 0)
+	if (uh_store_template_get(inst->d->store, inst->rec.template_name,
+				  inst->rec.template_version ? inst->rec.template_version : 1, &t,
+				  err) != 0)
 		return uh_errx(err, "%s: template '%s' missing", inst->rec.name,
 			       inst->rec.template_name);
 	if (uh_kernel_resolve(inst->d, inst->rec.kernel, kpath, sizeof(kpath), err) < 0)
@@ -1288,7 +1293,8 @@ void uh_daemon_reap_children(struct uh_daemon *d)
 	int status;
 
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-		if (uh_kernel_child_exited(d, pid, status))
+		if (uh_kernel_child_exited(d, pid, status) ||
+		    uh_template_child_exited(d, pid, status))
 			continue;
 		for (i = d->instances; i; i = i->next) {
 			if (i->rec.monitor_pid == pid) {

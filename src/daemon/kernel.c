@@ -52,19 +52,6 @@ static struct uh_kernel_build *build_find(struct uh_daemon *d, const char *name)
 	return NULL;
 }
 
-static void rm_tree(const char *path)
-{
-	pid_t pid = fork();
-
-	/* a build tree is deep; rm is the well-kept tool for it */
-	if (pid == 0) {
-		execl("/bin/rm", "rm", "-rf", "--one-file-system", "--", path, (char *)NULL);
-		_exit(127);
-	}
-	if (pid > 0)
-		waitpid(pid, NULL, 0);
-}
-
 int uh_kernel_resolve(struct uh_daemon *d, const char *name, char *path, size_t len,
 		      struct uh_error *err)
 {
@@ -214,7 +201,7 @@ int uh_kernel_build_start(struct uh_daemon *d, json_t *p, json_t **out, struct u
 	struct uh_kernel_build *b;
 	struct uh_kernel_rec k;
 	char dir[PATH_MAX], log[PATH_MAX + 16], outdir[PATH_MAX + 8], kdir[PATH_MAX];
-	int r, fd;
+	int r;
 	pid_t pid;
 
 	if (name == NULL)
@@ -253,45 +240,25 @@ int uh_kernel_build_start(struct uh_daemon *d, json_t *p, json_t **out, struct u
 	build_dir(d, name, dir, sizeof(dir));
 	if (mkdir(kdir, 0755) < 0 && errno != EEXIST)
 		return uh_err(err, errno, "kernel %s: create %s", name, kdir);
-	rm_tree(dir);
+	uh_rm_tree(dir);
 	snprintf(outdir, sizeof(outdir), "%s/out", dir);
 	if (mkdir(dir, 0755) < 0)
 		return uh_err(err, errno, "kernel %s: create %s", name, dir);
 	snprintf(log, sizeof(log), "%s/build.log", dir);
-	fd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0) {
-		uh_err(err, errno, "kernel %s: create %s", name, log);
-		rm_tree(dir);
-		return -1;
-	}
-	pid = fork();
-	if (pid < 0) {
-		uh_err(err, errno, "kernel %s: fork", name);
-		close(fd);
-		rm_tree(dir);
-		return -1;
-	}
-	if (pid == 0) {
+	{
 		char work[PATH_MAX + 8];
-		sigset_t none;
-		int null = open("/dev/null", O_RDONLY);
+		char *argv[] = {"/bin/bash", d->cfg.kernel_builder, "--source", (char *)source,
+				"--fragment", (char *)fragment, "--out", outdir, "--work", work,
+				"--cache", d->cfg.kernel_cache, NULL};
 
-		sigemptyset(&none);
-		sigprocmask(SIG_SETMASK, &none, NULL);
-		setsid();
-		/* a build must not starve the instances */
-		setpriority(PRIO_PROCESS, 0, 10);
-		dup2(null, 0);
-		dup2(fd, 1);
-		dup2(fd, 2);
-		closefrom(3);
 		snprintf(work, sizeof(work), "%s/work", dir);
-		execl("/bin/bash", "bash", d->cfg.kernel_builder, "--source", source, "--fragment",
-		      fragment, "--out", outdir, "--work", work, "--cache", d->cfg.kernel_cache,
-		      (char *)NULL);
-		_exit(127);
+		pid = uh_job_spawn(argv, log, err);
 	}
-	close(fd);
+	if (pid < 0) {
+		uh_err_prefix(err, "kernel %s", name);
+		uh_rm_tree(dir);
+		return -1;
+	}
 	if (b == NULL) {
 		b = calloc(1, sizeof(*b));
 		if (b == NULL)
@@ -309,36 +276,6 @@ int uh_kernel_build_start(struct uh_daemon *d, json_t *p, json_t **out, struct u
 			fragment, (int)pid);
 	*out = json_pack("{s:s, s:s, s:s}", "name", name, "status", "building", "log", log);
 	return 0;
-}
-
-/* The build's last "kernel-build: error:" line, or its last line. */
-static void build_error(const char *dir, char *out, size_t len)
-{
-	char path[PATH_MAX + 16], buf[8192], *p, *line = NULL;
-	int fd;
-	ssize_t n;
-	struct stat st;
-
-	snprintf(out, len, "the builder failed");
-	snprintf(path, sizeof(path), "%s/build.log", dir);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return;
-	if (fstat(fd, &st) == 0 && st.st_size > (off_t)sizeof(buf) - 1)
-		lseek(fd, st.st_size - (off_t)sizeof(buf) + 1, SEEK_SET);
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return;
-	buf[n] = '\0';
-	for (p = strtok(buf, "\n"); p; p = strtok(NULL, "\n")) {
-		if (strstr(p, "kernel-build: error:"))
-			line = p;
-		else if (line == NULL || strstr(line, "kernel-build: error:") == NULL)
-			line = p;
-	}
-	if (line)
-		snprintf(out, len, "%s", line);
 }
 
 /* Read KEY=value from the builder's info file. */
@@ -371,10 +308,10 @@ static int build_finish(struct uh_daemon *d, struct uh_kernel_build *b, struct u
 	if (stat(path, &st) < 0 || !(st.st_mode & S_IXUSR) || stat(info, &st) < 0)
 		return uh_errx(err, "the builder ended without a kernel binary and its info");
 	final_dir(d, b->name, final, sizeof(final));
-	rm_tree(final);
+	uh_rm_tree(final);
 	/* the result: binary, config, info, log in one directory, renamed into place */
 	snprintf(path, sizeof(path), "%s/work", b->dir);
-	rm_tree(path);
+	uh_rm_tree(path);
 	{
 		char from[PATH_MAX + 32], to[PATH_MAX + 32];
 		snprintf(from, sizeof(from), "%s/build.log", b->dir);
@@ -384,7 +321,7 @@ static int build_finish(struct uh_daemon *d, struct uh_kernel_build *b, struct u
 	}
 	if (rename(out, final) < 0)
 		return uh_err(err, errno, "move %s to %s", out, final);
-	rm_tree(b->dir);
+	uh_rm_tree(b->dir);
 	snprintf(k.name, sizeof(k.name), "%s", b->name);
 	snprintf(k.path, sizeof(k.path), "%.4000s/linux", final);
 	snprintf(info, sizeof(info), "%s/info", final);
@@ -414,18 +351,22 @@ int uh_kernel_child_exited(struct uh_daemon *d, pid_t pid, int status)
 		free(b);
 		return 1;
 	}
-	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
 		snprintf(b->message, sizeof(b->message), "%.500s", err.msg);
-	else
-		build_error(b->dir, b->message, sizeof(b->message));
+	} else {
+		char log[PATH_MAX + 16];
+
+		snprintf(log, sizeof(log), "%s/build.log", b->dir);
+		uh_job_error_line(log, "kernel-build", b->message, sizeof(b->message));
+	}
 	b->failed = 1;
 	/* keep only the log, for `kernel build` to show */
 	{
 		char p[PATH_MAX + 8];
 		snprintf(p, sizeof(p), "%s/work", b->dir);
-		rm_tree(p);
+		uh_rm_tree(p);
 		snprintf(p, sizeof(p), "%s/out", b->dir);
-		rm_tree(p);
+		uh_rm_tree(p);
 	}
 	uh_daemon_event(d, "", "kernel-build-failed", "%s: %s", b->name, b->message);
 	return 1;
@@ -446,7 +387,7 @@ int uh_kernel_remove(struct uh_daemon *d, const char *name, struct uh_error *err
 	if (b && !b->failed)
 		return uh_errc(err, EBUSY, "kernel %s is being built", name);
 	if (b) { /* a failed build: forget it and its log */
-		rm_tree(b->dir);
+		uh_rm_tree(b->dir);
 		for (pp = &d->builds; *pp; pp = &(*pp)->next)
 			if (*pp == b) {
 				*pp = b->next;
@@ -467,7 +408,7 @@ int uh_kernel_remove(struct uh_daemon *d, const char *name, struct uh_error *err
 	if (uh_store_kernel_del(d->store, name, err) < 0)
 		return -1;
 	final_dir(d, name, dir, sizeof(dir));
-	rm_tree(dir);
+	uh_rm_tree(dir);
 	uh_daemon_event(d, "", "kernel-removed", "%s", name);
 	return 0;
 }
@@ -496,7 +437,7 @@ void uh_kernel_init(struct uh_daemon *d)
 			continue;
 		snprintf(p, sizeof(p), "%s/%s", kdir, de->d_name);
 		uh_warnx("removing an unfinished kernel build %s", p);
-		rm_tree(p);
+		uh_rm_tree(p);
 	}
 	if (dir)
 		closedir(dir);

@@ -71,6 +71,8 @@ static void find_helpers(struct uh_config *c)
 		UMLHOST_LIBEXECDIR "/umlhost-kernel-build");
 	sibling(c->kernel_fragment, sizeof(c->kernel_fragment), self, slash, "hosting.config",
 		UMLHOST_DATADIR "/hosting.config");
+	sibling(c->template_builder, sizeof(c->template_builder), self, slash,
+		"umlhost-template-build", UMLHOST_LIBEXECDIR "/umlhost-template-build");
 }
 
 static int check_config(const struct uh_config *c, struct uh_error *err)
@@ -268,6 +270,7 @@ int main(int argc, char **argv)
 	sd_notify(0, "STOPPING=1");
 	uh_info("stopping; instances keep running");
 	uh_kernel_shutdown(&d);
+	uh_template_shutdown(&d);
 	uh_api_stop(&d);
 	for (struct uh_instance *i = d.instances; i; i = i->next)
 		if (i->rec.pid > 0 && uh_net_sample(i))

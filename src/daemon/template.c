@@ -1,13 +1,22 @@
 /* Templates: read-only ext4 images that instances' COW files sit on. An import copies the
  * image into the state dir (holes stay holes), makes it read-only and keeps its mtime: every
- * COW pins the backing file's size and mtime, so the copy is never touched again. */
+ * COW pins the backing file's size and mtime, so the copy is never touched again.
+ *
+ * Versions (the seed's patch management): `template build NAME` again makes version N+1 at
+ * <state>/templates/NAME@N.img (version 1 is NAME.img); an instance stays on the version its
+ * COW was made over, new instances get the newest, a version in use cannot be removed. A build
+ * runs umlhost-template-build (scripts/template-build.sh: debootstrap + mkfs.ext4 -d) as a
+ * background job; its image is registered only once it is complete. */
 #include "daemon/daemon.h"
 #include "util/cleanup.h"
 #include "util/fileio.h"
 #include "util/sparse_copy.h"
+#include "util/log.h"
 #include "util/validate.h"
 
 #include <errno.h>
+#include <signal.h>
+#include <sys/wait.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,16 +37,48 @@ static int is_ext_image(int fd)
 	return m[0] == 0x53 && m[1] == 0xef; /* 0xEF53, little endian */
 }
 
+struct uh_template_build {
+	char name[UH_KEY_MAX];
+	char dir[PATH_MAX]; /* .build-NAME */
+	pid_t pid;
+	int failed;
+	char message[512];
+	int64_t started;
+	struct uh_template_build *next;
+};
+
+static int uses(const struct uh_instance *i, const char *name, int version)
+{
+	return strcmp(i->rec.template_name, name) == 0 &&
+	       (version == 0 || i->rec.template_version == version ||
+		(i->rec.template_version == 0 && version == 1));
+}
+
 static json_t *template_json(const struct uh_template_rec *t, struct uh_daemon *d)
 {
 	json_t *users = json_array();
 	struct uh_instance *i;
+	struct uh_template_rec newest;
+	struct uh_error err;
 
 	for (i = d->instances; i; i = i->next)
-		if (strcmp(i->rec.template_name, t->name) == 0)
+		if (uses(i, t->name, t->version))
 			json_array_append_new(users, json_string(i->rec.name));
-	return json_pack("{s:s, s:s, s:I, s:I, s:o}", "name", t->name, "path", t->path, "size",
-			 (json_int_t)t->size, "mtime", (json_int_t)t->mtime, "instances", users);
+	if (uh_store_template_get(d->store, t->name, 0, &newest, &err) != 0)
+		newest.version = t->version;
+	return json_pack("{s:s, s:i, s:b, s:s, s:s, s:I, s:I, s:o}", "name", t->name, "version",
+			 t->version, "newest", newest.version == t->version, "status", "ready",
+			 "path", t->path, "size", (json_int_t)t->size, "mtime", (json_int_t)t->mtime,
+			 "instances", users);
+}
+
+static void version_path(struct uh_daemon *d, const char *name, int version, char *out,
+			 size_t len)
+{
+	if (version <= 1)
+		snprintf(out, len, "%.4000s/templates/%s.img", d->cfg.state_dir, name);
+	else
+		snprintf(out, len, "%.4000s/templates/%s@%d.img", d->cfg.state_dir, name, version);
 }
 
 int uh_template_import(struct uh_daemon *d, const char *name, const char *image, uid_t caller,
@@ -55,11 +96,13 @@ int uh_template_import(struct uh_daemon *d, const char *name, const char *image,
 		return -1;
 	if (image == NULL || image[0] != '/')
 		return uh_errx(err, "template %s: the image path must be absolute", name);
-	r = uh_store_template_get(d->store, name, &t, err);
+	r = uh_store_template_get(d->store, name, 0, &t, err);
 	if (r < 0)
 		return -1;
 	if (r == 0)
-		return uh_errc(err, EEXIST, "template '%s' already exists", name);
+		return uh_errc(err, EEXIST, "template '%s' already exists (template build makes new "
+					    "versions)",
+			       name);
 	in = open(image, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	if (in < 0)
 		return uh_err(err, errno, "template %s: open %s", name, image);
@@ -77,7 +120,8 @@ int uh_template_import(struct uh_daemon *d, const char *name, const char *image,
 
 	snprintf(dir, sizeof(dir), "%.4000s/templates", d->cfg.state_dir);
 	snprintf(t.name, sizeof(t.name), "%.32s", name);
-	snprintf(t.path, sizeof(t.path), "%.4000s/%.32s.img", dir, name);
+	t.version = 1;
+	version_path(d, name, 1, t.path, sizeof(t.path));
 	if (access(t.path, F_OK) == 0)
 		return uh_errc(err, EEXIST, "template %s: %s already exists", name, t.path);
 	if (uh_tmpfile_open(&tmp, t.path, 0444, err) < 0)
@@ -114,30 +158,64 @@ fail:
 	return -1;
 }
 
-int uh_template_remove(struct uh_daemon *d, const char *name, struct uh_error *err)
-{
-	struct uh_template_rec t;
-	struct uh_instance *i;
-	int r;
+struct rm_ctx {
+	struct uh_template_rec v[64];
+	int n;
+};
 
-	if (uh_validate_name("template", name, err) < 0)
-		return -1;
-	r = uh_store_template_get(d->store, name, &t, err);
-	if (r < 0)
-		return -1;
-	if (r == 1)
-		return uh_errc(err, ENOENT, "no template named '%s'", name);
-	for (i = d->instances; i; i = i->next)
-		if (strcmp(i->rec.template_name, name) == 0)
-			return uh_errc(err, EBUSY, "template '%s' is used by instance %s; delete "
-						   "its instances first",
-				       name, i->rec.name);
-	if (uh_store_template_del(d->store, name, err) < 0)
-		return -1;
-	if (unlink(t.path) < 0 && errno != ENOENT)
-		uh_err(err, errno, "remove %s", t.path); /* the row is gone; report, go on */
-	uh_daemon_event(d, "-", "template-removed", "%s", name);
+static int collect_versions(const struct uh_template_rec *t, void *arg)
+{
+	struct rm_ctx *c = arg;
+
+	if (c->n < 64)
+		c->v[c->n++] = *t;
 	return 0;
+}
+
+int uh_template_remove(struct uh_daemon *d, const char *name, int version, struct uh_error *err)
+{
+	struct rm_ctx *c = calloc(1, sizeof(*c));
+	struct uh_instance *i;
+	int k, found = 0, ret = -1;
+
+	if (c == NULL)
+		abort();
+	if (uh_validate_name("template", name, err) < 0 ||
+	    uh_store_template_list(d->store, collect_versions, c, err) < 0)
+		goto out;
+	for (k = 0; k < c->n; k++)
+		found += strcmp(c->v[k].name, name) == 0 && (version == 0 || c->v[k].version == version);
+	if (!found) {
+		if (version)
+			uh_errc(err, ENOENT, "template '%s' has no version %d", name, version);
+		else
+			uh_errc(err, ENOENT, "no template named '%s'", name);
+		goto out;
+	}
+	/* refuse as a whole: nothing is removed if any version asked for is in use */
+	for (i = d->instances; i; i = i->next)
+		if (uses(i, name, version)) {
+			uh_errc(err, EBUSY, "template '%s' version %d is used by instance %s; delete "
+					    "its instances first",
+				name, i->rec.template_version ? i->rec.template_version : 1,
+				i->rec.name);
+			goto out;
+		}
+	for (k = 0; k < c->n; k++) {
+		struct uh_template_rec *t = &c->v[k];
+
+		if (strcmp(t->name, name) != 0 || (version && t->version != version))
+			continue;
+		if (uh_store_template_del(d->store, name, t->version, err) < 0)
+			goto out;
+		if (unlink(t->path) < 0 && errno != ENOENT)
+			uh_warnx("remove %s: %s", t->path, strerror(errno));
+		uh_daemon_event(d, "-", "template-removed", "%s version %d", name, t->version);
+	}
+	ret = 0;
+out:
+	free(c);
+	return ret;
 }
 
 struct list_ctx {
@@ -157,9 +235,259 @@ json_t *uh_template_list(struct uh_daemon *d, struct uh_error *err)
 {
 	struct list_ctx c = {.d = d, .arr = json_array()};
 
+	struct uh_template_build *b;
+
 	if (uh_store_template_list(d->store, list_one, &c, err) < 0) {
 		json_decref(c.arr);
 		return NULL;
 	}
+	for (b = d->tbuilds; b; b = b->next)
+		json_array_append_new(c.arr, json_pack("{s:s, s:s, s:s?}", "name", b->name, "status",
+						       b->failed ? "failed" : "building", "error",
+						       b->failed ? b->message : NULL));
 	return c.arr;
+}
+
+/* ---- builds */
+
+static struct uh_template_build *build_find(struct uh_daemon *d, const char *name)
+{
+	struct uh_template_build *b;
+
+	for (b = d->tbuilds; b; b = b->next)
+		if (strcmp(b->name, name) == 0)
+			return b;
+	return NULL;
+}
+
+int uh_template_build_start(struct uh_daemon *d, json_t *p, json_t **out, struct uh_error *err)
+{
+	const char *name = json_string_value(json_object_get(p, "name"));
+	const char *suite = json_string_value(json_object_get(p, "suite"));
+	const char *packages = json_string_value(json_object_get(p, "packages"));
+	const char *size = json_string_value(json_object_get(p, "size"));
+	const char *mirror = json_string_value(json_object_get(p, "mirror"));
+	struct uh_template_build *b;
+	char dir[PATH_MAX], log[PATH_MAX + 16], img[PATH_MAX + 16], work[PATH_MAX + 8];
+	char *argv[20];
+	uint64_t bytes;
+	int n = 0;
+	pid_t pid;
+
+	if (name == NULL)
+		return uh_errx(err, "template build: a name is required");
+	if (uh_validate_name("template", name, err) < 0)
+		return -1;
+	b = build_find(d, name);
+	if (b && !b->failed)
+		return uh_errc(err, EBUSY, "template %s is being built already", name);
+	if (suite && (suite[0] == '\0' || strlen(suite) > 32 ||
+		      strspn(suite, "abcdefghijklmnopqrstuvwxyz0123456789-") != strlen(suite)))
+		return uh_errx(err, "template %s: invalid suite '%s'", name, suite);
+	if (packages && (strlen(packages) > 1000 ||
+			 strspn(packages, "abcdefghijklmnopqrstuvwxyz0123456789.+-,") !=
+				 strlen(packages)))
+		return uh_errx(err, "template %s: invalid package list '%s' (names separated by "
+				    "commas)",
+			       name, packages);
+	if (size && (uh_parse_size(size, &bytes, err) < 0 || bytes < (256ULL << 20)))
+		return uh_errx(err, "template %s: --size must be at least 256M", name);
+	if (mirror && (strncmp(mirror, "http://", 7) != 0 && strncmp(mirror, "https://", 8) != 0 &&
+		       strncmp(mirror, "file:/", 6) != 0))
+		return uh_errx(err, "template %s: --mirror must be an http(s):// or file:/ URL", name);
+	if (access(d->cfg.template_builder, R_OK) < 0)
+		return uh_err(err, errno, "template %s: builder %s", name, d->cfg.template_builder);
+	snprintf(dir, sizeof(dir), "%.4000s/templates/.build-%s", d->cfg.state_dir, name);
+	uh_rm_tree(dir);
+	if (uh_mkdirs(dir, 0755, err) < 0)
+		return uh_err_prefix(err, "template %s", name);
+	snprintf(log, sizeof(log), "%s/build.log", dir);
+	snprintf(img, sizeof(img), "%s/image", dir);
+	snprintf(work, sizeof(work), "%s/work", dir);
+	argv[n++] = "/bin/bash";
+	argv[n++] = d->cfg.template_builder;
+	argv[n++] = "--out";
+	argv[n++] = img;
+	argv[n++] = "--work";
+	argv[n++] = work;
+	if (suite) {
+		argv[n++] = "--suite";
+		argv[n++] = (char *)suite;
+	}
+	if (packages) {
+		argv[n++] = "--packages";
+		argv[n++] = (char *)packages;
+	}
+	if (size) {
+		argv[n++] = "--size";
+		argv[n++] = (char *)size;
+	}
+	if (mirror) {
+		argv[n++] = "--mirror";
+		argv[n++] = (char *)mirror;
+	}
+	if (d->cfg.template_cache[0]) {
+		argv[n++] = "--cache";
+		argv[n++] = d->cfg.template_cache;
+	}
+	argv[n] = NULL;
+	pid = uh_job_spawn(argv, log, err);
+	if (pid < 0) {
+		uh_rm_tree(dir);
+		return uh_err_prefix(err, "template %s", name);
+	}
+	if (b == NULL) {
+		b = calloc(1, sizeof(*b));
+		if (b == NULL)
+			abort();
+		b->next = d->tbuilds;
+		d->tbuilds = b;
+	}
+	snprintf(b->name, sizeof(b->name), "%s", name);
+	snprintf(b->dir, sizeof(b->dir), "%s", dir);
+	b->pid = pid;
+	b->failed = 0;
+	b->message[0] = '\0';
+	b->started = time(NULL);
+	uh_daemon_event(d, "-", "template-build", "%s: %s%s%s (pid %d)", name,
+			suite ? suite : "bookworm", packages ? " + " : "", packages ? packages : "",
+			(int)pid);
+	*out = json_pack("{s:s, s:s, s:s}", "name", name, "status", "building", "log", log);
+	return 0;
+}
+
+/* Register the built image as the next version: renamed into place, read-only. */
+static int build_register(struct uh_daemon *d, struct uh_template_build *b, struct uh_error *err)
+{
+	struct uh_template_rec t = {0}, last;
+	char img[PATH_MAX + 16];
+	struct stat st;
+	uh_autoclose int fd = -1;
+	int r;
+
+	snprintf(img, sizeof(img), "%s/image", b->dir);
+	fd = open(img, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st) < 0)
+		return uh_err(err, errno, "the builder left no image (%s)", img);
+	if (!is_ext_image(fd))
+		return uh_errx(err, "the builder's image is not an ext4 filesystem");
+	r = uh_store_template_get(d->store, b->name, 0, &last, err);
+	if (r < 0)
+		return -1;
+	snprintf(t.name, sizeof(t.name), "%s", b->name);
+	t.version = r == 0 ? last.version + 1 : 1;
+	version_path(d, b->name, t.version, t.path, sizeof(t.path));
+	if (fchmod(fd, 0444) < 0)
+		return uh_err(err, errno, "chmod %s", img);
+	if (renameat2(AT_FDCWD, img, AT_FDCWD, t.path, RENAME_NOREPLACE) < 0)
+		return uh_err(err, errno, "move the image to %s", t.path);
+	t.size = (uint64_t)st.st_size;
+	t.mtime = st.st_mtim.tv_sec;
+	t.created = time(NULL);
+	if (uh_store_template_put(d->store, &t, err) < 0) {
+		unlink(t.path);
+		return -1;
+	}
+	b->failed = t.version; /* reused by the caller for the event only */
+	return 0;
+}
+
+int uh_template_child_exited(struct uh_daemon *d, pid_t pid, int status)
+{
+	struct uh_template_build *b, **pp;
+	struct uh_error err;
+	char log[PATH_MAX + 16], keep[PATH_MAX + 32];
+
+	for (pp = &d->tbuilds; (b = *pp) != NULL; pp = &b->next)
+		if (b->pid == pid && !b->failed)
+			break;
+	if (b == NULL)
+		return 0;
+	b->pid = 0;
+	snprintf(log, sizeof(log), "%s/build.log", b->dir);
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0 && build_register(d, b, &err) == 0) {
+		/* the log stays beside the image */
+		snprintf(keep, sizeof(keep), "%.4000s/templates/%s.build.log", d->cfg.state_dir,
+			 b->name);
+		rename(log, keep);
+		uh_daemon_event(d, "-", "template-built", "%s: version %d after %lld s", b->name,
+				b->failed, (long long)(time(NULL) - b->started));
+		uh_rm_tree(b->dir);
+		*pp = b->next;
+		free(b);
+		return 1;
+	}
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		snprintf(b->message, sizeof(b->message), "%.500s", err.msg);
+	else
+		uh_job_error_line(log, "template-build", b->message, sizeof(b->message));
+	b->failed = 1;
+	/* nothing half-built stays: only the log, for `template build` to show */
+	snprintf(keep, sizeof(keep), "%s/work", b->dir);
+	uh_rm_tree(keep);
+	snprintf(keep, sizeof(keep), "%s/image", b->dir);
+	unlink(keep);
+	uh_daemon_event(d, "-", "template-build-failed", "%s: %s", b->name, b->message);
+	return 1;
+}
+
+json_t *uh_template_get_json(struct uh_daemon *d, const char *name, struct uh_error *err)
+{
+	struct uh_template_build *b = build_find(d, name);
+	struct uh_template_rec t;
+	int r;
+
+	if (b)
+		return json_pack("{s:s, s:s, s:s?}", "name", b->name, "status",
+				 b->failed ? "failed" : "building", "error",
+				 b->failed ? b->message : NULL);
+	r = uh_store_template_get(d->store, name, 0, &t, err);
+	if (r != 0) {
+		if (r == 1)
+			uh_errc(err, ENOENT, "no template named '%s'", name);
+		return NULL;
+	}
+	return template_json(&t, d);
+}
+
+int uh_template_log_path(struct uh_daemon *d, const char *name, char *out, size_t len,
+			 struct uh_error *err)
+{
+	struct stat st;
+
+	if (uh_validate_name("template", name, err) < 0)
+		return -1;
+	if (build_find(d, name))
+		snprintf(out, len, "%.4000s/templates/.build-%s/build.log", d->cfg.state_dir, name);
+	else
+		snprintf(out, len, "%.4000s/templates/%s.build.log", d->cfg.state_dir, name);
+	if (stat(out, &st) < 0)
+		return uh_errc(err, ENOENT, "template %s has no build log", name);
+	return 0;
+}
+
+/* A failed build is forgotten with `template rm`; builds a crashed daemon left are removed. */
+int uh_template_forget_build(struct uh_daemon *d, const char *name)
+{
+	struct uh_template_build *b = build_find(d, name), **pp;
+
+	if (b == NULL || !b->failed)
+		return 0;
+	uh_rm_tree(b->dir);
+	for (pp = &d->tbuilds; *pp; pp = &(*pp)->next)
+		if (*pp == b) {
+			*pp = b->next;
+			break;
+		}
+	free(b);
+	return 1;
+}
+
+void uh_template_shutdown(struct uh_daemon *d)
+{
+	struct uh_template_build *b;
+
+	for (b = d->tbuilds; b; b = b->next)
+		if (b->pid > 0)
+			kill(-b->pid, SIGTERM);
 }

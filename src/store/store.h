@@ -15,6 +15,7 @@ struct uh_store;
 
 struct uh_template_rec {
 	char name[UH_KEY_MAX];
+	int version;	 /* 1, 2, ...: building a name again makes a new version */
 	char path[PATH_MAX];
 	uint64_t size;	 /* bytes */
 	int64_t mtime;	 /* seconds, pinned into every COW made over it */
@@ -24,6 +25,7 @@ struct uh_template_rec {
 struct uh_instance_rec {
 	char name[UH_KEY_MAX];
 	char template_name[UH_KEY_MAX];
+	int template_version; /* the version its COW is pinned to */
 	char kernel[UH_KEY_MAX];
 	char restart[16]; /* no | on-failure | always */
 	char state[16];	  /* stopped | starting | running | stopping | crashed */
@@ -80,10 +82,12 @@ void uh_store_rollback(struct uh_store *s);
 
 int uh_store_template_put(struct uh_store *s, const struct uh_template_rec *t,
 			  struct uh_error *err);
-int uh_store_template_get(struct uh_store *s, const char *name, struct uh_template_rec *t,
+/* version 0: the newest. */
+int uh_store_template_get(struct uh_store *s, const char *name, int version,
+			  struct uh_template_rec *t, struct uh_error *err);
+int uh_store_template_del(struct uh_store *s, const char *name, int version,
 			  struct uh_error *err);
-int uh_store_template_del(struct uh_store *s, const char *name, struct uh_error *err);
-/* Calls fn for every template in name order; fn returning non-zero stops the walk. */
+/* Calls fn for every template version in name, version order; non-zero stops the walk. */
 int uh_store_template_list(struct uh_store *s,
 			   int (*fn)(const struct uh_template_rec *t, void *arg), void *arg,
 			   struct uh_error *err);

@@ -25,8 +25,9 @@ struct uh_store {
 
 static const char schema[] =
 	"CREATE TABLE IF NOT EXISTS templates ("
-	"  name TEXT PRIMARY KEY, path TEXT NOT NULL, size INTEGER NOT NULL,"
-	"  mtime INTEGER NOT NULL, created INTEGER NOT NULL);"
+	"  name TEXT NOT NULL, version INTEGER NOT NULL, path TEXT NOT NULL,"
+	"  size INTEGER NOT NULL, mtime INTEGER NOT NULL, created INTEGER NOT NULL,"
+	"  PRIMARY KEY (name, version));"
 	"CREATE TABLE IF NOT EXISTS instances ("
 	"  name TEXT PRIMARY KEY, template TEXT NOT NULL, kernel TEXT NOT NULL,"
 	"  restart TEXT NOT NULL, state TEXT NOT NULL, disk TEXT NOT NULL,"
@@ -34,7 +35,8 @@ static const char schema[] =
 	"  pid INTEGER NOT NULL, pid_start INTEGER NOT NULL, monitor_pid INTEGER NOT NULL,"
 	"  restarts INTEGER NOT NULL, uid INTEGER NOT NULL, started_at INTEGER NOT NULL,"
 	"  created INTEGER NOT NULL, cpu_quota INTEGER NOT NULL DEFAULT 0,"
-	"  pids_max INTEGER NOT NULL DEFAULT 0," NET_COLS_DDL ");"
+	"  pids_max INTEGER NOT NULL DEFAULT 0," NET_COLS_DDL ","
+	"  template_version INTEGER NOT NULL DEFAULT 1);"
 	"CREATE TABLE IF NOT EXISTS networks ("
 	"  name TEXT PRIMARY KEY, mode TEXT NOT NULL, pool TEXT NOT NULL, uplink TEXT NOT NULL,"
 	"  bridge TEXT NOT NULL, gateway TEXT NOT NULL, created INTEGER NOT NULL);"
@@ -66,8 +68,16 @@ static const char *const migrations[] = {
 	"ALTER TABLE instances ADD COLUMN tap_tx_packets INTEGER NOT NULL DEFAULT 0;",
 	/* 3 -> 4: kernels (the table is in the schema) */
 	"SELECT 1;",
+	/* 4 -> 5: template versions (what existed is version 1) */
+	"CREATE TABLE templates_v (name TEXT NOT NULL, version INTEGER NOT NULL,"
+	"  path TEXT NOT NULL, size INTEGER NOT NULL, mtime INTEGER NOT NULL,"
+	"  created INTEGER NOT NULL, PRIMARY KEY (name, version));"
+	"INSERT INTO templates_v SELECT name, 1, path, size, mtime, created FROM templates;"
+	"DROP TABLE templates;"
+	"ALTER TABLE templates_v RENAME TO templates;"
+	"ALTER TABLE instances ADD COLUMN template_version INTEGER NOT NULL DEFAULT 1;",
 };
-#define SCHEMA_VERSION 4
+#define SCHEMA_VERSION 5
 
 /* After the migrations, whatever the starting version: an address is never given twice. */
 static const char indexes[] =
@@ -191,6 +201,8 @@ static int step_done(struct uh_store *s, sqlite3_stmt *st, const char *what,
 
 /* ---- templates */
 
+#define TEMPLATE_COLS "name,path,size,mtime,created,version"
+
 static void template_row(sqlite3_stmt *st, struct uh_template_rec *t)
 {
 	memset(t, 0, sizeof(*t));
@@ -199,6 +211,7 @@ static void template_row(sqlite3_stmt *st, struct uh_template_rec *t)
 	t->size = (uint64_t)sqlite3_column_int64(st, 2);
 	t->mtime = sqlite3_column_int64(st, 3);
 	t->created = sqlite3_column_int64(st, 4);
+	t->version = sqlite3_column_int(st, 5);
 }
 
 int uh_store_template_put(struct uh_store *s, const struct uh_template_rec *t,
@@ -206,26 +219,32 @@ int uh_store_template_put(struct uh_store *s, const struct uh_template_rec *t,
 {
 	sqlite3_stmt *st;
 
-	if (prepare(s, "INSERT OR REPLACE INTO templates VALUES (?,?,?,?,?)", &st, err) < 0)
+	if (prepare(s, "INSERT OR REPLACE INTO templates (" TEMPLATE_COLS ") VALUES (?,?,?,?,?,?)",
+		    &st, err) < 0)
 		return -1;
 	sqlite3_bind_text(st, 1, t->name, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_text(st, 2, t->path, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_int64(st, 3, (sqlite3_int64)t->size);
 	sqlite3_bind_int64(st, 4, t->mtime);
 	sqlite3_bind_int64(st, 5, t->created);
+	sqlite3_bind_int(st, 6, t->version > 0 ? t->version : 1);
 	return step_done(s, st, "save template", err);
 }
 
-int uh_store_template_get(struct uh_store *s, const char *name, struct uh_template_rec *t,
-			  struct uh_error *err)
+int uh_store_template_get(struct uh_store *s, const char *name, int version,
+			  struct uh_template_rec *t, struct uh_error *err)
 {
 	sqlite3_stmt *st;
 	int rc;
 
-	if (prepare(s, "SELECT name,path,size,mtime,created FROM templates WHERE name=?", &st,
-		    err) < 0)
+	/* version 0: the newest */
+	if (prepare(s, "SELECT " TEMPLATE_COLS " FROM templates WHERE name=? AND (?=0 OR version=?)"
+		       " ORDER BY version DESC LIMIT 1",
+		    &st, err) < 0)
 		return -1;
 	sqlite3_bind_text(st, 1, name, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int(st, 2, version);
+	sqlite3_bind_int(st, 3, version);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW)
 		template_row(st, t);
@@ -237,13 +256,15 @@ int uh_store_template_get(struct uh_store *s, const char *name, struct uh_templa
 	return db_err(s, err, "read template");
 }
 
-int uh_store_template_del(struct uh_store *s, const char *name, struct uh_error *err)
+int uh_store_template_del(struct uh_store *s, const char *name, int version,
+			  struct uh_error *err)
 {
 	sqlite3_stmt *st;
 
-	if (prepare(s, "DELETE FROM templates WHERE name=?", &st, err) < 0)
+	if (prepare(s, "DELETE FROM templates WHERE name=? AND version=?", &st, err) < 0)
 		return -1;
 	sqlite3_bind_text(st, 1, name, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int(st, 2, version);
 	return step_done(s, st, "delete template", err);
 }
 
@@ -255,7 +276,7 @@ int uh_store_template_list(struct uh_store *s,
 	sqlite3_stmt *st;
 	int rc;
 
-	if (prepare(s, "SELECT name,path,size,mtime,created FROM templates ORDER BY name", &st,
+	if (prepare(s, "SELECT " TEMPLATE_COLS " FROM templates ORDER BY name, version", &st,
 		    err) < 0)
 		return -1;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -275,7 +296,7 @@ int uh_store_template_list(struct uh_store *s,
 	"name,template,kernel,restart,state,disk,kernel_args,memory_mib,autostart,pid,pid_start,"  \
 	"monitor_pid,restarts,uid,started_at,created,cpu_quota,pids_max,network,ip,mac,tap,"     \
 	"rx_bytes,tx_bytes,rx_packets,tx_packets,tap_rx_bytes,tap_tx_bytes,tap_rx_packets,"        \
-	"tap_tx_packets"
+	"tap_tx_packets,template_version"
 
 static void instance_row(sqlite3_stmt *st, struct uh_instance_rec *r)
 {
@@ -306,6 +327,7 @@ static void instance_row(sqlite3_stmt *st, struct uh_instance_rec *r)
 		r->net_total[i] = (uint64_t)sqlite3_column_int64(st, 22 + i);
 		r->tap_seen[i] = (uint64_t)sqlite3_column_int64(st, 26 + i);
 	}
+	r->template_version = sqlite3_column_int(st, 30);
 }
 
 int uh_store_instance_put(struct uh_store *s, const struct uh_instance_rec *r,
@@ -316,7 +338,7 @@ int uh_store_instance_put(struct uh_store *s, const struct uh_instance_rec *r,
 	/* an upsert, not INSERT OR REPLACE: REPLACE would resolve a clash on the unique
 	 * address by deleting the other instance */
 	if (prepare(s, "INSERT INTO instances (" INSTANCE_COLS ") VALUES "
-		       "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) "
+		       "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) "
 		       "ON CONFLICT(name) DO UPDATE SET "
 		       "template=excluded.template,kernel=excluded.kernel,"
 		       "restart=excluded.restart,state=excluded.state,disk=excluded.disk,"
@@ -331,7 +353,8 @@ int uh_store_instance_put(struct uh_store *s, const struct uh_instance_rec *r,
 		       "rx_packets=excluded.rx_packets,tx_packets=excluded.tx_packets,"
 		       "tap_rx_bytes=excluded.tap_rx_bytes,tap_tx_bytes=excluded.tap_tx_bytes,"
 		       "tap_rx_packets=excluded.tap_rx_packets,"
-		       "tap_tx_packets=excluded.tap_tx_packets",
+		       "tap_tx_packets=excluded.tap_tx_packets,"
+		       "template_version=excluded.template_version",
 		    &st, err) < 0)
 		return -1;
 	sqlite3_bind_text(st, 1, r->name, -1, SQLITE_TRANSIENT);
@@ -360,6 +383,7 @@ int uh_store_instance_put(struct uh_store *s, const struct uh_instance_rec *r,
 		sqlite3_bind_int64(st, 23 + i, (sqlite3_int64)r->net_total[i]);
 		sqlite3_bind_int64(st, 27 + i, (sqlite3_int64)r->tap_seen[i]);
 	}
+	sqlite3_bind_int(st, 31, r->template_version > 0 ? r->template_version : 1);
 	if (sqlite3_step(st) != SQLITE_DONE) {
 		int constraint = sqlite3_errcode(s->db) == SQLITE_CONSTRAINT;
 

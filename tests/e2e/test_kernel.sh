@@ -72,6 +72,7 @@ for i in $(seq 120); do
 	sleep 0.5
 done
 check "Debian's apache answers with a page naming the instance" test "$page" = "hello from d1 at 192.0.2.14"
+wait_log d1 "(automatic login)" 90 || not_ok "d1: console login"
 run guest_sh d1 'systemctl is-system-running --wait; mount -t hostfs none /mnt' 60
 check "systemd reached running, no failed unit" matches "$out" "*running*"
 check "mount -t hostfs fails in Debian on the hosting kernel" matches "$out" "*unknown filesystem type 'hostfs'*"

@@ -49,11 +49,11 @@ static void test_roundtrip(void **state)
 	t.size = 1 << 30;
 	t.mtime = 1795938839;
 	assert_int_equal(uh_store_template_put(s, &t, &err), 0);
-	assert_int_equal(uh_store_template_get(s, "base", &tb, &err), 0);
+	assert_int_equal(uh_store_template_get(s, "base", 0, &tb, &err), 0);
 	assert_string_equal(tb.path, t.path);
 	assert_int_equal(tb.size, 1 << 30);
 	assert_int_equal(tb.mtime, 1795938839);
-	assert_int_equal(uh_store_template_get(s, "nosuch", &tb, &err), 1);
+	assert_int_equal(uh_store_template_get(s, "nosuch", 0, &tb, &err), 1);
 
 	strcpy(r.name, "web2");
 	strcpy(r.template_name, "base");

@@ -1,0 +1,89 @@
+/* Background jobs of the daemon: a helper program (the kernel builder, the template builder)
+ * in its own session at nice 10, stdin /dev/null, stdout and stderr appended to a log that
+ * the CLI reads while it runs. The daemon learns of its end from SIGCHLD (main loop). */
+#include "daemon/daemon.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+pid_t uh_job_spawn(char *const argv[], const char *log, struct uh_error *err)
+{
+	int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	pid_t pid;
+
+	if (fd < 0)
+		return uh_err(err, errno, "create %s", log);
+	pid = fork();
+	if (pid < 0) {
+		uh_err(err, errno, "fork");
+		close(fd);
+		return -1;
+	}
+	if (pid == 0) {
+		sigset_t none;
+		int null = open("/dev/null", O_RDONLY);
+
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		setsid();
+		setpriority(PRIO_PROCESS, 0, 10); /* a build must not starve the instances */
+		dup2(null, 0);
+		dup2(fd, 1);
+		dup2(fd, 2);
+		closefrom(3);
+		execv(argv[0], argv);
+		fprintf(stderr, "umlhostd: exec %s: %s\n", argv[0], strerror(errno));
+		_exit(127);
+	}
+	close(fd);
+	return pid;
+}
+
+void uh_job_error_line(const char *log, const char *prefix, char *out, size_t len)
+{
+	char buf[8192], *p, *line = NULL, *save = NULL;
+	int fd;
+	ssize_t n;
+	struct stat st;
+
+	snprintf(out, len, "the builder failed");
+	fd = open(log, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	if (fstat(fd, &st) == 0 && st.st_size > (off_t)sizeof(buf) - 1)
+		lseek(fd, st.st_size - (off_t)sizeof(buf) + 1, SEEK_SET);
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return;
+	buf[n] = '\0';
+	/* the last "<prefix> error:" line, else the last line */
+	for (p = strtok_r(buf, "\n", &save); p; p = strtok_r(NULL, "\n", &save)) {
+		int is_err = strstr(p, prefix) && strstr(p, "error:");
+
+		if (is_err || line == NULL || !(strstr(line, prefix) && strstr(line, "error:")))
+			line = p;
+	}
+	if (line)
+		snprintf(out, len, "%s", line);
+}
+
+void uh_rm_tree(const char *path)
+{
+	pid_t pid = fork();
+
+	/* build trees are deep and may hold anything debootstrap made: rm is the tool */
+	if (pid == 0) {
+		execl("/bin/rm", "rm", "-rf", "--one-file-system", "--", path, (char *)NULL);
+		_exit(127);
+	}
+	if (pid > 0)
+		waitpid(pid, NULL, 0);
+}
