@@ -15,7 +15,7 @@ PKGS=(
 	# building the hosting kernel (umlhost kernel build)
 	linux-source-6.1 make libc6-dev flex bison bc xz-utils ccache binutils
 	# building Debian templates
-	debootstrap
+	mmdebstrap dosfstools mtools openssh-client
 )
 missing=()
 for p in "${PKGS[@]}"; do

@@ -1,6 +1,6 @@
 #!/bin/bash
 # umlhost-template-build: a Debian root filesystem image for UML instances, built with
-# debootstrap into a staging directory and made into a sparse ext4 image with mkfs.ext4 -d
+# mmdebstrap into a staging directory and made into a sparse ext4 image with mkfs.ext4 -d
 # (no loop mount, nothing mounted at all).
 #
 #   template-build.sh --out IMAGE [--suite bookworm] [--packages a,b,c] [--size 2G]
@@ -33,8 +33,8 @@ fail() { echo "template-build: error: $*"; echo "template-build: error: $*" >&2;
 [ -n "$OUT" ] || fail "--out IMAGE is required"
 case "$SUITE" in *[!a-z0-9-]* | "") fail "invalid suite '$SUITE'" ;; esac
 case "$PACKAGES" in *[!a-z0-9.+,-]*) fail "invalid package list '$PACKAGES'" ;; esac
-for t in debootstrap mkfs.ext4; do
-	command -v $t > /dev/null || fail "$t missing (apt-get install debootstrap e2fsprogs)"
+for t in mmdebstrap mkfs.ext4; do
+	command -v $t > /dev/null || fail "$t missing (apt-get install mmdebstrap e2fsprogs)"
 done
 # the mirror: the host's own apt source unless given
 if [ -z "$MIRROR" ]; then
@@ -44,7 +44,7 @@ if [ -z "$MIRROR" ]; then
 	[ -n "$MIRROR" ] || MIRROR=http://deb.debian.org/debian
 fi
 # what every template has: systemd as init, the tools the first-boot unit uses, sshd, apache
-BASE=systemd-sysv,udev,kmod,iproute2,procps,openssh-server,apache2
+BASE=systemd-sysv,udev,kmod,iproute2,procps,openssh-server,apache2,cloud-init
 INCLUDE=$BASE${PACKAGES:+,$PACKAGES}
 selfhash=$(sha256sum "$0" | cut -c1-12)
 key=$(printf '%s\n' "$SUITE" "$INCLUDE" "$SIZE" "$MIRROR" "$selfhash" | sha256sum | cut -c1-16)
@@ -73,17 +73,21 @@ trap cleanup EXIT
 rm -rf --one-file-system "$ROOT"
 mkdir -p "$ROOT"
 
-say "step 1/4: debootstrap $SUITE (minbase + $INCLUDE)"
-# debootstrap's own "E:" line names what was wrong (suite, package, mirror)
-if ! debootstrap --variant=minbase --include="$INCLUDE" "$SUITE" "$ROOT" "$MIRROR" 2>&1 |
-	tee "$WORK/debootstrap.log" | sed -u 's/^/  /' || [ "${PIPESTATUS[0]}" != 0 ]; then
-	if grep -q 'No space left on device' "$WORK/debootstrap.log" "$ROOT/debootstrap/debootstrap.log" 2> /dev/null; then
-		fail "no space left on device in $WORK (debootstrap needs about 500 MB)"
+say "step 1/4: mmdebstrap $SUITE (minbase + $INCLUDE)"
+# mmdebstrap installs the extra packages with apt (debootstrap's own resolver fails to
+# configure cloud-init's python dependencies in minbase, measured); its "E:" line names what
+# was wrong (suite, package, mirror)
+if ! mmdebstrap --mode=root --variant=minbase --include="$INCLUDE" "$SUITE" "$ROOT" "$MIRROR" \
+	> "$WORK/mmdebstrap.log" 2>&1; then
+	sed 's/^/  /' "$WORK/mmdebstrap.log" | tail -n 40
+	if grep -q 'No space left on device' "$WORK/mmdebstrap.log"; then
+		fail "no space left on device in $WORK (a template needs about 1 GB while it is built)"
 	fi
-	why=$(grep -h '^E: ' "$WORK/debootstrap.log" | tail -n 1)
-	fail "debootstrap $SUITE from $MIRROR: ${why:-failed (see above)}"
+	why=$(grep -h -E '^(E|mmdebstrap): ' "$WORK/mmdebstrap.log" | grep -v 'mmdebstrap: (setup|cleanup)' | tail -n 1 || true)
+	fail "mmdebstrap $SUITE from $MIRROR: ${why:-failed (see above)}"
 fi
-[ -x "$ROOT/sbin/init" ] || [ -L "$ROOT/sbin/init" ] || fail "debootstrap left no /sbin/init"
+sed 's/^/  /' "$WORK/mmdebstrap.log" | grep -E '^  I: (running|finished|download|extract|install|.*done)' || true
+[ -x "$ROOT/sbin/init" ] || [ -L "$ROOT/sbin/init" ] || fail "mmdebstrap left no /sbin/init"
 
 say "step 2/4: UML fixes"
 echo "/dev/ubda / ext4 defaults,errors=remount-ro 0 1" > "$ROOT/etc/fstab"
@@ -161,6 +165,19 @@ EOF
 mkdir -p "$ROOT/etc/systemd/system/sysinit.target.wants"
 ln -sf /etc/systemd/system/umlhost-guest.service "$ROOT/etc/systemd/system/sysinit.target.wants/"
 echo "umlhost-placeholder" > "$ROOT/var/www/html/index.html"
+# cloud-init: NoCloud only (the per-instance seed disk umlhostd attaches, vfat labelled
+# CIDATA); the network is umlhost-guest.service's (from the kernel command line: a routed /32
+# with an on-link gateway, which cloud-init's renderers got wrong or slow in probes)
+mkdir -p "$ROOT/etc/cloud/cloud.cfg.d"
+cat > "$ROOT/etc/cloud/cloud.cfg.d/99-umlhost.cfg" << 'EOF'
+datasource_list: [ NoCloud, None ]
+network: {config: disabled}
+EOF
+# Debian's stock linux.uml has vfat (the seed) as a module: its modules go along, for
+# instances on the stock kernel (the hosting kernel has vfat built in)
+for m in /usr/lib/uml/modules/*; do
+	[ -d "$m" ] && mkdir -p "$ROOT/lib/modules" && cp -a "$m" "$ROOT/lib/modules/"
+done
 # nothing waits for a network that is configured already
 ln -sf /dev/null "$ROOT/etc/systemd/system/systemd-networkd-wait-online.service"
 # no timers that start apt or scrubbing in a fresh instance
@@ -174,7 +191,9 @@ say "step 3/4: mkfs.ext4 -d (sparse $SIZE image, no loop mount)"
 truncate -s "$SIZE" "$OUT.tmp"
 mkfs.ext4 -q -F -L root -d "$ROOT" "$OUT.tmp" 2> "$WORK/mkfs.log" || {
 	cat "$WORK/mkfs.log"
-	grep -q 'No space left' "$WORK/mkfs.log" && fail "no space left on device for $OUT (or $SIZE is too small for the files)"
+	if grep -q 'No space left' "$WORK/mkfs.log"; then
+		fail "no space left on device for $OUT (or $SIZE is too small for the files)"
+	fi
 	fail "mkfs.ext4: $(tail -n 1 "$WORK/mkfs.log")"
 }
 say "step 4/4: store"

@@ -2,6 +2,7 @@
  * events, stats. Each is one API call; output is text or, with --json, the API's JSON. */
 #include "cli/cli.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,6 +40,28 @@ static void print_instance_line(json_t *i)
 	       str(i, "restart"));
 }
 
+/* The public keys in FILE (one per line, comments and blank lines skipped). */
+static int read_keys(const char *path, json_t *keys, struct uh_error *err)
+{
+	FILE *fp = fopen(path, "re");
+	char line[8192];
+	int n = 0;
+
+	if (fp == NULL)
+		return uh_err(err, errno, "--ssh-key %s", path);
+	while (fgets(line, sizeof(line), fp)) {
+		line[strcspn(line, "\r\n")] = '\0';
+		if (line[0] == '\0' || line[0] == '#')
+			continue;
+		json_array_append_new(keys, json_string(line));
+		n++;
+	}
+	fclose(fp);
+	if (n == 0)
+		return uh_errx(err, "--ssh-key %s: no key in it", path);
+	return 0;
+}
+
 int uh_cmd_create(struct uh_cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = {{"template", required_argument, NULL, 't'},
@@ -51,9 +74,11 @@ int uh_cmd_create(struct uh_cli *cli, int argc, char **argv)
 					     {"pids-max", required_argument, NULL, 'p'},
 					     {"network", required_argument, NULL, 'n'},
 					     {"ip", required_argument, NULL, 'i'},
+					     {"ssh-key", required_argument, NULL, 'S'},
 					     {"json", no_argument, NULL, 'j'},
 					     {NULL, 0, NULL, 0}};
-	json_t *body = json_object(), *args = json_array(), *resp = NULL;
+	json_t *body = json_object(), *args = json_array(), *resp = NULL, *keys = json_array();
+	struct uh_error kerr;
 	char *end;
 	long v;
 	int c, rc;
@@ -88,6 +113,15 @@ int uh_cmd_create(struct uh_cli *cli, int argc, char **argv)
 		case 'i':
 			json_object_set_new(body, "ip", json_string(optarg));
 			break;
+		case 'S':
+			/* the CLI reads the key (the caller's file), the daemon checks it */
+			if (read_keys(optarg, keys, &kerr) < 0) {
+				json_decref(body);
+				json_decref(args);
+				json_decref(keys);
+				return uh_cli_fail(cli, &kerr);
+			}
+			break;
 		case 'p':
 			v = strtol(optarg, &end, 10);
 			if (end == optarg || *end) {
@@ -105,6 +139,7 @@ int uh_cmd_create(struct uh_cli *cli, int argc, char **argv)
 			json_decref(args);
 			return uh_cli_usage(cli, "usage: umlhost create NAME --template T "
 						 "[--memory 128M] [--network NET [--ip ADDR]] "
+						 "[--ssh-key FILE] "
 						 "[--kernel K] [--kernel-arg ARG]... "
 						 "[--autostart] [--restart no|on-failure|always] "
 						 "[--cpu-quota 50%%] [--pids-max N]");
@@ -117,6 +152,10 @@ int uh_cmd_create(struct uh_cli *cli, int argc, char **argv)
 	}
 	json_object_set_new(body, "name", json_string(argv[optind]));
 	json_object_set_new(body, "kernel_args", args);
+	if (json_array_size(keys))
+		json_object_set_new(body, "ssh_keys", keys);
+	else
+		json_decref(keys);
 	rc = call(cli, "POST", "/v1/instances", body, &resp);
 	if (rc != UH_EXIT_OK)
 		return rc;

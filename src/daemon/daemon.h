@@ -143,6 +143,12 @@ json_t *uh_net_json(struct uh_instance *inst);
 void uh_net_reconcile(struct uh_daemon *d);
 void uh_net_init(struct uh_daemon *d);
 
+/* seed.c: the cloud-init NoCloud seed disk */
+int uh_seed_check_key(const char *key, struct uh_error *err);
+/* <dir>/seed.img with meta-data and user-data for the keys (a JSON array of strings). */
+int uh_seed_create(const char *dir, const char *name, int64_t created, json_t *keys,
+		   struct uh_error *err);
+
 /* job.c: background helpers (builders) */
 /* Run argv[0] in its own session at nice 10, output to log (truncated). */
 pid_t uh_job_spawn(char *const argv[], const char *log, struct uh_error *err);

@@ -502,6 +502,16 @@ int uh_instance_create(struct uh_daemon *d, json_t *p, json_t **out, struct uh_e
 		snprintf(rec.kernel_args + used, sizeof(rec.kernel_args) - used, "%s%s",
 			 used ? " " : "", s);
 	}
+	{
+		json_t *keys = json_object_get(p, "ssh_keys"), *k;
+		size_t ki;
+
+		if (keys != NULL && !json_is_array(keys))
+			return uh_errx(err, "%s: ssh_keys must be an array", name);
+		json_array_foreach(keys, ki, k)
+			if (!json_is_string(k) || uh_seed_check_key(json_string_value(k), err) < 0)
+				return uh_err_prefix(err, "%s", name);
+	}
 	if (uh_instance_find(d, name) != NULL)
 		return uh_errc(err, EEXIST, "instance '%s' already exists", name);
 	r = uh_store_template_get(d->store, tpl, 0, &t, err); /* the newest version */
@@ -560,6 +570,12 @@ int uh_instance_create(struct uh_daemon *d, json_t *p, json_t **out, struct uh_e
 					(gid_t)inst->rec.uid) < 0 ||
 				  chmod(inst->rec.disk, 0600) < 0)) {
 		uh_err(err, errno, "%s: give its disk to uid %d", name, inst->rec.uid);
+		goto fail_dir;
+	}
+	if (json_array_size(json_object_get(p, "ssh_keys")) > 0 &&
+	    uh_seed_create(inst->dir, name, inst->rec.created, json_object_get(p, "ssh_keys"),
+			   err) < 0) {
+		uh_err_prefix(err, "%s", name);
 		goto fail_dir;
 	}
 	if (uh_store_instance_put(d->store, &inst->rec, err) < 0)
@@ -1065,6 +1081,8 @@ static pid_t spawn_monitor(struct uh_instance *inst, struct uh_error *err)
 	const struct uh_config *c = &inst->d->cfg;
 	char mem[32], umid[64], umldir[PATH_MAX + 16], ubd[2 * PATH_MAX + 8], notify[PATH_MAX + 32];
 	char logmax[32], tpl_path[PATH_MAX], netargs[512], hostname[64], kpath[PATH_MAX];
+	char seed[PATH_MAX], seedarg[PATH_MAX + 8];
+	int have_seed;
 	char uid[16], gid[16], tmp_mib[24], root[PATH_MAX + 8], libs[sizeof(c->jail_libs)];
 	char *argv[96], args[sizeof(inst->rec.kernel_args)], *a, *save = NULL;
 	char *envp[] = {"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "TMPDIR=/dev/shm", NULL};
@@ -1079,6 +1097,9 @@ static pid_t spawn_monitor(struct uh_instance *inst, struct uh_error *err)
 			       inst->rec.template_name);
 	if (uh_kernel_resolve(inst->d, inst->rec.kernel, kpath, sizeof(kpath), err) < 0)
 		return uh_err_prefix(err, "%s", inst->rec.name);
+	snprintf(seed, sizeof(seed), "%.4000s/seed.img", inst->dir);
+	have_seed = access(seed, R_OK) == 0;
+	snprintf(seedarg, sizeof(seedarg), "ubd1r=%s", seed);
 	snprintf(tpl_path, sizeof(tpl_path), "%s", t.path);
 	snprintf(mem, sizeof(mem), "mem=%luM", (unsigned long)inst->rec.memory_mib);
 	snprintf(umid, sizeof(umid), "umid=%s", inst->rec.name);
@@ -1115,6 +1136,10 @@ static pid_t spawn_monitor(struct uh_instance *inst, struct uh_error *err)
 		save = NULL;
 		argv[n++] = "--bind-ro";
 		argv[n++] = tpl_path;
+		if (have_seed) {
+			argv[n++] = "--bind-ro";
+			argv[n++] = seed;
+		}
 		argv[n++] = "--bind";
 		argv[n++] = inst->rec.disk;
 		argv[n++] = "--bind";
@@ -1135,6 +1160,8 @@ static pid_t spawn_monitor(struct uh_instance *inst, struct uh_error *err)
 	argv[n++] = umldir;
 	argv[n++] = mem;
 	argv[n++] = ubd;
+	if (have_seed)
+		argv[n++] = seedarg; /* ubd1, read-only: the NoCloud seed */
 	argv[n++] = "con=null";
 	argv[n++] = "con0=fd:0,fd:1";
 	argv[n++] = notify;

@@ -1,5 +1,5 @@
 #!/bin/bash
-# Debian templates through the daemon: `template build` (debootstrap from the host's Debian
+# Debian templates through the daemon: `template build` (mmdebstrap from the host's Debian
 # mirror + mkfs.ext4 -d, progress shown), versions (a rebuild is version 2; instances stay on
 # the version their COW is pinned to; a version in use cannot be removed), Debian instances
 # booting systemd with sshd and apache, and broken inputs (unknown suite, missing package,
@@ -9,7 +9,7 @@
 # Built images are cached by their inputs' hash in /var/cache/umlhost/templates.
 . "$(dirname "$0")/lib.sh"
 need
-command -v debootstrap > /dev/null || die "debootstrap missing (apt-get install debootstrap)"
+command -v mmdebstrap > /dev/null || die "mmdebstrap missing (apt-get install mmdebstrap)"
 CACHE=/var/cache/umlhost/templates
 printf 'template_cache = %s\n' "$CACHE" > "$W/t.conf"
 start_daemon --config "$W/t.conf"
