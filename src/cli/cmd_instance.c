@@ -485,3 +485,35 @@ int uh_cmd_events(struct uh_cli *cli, int argc, char **argv)
 		uh_cli_print_json(c.all);
 	return UH_EXIT_OK;
 }
+
+int uh_cmd_disk(struct uh_cli *cli, int argc, char **argv)
+{
+	static const char usage[] = "usage: umlhost disk flatten NAME | umlhost disk resize NAME SIZE";
+	char path[256];
+	json_t *resp = NULL;
+	int rc;
+
+	if (argc < 3 || strlen(argv[2]) > 64)
+		return uh_cli_usage(cli, "%s", usage);
+	if (strcmp(argv[1], "flatten") == 0 && argc == 3) {
+		snprintf(path, sizeof(path), "/v1/instances/%s/flatten", argv[2]);
+		rc = call(cli, "POST", path, json_object(), &resp);
+	} else if (strcmp(argv[1], "resize") == 0 && argc == 4) {
+		snprintf(path, sizeof(path), "/v1/instances/%s/resize", argv[2]);
+		rc = call(cli, "POST", path, json_pack("{s:s}", "size", argv[3]), &resp);
+	} else {
+		return uh_cli_usage(cli, "%s", usage);
+	}
+	if (rc != UH_EXIT_OK)
+		return rc;
+	if (cli->json) {
+		uh_cli_print_json(resp);
+		return UH_EXIT_OK;
+	}
+	if (argv[1][0] == 'f')
+		printf("%s: its disk is now a private image (%s)\n", argv[2], str(resp, "disk"));
+	else
+		printf("%s: disk grown to %s (%s)\n", argv[2], argv[3], str(resp, "disk"));
+	json_decref(resp);
+	return UH_EXIT_OK;
+}

@@ -382,6 +382,22 @@ static enum MHD_Result route_instance(struct req *r, const char *method, const c
 	name[n] = '\0';
 	if (action == NULL && strcmp(method, "DELETE") == 0)
 		return run_op(r, name, UH_OP_DELETE, 0, query_flag(r->conn, "force"));
+	if (action != NULL && strcmp(method, "POST") == 0 &&
+	    (strcmp(action, "flatten") == 0 || strcmp(action, "resize") == 0)) {
+		json_t *body = parse_body(r, &err), *out = NULL;
+		int rc;
+
+		if (body == NULL)
+			return send_json(r->conn, 400, uh_error_body(&err, "invalid"));
+		rc = action[0] == 'f'
+			     ? uh_disk_flatten(d, name, &out, &err)
+			     : uh_disk_resize(d, name, json_string_value(json_object_get(body, "size")),
+					      &out, &err);
+		json_decref(body);
+		if (rc < 0)
+			return send_json(r->conn, uh_error_status(&err), uh_error_body(&err, NULL));
+		return send_json(r->conn, 200, out);
+	}
 	if (action != NULL && strcmp(method, "POST") == 0) {
 		static const struct {
 			const char *name;

@@ -143,6 +143,14 @@ json_t *uh_net_json(struct uh_instance *inst);
 void uh_net_reconcile(struct uh_daemon *d);
 void uh_net_init(struct uh_daemon *d);
 
+/* instance.c: offline disk operations */
+/* The COW over its template becomes a private sparse image (the template no longer pins it). */
+int uh_disk_flatten(struct uh_daemon *d, const char *name, json_t **out, struct uh_error *err);
+/* Grow a private image and its ext4 (e2fsck + resize2fs), with a safety copy restored on
+ * failure. */
+int uh_disk_resize(struct uh_daemon *d, const char *name, const char *size, json_t **out,
+		   struct uh_error *err);
+
 /* seed.c: the cloud-init NoCloud seed disk */
 int uh_seed_check_key(const char *key, struct uh_error *err);
 /* <dir>/seed.img with meta-data and user-data for the keys (a JSON array of strings). */

@@ -49,7 +49,8 @@ struct uh_template_build {
 
 static int uses(const struct uh_instance *i, const char *name, int version)
 {
-	return strcmp(i->rec.template_name, name) == 0 &&
+	/* a flattened disk no longer sits on its template */
+	return !i->rec.flat && strcmp(i->rec.template_name, name) == 0 &&
 	       (version == 0 || i->rec.template_version == version ||
 		(i->rec.template_version == 0 && version == 1));
 }

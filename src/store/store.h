@@ -26,6 +26,7 @@ struct uh_instance_rec {
 	char name[UH_KEY_MAX];
 	char template_name[UH_KEY_MAX];
 	int template_version; /* the version its COW is pinned to */
+	int flat;	      /* its disk is a private image (disk flatten), no COW */
 	char kernel[UH_KEY_MAX];
 	char restart[16]; /* no | on-failure | always */
 	char state[16];	  /* stopped | starting | running | stopping | crashed */

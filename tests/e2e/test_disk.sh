@@ -1,0 +1,52 @@
+#!/bin/bash
+# Growing an instance's disk: a COW is pinned to its template's size, so `disk flatten` makes
+# it a private sparse image first, then `disk resize` grows the file and the ext4 in it
+# (e2fsck + resize2fs, offline, with a safety copy restored on failure). The guest sees the
+# larger filesystem and its files are intact.
+. "$(dirname "$0")/lib.sh"
+need
+make_image "$W/bb.img" 64M
+start_daemon
+use_hosting_kernel
+U template import bb "$W/bb.img" > /dev/null
+U create v --template bb --memory 64M --kernel-arg rw > /dev/null
+U start v > /dev/null
+wait_log v UH-INIT-UP 20 || not_ok "v reached init"
+run guest_sh v 'dd if=/dev/urandom of=/guestdata/blob bs=1M count=8 2>/dev/null; cd /guestdata && sha256sum blob > SUMS && sync && cat SUMS'
+check "the guest wrote 8 MiB and its checksum" matches "$rc:$out" "0:*blob*"
+sum_before=$(echo "$out" | grep blob | cut -d' ' -f1)
+
+run U disk flatten v
+check "flatten is refused while running" matches "$rc:$err_out" "1:*v is running; stop it first*"
+U stop v > /dev/null
+run U disk resize v 256M
+check "resize of a COW asks for flatten first" matches "$rc:$err_out" "1:*umlhost disk flatten v*"
+run U disk flatten v
+check "flatten" matches "$rc:$out" "0:*now a private image*"
+check "the COW is gone, the image is the instance's own (0600, its uid)" test ! -e "$W/state/instances/v/disk.cow" -a "$(stat -c '%a %u' "$W/state/instances/v/disk.img")" = "600 $(U --json show v | jq_get 'd["uid"]')"
+check "show: flat, disk is the image" test "$(U --json show v | jq_get 'str(d["flat"])+":"+d["disk"]')" = "True:$W/state/instances/v/disk.img"
+check "the flattened image stays sparse" test "$(( $(stat -c %b "$W/state/instances/v/disk.img") * 512 ))" -lt $((64 << 20))
+run U template rm bb
+check "its template can go now: nothing sits on it" test "$rc" = 0
+run U disk resize v 32M
+check "shrinking is refused" matches "$rc:$err_out" "1:*disks only grow*"
+run U disk resize v 256M
+check "resize to 256M" matches "$rc:$out" "0:*grown to 256M*"
+check "the image is 256 MiB" test "$(stat -c %s "$W/state/instances/v/disk.img")" = $((256 << 20))
+check "no safety copy left after success" test ! -e "$W/state/instances/v/disk.img.pre-resize"
+
+U start v > /dev/null
+wait_log v UH-INIT-UP 20 || not_ok "v reached init after the resize"
+run guest_sh v 'df -k / | tail -n 1; cd /guestdata && sha256sum -c SUMS'
+size_kb=$(echo "$out" | awk '/\/dev\/root|ubda/ {print $2; exit}')
+check "the guest sees the larger filesystem (${size_kb:-?} KiB)" test "${size_kb:-0}" -gt 200000
+check "its files are intact" matches "$out" "*blob: OK*"
+U stop v > /dev/null
+
+# a failure inside resize2fs restores the safety copy: an image that is no filesystem
+printf 'not a filesystem' | dd of="$W/state/instances/v/disk.img" bs=1 seek=1080 conv=notrunc 2> /dev/null
+cp --sparse=always "$W/state/instances/v/disk.img" "$W/broken.img"
+run U disk resize v 512M
+check "a resize that fails is an error naming the tool" matches "$rc:$err_out" "1:*v: e2fsck*"
+check "the disk is restored from the safety copy (same size, same bytes)" cmp -s "$W/state/instances/v/disk.img" "$W/broken.img"
+finish
