@@ -62,6 +62,7 @@ for kv in $(cat /proc/cmdline); do
 	umlhost.ip=*) uh_ip=${kv#umlhost.ip=} ;;
 	umlhost.gw=*) uh_gw=${kv#umlhost.gw=} ;;
 	umlhost.name=*) hostname "${kv#umlhost.name=}" ;;
+	umlhost.swap=*) swapon "${kv#umlhost.swap=}" && echo "UH-SWAP-ON" ;;
 	esac
 done
 if [ -n "${uh_ip:-}" ]; then

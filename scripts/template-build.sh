@@ -126,13 +126,14 @@ EOF
 cat > "$ROOT/usr/local/sbin/umlhost-guest-setup" << 'EOF'
 #!/bin/sh
 # umlhost-guest-setup: hostname, address and default route from the kernel command line
-# (umlhost.name= umlhost.ip=ADDR/N umlhost.gw=GW), written by umlhostd.
+# (umlhost.name= umlhost.ip=ADDR/N umlhost.gw=GW umlhost.swap=DEV), written by umlhostd.
 name="" ip="" gw=""
 for kv in $(cat /proc/cmdline); do
 	case "$kv" in
 	umlhost.name=*) name=${kv#umlhost.name=} ;;
 	umlhost.ip=*) ip=${kv#umlhost.ip=} ;;
 	umlhost.gw=*) gw=${kv#umlhost.gw=} ;;
+	umlhost.swap=*) swapon "${kv#umlhost.swap=}" ;;
 	esac
 done
 if [ -n "$name" ]; then

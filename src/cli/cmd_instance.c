@@ -3,6 +3,7 @@
 #include "cli/cli.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -75,9 +76,12 @@ int uh_cmd_create(struct uh_cli *cli, int argc, char **argv)
 					     {"network", required_argument, NULL, 'n'},
 					     {"ip", required_argument, NULL, 'i'},
 					     {"ssh-key", required_argument, NULL, 'S'},
+					     {"swap", required_argument, NULL, 'w'},
+					     {"disk", required_argument, NULL, 'D'},
 					     {"json", no_argument, NULL, 'j'},
 					     {NULL, 0, NULL, 0}};
 	json_t *body = json_object(), *args = json_array(), *resp = NULL, *keys = json_array();
+	json_t *disks = json_array();
 	struct uh_error kerr;
 	char *end;
 	long v;
@@ -113,6 +117,23 @@ int uh_cmd_create(struct uh_cli *cli, int argc, char **argv)
 		case 'i':
 			json_object_set_new(body, "ip", json_string(optarg));
 			break;
+		case 'w':
+			json_object_set_new(body, "swap", json_string(optarg));
+			break;
+		case 'D': {
+			char abs[PATH_MAX];
+
+			if (realpath(optarg, abs) == NULL) {
+				uh_err(&kerr, errno, "--disk %s", optarg);
+				json_decref(body);
+				json_decref(args);
+				json_decref(keys);
+				json_decref(disks);
+				return uh_cli_fail(cli, &kerr);
+			}
+			json_array_append_new(disks, json_string(abs));
+			break;
+		}
 		case 'S':
 			/* the CLI reads the key (the caller's file), the daemon checks it */
 			if (read_keys(optarg, keys, &kerr) < 0) {
@@ -139,7 +160,7 @@ int uh_cmd_create(struct uh_cli *cli, int argc, char **argv)
 			json_decref(args);
 			return uh_cli_usage(cli, "usage: umlhost create NAME --template T "
 						 "[--memory 128M] [--network NET [--ip ADDR]] "
-						 "[--ssh-key FILE] "
+						 "[--ssh-key FILE] [--swap SIZE] [--disk FILE]... "
 						 "[--kernel K] [--kernel-arg ARG]... "
 						 "[--autostart] [--restart no|on-failure|always] "
 						 "[--cpu-quota 50%%] [--pids-max N]");
@@ -156,6 +177,10 @@ int uh_cmd_create(struct uh_cli *cli, int argc, char **argv)
 		json_object_set_new(body, "ssh_keys", keys);
 	else
 		json_decref(keys);
+	if (json_array_size(disks))
+		json_object_set_new(body, "disks", disks);
+	else
+		json_decref(disks);
 	rc = call(cli, "POST", "/v1/instances", body, &resp);
 	if (rc != UH_EXIT_OK)
 		return rc;

@@ -327,6 +327,16 @@ json_t *uh_instance_json(const struct uh_instance *inst)
 							      : json_null());
 	json_object_set_new(o, "template_version", json_integer(r->template_version));
 	json_object_set_new(o, "flat", json_boolean(r->flat));
+	json_object_set_new(o, "swap_mib", json_integer((json_int_t)r->swap_mib));
+	{
+		json_t *dl = json_array();
+		char dc[sizeof(r->disks)], *dp, *ds = NULL;
+
+		snprintf(dc, sizeof(dc), "%s", r->disks);
+		for (dp = strtok_r(dc, " ", &ds); dp; dp = strtok_r(NULL, " ", &ds))
+			json_array_append_new(dl, json_string(dp));
+		json_object_set_new(o, "disks", dl);
+	}
 	json_object_set_new(o, "pids_max",
 			    json_integer(r->pids_max ? r->pids_max : inst->d->cfg.pids_max));
 	json_object_set_new(o, "memory_limit_bytes",
@@ -412,6 +422,54 @@ static int check_kernel_arg(const char *a, struct uh_error *err)
 	for (i = 0; managed[i]; i++)
 		if (strncmp(a, managed[i], strlen(managed[i])) == 0)
 			return uh_errx(err, "kernel argument '%s' is managed by umlhost", a);
+	return 0;
+}
+
+/* <dir>/swap.img: sparse, formatted by mkswap, the instance's own. */
+static int make_swap(struct uh_instance *inst, struct uh_error *err)
+{
+	char path[PATH_MAX + 16];
+	int fd, status;
+	pid_t pid;
+
+	snprintf(path, sizeof(path), "%.4000s/swap.img", inst->dir);
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0 || ftruncate(fd, (off_t)(inst->rec.swap_mib << 20)) < 0) {
+		uh_err(err, errno, "%s: swap disk %s", inst->rec.name, path);
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	close(fd);
+	pid = fork();
+	if (pid == 0) {
+		int null = open("/dev/null", O_RDWR);
+
+		dup2(null, 1);
+		dup2(null, 2);
+		execlp("mkswap", "mkswap", "-L", "umlhost-swap", path, (char *)NULL);
+		_exit(127);
+	}
+	if (pid < 0 || waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) ||
+	    WEXITSTATUS(status) != 0)
+		return uh_errx(err, "%s: mkswap %s failed", inst->rec.name, path);
+	if (inst->rec.uid > 0 &&
+	    chown(path, (uid_t)inst->rec.uid, (gid_t)inst->rec.uid) < 0)
+		return uh_err(err, errno, "%s: give %s to uid %d", inst->rec.name, path,
+			      inst->rec.uid);
+	return 0;
+}
+
+/* The jailed kernel opens its data disks as its own uid. */
+static int give_disks(struct uh_instance *inst, struct uh_error *err)
+{
+	char copy[sizeof(inst->rec.disks)], *p, *save = NULL;
+
+	snprintf(copy, sizeof(copy), "%s", inst->rec.disks);
+	for (p = strtok_r(copy, " ", &save); p; p = strtok_r(NULL, " ", &save))
+		if (chown(p, (uid_t)inst->rec.uid, (gid_t)inst->rec.uid) < 0 || chmod(p, 0600) < 0)
+			return uh_err(err, errno, "%s: give --disk %s to uid %d", inst->rec.name, p,
+				      inst->rec.uid);
 	return 0;
 }
 
@@ -514,6 +572,49 @@ int uh_instance_create(struct uh_daemon *d, json_t *p, json_t **out, struct uh_e
 			if (!json_is_string(k) || uh_seed_check_key(json_string_value(k), err) < 0)
 				return uh_err_prefix(err, "%s", name);
 	}
+	{
+		const char *swap = json_string_value(json_object_get(p, "swap"));
+		json_t *disks = json_object_get(p, "disks"), *dv;
+		size_t di;
+		uint64_t sb;
+
+		if (swap) {
+			if (uh_parse_size(swap, &sb, err) < 0)
+				return uh_err_prefix(err, "%s: --swap", name);
+			if (sb < (16ULL << 20) || sb > (64ULL << 30) || sb % (1 << 20))
+				return uh_errx(err, "%s: --swap must be whole MiB from 16M to 64G", name);
+			rec.swap_mib = sb >> 20;
+		}
+		if (disks != NULL && !json_is_array(disks))
+			return uh_errx(err, "%s: disks must be an array", name);
+		if (json_array_size(disks) > 8)
+			return uh_errx(err, "%s: at most 8 --disk", name);
+		json_array_foreach(disks, di, dv) {
+			const char *path = json_string_value(dv);
+			struct stat dst;
+			struct uh_instance *o;
+			size_t used = strlen(rec.disks);
+
+			if (path == NULL || path[0] != '/' || strchr(path, ' ') || strchr(path, ','))
+				return uh_errx(err, "%s: --disk needs an absolute path without spaces or "
+						    "commas",
+					       name);
+			if (stat(path, &dst) < 0)
+				return uh_err(err, errno, "%s: --disk %s", name, path);
+			if (!S_ISREG(dst.st_mode) || dst.st_size < 512 || dst.st_size % 512)
+				return uh_errx(err, "%s: --disk %s is not a regular file of whole 512-byte "
+						    "sectors",
+					       name, path);
+			for (o = d->instances; o; o = o->next)
+				if (strstr(o->rec.disks, path))
+					return uh_errc(err, EBUSY, "%s: --disk %s is instance %s's", name,
+						       path, o->rec.name);
+			if (used + strlen(path) + 2 > sizeof(rec.disks))
+				return uh_errx(err, "%s: too many --disk paths", name);
+			snprintf(rec.disks + used, sizeof(rec.disks) - used, "%s%s", used ? " " : "",
+				 path);
+		}
+	}
 	if (uh_instance_find(d, name) != NULL)
 		return uh_errc(err, EEXIST, "instance '%s' already exists", name);
 	r = uh_store_template_get(d->store, tpl, 0, &t, err); /* the newest version */
@@ -574,6 +675,10 @@ int uh_instance_create(struct uh_daemon *d, json_t *p, json_t **out, struct uh_e
 		uh_err(err, errno, "%s: give its disk to uid %d", name, inst->rec.uid);
 		goto fail_dir;
 	}
+	if (inst->rec.swap_mib && make_swap(inst, err) < 0)
+		goto fail_dir;
+	if (inst->rec.uid > 0 && give_disks(inst, err) < 0)
+		goto fail_dir;
 	if (json_array_size(json_object_get(p, "ssh_keys")) > 0 &&
 	    uh_seed_create(inst->dir, name, inst->rec.created, json_object_get(p, "ssh_keys"),
 			   err) < 0) {
@@ -1083,10 +1188,11 @@ static pid_t spawn_monitor(struct uh_instance *inst, struct uh_error *err)
 	const struct uh_config *c = &inst->d->cfg;
 	char mem[32], umid[64], umldir[PATH_MAX + 16], ubd[2 * PATH_MAX + 8], notify[PATH_MAX + 32];
 	char logmax[32], tpl_path[PATH_MAX], netargs[512], hostname[64], kpath[PATH_MAX];
-	char seed[PATH_MAX], seedarg[PATH_MAX + 8];
+	char seed[PATH_MAX], seedarg[PATH_MAX + 8], swap[PATH_MAX], swaparg[PATH_MAX + 8];
+	char dcopy[sizeof(inst->rec.disks)], dcopy2[sizeof(inst->rec.disks)], diskargs[8][PATH_MAX];
 	int have_seed;
 	char uid[16], gid[16], tmp_mib[24], root[PATH_MAX + 8], libs[sizeof(c->jail_libs)];
-	char *argv[96], args[sizeof(inst->rec.kernel_args)], *a, *save = NULL;
+	char *argv[128], args[sizeof(inst->rec.kernel_args)], *a, *save = NULL;
 	char *envp[] = {"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "TMPDIR=/dev/shm", NULL};
 	struct uh_template_rec t;
 	int n = 0;
@@ -1105,6 +1211,8 @@ static pid_t spawn_monitor(struct uh_instance *inst, struct uh_error *err)
 	snprintf(seed, sizeof(seed), "%.4000s/seed.img", inst->dir);
 	have_seed = access(seed, R_OK) == 0;
 	snprintf(seedarg, sizeof(seedarg), "ubd1r=%s", seed);
+	snprintf(swap, sizeof(swap), "%.4000s/swap.img", inst->dir);
+	snprintf(swaparg, sizeof(swaparg), "ubd2=%s", swap);
 	snprintf(tpl_path, sizeof(tpl_path), "%s", t.path);
 	snprintf(mem, sizeof(mem), "mem=%luM", (unsigned long)inst->rec.memory_mib);
 	snprintf(umid, sizeof(umid), "umid=%s", inst->rec.name);
@@ -1150,6 +1258,16 @@ static pid_t spawn_monitor(struct uh_instance *inst, struct uh_error *err)
 			argv[n++] = "--bind-ro";
 			argv[n++] = seed;
 		}
+		if (inst->rec.swap_mib) {
+			argv[n++] = "--bind";
+			argv[n++] = swap;
+		}
+		snprintf(dcopy, sizeof(dcopy), "%s", inst->rec.disks);
+		for (a = strtok_r(dcopy, " ", &save); a && n < 56; a = strtok_r(NULL, " ", &save)) {
+			argv[n++] = "--bind";
+			argv[n++] = a;
+		}
+		save = NULL;
 		argv[n++] = "--bind";
 		argv[n++] = inst->rec.disk;
 		argv[n++] = "--bind";
@@ -1172,6 +1290,21 @@ static pid_t spawn_monitor(struct uh_instance *inst, struct uh_error *err)
 	argv[n++] = ubd;
 	if (have_seed)
 		argv[n++] = seedarg; /* ubd1, read-only: the NoCloud seed */
+	if (inst->rec.swap_mib) {
+		argv[n++] = swaparg; /* ubd2: /dev/ubdc, swapon'ed by the guest */
+		argv[n++] = "umlhost.swap=/dev/ubdc";
+	}
+	{
+		char *p2, *save2 = NULL;
+		int k = 0;
+
+		snprintf(dcopy2, sizeof(dcopy2), "%s", inst->rec.disks);
+		for (p2 = strtok_r(dcopy2, " ", &save2); p2 && k < 8;
+		     p2 = strtok_r(NULL, " ", &save2), k++) {
+			snprintf(diskargs[k], sizeof(diskargs[k]), "ubd%d=%s", 3 + k, p2);
+			argv[n++] = diskargs[k]; /* ubd3...: /dev/ubdd... */
+		}
+	}
 	argv[n++] = "con=null";
 	argv[n++] = "con0=fd:0,fd:1";
 	argv[n++] = notify;
@@ -1185,7 +1318,7 @@ static pid_t spawn_monitor(struct uh_instance *inst, struct uh_error *err)
 		argv[n++] = a;
 	save = NULL;
 	snprintf(args, sizeof(args), "%s", inst->rec.kernel_args);
-	for (a = strtok_r(args, " ", &save); a && n < 94; a = strtok_r(NULL, " ", &save))
+	for (a = strtok_r(args, " ", &save); a && n < 126; a = strtok_r(NULL, " ", &save))
 		argv[n++] = a;
 	argv[n] = NULL;
 

@@ -27,6 +27,8 @@ struct uh_instance_rec {
 	char template_name[UH_KEY_MAX];
 	int template_version; /* the version its COW is pinned to */
 	int flat;	      /* its disk is a private image (disk flatten), no COW */
+	uint64_t swap_mib;    /* 0: no swap disk; else <dir>/swap.img, ubd2 */
+	char disks[2048];     /* extra data disks (host paths, space separated): ubd3... */
 	char kernel[UH_KEY_MAX];
 	char restart[16]; /* no | on-failure | always */
 	char state[16];	  /* stopped | starting | running | stopping | crashed */

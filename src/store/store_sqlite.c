@@ -36,7 +36,8 @@ static const char schema[] =
 	"  restarts INTEGER NOT NULL, uid INTEGER NOT NULL, started_at INTEGER NOT NULL,"
 	"  created INTEGER NOT NULL, cpu_quota INTEGER NOT NULL DEFAULT 0,"
 	"  pids_max INTEGER NOT NULL DEFAULT 0," NET_COLS_DDL ","
-	"  template_version INTEGER NOT NULL DEFAULT 1, flat INTEGER NOT NULL DEFAULT 0);"
+	"  template_version INTEGER NOT NULL DEFAULT 1, flat INTEGER NOT NULL DEFAULT 0,"
+	"  swap_mib INTEGER NOT NULL DEFAULT 0, disks TEXT NOT NULL DEFAULT '');"
 	"CREATE TABLE IF NOT EXISTS networks ("
 	"  name TEXT PRIMARY KEY, mode TEXT NOT NULL, pool TEXT NOT NULL, uplink TEXT NOT NULL,"
 	"  bridge TEXT NOT NULL, gateway TEXT NOT NULL, created INTEGER NOT NULL);"
@@ -78,8 +79,11 @@ static const char *const migrations[] = {
 	"ALTER TABLE instances ADD COLUMN template_version INTEGER NOT NULL DEFAULT 1;",
 	/* 5 -> 6: flattened disks */
 	"ALTER TABLE instances ADD COLUMN flat INTEGER NOT NULL DEFAULT 0;",
+	/* 6 -> 7: swap and data disks */
+	"ALTER TABLE instances ADD COLUMN swap_mib INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE instances ADD COLUMN disks TEXT NOT NULL DEFAULT '';",
 };
-#define SCHEMA_VERSION 6
+#define SCHEMA_VERSION 7
 
 /* After the migrations, whatever the starting version: an address is never given twice. */
 static const char indexes[] =
@@ -298,7 +302,7 @@ int uh_store_template_list(struct uh_store *s,
 	"name,template,kernel,restart,state,disk,kernel_args,memory_mib,autostart,pid,pid_start,"  \
 	"monitor_pid,restarts,uid,started_at,created,cpu_quota,pids_max,network,ip,mac,tap,"     \
 	"rx_bytes,tx_bytes,rx_packets,tx_packets,tap_rx_bytes,tap_tx_bytes,tap_rx_packets,"        \
-	"tap_tx_packets,template_version,flat"
+	"tap_tx_packets,template_version,flat,swap_mib,disks"
 
 static void instance_row(sqlite3_stmt *st, struct uh_instance_rec *r)
 {
@@ -331,6 +335,8 @@ static void instance_row(sqlite3_stmt *st, struct uh_instance_rec *r)
 	}
 	r->template_version = sqlite3_column_int(st, 30);
 	r->flat = sqlite3_column_int(st, 31);
+	r->swap_mib = (uint64_t)sqlite3_column_int64(st, 32);
+	copy_col(r->disks, sizeof(r->disks), st, 33);
 }
 
 int uh_store_instance_put(struct uh_store *s, const struct uh_instance_rec *r,
@@ -341,7 +347,7 @@ int uh_store_instance_put(struct uh_store *s, const struct uh_instance_rec *r,
 	/* an upsert, not INSERT OR REPLACE: REPLACE would resolve a clash on the unique
 	 * address by deleting the other instance */
 	if (prepare(s, "INSERT INTO instances (" INSTANCE_COLS ") VALUES "
-		       "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) "
+		       "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) "
 		       "ON CONFLICT(name) DO UPDATE SET "
 		       "template=excluded.template,kernel=excluded.kernel,"
 		       "restart=excluded.restart,state=excluded.state,disk=excluded.disk,"
@@ -357,7 +363,8 @@ int uh_store_instance_put(struct uh_store *s, const struct uh_instance_rec *r,
 		       "tap_rx_bytes=excluded.tap_rx_bytes,tap_tx_bytes=excluded.tap_tx_bytes,"
 		       "tap_rx_packets=excluded.tap_rx_packets,"
 		       "tap_tx_packets=excluded.tap_tx_packets,"
-		       "template_version=excluded.template_version,flat=excluded.flat",
+		       "template_version=excluded.template_version,flat=excluded.flat,"
+		       "swap_mib=excluded.swap_mib,disks=excluded.disks",
 		    &st, err) < 0)
 		return -1;
 	sqlite3_bind_text(st, 1, r->name, -1, SQLITE_TRANSIENT);
@@ -388,6 +395,8 @@ int uh_store_instance_put(struct uh_store *s, const struct uh_instance_rec *r,
 	}
 	sqlite3_bind_int(st, 31, r->template_version > 0 ? r->template_version : 1);
 	sqlite3_bind_int(st, 32, r->flat);
+	sqlite3_bind_int64(st, 33, (sqlite3_int64)r->swap_mib);
+	sqlite3_bind_text(st, 34, r->disks, -1, SQLITE_TRANSIENT);
 	if (sqlite3_step(st) != SQLITE_DONE) {
 		int constraint = sqlite3_errcode(s->db) == SQLITE_CONSTRAINT;
 

@@ -1,8 +1,9 @@
 #!/bin/bash
-# Growing an instance's disk: a COW is pinned to its template's size, so `disk flatten` makes
+# Disks. Growing an instance's root: a COW is pinned to its template's size, so `disk flatten` makes
 # it a private sparse image first, then `disk resize` grows the file and the ext4 in it
 # (e2fsck + resize2fs, offline, with a safety copy restored on failure). The guest sees the
-# larger filesystem and its files are intact.
+# larger filesystem and its files are intact. Then `--swap SIZE` (a sparse swap disk, ubd2) and
+# `--disk FILE` (data disks, ubd3...).
 . "$(dirname "$0")/lib.sh"
 need
 make_image "$W/bb.img" 64M
@@ -49,4 +50,20 @@ cp --sparse=always "$W/state/instances/v/disk.img" "$W/broken.img"
 run U disk resize v 512M
 check "a resize that fails is an error naming the tool" matches "$rc:$err_out" "1:*v: e2fsck*"
 check "the disk is restored from the safety copy (same size, same bytes)" cmp -s "$W/state/instances/v/disk.img" "$W/broken.img"
+
+# a swap disk and a data disk
+truncate -s 32M "$W/data.img"
+U template import bb2 "$W/bb.img" > /dev/null # bb is gone (removed above)
+run U create s --template bb2 --memory 64M --swap 64M --disk "$W/data.img"
+check "create with --swap and --disk" test "$(U --json show s | jq_get 'str(d["swap_mib"])+":"+",".join(d["disks"])')" = "64:$W/data.img"
+check "the swap disk is sparse, formatted, the instance's" test "$(stat -c '%a %u %s' "$W/state/instances/s/swap.img")" = "600 $(U --json show s | jq_get 'd["uid"]') $((64 << 20))" -a "$(blkid -o value -s TYPE "$W/state/instances/s/swap.img")" = swap
+run U create s2 --template bb2 --disk "$W/data.img"
+check "a data disk is one instance's only" matches "$rc:$err_out" "1:*data.img is instance s's*"
+run U create s3 --template bb2 --disk /etc/nosuchdisk
+check "a missing data disk is refused" matches "$rc:$err_out" "1:*--disk /etc/nosuchdisk*"
+U start s > /dev/null
+wait_log s UH-SWAP-ON 20
+run guest_sh s 'grep -c ubdc /proc/swaps; cat /sys/block/ubdd/size'
+check "the guest swaps on its swap disk and sees the data disk (32 MiB)" matches "$out" "1*65536*"
+U stop s > /dev/null
 finish
