@@ -425,6 +425,20 @@ static int check_kernel_arg(const char *a, struct uh_error *err)
 	return 0;
 }
 
+/* Whether the space-separated list holds exactly `path`. */
+static int has_disk(const char *list, const char *path)
+{
+	size_t n = strlen(path);
+	const char *p = list;
+
+	while ((p = strstr(p, path)) != NULL) {
+		if ((p == list || p[-1] == ' ') && (p[n] == '\0' || p[n] == ' '))
+			return 1;
+		p += n;
+	}
+	return 0;
+}
+
 /* <dir>/swap.img: sparse, formatted by mkswap, the instance's own. */
 static int make_swap(struct uh_instance *inst, struct uh_error *err)
 {
@@ -606,7 +620,7 @@ int uh_instance_create(struct uh_daemon *d, json_t *p, json_t **out, struct uh_e
 						    "sectors",
 					       name, path);
 			for (o = d->instances; o; o = o->next)
-				if (strstr(o->rec.disks, path))
+				if (has_disk(o->rec.disks, path))
 					return uh_errc(err, EBUSY, "%s: --disk %s is instance %s's", name,
 						       path, o->rec.name);
 			if (used + strlen(path) + 2 > sizeof(rec.disks))

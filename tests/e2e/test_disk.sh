@@ -59,6 +59,9 @@ check "create with --swap and --disk" test "$(U --json show s | jq_get 'str(d["s
 check "the swap disk is sparse, formatted, the instance's" test "$(stat -c '%a %u %s' "$W/state/instances/s/swap.img")" = "600 $(U --json show s | jq_get 'd["uid"]') $((64 << 20))" -a "$(blkid -o value -s TYPE "$W/state/instances/s/swap.img")" = swap
 run U create s2 --template bb2 --disk "$W/data.img"
 check "a data disk is one instance's only" matches "$rc:$err_out" "1:*data.img is instance s's*"
+truncate -s 1M "$W/data.img2"
+run U create s4 --template bb2 --disk "$W/data.img2"
+check "a disk whose path extends another's is not mistaken for it" test "$rc" = 0
 run U create s3 --template bb2 --disk /etc/nosuchdisk
 check "a missing data disk is refused" matches "$rc:$err_out" "1:*--disk /etc/nosuchdisk*"
 U start s > /dev/null
