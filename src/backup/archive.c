@@ -1,0 +1,393 @@
+#include "backup/archive.h"
+#include "util/fileio.h"
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <nettle/sha2.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define CHUNK (1 << 20)
+#define MANIFEST "manifest.json"
+
+static void hex(const uint8_t d[SHA256_DIGEST_SIZE], char out[UH_SHA256_HEX])
+{
+	for (int i = 0; i < SHA256_DIGEST_SIZE; i++)
+		snprintf(out + 2 * i, 3, "%02x", d[i]);
+}
+
+struct sink {
+	int fd;
+	struct sha256_ctx sha;
+	uint64_t bytes;
+	int err; /* errno of a failed write (ENOSPC) */
+};
+
+static la_ssize_t sink_write(struct archive *a, void *arg, const void *buf, size_t len)
+{
+	struct sink *s = arg;
+
+	if (uh_write_full(s->fd, buf, len) < 0) {
+		s->err = errno;
+		archive_set_error(a, errno, "%s", strerror(errno));
+		return -1;
+	}
+	sha256_update(&s->sha, len, buf);
+	s->bytes += len;
+	return (la_ssize_t)len;
+}
+
+static int la_err(struct archive *a, struct uh_error *err, const char *what, const char *name)
+{
+	int e = archive_errno(a);
+
+	return uh_errc(err, e > 0 ? e : EIO, "%s %s: %s", what, name,
+		       archive_error_string(a) ? archive_error_string(a) : "archive error");
+}
+
+static int feed_hole(struct archive *a, off_t len, const char *name, struct uh_error *err)
+{
+	static const char zeros[CHUNK];
+
+	while (len > 0) {
+		size_t n = (size_t)(len < CHUNK ? len : CHUNK);
+
+		if (archive_write_data(a, zeros, n) != (la_ssize_t)n)
+			return la_err(a, err, "backup: write", name);
+		len -= (off_t)n;
+	}
+	return 0;
+}
+
+/* A host file as a sparse member: its data extents, their sha256 (of the data in offset
+ * order: a hole is not hashed, so a 10 GiB disk costs what its data costs). */
+static int add_file(struct archive *a, const struct uh_backup_member *m, json_t *list,
+		    struct uh_error *err)
+{
+	struct archive_entry *e = NULL;
+	struct sha256_ctx sha;
+	uint8_t digest[SHA256_DIGEST_SIZE];
+	char hexd[UH_SHA256_HEX];
+	int fd = open(m->path, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	char *buf = NULL;
+	off_t pos = 0, data, hole;
+	uint64_t data_bytes = 0;
+	int ret = -1;
+
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		uh_err(err, errno, "backup: read %s", m->path);
+		goto out;
+	}
+	e = archive_entry_new();
+	archive_entry_set_pathname(e, m->name);
+	archive_entry_set_filetype(e, AE_IFREG);
+	archive_entry_set_perm(e, 0600);
+	archive_entry_set_size(e, st.st_size);
+	archive_entry_set_mtime(e, st.st_mtime, 0);
+	/* the sparse map first: libarchive writes it into the pax header */
+	while (pos < st.st_size && (data = lseek(fd, pos, SEEK_DATA)) >= 0) {
+		hole = lseek(fd, data, SEEK_HOLE);
+		if (hole < 0)
+			hole = st.st_size;
+		archive_entry_sparse_add_entry(e, data, hole - data);
+		pos = hole;
+	}
+	if (archive_write_header(a, e) != ARCHIVE_OK) {
+		la_err(a, err, "backup: write header of", m->name);
+		goto out;
+	}
+	buf = malloc(CHUNK);
+	if (buf == NULL)
+		abort();
+	sha256_init(&sha);
+	pos = 0;
+	while (pos < st.st_size && (data = lseek(fd, pos, SEEK_DATA)) >= 0) {
+		hole = lseek(fd, data, SEEK_HOLE);
+		if (hole < 0)
+			hole = st.st_size;
+		/* libarchive's pax writer takes the logical stream and drops what falls in the
+		 * map's holes itself: it is handed zeros there, which it never copies */
+		if (feed_hole(a, data - pos, m->name, err) < 0)
+			goto out;
+		for (off_t o = data; o < hole;) {
+			size_t want = (size_t)(hole - o < CHUNK ? hole - o : CHUNK);
+			ssize_t got = uh_pread_full(fd, buf, want, o);
+
+			if (got <= 0) {
+				uh_err(err, got < 0 ? errno : EIO, "backup: read %s", m->path);
+				goto out;
+			}
+			sha256_update(&sha, (size_t)got, (uint8_t *)buf);
+			if (archive_write_data(a, buf, (size_t)got) != got) {
+				la_err(a, err, "backup: write", m->name);
+				goto out;
+			}
+			o += got;
+			data_bytes += (uint64_t)got;
+		}
+		pos = hole;
+	}
+	if (feed_hole(a, st.st_size - pos, m->name, err) < 0)
+		goto out;
+	sha256_digest(&sha, SHA256_DIGEST_SIZE, digest);
+	hex(digest, hexd);
+	json_object_set_new(list, m->name,
+			    json_pack("{s:I, s:I, s:s}", "size", (json_int_t)st.st_size,
+				      "data_bytes", (json_int_t)data_bytes, "sha256", hexd));
+	ret = 0;
+out:
+	free(buf);
+	if (e)
+		archive_entry_free(e);
+	if (fd >= 0)
+		close(fd);
+	return ret;
+}
+
+static int add_text(struct archive *a, const char *name, const char *text, json_t *list,
+		    struct uh_error *err)
+{
+	struct archive_entry *e = archive_entry_new();
+	size_t n = strlen(text);
+	struct sha256_ctx sha;
+	uint8_t digest[SHA256_DIGEST_SIZE];
+	char hexd[UH_SHA256_HEX];
+	int ret = -1;
+
+	archive_entry_set_pathname(e, name);
+	archive_entry_set_filetype(e, AE_IFREG);
+	archive_entry_set_perm(e, 0600);
+	archive_entry_set_size(e, (la_int64_t)n);
+	archive_entry_set_mtime(e, time(NULL), 0);
+	if (archive_write_header(a, e) != ARCHIVE_OK ||
+	    (n && archive_write_data(a, text, n) != (la_ssize_t)n)) {
+		la_err(a, err, "backup: write", name);
+		goto out;
+	}
+	if (list) {
+		sha256_init(&sha);
+		sha256_update(&sha, n, (const uint8_t *)text);
+		sha256_digest(&sha, SHA256_DIGEST_SIZE, digest);
+		hex(digest, hexd);
+		json_object_set_new(list, name,
+				    json_pack("{s:I, s:I, s:s}", "size", (json_int_t)n,
+					      "data_bytes", (json_int_t)n, "sha256", hexd));
+	}
+	ret = 0;
+out:
+	archive_entry_free(e);
+	return ret;
+}
+
+int uh_backup_write(const char *out_path, const struct uh_backup_member *members, int n,
+		    json_t *extra, char sha256[UH_SHA256_HEX], uint64_t *bytes,
+		    struct uh_error *err)
+{
+	struct uh_tmpfile tmp;
+	struct sink s = {0};
+	struct archive *a = NULL;
+	json_t *manifest = NULL, *list = json_object();
+	char *text = NULL;
+	uint8_t digest[SHA256_DIGEST_SIZE];
+	int i, ret = -1;
+
+	if (uh_tmpfile_open(&tmp, out_path, 0600, err) < 0) {
+		json_decref(list);
+		return uh_err_prefix(err, "backup");
+	}
+	s.fd = tmp.fd;
+	sha256_init(&s.sha);
+	a = archive_write_new();
+	if (archive_write_set_format_pax_restricted(a) != ARCHIVE_OK ||
+	    archive_write_add_filter_zstd(a) != ARCHIVE_OK ||
+	    archive_write_set_bytes_in_last_block(a, 1) != ARCHIVE_OK ||
+	    archive_write_open2(a, &s, NULL, sink_write, NULL, NULL) != ARCHIVE_OK) {
+		la_err(a, err, "backup: open", out_path);
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		int r = members[i].path ? add_file(a, &members[i], list, err)
+					: add_text(a, members[i].name, members[i].text, list, err);
+		if (r < 0)
+			goto out;
+	}
+	manifest = extra ? json_deep_copy(extra) : json_object();
+	json_object_set_new(manifest, "format", json_string("umlhost-backup-1"));
+	json_object_set_new(manifest, "members", list);
+	list = NULL;
+	text = json_dumps(manifest, JSON_INDENT(2) | JSON_SORT_KEYS);
+	if (add_text(a, MANIFEST, text, NULL, err) < 0)
+		goto out;
+	if (archive_write_close(a) != ARCHIVE_OK) {
+		la_err(a, err, "backup: finish", out_path);
+		goto out;
+	}
+	if (s.err) {
+		uh_err(err, s.err, "backup: write %s", out_path);
+		goto out;
+	}
+	if (uh_tmpfile_commit_noreplace(&tmp, err) < 0) {
+		uh_err_prefix(err, "backup");
+		goto out;
+	}
+	sha256_digest(&s.sha, SHA256_DIGEST_SIZE, digest);
+	hex(digest, sha256);
+	*bytes = s.bytes;
+	ret = 0;
+out:
+	if (a)
+		archive_write_free(a);
+	if (ret < 0 && s.err && err->errnum != s.err)
+		uh_err(err, s.err, "backup: write %s", out_path);
+	uh_tmpfile_discard(&tmp);
+	json_decref(manifest);
+	json_decref(list);
+	free(text);
+	return ret;
+}
+
+struct seen {
+	char name[256];
+	char sha[UH_SHA256_HEX];
+	uint64_t size;
+};
+
+int uh_backup_read(const char *path, const char *restore_dir, json_t **manifest,
+		   struct uh_error *err)
+{
+	struct archive *a = archive_read_new();
+	struct archive_entry *e;
+	struct seen seen[32];
+	int nseen = 0, r, ret = -1, out = -1;
+	json_t *man = NULL, *members, *m;
+	const char *key;
+	char *mtext = NULL;
+	size_t mlen = 0;
+
+	*manifest = NULL;
+	archive_read_support_filter_zstd(a);
+	archive_read_support_format_tar(a);
+	if (archive_read_open_filename(a, path, 1 << 16) != ARCHIVE_OK) {
+		la_err(a, err, "backup: open", path);
+		goto done;
+	}
+	while ((r = archive_read_next_header(a, &e)) == ARCHIVE_OK) {
+		const char *name = archive_entry_pathname(e);
+		int is_manifest = strcmp(name, MANIFEST) == 0;
+		struct sha256_ctx sha;
+		uint8_t digest[SHA256_DIGEST_SIZE];
+		const void *buf;
+		size_t len;
+		la_int64_t off;
+
+		if (strchr(name, '/') || name[0] == '.' || strlen(name) >= sizeof(seen[0].name)) {
+			uh_errx(err, "backup %s: unexpected member '%s'", path, name);
+			goto done;
+		}
+		if (!is_manifest && nseen == (int)(sizeof(seen) / sizeof(seen[0]))) {
+			uh_errx(err, "backup %s: too many members", path);
+			goto done;
+		}
+		if (restore_dir && !is_manifest) {
+			char p[4096];
+
+			snprintf(p, sizeof(p), "%s/%s", restore_dir, name);
+			out = open(p, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+			if (out < 0) {
+				uh_err(err, errno, "backup: restore %s", p);
+				goto done;
+			}
+		}
+		sha256_init(&sha);
+		while ((r = archive_read_data_block(a, &buf, &len, &off)) == ARCHIVE_OK) {
+			if (is_manifest) {
+				if (mlen + len > (1 << 20)) {
+					uh_errx(err, "backup %s: manifest too large", path);
+					goto done;
+				}
+				mtext = realloc(mtext, mlen + len + 1);
+				if (mtext == NULL)
+					abort();
+				memcpy(mtext + mlen, buf, len);
+				mlen += len;
+				mtext[mlen] = '\0';
+				continue;
+			}
+			sha256_update(&sha, len, buf);
+			if (out >= 0 && uh_pwrite_full(out, buf, len, off) < 0) {
+				uh_err(err, errno, "backup: restore %s", name);
+				goto done;
+			}
+		}
+		if (r != ARCHIVE_EOF) {
+			uh_errx(err, "backup %s: member %s is damaged: %s", path, name,
+				archive_error_string(a) ? archive_error_string(a) : "read error");
+			goto done;
+		}
+		if (out >= 0) {
+			if (ftruncate(out, archive_entry_size(e)) < 0 || fsync(out) < 0) {
+				uh_err(err, errno, "backup: restore %s", name);
+				goto done;
+			}
+			close(out);
+			out = -1;
+		}
+		if (!is_manifest) {
+			sha256_digest(&sha, SHA256_DIGEST_SIZE, digest);
+			snprintf(seen[nseen].name, sizeof(seen[nseen].name), "%s", name);
+			hex(digest, seen[nseen].sha);
+			seen[nseen].size = (uint64_t)archive_entry_size(e);
+			nseen++;
+		}
+	}
+	if (r != ARCHIVE_EOF) {
+		uh_errx(err, "backup %s: damaged: %s", path,
+			archive_error_string(a) ? archive_error_string(a) : "read error");
+		goto done;
+	}
+	man = mtext ? json_loads(mtext, 0, NULL) : NULL;
+	members = json_object_get(man, "members");
+	if (!json_is_object(members)) {
+		uh_errx(err, "backup %s: no valid %s", path, MANIFEST);
+		goto done;
+	}
+	/* every member listed is there with its size and digest, and nothing else is */
+	json_object_foreach(members, key, m) {
+		int k;
+
+		for (k = 0; k < nseen && strcmp(seen[k].name, key) != 0; k++)
+			;
+		if (k == nseen) {
+			uh_errx(err, "backup %s: member %s is missing", path, key);
+			goto done;
+		}
+		if (seen[k].size != (uint64_t)json_integer_value(json_object_get(m, "size")) ||
+		    strcmp(seen[k].sha, json_string_value(json_object_get(m, "sha256")) ?: "") !=
+			    0) {
+			uh_errx(err, "backup %s: member %s does not match its checksum", path, key);
+			goto done;
+		}
+	}
+	for (int k = 0; k < nseen; k++)
+		if (json_object_get(members, seen[k].name) == NULL) {
+			uh_errx(err, "backup %s: member %s is not in the manifest", path, seen[k].name);
+			goto done;
+		}
+	*manifest = man;
+	man = NULL;
+	ret = 0;
+done:
+	if (out >= 0)
+		close(out);
+	archive_read_free(a);
+	json_decref(man);
+	free(mtext);
+	return ret;
+}

@@ -1,0 +1,37 @@
+/* Backup archives: a tar (pax) compressed with zstd, written with libarchive, holding an
+ * instance's disk files sparse (only their data extents, found with SEEK_DATA/SEEK_HOLE, and a
+ * sparse map), small text members (the instance's definition) and, last, `manifest.json`: every
+ * member's size, data bytes and sha256, plus whatever the caller adds (template name, version,
+ * its sha256). A member's sha256 covers its whole logical content, holes as zeros, so it can be
+ * compared with `sha256sum` of the restored file.
+ *
+ * Written to a temp name, fsynced, renamed: a failure (a full disk) leaves no archive. The
+ * archive's own sha256 is computed while it is written. */
+#ifndef UH_BACKUP_ARCHIVE_H
+#define UH_BACKUP_ARCHIVE_H
+
+#include <jansson.h>
+#include <stdint.h>
+
+#include "util/error.h"
+
+#define UH_SHA256_HEX 65
+
+struct uh_backup_member {
+	const char *name; /* inside the archive, e.g. "disk.cow" */
+	const char *path; /* a file on the host to read (sparse-aware), or NULL */
+	const char *text; /* or the member's content */
+};
+
+/* Write `members` and the manifest (`extra` merged into it, may be NULL) to out_path. */
+int uh_backup_write(const char *out_path, const struct uh_backup_member *members, int n,
+		    json_t *extra, char sha256[UH_SHA256_HEX], uint64_t *bytes,
+		    struct uh_error *err);
+
+/* Read the archive, check every member against the manifest (size and sha256), and give the
+ * manifest back. Errors name the member that does not match. If restore_dir is not NULL,
+ * the file members are also written there (sparse), under their names. */
+int uh_backup_read(const char *path, const char *restore_dir, json_t **manifest,
+		   struct uh_error *err);
+
+#endif
