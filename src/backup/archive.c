@@ -391,3 +391,49 @@ done:
 	free(mtext);
 	return ret;
 }
+
+int uh_backup_file_sha256(const char *path, char out[UH_SHA256_HEX], struct uh_error *err)
+{
+	struct sha256_ctx sha;
+	uint8_t digest[SHA256_DIGEST_SIZE];
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	off_t pos = 0, data, hole;
+	char *buf;
+	int ret = -1;
+
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		uh_err(err, errno, "read %s", path);
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	buf = malloc(CHUNK);
+	if (buf == NULL)
+		abort();
+	sha256_init(&sha);
+	while (pos < st.st_size && (data = lseek(fd, pos, SEEK_DATA)) >= 0) {
+		hole = lseek(fd, data, SEEK_HOLE);
+		if (hole < 0)
+			hole = st.st_size;
+		for (off_t o = data; o < hole;) {
+			size_t want = (size_t)(hole - o < CHUNK ? hole - o : CHUNK);
+			ssize_t got = uh_pread_full(fd, buf, want, o);
+
+			if (got <= 0) {
+				uh_err(err, got < 0 ? errno : EIO, "read %s", path);
+				goto out;
+			}
+			sha256_update(&sha, (size_t)got, (uint8_t *)buf);
+			o += got;
+		}
+		pos = hole;
+	}
+	sha256_digest(&sha, SHA256_DIGEST_SIZE, digest);
+	hex(digest, out);
+	ret = 0;
+out:
+	free(buf);
+	close(fd);
+	return ret;
+}

@@ -34,4 +34,7 @@ int uh_backup_write(const char *out_path, const struct uh_backup_member *members
 int uh_backup_read(const char *path, const char *restore_dir, json_t **manifest,
 		   struct uh_error *err);
 
+/* sha256 (hex) of a file's data extents in offset order, as the manifest records members. */
+int uh_backup_file_sha256(const char *path, char out[UH_SHA256_HEX], struct uh_error *err);
+
 #endif

@@ -53,6 +53,7 @@ int uh_cmd_template(struct uh_cli *cli, int argc, char **argv);
 int uh_cmd_network(struct uh_cli *cli, int argc, char **argv);
 int uh_cmd_kernel(struct uh_cli *cli, int argc, char **argv);
 int uh_cmd_disk(struct uh_cli *cli, int argc, char **argv);
+int uh_cmd_backup(struct uh_cli *cli, int argc, char **argv);
 int uh_cmd_upgrade(struct uh_cli *cli, int argc, char **argv);
 int uh_cmd_create(struct uh_cli *cli, int argc, char **argv);
 int uh_cmd_lifecycle(struct uh_cli *cli, int argc, char **argv); /* start stop restart reboot kill */

@@ -69,7 +69,8 @@ static int cow_merge(struct uh_cli *cli, int argc, char **argv)
 	int c;
 
 	optind = 0;
-	while ((c = getopt_long(argc, argv, "+b:", opts, NULL)) != -1) {
+	/* options anywhere, as the usage shows them after the files */
+	while ((c = getopt_long(argc, argv, "b:", opts, NULL)) != -1) {
 		switch (c) {
 		case 'b':
 			backing = optarg;

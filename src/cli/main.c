@@ -28,6 +28,7 @@ static const char usage[] =
 	"              [--kernel-arg ARG]... [--autostart]\n"
 	"              [--restart no|on-failure|always]\n"
 	"  disk flatten NAME | disk resize NAME SIZE     (stopped instances)\n"
+	"  backup create NAME [--to DIR] | backup list [NAME] | backup verify ARCHIVE\n"
 	"  start|stop|restart|reboot|kill NAME [--timeout SECONDS]\n"
 	"  delete NAME [--force] | list | show NAME | stats [NAME]\n"
 	"  console NAME | logs NAME [--follow] | events [--follow] [--since ID]\n";
@@ -49,7 +50,8 @@ static int cmd_version(struct uh_cli *cli, int argc, char **argv)
 static const struct command commands[] = {
 	{"version", cmd_version},     {"cow", uh_cmd_cow},	   {"mconsole", uh_cmd_mconsole},
 	{"template", uh_cmd_template}, {"network", uh_cmd_network}, {"kernel", uh_cmd_kernel},
-	{"upgrade", uh_cmd_upgrade}, {"disk", uh_cmd_disk}, {"create", uh_cmd_create},   {"start", uh_cmd_lifecycle},
+	{"upgrade", uh_cmd_upgrade}, {"disk", uh_cmd_disk},
+	{"backup", uh_cmd_backup}, {"create", uh_cmd_create},   {"start", uh_cmd_lifecycle},
 	{"stop", uh_cmd_lifecycle},   {"restart", uh_cmd_lifecycle}, {"reboot", uh_cmd_lifecycle},
 	{"kill", uh_cmd_lifecycle},   {"delete", uh_cmd_delete},   {"list", uh_cmd_list},
 	{"show", uh_cmd_show},	      {"logs", uh_cmd_logs},	   {"events", uh_cmd_events},

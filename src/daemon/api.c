@@ -382,6 +382,20 @@ static enum MHD_Result route_instance(struct req *r, const char *method, const c
 	name[n] = '\0';
 	if (action == NULL && strcmp(method, "DELETE") == 0)
 		return run_op(r, name, UH_OP_DELETE, 0, query_flag(r->conn, "force"));
+	if (action != NULL && strcmp(method, "POST") == 0 && strcmp(action, "backup") == 0) {
+		json_t *body = parse_body(r, &err), *out = NULL;
+		int rc;
+
+		if (body == NULL)
+			return send_json(r->conn, 400, uh_error_body(&err, "invalid"));
+		rc = uh_backup_create(d, name, json_string_value(json_object_get(body, "to")), &out,
+				      &err);
+		json_decref(body);
+		if (rc < 0)
+			return send_json(r->conn, err.errnum == ENOSPC ? 507 : uh_error_status(&err),
+					 uh_error_body(&err, NULL));
+		return send_json(r->conn, 201, out);
+	}
 	if (action != NULL && strcmp(method, "POST") == 0 &&
 	    (strcmp(action, "flatten") == 0 || strcmp(action, "resize") == 0)) {
 		json_t *body = parse_body(r, &err), *out = NULL;
@@ -633,6 +647,24 @@ static enum MHD_Result dispatch(struct req *r, const char *method, const char *u
 		r->suspended = 1;
 		MHD_suspend_connection(r->conn);
 		return MHD_YES;
+	}
+	if (strcmp(url, "/v1/backups") == 0 && get) {
+		const char *inst = MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND,
+							       "instance");
+
+		return send_json(r->conn, 200, uh_backup_list(d, inst));
+	}
+	if (strcmp(url, "/v1/backups/verify") == 0 && post) {
+		body = parse_body(r, &err);
+		if (body == NULL)
+			return send_json(r->conn, 400, uh_error_body(&err, "invalid"));
+		if (uh_backup_verify(d, json_string_value(json_object_get(body, "archive")), &out,
+				     &err) < 0) {
+			json_decref(body);
+			return send_json(r->conn, 422, uh_error_body(&err, "verify_failed"));
+		}
+		json_decref(body);
+		return send_json(r->conn, 200, out);
 	}
 	if (strcmp(url, "/v1/networks") == 0 && get) {
 		out = uh_network_list(d, &err);

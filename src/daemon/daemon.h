@@ -151,6 +151,15 @@ int uh_disk_flatten(struct uh_daemon *d, const char *name, json_t **out, struct 
 int uh_disk_resize(struct uh_daemon *d, const char *name, const char *size, json_t **out,
 		   struct uh_error *err);
 
+/* backup.c */
+/* Flush, freeze, snapshot, resume, archive; {archive, freeze_ms, bytes, sha256}. */
+int uh_backup_create(struct uh_daemon *d, const char *name, const char *to, json_t **out,
+		     struct uh_error *err);
+int uh_backup_verify(struct uh_daemon *d, const char *archive, json_t **out,
+		     struct uh_error *err);
+/* The archives under <state>/backups (one instance's with name). */
+json_t *uh_backup_list(struct uh_daemon *d, const char *name);
+
 /* seed.c: the cloud-init NoCloud seed disk */
 int uh_seed_check_key(const char *key, struct uh_error *err);
 /* <dir>/seed.img with meta-data and user-data for the keys (a JSON array of strings). */

@@ -1,0 +1,91 @@
+/* Backup commands: create, list, verify (restore, prune, schedules and off-host copies: next). */
+#include "cli/cli.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char usage[] = "usage: umlhost backup create NAME [--to DIR] | umlhost backup list "
+			    "[NAME] | umlhost backup verify ARCHIVE";
+
+static const char *str(json_t *o, const char *k)
+{
+	const char *s = json_string_value(json_object_get(o, k));
+	return s ? s : "-";
+}
+
+int uh_cmd_backup(struct uh_cli *cli, int argc, char **argv)
+{
+	struct uh_error err;
+	json_t *resp = NULL, *b;
+	char path[PATH_MAX], url[256];
+	size_t k;
+
+	if (argc >= 3 && strcmp(argv[1], "create") == 0 &&
+	    (argc == 3 || (argc == 5 && strcmp(argv[3], "--to") == 0))) {
+		json_t *body = json_object();
+
+		if (strlen(argv[2]) > 64)
+			return uh_cli_usage(cli, "%s", usage);
+		if (argc == 5) {
+			if (realpath(argv[4], path) == NULL) {
+				json_decref(body);
+				uh_err(&err, errno, "--to %s", argv[4]);
+				return uh_cli_fail(cli, &err);
+			}
+			json_object_set_new(body, "to", json_string(path));
+		}
+		snprintf(url, sizeof(url), "/v1/instances/%s/backup", argv[2]);
+		if (uh_client_call(cli, "POST", url, body, &resp, &err) < 0)
+			return uh_cli_fail(cli, &err);
+		if (cli->json) {
+			uh_cli_print_json(resp);
+			return UH_EXIT_OK;
+		}
+		printf("%s (%lld bytes, sha256 %s, freeze %lld ms)\n", str(resp, "archive"),
+		       (long long)json_integer_value(json_object_get(resp, "bytes")),
+		       str(resp, "sha256"),
+		       (long long)json_integer_value(json_object_get(resp, "freeze_ms")));
+		json_decref(resp);
+		return UH_EXIT_OK;
+	}
+	if (argc == 3 && strcmp(argv[1], "verify") == 0) {
+		if (realpath(argv[2], path) == NULL) {
+			uh_err(&err, errno, "backup verify %s", argv[2]);
+			return uh_cli_fail(cli, &err);
+		}
+		if (uh_client_call(cli, "POST", "/v1/backups/verify",
+				   json_pack("{s:s}", "archive", path), &resp, &err) < 0)
+			return uh_cli_fail(cli, &err);
+		if (cli->json) {
+			uh_cli_print_json(resp);
+			return UH_EXIT_OK;
+		}
+		printf("%s: OK (%zu members match the manifest)\n", path,
+		       json_object_size(json_object_get(json_object_get(resp, "manifest"),
+							"members")));
+		json_decref(resp);
+		return UH_EXIT_OK;
+	}
+	if ((argc == 2 || argc == 3) && strcmp(argv[1], "list") == 0) {
+		if (argc == 3 && strlen(argv[2]) > 64)
+			return uh_cli_usage(cli, "%s", usage);
+		snprintf(url, sizeof(url), "/v1/backups%s%s", argc == 3 ? "?instance=" : "",
+			 argc == 3 ? argv[2] : "");
+		if (uh_client_call(cli, "GET", url, NULL, &resp, &err) < 0)
+			return uh_cli_fail(cli, &err);
+		if (cli->json) {
+			uh_cli_print_json(resp);
+			return UH_EXIT_OK;
+		}
+		json_array_foreach(resp, k, b)
+			printf("%-20s %12lld  %s\n", str(b, "instance"),
+			       (long long)json_integer_value(json_object_get(b, "bytes")),
+			       str(b, "archive"));
+		json_decref(resp);
+		return UH_EXIT_OK;
+	}
+	return uh_cli_usage(cli, "%s", usage);
+}
