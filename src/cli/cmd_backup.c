@@ -1,4 +1,4 @@
-/* Backup commands: create, list, verify (restore, prune, schedules and off-host copies: next). */
+/* Backup commands: create, list, verify, restore, prune (schedules and off-host copies: next). */
 #include "cli/cli.h"
 
 #include <errno.h>
@@ -7,8 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char usage[] = "usage: umlhost backup create NAME [--to DIR] | umlhost backup list "
-			    "[NAME] | umlhost backup verify ARCHIVE";
+static const char usage[] =
+	"usage: umlhost backup create NAME [--to DIR] | umlhost backup list [NAME]\n"
+	"       umlhost backup verify ARCHIVE | umlhost backup restore ARCHIVE [--as NAME]\n"
+	"       umlhost backup prune NAME --keep N";
 
 static const char *str(json_t *o, const char *k)
 {
@@ -66,6 +68,46 @@ int uh_cmd_backup(struct uh_cli *cli, int argc, char **argv)
 		printf("%s: OK (%zu members match the manifest)\n", path,
 		       json_object_size(json_object_get(json_object_get(resp, "manifest"),
 							"members")));
+		json_decref(resp);
+		return UH_EXIT_OK;
+	}
+	if (strcmp(argv[1] ? argv[1] : "", "restore") == 0 &&
+	    (argc == 3 || (argc == 5 && strcmp(argv[3], "--as") == 0))) {
+		json_t *body;
+
+		if (realpath(argv[2], path) == NULL) {
+			uh_err(&err, errno, "backup restore %s", argv[2]);
+			return uh_cli_fail(cli, &err);
+		}
+		body = json_pack("{s:s}", "archive", path);
+		if (argc == 5)
+			json_object_set_new(body, "as", json_string(argv[4]));
+		if (uh_client_call(cli, "POST", "/v1/backups/restore", body, &resp, &err) < 0)
+			return uh_cli_fail(cli, &err);
+		if (cli->json) {
+			uh_cli_print_json(resp);
+			return UH_EXIT_OK;
+		}
+		printf("restored %s (%s)\n", str(resp, "name"), str(resp, "disk"));
+		json_decref(resp);
+		return UH_EXIT_OK;
+	}
+	if (argc == 5 && strcmp(argv[1], "prune") == 0 && strcmp(argv[3], "--keep") == 0) {
+		char *end;
+		long keep = strtol(argv[4], &end, 10);
+
+		if (*end || keep < 1 || strlen(argv[2]) > 64)
+			return uh_cli_usage(cli, "%s", usage);
+		if (uh_client_call(cli, "POST", "/v1/backups/prune",
+				   json_pack("{s:s, s:i}", "instance", argv[2], "keep", (int)keep),
+				   &resp, &err) < 0)
+			return uh_cli_fail(cli, &err);
+		if (cli->json) {
+			uh_cli_print_json(resp);
+			return UH_EXIT_OK;
+		}
+		printf("kept the newest %ld, removed %zu\n", keep,
+		       json_array_size(json_object_get(resp, "removed")));
 		json_decref(resp);
 		return UH_EXIT_OK;
 	}

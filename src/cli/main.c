@@ -29,6 +29,7 @@ static const char usage[] =
 	"              [--restart no|on-failure|always]\n"
 	"  disk flatten NAME | disk resize NAME SIZE     (stopped instances)\n"
 	"  backup create NAME [--to DIR] | backup list [NAME] | backup verify ARCHIVE\n"
+	"  backup restore ARCHIVE [--as NAME] | backup prune NAME --keep N\n"
 	"  start|stop|restart|reboot|kill NAME [--timeout SECONDS]\n"
 	"  delete NAME [--force] | list | show NAME | stats [NAME]\n"
 	"  console NAME | logs NAME [--follow] | events [--follow] [--since ID]\n";

@@ -654,6 +654,26 @@ static enum MHD_Result dispatch(struct req *r, const char *method, const char *u
 
 		return send_json(r->conn, 200, uh_backup_list(d, inst));
 	}
+	if ((strcmp(url, "/v1/backups/restore") == 0 || strcmp(url, "/v1/backups/prune") == 0) &&
+	    post) {
+		int rc;
+
+		body = parse_body(r, &err);
+		if (body == NULL)
+			return send_json(r->conn, 400, uh_error_body(&err, "invalid"));
+		if (url[12] == 'r')
+			rc = uh_backup_restore(d, json_string_value(json_object_get(body, "archive")),
+					       json_string_value(json_object_get(body, "as")), &out,
+					       &err);
+		else
+			rc = uh_backup_prune(d, json_string_value(json_object_get(body, "instance")) ?: "",
+					     (int)json_integer_value(json_object_get(body, "keep")),
+					     &out, &err);
+		json_decref(body);
+		if (rc < 0)
+			return send_json(r->conn, uh_error_status(&err), uh_error_body(&err, NULL));
+		return send_json(r->conn, 200, out);
+	}
 	if (strcmp(url, "/v1/backups/verify") == 0 && post) {
 		body = parse_body(r, &err);
 		if (body == NULL)

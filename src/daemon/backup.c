@@ -236,6 +236,22 @@ out:
 	return ret;
 }
 
+static const char *dirname_of(const char *path, char *buf, size_t len)
+{
+	char *slash;
+
+	snprintf(buf, len, "%s", path);
+	slash = strrchr(buf, '/');
+	if (slash)
+		*slash = '\0';
+	return buf;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
 int uh_backup_verify(struct uh_daemon *d, const char *archive, json_t **out, struct uh_error *err)
 {
 	json_t *man = NULL;
@@ -289,4 +305,140 @@ json_t *uh_backup_list(struct uh_daemon *d, const char *name)
 	if (dp)
 		closedir(dp);
 	return arr;
+}
+
+/* Restore an archive as a new instance (its name, or `as`): verified first, then created like
+ * `create` would (own uid; the same template version, refused by name when it is missing; a
+ * fresh address in the same network if that still exists), and its disk replaced by the one
+ * from the archive. Nothing is left when any step fails. */
+int uh_backup_restore(struct uh_daemon *d, const char *archive, const char *as, json_t **out,
+		      struct uh_error *err)
+{
+	char tmp[PATH_MAX], p[PATH_MAX * 2], disk[PATH_MAX * 2];
+	json_t *man = NULL, *def = NULL, *params = NULL, *created = NULL;
+	const char *name, *tpl, *diskname;
+	struct uh_instance *inst;
+	int flat, ret = -1;
+
+	if (archive == NULL || archive[0] != '/')
+		return uh_errx(err, "backup restore: an absolute archive path is needed");
+	snprintf(tmp, sizeof(tmp), "%.4000s/instances/.restore-XXXXXX", d->cfg.state_dir);
+	if (uh_mkdirs(dirname_of(tmp, p, sizeof(p)), 0750, err) < 0 || mkdtemp(tmp) == NULL)
+		return uh_err(err, errno, "backup restore: temp dir under %s/instances",
+			      d->cfg.state_dir);
+	if (uh_backup_read(archive, tmp, &man, err) < 0)
+		goto out;
+	snprintf(p, sizeof(p), "%s/instance.json", tmp);
+	def = json_load_file(p, 0, NULL);
+	name = as ? as : json_string_value(json_object_get(man, "instance"));
+	tpl = json_string_value(json_object_get(man, "template"));
+	flat = json_object_get(json_object_get(man, "members"), "disk.img") != NULL;
+	diskname = flat ? "disk.img" : "disk.cow";
+	if (def == NULL || name == NULL || (!flat && tpl == NULL)) {
+		uh_errx(err, "backup restore: %s has no instance definition", archive);
+		goto out;
+	}
+	inst = uh_instance_find(d, name);
+	if (inst != NULL) {
+		if (inst->rec.pid > 0)
+			uh_errc(err, EBUSY, "backup restore: %s is running; it is not overwritten "
+					    "(stop and delete it, or restore --as another name)",
+				name);
+		else
+			uh_errc(err, EEXIST, "backup restore: instance %s exists (delete it, or "
+					     "restore --as another name)",
+				name);
+		goto out;
+	}
+	if (flat) {
+		uh_errx(err, "backup restore: archives of flattened disks cannot be restored yet");
+		goto out;
+	}
+	params = json_pack("{s:s, s:s, s:I, s:I}", "name", name, "template", tpl,
+			   "template_version",
+			   json_integer_value(json_object_get(man, "template_version")), "memory_mib",
+			   json_integer_value(json_object_get(def, "memory_mib")));
+	{
+		char mem[32];
+		const char *kernel = json_string_value(json_object_get(def, "kernel"));
+		const char *net = json_string_value(json_object_get(def, "network"));
+		char kpath[PATH_MAX];
+		struct uh_network_rec n;
+		struct uh_error e2;
+
+		snprintf(mem, sizeof(mem), "%lldM",
+			 (long long)json_integer_value(json_object_get(def, "memory_mib")));
+		json_object_set_new(params, "memory", json_string(mem));
+		if (kernel && uh_kernel_resolve(d, kernel, kpath, sizeof(kpath), &e2) == 0)
+			json_object_set_new(params, "kernel", json_string(kernel));
+		if (net && uh_store_network_get(d->store, net, &n, &e2) == 0)
+			json_object_set_new(params, "network", json_string(net));
+		json_object_set(params, "kernel_args", json_object_get(def, "kernel_args"));
+	}
+	if (uh_instance_create(d, params, &created, err) < 0) {
+		uh_err_prefix(err, "backup restore");
+		goto out;
+	}
+	inst = uh_instance_find(d, name);
+	/* the archive's disk replaces the fresh one, owned like it */
+	snprintf(p, sizeof(p), "%s/%s", tmp, diskname);
+	snprintf(disk, sizeof(disk), "%s", inst->rec.disk);
+	if ((inst->rec.uid > 0 &&
+	     (chown(p, (uid_t)inst->rec.uid, (gid_t)inst->rec.uid) < 0 || chmod(p, 0600) < 0)) ||
+	    rename(p, disk) < 0) {
+		struct uh_error e2;
+
+		uh_err(err, errno, "backup restore: put %s in place", disk);
+		uh_instance_submit(d, name, UH_OP_DELETE, 0, 1, NULL, NULL);
+		(void)e2;
+		goto out;
+	}
+	uh_daemon_event(d, name, "restored", "from %s", archive);
+	*out = uh_instance_json(inst);
+	ret = 0;
+out:
+	uh_rm_tree(tmp);
+	json_decref(man);
+	json_decref(def);
+	json_decref(params);
+	json_decref(created);
+	return ret;
+}
+
+int uh_backup_prune(struct uh_daemon *d, const char *name, int keep, json_t **out,
+		    struct uh_error *err)
+{
+	json_t *all, *removed = json_array(), *b;
+	size_t i, n;
+
+	if (keep < 1)
+		return uh_errx(err, "backup prune: --keep must be at least 1");
+	all = uh_backup_list(d, name);
+	/* archive names carry a UTC timestamp: name order is age order */
+	n = json_array_size(all);
+	{
+		const char **paths = calloc(n + 1, sizeof(*paths));
+
+		if (paths == NULL)
+			abort();
+		json_array_foreach(all, i, b)
+			paths[i] = json_string_value(json_object_get(b, "archive"));
+		qsort(paths, n, sizeof(*paths), cmp_str);
+		for (i = 0; i + (size_t)keep < n; i++) {
+			if (unlink(paths[i]) < 0) {
+				uh_err(err, errno, "backup prune: remove %s", paths[i]);
+				free(paths);
+				json_decref(all);
+				json_decref(removed);
+				return -1;
+			}
+			json_array_append_new(removed, json_string(paths[i]));
+		}
+		free(paths);
+	}
+	json_decref(all);
+	uh_daemon_event(d, name, "backup-pruned", "kept %d, removed %zu", keep,
+			json_array_size(removed));
+	*out = json_pack("{s:s, s:i, s:o}", "instance", name, "kept", keep, "removed", removed);
+	return 0;
 }

@@ -159,6 +159,12 @@ int uh_backup_verify(struct uh_daemon *d, const char *archive, json_t **out,
 		     struct uh_error *err);
 /* The archives under <state>/backups (one instance's with name). */
 json_t *uh_backup_list(struct uh_daemon *d, const char *name);
+/* A new instance from an archive (its name, or `as`); refuses an existing or running one. */
+int uh_backup_restore(struct uh_daemon *d, const char *archive, const char *as, json_t **out,
+		      struct uh_error *err);
+/* Keep the newest `keep` archives of the instance (in its default backup directory). */
+int uh_backup_prune(struct uh_daemon *d, const char *name, int keep, json_t **out,
+		    struct uh_error *err);
 
 /* seed.c: the cloud-init NoCloud seed disk */
 int uh_seed_check_key(const char *key, struct uh_error *err);

@@ -631,9 +631,15 @@ int uh_instance_create(struct uh_daemon *d, json_t *p, json_t **out, struct uh_e
 	}
 	if (uh_instance_find(d, name) != NULL)
 		return uh_errc(err, EEXIST, "instance '%s' already exists", name);
-	r = uh_store_template_get(d->store, tpl, 0, &t, err); /* the newest version */
+	/* the newest version, unless a restore asks for the one its disk was made over */
+	r = uh_store_template_get(d->store, tpl,
+				  (int)json_integer_value(json_object_get(p, "template_version")),
+				  &t, err);
 	if (r < 0)
 		return -1;
+	if (r == 1 && json_integer_value(json_object_get(p, "template_version")))
+		return uh_errc(err, ENOENT, "%s: template '%s' version %d is missing", name, tpl,
+			       (int)json_integer_value(json_object_get(p, "template_version")));
 	if (r == 1)
 		return uh_errc(err, ENOENT, "%s: unknown template '%s' (see umlhost template list)",
 			       name, tpl);

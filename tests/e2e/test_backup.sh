@@ -1,9 +1,11 @@
 #!/bin/bash
-# Online backups, first part: a running guest's data flushed (sysrq s, waited for), a freeze
+# Online backups: a running guest's data flushed (sysrq s, waited for), a freeze
 # of milliseconds around a snapshot of only its COW, the instance resumed, a tar.zst archive
 # with a manifest of sha256s; the archive's data merged over the template gives a clean
 # filesystem holding the guest's files; a flipped byte fails verify naming the member; a full
-# target leaves no archive and a running instance.
+# target leaves no archive and a running instance; restore --as a copy that boots with the
+# data; restores refused for a damaged archive, over a running instance, or with the template
+# version gone; prune keeps the newest.
 . "$(dirname "$0")/lib.sh"
 need
 make_image "$W/bb.img" 64M
@@ -44,6 +46,7 @@ check "the journal replays to a clean filesystem (e2fsck -n after)" e2fsck -fn "
 debugfs -R "dump /guestdata/blob $W/x/blob" "$W/x/merged.img" > /dev/null 2>&1
 check "the guest's file is in the backup, complete" test "$(sha256sum "$W/x/blob" 2> /dev/null | cut -d' ' -f1)" = "$sum"
 
+cp "$arch" "$W/first.tar.zst" # prune removes the original below
 cp "$arch" "$W/tampered.tar.zst"
 size=$(stat -c %s "$W/tampered.tar.zst")
 printf '\xff' | dd of="$W/tampered.tar.zst" bs=1 seek=$((size / 2)) conv=notrunc 2> /dev/null
@@ -57,7 +60,36 @@ check "a full target: exit 1, a clear error" matches "$rc:$err_out" "1:*No space
 check "no archive (or temp file) left in the target" test -z "$(ls -A "$W/small")"
 check "the instance runs on" test "$(inst_state b):$(inst_pid b)" = "running:$pid_before"
 umount "$W/small"
+
+# ---- restore
+run U backup restore "$W/tampered.tar.zst" --as bad
+check "a damaged archive is not restored" matches "$rc:$err_out" "1:*disk.cow*"
+check "nothing of it is left (no instance, no temp dir)" test "$(U --json list | jq_get 'len(d)')" = 1 -a -z "$(ls -A "$W/state/instances" | grep restore)"
+run U backup restore "$arch"
+check "restoring over the running instance is refused" matches "$rc:$err_out" "1:*b is running*"
+run U backup restore "$arch" --as copy
+check "restore --as copy" matches "$rc:$out" "0:*restored copy*"
+check "the copy has its own uid and the backup's template version" test "$(U --json show copy | jq_get 'str(d["uid"] != 0)+":"+str(d["template_version"])')" = "True:1" -a "$(U --json show copy | jq_get 'd["uid"]')" != "$(U --json show b | jq_get 'd["uid"]')"
+U start copy > /dev/null
+wait_log copy UH-INIT-UP 20 || not_ok "the copy boots"
+run guest_sh copy 'cd /guestdata && sha256sum -c SUMS'
+check "the data written before the backup is in the booted copy" matches "$out" "*blob: OK*"
+U stop copy > /dev/null
+
 U stop b > /dev/null
 run U --json backup create b
 check "a stopped instance is backed up without a freeze" test "$rc:$(echo "$out" | jq_get 'd["freeze_ms"]')" = 0:0
+sleep 1.1
+U backup create b > /dev/null
+check "three archives of b" test "$(U --json backup list b | jq_get 'len(d)')" = 3
+run U backup prune b --keep 1
+check "prune --keep 1 leaves the newest" test "$rc:$(U --json backup list b | jq_get 'len(d)')" = 0:1
+
+# a restore whose template version is gone is refused, naming it
+U delete copy > /dev/null
+U delete b > /dev/null
+U template rm bb > /dev/null
+run U backup restore "$W/first.tar.zst" --as again
+check "a missing template version is named" matches "$rc:$err_out" "1:*template 'bb' version 1 is missing*"
+check "and nothing is created" test "$(U --json list | jq_get 'len(d)')" = 0
 finish
