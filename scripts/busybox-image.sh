@@ -11,6 +11,7 @@
 #   verify  check /guestdata/SHA256SUMS, print UH-VERIFY-OK N files or UH-VERIFY-FAILED
 #   notify  write "hello-from-guest" to /proc/mconsole (reaches the mconsole=notify: socket)
 #   panic   let init exit, so the kernel panics
+#   records append checksummed records to /guestdata/records without pause (needs `rw`)
 #   httpd   serve /www on port 80 (busybox httpd): index.html names the guest's address,
 #           big.bin holds ${bigmb:-4} MiB of random data; a sink on port 5001 discards
 #           whatever is sent to it
@@ -81,6 +82,14 @@ if [ -n "${uh_ip:-}" ]; then
 	echo "UH-NET-UP ${uh_ip%/*}"
 fi
 case "${uhmode:-idle}" in
+records)
+	# checksummed records appended without pause (needs `rw`): "SEQ SHA256-PREFIX-OF-rec-SEQ"
+	(i=0; while :; do
+		printf '%08d %s\n' $i "$(echo "rec-$i" | sha256sum | cut -c1-16)" >> /guestdata/records
+		i=$((i + 1))
+	done) &
+	echo "UH-RECORDS-STARTED"
+	;;
 httpd)
 	mount -t tmpfs www /www
 	echo "hello from $(hostname) at ${uh_ip%/*}" > /www/index.html
