@@ -77,6 +77,8 @@ int uh_cmd_create(struct uh_cli *cli, int argc, char **argv)
 					     {"ip", required_argument, NULL, 'i'},
 					     {"ssh-key", required_argument, NULL, 'S'},
 					     {"swap", required_argument, NULL, 'w'},
+					     {"backup-every", required_argument, NULL, 'E'},
+					     {"backup-keep", required_argument, NULL, 'K'},
 					     {"disk", required_argument, NULL, 'D'},
 					     {"json", no_argument, NULL, 'j'},
 					     {NULL, 0, NULL, 0}};
@@ -120,6 +122,20 @@ int uh_cmd_create(struct uh_cli *cli, int argc, char **argv)
 		case 'w':
 			json_object_set_new(body, "swap", json_string(optarg));
 			break;
+		case 'E':
+			json_object_set_new(body, "backup_every", json_string(optarg));
+			break;
+		case 'K':
+			v = strtol(optarg, &end, 10);
+			if (end == optarg || *end) {
+				json_decref(body);
+				json_decref(args);
+				json_decref(keys);
+				json_decref(disks);
+				return uh_cli_usage(cli, "invalid --backup-keep '%s'", optarg);
+			}
+			json_object_set_new(body, "backup_keep", json_integer(v));
+			break;
 		case 'D': {
 			char abs[PATH_MAX];
 
@@ -161,6 +177,7 @@ int uh_cmd_create(struct uh_cli *cli, int argc, char **argv)
 			return uh_cli_usage(cli, "usage: umlhost create NAME --template T "
 						 "[--memory 128M] [--network NET [--ip ADDR]] "
 						 "[--ssh-key FILE] [--swap SIZE] [--disk FILE]... "
+						 "[--backup-every 24h [--backup-keep N]] "
 						 "[--kernel K] [--kernel-arg ARG]... "
 						 "[--autostart] [--restart no|on-failure|always] "
 						 "[--cpu-quota 50%%] [--pids-max N]");

@@ -442,3 +442,41 @@ int uh_backup_prune(struct uh_daemon *d, const char *name, int keep, json_t **ou
 	*out = json_pack("{s:s, s:i, s:o}", "instance", name, "kept", keep, "removed", removed);
 	return 0;
 }
+
+/* ---- schedules: checked every second (a loop over the instances), each backup as events */
+
+static void schedule_due(void *arg)
+{
+	struct uh_daemon *d = arg;
+	struct uh_instance *i;
+	time_t now = time(NULL);
+
+	for (i = d->instances; i; i = i->next) {
+		struct uh_error err;
+		json_t *out = NULL;
+		char name[UH_KEY_MAX];
+
+		if (i->rec.backup_every_s <= 0 || now - i->rec.backup_last < i->rec.backup_every_s ||
+		    i->ops != NULL)
+			continue;
+		snprintf(name, sizeof(name), "%s", i->rec.name);
+		i->rec.backup_last = now;
+		if (uh_store_instance_put(d->store, &i->rec, &err) < 0)
+			uh_warnx("%s: %s", name, err.msg);
+		/* create records its own event (backup / backup-failed) */
+		if (uh_backup_create(d, name, NULL, &out, &err) == 0) {
+			json_decref(out);
+			out = NULL;
+			if (i->rec.backup_keep > 0 &&
+			    uh_backup_prune(d, name, i->rec.backup_keep, &out, &err) < 0)
+				uh_warnx("%s: %s", name, err.msg);
+			json_decref(out);
+		}
+	}
+	d->backup_timer = uh_loop_after(d->loop, 1000, schedule_due, d);
+}
+
+void uh_backup_schedule_init(struct uh_daemon *d)
+{
+	d->backup_timer = uh_loop_after(d->loop, 1000, schedule_due, d);
+}

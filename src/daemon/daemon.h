@@ -83,6 +83,7 @@ struct uh_daemon {
 	struct uh_timer *net_timer;	       /* traffic sampling */
 	struct uh_kernel_build *builds;	       /* kernel builds running or failed (kernel.c) */
 	struct uh_template_build *tbuilds;     /* template builds (template.c) */
+	struct uh_timer *backup_timer;	       /* scheduled backups (backup.c) */
 	struct uh_upgrade *upgrade;	       /* the rolling upgrade in progress (upgrade.c) */
 };
 
@@ -143,6 +144,9 @@ json_t *uh_net_json(struct uh_instance *inst);
 void uh_net_reconcile(struct uh_daemon *d);
 void uh_net_init(struct uh_daemon *d);
 
+/* instance.c: "24h", "30m", "10s", "2d" (at least 1 s). */
+int uh_parse_duration(const char *s, int64_t *out);
+
 /* instance.c: offline disk operations */
 /* The COW over its template becomes a private sparse image (the template no longer pins it). */
 int uh_disk_flatten(struct uh_daemon *d, const char *name, json_t **out, struct uh_error *err);
@@ -162,6 +166,8 @@ json_t *uh_backup_list(struct uh_daemon *d, const char *name);
 /* A new instance from an archive (its name, or `as`); refuses an existing or running one. */
 int uh_backup_restore(struct uh_daemon *d, const char *archive, const char *as, json_t **out,
 		      struct uh_error *err);
+/* Run each instance's --backup-every schedule (and its --backup-keep). */
+void uh_backup_schedule_init(struct uh_daemon *d);
 /* Keep the newest `keep` archives of the instance (in its default backup directory). */
 int uh_backup_prune(struct uh_daemon *d, const char *name, int keep, json_t **out,
 		    struct uh_error *err);

@@ -328,6 +328,8 @@ json_t *uh_instance_json(const struct uh_instance *inst)
 	json_object_set_new(o, "template_version", json_integer(r->template_version));
 	json_object_set_new(o, "flat", json_boolean(r->flat));
 	json_object_set_new(o, "swap_mib", json_integer((json_int_t)r->swap_mib));
+	json_object_set_new(o, "backup_every_s", json_integer(r->backup_every_s));
+	json_object_set_new(o, "backup_keep", json_integer(r->backup_keep));
 	{
 		json_t *dl = json_array();
 		char dc[sizeof(r->disks)], *dp, *ds = NULL;
@@ -422,6 +424,31 @@ static int check_kernel_arg(const char *a, struct uh_error *err)
 	for (i = 0; managed[i]; i++)
 		if (strncmp(a, managed[i], strlen(managed[i])) == 0)
 			return uh_errx(err, "kernel argument '%s' is managed by umlhost", a);
+	return 0;
+}
+
+/* "24h", "30m", "10s", "2d" or plain seconds; at least 1 s. */
+int uh_parse_duration(const char *s, int64_t *out)
+{
+	char *end;
+	long long v = strtoll(s, &end, 10);
+	int64_t mul = 1;
+
+	if (end == s || v < 1)
+		return -1;
+	if (*end == 'd')
+		mul = 86400;
+	else if (*end == 'h')
+		mul = 3600;
+	else if (*end == 'm')
+		mul = 60;
+	else if (*end != 's' && *end != '\0')
+		return -1;
+	if (*end && end[1])
+		return -1;
+	if (v > 3650LL * 86400 / mul)
+		return -1;
+	*out = (int64_t)v * mul;
 	return 0;
 }
 
@@ -585,6 +612,22 @@ int uh_instance_create(struct uh_daemon *d, json_t *p, json_t **out, struct uh_e
 		json_array_foreach(keys, ki, k)
 			if (!json_is_string(k) || uh_seed_check_key(json_string_value(k), err) < 0)
 				return uh_err_prefix(err, "%s", name);
+	}
+	{
+		const char *every = json_string_value(json_object_get(p, "backup_every"));
+		json_t *keep = json_object_get(p, "backup_keep");
+
+		if (every && uh_parse_duration(every, &rec.backup_every_s) < 0)
+			return uh_errx(err, "%s: --backup-every must be a duration like 24h, 30m or 10s, "
+					    "not '%s'",
+				       name, every);
+		if (keep && (!json_is_integer(keep) || json_integer_value(keep) < 1 ||
+			     json_integer_value(keep) > 10000))
+			return uh_errx(err, "%s: --backup-keep must be a number from 1", name);
+		if (keep && !every)
+			return uh_errx(err, "%s: --backup-keep goes with --backup-every", name);
+		rec.backup_keep = keep ? (int)json_integer_value(keep) : 0;
+		rec.backup_last = time(NULL); /* the first one an interval after creation */
 	}
 	{
 		const char *swap = json_string_value(json_object_get(p, "swap"));

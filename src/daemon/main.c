@@ -251,6 +251,7 @@ int main(int argc, char **argv)
 	if (uh_api_start(&d, &err) < 0)
 		goto fail;
 	uh_net_init(&d);
+	uh_backup_schedule_init(&d);
 	uh_info("serving on %s (state %s, %d instances)", d.cfg.socket, d.cfg.state_dir,
 		d.n_instances);
 	sd_notify(0, "READY=1");

@@ -29,6 +29,9 @@ struct uh_instance_rec {
 	int flat;	      /* its disk is a private image (disk flatten), no COW */
 	uint64_t swap_mib;    /* 0: no swap disk; else <dir>/swap.img, ubd2 */
 	char disks[2048];     /* extra data disks (host paths, space separated): ubd3... */
+	int64_t backup_every_s; /* scheduled backups: every so many seconds (0: none) */
+	int backup_keep;	/* and keep the newest so many (0: all) */
+	int64_t backup_last;	/* unix seconds of the last scheduled one */
 	char kernel[UH_KEY_MAX];
 	char restart[16]; /* no | on-failure | always */
 	char state[16];	  /* stopped | starting | running | stopping | crashed */

@@ -37,7 +37,9 @@ static const char schema[] =
 	"  created INTEGER NOT NULL, cpu_quota INTEGER NOT NULL DEFAULT 0,"
 	"  pids_max INTEGER NOT NULL DEFAULT 0," NET_COLS_DDL ","
 	"  template_version INTEGER NOT NULL DEFAULT 1, flat INTEGER NOT NULL DEFAULT 0,"
-	"  swap_mib INTEGER NOT NULL DEFAULT 0, disks TEXT NOT NULL DEFAULT '');"
+	"  swap_mib INTEGER NOT NULL DEFAULT 0, disks TEXT NOT NULL DEFAULT '',"
+	"  backup_every INTEGER NOT NULL DEFAULT 0, backup_keep INTEGER NOT NULL DEFAULT 0,"
+	"  backup_last INTEGER NOT NULL DEFAULT 0);"
 	"CREATE TABLE IF NOT EXISTS networks ("
 	"  name TEXT PRIMARY KEY, mode TEXT NOT NULL, pool TEXT NOT NULL, uplink TEXT NOT NULL,"
 	"  bridge TEXT NOT NULL, gateway TEXT NOT NULL, created INTEGER NOT NULL);"
@@ -82,8 +84,12 @@ static const char *const migrations[] = {
 	/* 6 -> 7: swap and data disks */
 	"ALTER TABLE instances ADD COLUMN swap_mib INTEGER NOT NULL DEFAULT 0;"
 	"ALTER TABLE instances ADD COLUMN disks TEXT NOT NULL DEFAULT '';",
+	/* 7 -> 8: backup schedules */
+	"ALTER TABLE instances ADD COLUMN backup_every INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE instances ADD COLUMN backup_keep INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE instances ADD COLUMN backup_last INTEGER NOT NULL DEFAULT 0;",
 };
-#define SCHEMA_VERSION 7
+#define SCHEMA_VERSION 8
 
 /* After the migrations, whatever the starting version: an address is never given twice. */
 static const char indexes[] =
@@ -302,7 +308,7 @@ int uh_store_template_list(struct uh_store *s,
 	"name,template,kernel,restart,state,disk,kernel_args,memory_mib,autostart,pid,pid_start,"  \
 	"monitor_pid,restarts,uid,started_at,created,cpu_quota,pids_max,network,ip,mac,tap,"     \
 	"rx_bytes,tx_bytes,rx_packets,tx_packets,tap_rx_bytes,tap_tx_bytes,tap_rx_packets,"        \
-	"tap_tx_packets,template_version,flat,swap_mib,disks"
+	"tap_tx_packets,template_version,flat,swap_mib,disks,backup_every,backup_keep,backup_last"
 
 static void instance_row(sqlite3_stmt *st, struct uh_instance_rec *r)
 {
@@ -337,6 +343,9 @@ static void instance_row(sqlite3_stmt *st, struct uh_instance_rec *r)
 	r->flat = sqlite3_column_int(st, 31);
 	r->swap_mib = (uint64_t)sqlite3_column_int64(st, 32);
 	copy_col(r->disks, sizeof(r->disks), st, 33);
+	r->backup_every_s = sqlite3_column_int64(st, 34);
+	r->backup_keep = sqlite3_column_int(st, 35);
+	r->backup_last = sqlite3_column_int64(st, 36);
 }
 
 int uh_store_instance_put(struct uh_store *s, const struct uh_instance_rec *r,
@@ -347,7 +356,7 @@ int uh_store_instance_put(struct uh_store *s, const struct uh_instance_rec *r,
 	/* an upsert, not INSERT OR REPLACE: REPLACE would resolve a clash on the unique
 	 * address by deleting the other instance */
 	if (prepare(s, "INSERT INTO instances (" INSTANCE_COLS ") VALUES "
-		       "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) "
+		       "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) "
 		       "ON CONFLICT(name) DO UPDATE SET "
 		       "template=excluded.template,kernel=excluded.kernel,"
 		       "restart=excluded.restart,state=excluded.state,disk=excluded.disk,"
@@ -364,7 +373,9 @@ int uh_store_instance_put(struct uh_store *s, const struct uh_instance_rec *r,
 		       "tap_rx_packets=excluded.tap_rx_packets,"
 		       "tap_tx_packets=excluded.tap_tx_packets,"
 		       "template_version=excluded.template_version,flat=excluded.flat,"
-		       "swap_mib=excluded.swap_mib,disks=excluded.disks",
+		       "swap_mib=excluded.swap_mib,disks=excluded.disks,"
+		       "backup_every=excluded.backup_every,backup_keep=excluded.backup_keep,"
+		       "backup_last=excluded.backup_last",
 		    &st, err) < 0)
 		return -1;
 	sqlite3_bind_text(st, 1, r->name, -1, SQLITE_TRANSIENT);
@@ -397,6 +408,9 @@ int uh_store_instance_put(struct uh_store *s, const struct uh_instance_rec *r,
 	sqlite3_bind_int(st, 32, r->flat);
 	sqlite3_bind_int64(st, 33, (sqlite3_int64)r->swap_mib);
 	sqlite3_bind_text(st, 34, r->disks, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 35, r->backup_every_s);
+	sqlite3_bind_int(st, 36, r->backup_keep);
+	sqlite3_bind_int64(st, 37, r->backup_last);
 	if (sqlite3_step(st) != SQLITE_DONE) {
 		int constraint = sqlite3_errcode(s->db) == SQLITE_CONSTRAINT;
 

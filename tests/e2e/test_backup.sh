@@ -94,6 +94,17 @@ PY
 check "every record in the snapshot is complete and valid ($total records, $bad bad)" test "$total" -gt 10 -a "$bad" = 0
 U delete --force w > /dev/null
 
+# ---- schedules: every 2 s, keep 2
+run U create sch --template bb --memory 64M --backup-every 2s --backup-keep 2
+check "create with a backup schedule" test "$rc:$(U --json show sch | jq_get 'str(d["backup_every_s"])+":"+str(d["backup_keep"])')" = "0:2:2"
+run U create bad-sch --template bb --backup-every soon
+check "a bad schedule is refused" matches "$rc:$err_out" "1:*--backup-every must be a duration*"
+U start sch > /dev/null
+sleep 7.5
+check "the daemon took scheduled backups (events)" test "$(U events | grep -c ' sch  *backup  ')" -ge 3
+check "and kept the newest 2" test "$(U --json backup list sch | jq_get 'len(d)')" = 2
+U delete --force sch > /dev/null
+
 # ---- restore
 run U backup restore "$W/tampered.tar.zst" --as bad
 check "a damaged archive is not restored" matches "$rc:$err_out" "1:*disk.cow*"
