@@ -17,6 +17,8 @@ PKGS=(
 	linux-source-6.1 make libc6-dev flex bison bc xz-utils ccache binutils
 	# building Debian templates
 	mmdebstrap dosfstools mtools openssh-client
+	# tests: GNU tar --zstd opens backup archives the way an admin would
+	zstd
 )
 missing=()
 for p in "${PKGS[@]}"; do

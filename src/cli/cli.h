@@ -23,6 +23,8 @@ int uh_cli_usage(const struct uh_cli *cli, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 /* Print a JSON document on stdout and consume the reference. */
 void uh_cli_print_json(json_t *doc);
+/* A string field of an API object for text output, "-" when absent or null. */
+const char *uh_cli_str(json_t *o, const char *key);
 /* The error code string for an error object ("not_found", "timeout", ...). */
 const char *uh_cli_error_code(const struct uh_error *err);
 

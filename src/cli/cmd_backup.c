@@ -12,12 +12,6 @@ static const char usage[] =
 	"       umlhost backup verify ARCHIVE | umlhost backup restore ARCHIVE [--as NAME]\n"
 	"       umlhost backup prune NAME --keep N";
 
-static const char *str(json_t *o, const char *k)
-{
-	const char *s = json_string_value(json_object_get(o, k));
-	return s ? s : "-";
-}
-
 int uh_cmd_backup(struct uh_cli *cli, int argc, char **argv)
 {
 	struct uh_error err;
@@ -46,9 +40,9 @@ int uh_cmd_backup(struct uh_cli *cli, int argc, char **argv)
 			uh_cli_print_json(resp);
 			return UH_EXIT_OK;
 		}
-		printf("%s (%lld bytes, sha256 %s, freeze %lld ms)\n", str(resp, "archive"),
+		printf("%s (%lld bytes, sha256 %s, freeze %lld ms)\n", uh_cli_str(resp, "archive"),
 		       (long long)json_integer_value(json_object_get(resp, "bytes")),
-		       str(resp, "sha256"),
+		       uh_cli_str(resp, "sha256"),
 		       (long long)json_integer_value(json_object_get(resp, "freeze_ms")));
 		json_decref(resp);
 		return UH_EXIT_OK;
@@ -88,7 +82,7 @@ int uh_cmd_backup(struct uh_cli *cli, int argc, char **argv)
 			uh_cli_print_json(resp);
 			return UH_EXIT_OK;
 		}
-		printf("restored %s (%s)\n", str(resp, "name"), str(resp, "disk"));
+		printf("restored %s (%s)\n", uh_cli_str(resp, "name"), uh_cli_str(resp, "disk"));
 		json_decref(resp);
 		return UH_EXIT_OK;
 	}
@@ -123,9 +117,9 @@ int uh_cmd_backup(struct uh_cli *cli, int argc, char **argv)
 			return UH_EXIT_OK;
 		}
 		json_array_foreach(resp, k, b)
-			printf("%-20s %12lld  %s\n", str(b, "instance"),
+			printf("%-20s %12lld  %s\n", uh_cli_str(b, "instance"),
 			       (long long)json_integer_value(json_object_get(b, "bytes")),
-			       str(b, "archive"));
+			       uh_cli_str(b, "archive"));
 		json_decref(resp);
 		return UH_EXIT_OK;
 	}

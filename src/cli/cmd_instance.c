@@ -23,12 +23,6 @@ static int call(struct uh_cli *cli, const char *method, const char *path, json_t
 	return UH_EXIT_OK;
 }
 
-static const char *str(json_t *o, const char *k)
-{
-	const char *s = json_string_value(json_object_get(o, k));
-	return s ? s : "-";
-}
-
 static void print_instance_line(json_t *i)
 {
 	json_t *pid = json_object_get(i, "pid");
@@ -36,9 +30,9 @@ static void print_instance_line(json_t *i)
 
 	if (json_is_integer(pid))
 		snprintf(p, sizeof(p), "%lld", (long long)json_integer_value(pid));
-	printf("%-32s %-9s %-8s %6lldM %-16s %s\n", str(i, "name"), str(i, "state"), p,
-	       (long long)json_integer_value(json_object_get(i, "memory_mib")), str(i, "template"),
-	       str(i, "restart"));
+	printf("%-32s %-9s %-8s %6lldM %-16s %s\n", uh_cli_str(i, "name"), uh_cli_str(i, "state"), p,
+	       (long long)json_integer_value(json_object_get(i, "memory_mib")), uh_cli_str(i, "template"),
+	       uh_cli_str(i, "restart"));
 }
 
 /* The public keys in FILE (one per line, comments and blank lines skipped). */
@@ -205,11 +199,11 @@ int uh_cmd_create(struct uh_cli *cli, int argc, char **argv)
 		uh_cli_print_json(resp);
 	else {
 		if (json_is_string(json_object_get(resp, "ip")))
-			printf("created %s (%s; %s on %s, tap %s)\n", str(resp, "name"),
-			       str(resp, "disk"), str(resp, "ip"), str(resp, "network"),
-			       str(resp, "tap"));
+			printf("created %s (%s; %s on %s, tap %s)\n", uh_cli_str(resp, "name"),
+			       uh_cli_str(resp, "disk"), uh_cli_str(resp, "ip"), uh_cli_str(resp, "network"),
+			       uh_cli_str(resp, "tap"));
 		else
-			printf("created %s (%s)\n", str(resp, "name"), str(resp, "disk"));
+			printf("created %s (%s)\n", uh_cli_str(resp, "name"), uh_cli_str(resp, "disk"));
 		json_decref(resp);
 	}
 	return UH_EXIT_OK;
@@ -262,10 +256,10 @@ int uh_cmd_lifecycle(struct uh_cli *cli, int argc, char **argv)
 	} else {
 		json_t *pid = json_object_get(resp, "pid");
 		if (json_is_integer(pid))
-			printf("%s: %s (pid %lld)\n", str(resp, "name"), str(resp, "state"),
+			printf("%s: %s (pid %lld)\n", uh_cli_str(resp, "name"), uh_cli_str(resp, "state"),
 			       (long long)json_integer_value(pid));
 		else
-			printf("%s: %s\n", str(resp, "name"), str(resp, "state"));
+			printf("%s: %s\n", uh_cli_str(resp, "name"), uh_cli_str(resp, "state"));
 		json_decref(resp);
 	}
 	return UH_EXIT_OK;
@@ -407,8 +401,8 @@ int uh_cmd_stats(struct uh_cli *cli, int argc, char **argv)
 		printf("%-32s %-9s %10s %12s %12s %12s %12s\n", "NAME", "STATE", "CPU_S", "MEMORY",
 		       "DISK", "RX", "TX");
 		json_array_foreach(resp, k, i)
-			printf("%-32s %-9s %10.2f %11lldK %11lldK %11lldK %11lldK\n", str(i, "name"),
-			       str(i, "state"), json_real_value(json_object_get(i, "cpu_seconds")),
+			printf("%-32s %-9s %10.2f %11lldK %11lldK %11lldK %11lldK\n", uh_cli_str(i, "name"),
+			       uh_cli_str(i, "state"), json_real_value(json_object_get(i, "cpu_seconds")),
 			       (long long)json_integer_value(json_object_get(i, "memory_bytes")) /
 				       1024,
 			       (long long)json_integer_value(json_object_get(i, "disk_bytes")) / 1024,
@@ -468,8 +462,8 @@ static void print_event(struct events_ctx *c, json_t *ev)
 	t = (time_t)(json_integer_value(json_object_get(ev, "ts_ms")) / 1000);
 	localtime_r(&t, &tm);
 	strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm);
-	printf("%s %-16s %-14s %s\n", when, str(ev, "instance"), str(ev, "type"),
-	       str(ev, "message"));
+	printf("%s %-16s %-14s %s\n", when, uh_cli_str(ev, "instance"), uh_cli_str(ev, "type"),
+	       uh_cli_str(ev, "message"));
 	fflush(stdout);
 }
 
@@ -553,9 +547,9 @@ int uh_cmd_disk(struct uh_cli *cli, int argc, char **argv)
 		return UH_EXIT_OK;
 	}
 	if (argv[1][0] == 'f')
-		printf("%s: its disk is now a private image (%s)\n", argv[2], str(resp, "disk"));
+		printf("%s: its disk is now a private image (%s)\n", argv[2], uh_cli_str(resp, "disk"));
 	else
-		printf("%s: disk grown to %s (%s)\n", argv[2], argv[3], str(resp, "disk"));
+		printf("%s: disk grown to %s (%s)\n", argv[2], argv[3], uh_cli_str(resp, "disk"));
 	json_decref(resp);
 	return UH_EXIT_OK;
 }

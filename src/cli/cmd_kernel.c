@@ -14,12 +14,6 @@ static const char usage[] =
 	"usage: umlhost kernel build NAME [--source TARBALL] [--config-fragment FILE]\n"
 	"       umlhost kernel list | umlhost kernel rm NAME";
 
-static const char *str(json_t *o, const char *k)
-{
-	const char *s = json_string_value(json_object_get(o, k));
-	return s ? s : "-";
-}
-
 int uh_cli_follow_build(struct uh_cli *cli, const char *collection, const char *name,
 			json_t **final, struct uh_error *err)
 {
@@ -43,7 +37,7 @@ int uh_cli_follow_build(struct uh_cli *cli, const char *collection, const char *
 		snprintf(path, sizeof(path), "%s/%s", collection, name);
 		if (uh_client_call(cli, "GET", path, NULL, &k, err) < 0)
 			return -1;
-		status = str(k, "status");
+		status = uh_cli_str(k, "status");
 		if (strcmp(status, "building") != 0) {
 			/* the last bytes of the log, then the verdict */
 			snprintf(path, sizeof(path), "%s/%s/log?offset=%lld", collection, name,
@@ -52,7 +46,7 @@ int uh_cli_follow_build(struct uh_cli *cli, const char *collection, const char *
 				fwrite(text, 1, len, progress);
 			free(text);
 			if (strcmp(status, "failed") == 0) {
-				uh_errx(err, "%s: build failed: %s", name, str(k, "error"));
+				uh_errx(err, "%s: build failed: %s", name, uh_cli_str(k, "error"));
 				json_decref(k);
 				return -1;
 			}
@@ -106,8 +100,8 @@ static int build(struct uh_cli *cli, int argc, char **argv)
 		uh_cli_print_json(resp);
 		return UH_EXIT_OK;
 	}
-	printf("built kernel %s (%s, %s)\n", str(resp, "name"), str(resp, "release"),
-	       str(resp, "path"));
+	printf("built kernel %s (%s, %s)\n", uh_cli_str(resp, "name"), uh_cli_str(resp, "release"),
+	       uh_cli_str(resp, "path"));
 	json_decref(resp);
 	return UH_EXIT_OK;
 }
@@ -134,9 +128,9 @@ int uh_cmd_kernel(struct uh_cli *cli, int argc, char **argv)
 			json_t *users = json_object_get(k, "instances"), *u;
 			size_t j;
 
-			printf("%-16s %-9s %-8s %-28s ", str(k, "name"), str(k, "status"),
+			printf("%-16s %-9s %-8s %-28s ", uh_cli_str(k, "name"), uh_cli_str(k, "status"),
 			       json_is_true(json_object_get(k, "default")) ? "yes" : "",
-			       str(k, "source"));
+			       uh_cli_str(k, "source"));
 			json_array_foreach(users, j, u)
 				printf("%s%s", j ? "," : "", json_string_value(u));
 			printf("%s\n", json_array_size(users) ? "" : "-");
@@ -223,7 +217,7 @@ int uh_cmd_upgrade(struct uh_cli *cli, int argc, char **argv)
 	failed = json_object_get(resp, "failed");
 	if (cli->json) {
 		if (json_is_object(failed)) {
-			uh_cli_print_json(json_pack("{s:s, s:s, s:O}", "error", str(failed, "error"),
+			uh_cli_print_json(json_pack("{s:s, s:s, s:O}", "error", uh_cli_str(failed, "error"),
 						    "code", "upgrade_failed", "report", resp));
 			json_decref(resp);
 			return UH_EXIT_FAIL;
@@ -237,13 +231,13 @@ int uh_cmd_upgrade(struct uh_cli *cli, int argc, char **argv)
 	print_names("not attempted", json_object_get(resp, "skipped"));
 	if (json_is_object(failed)) {
 		fprintf(stderr, "umlhost: upgrade stopped: %s: %s; rolled back to kernel %s (%s)\n",
-			str(failed, "instance"), str(failed, "error"), str(failed, "rolled_back_to"),
+			uh_cli_str(failed, "instance"), uh_cli_str(failed, "error"), uh_cli_str(failed, "rolled_back_to"),
 			json_is_true(json_object_get(failed, "running_again")) ? "running again"
 									       : "not running");
 		json_decref(resp);
 		return UH_EXIT_FAIL;
 	}
-	printf("upgrade to kernel %s done\n", str(resp, "kernel"));
+	printf("upgrade to kernel %s done\n", uh_cli_str(resp, "kernel"));
 	json_decref(resp);
 	return UH_EXIT_OK;
 }

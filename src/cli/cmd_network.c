@@ -11,12 +11,6 @@ static const char usage[] =
 	"[--gateway IP]\n"
 	"       umlhost network list | umlhost network rm NAME";
 
-static const char *str(json_t *o, const char *k)
-{
-	const char *s = json_string_value(json_object_get(o, k));
-	return s ? s : "-";
-}
-
 static int create(struct uh_cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = {{"mode", required_argument, NULL, 'm'},
@@ -54,8 +48,8 @@ static int create(struct uh_cli *cli, int argc, char **argv)
 		uh_cli_print_json(resp);
 		return UH_EXIT_OK;
 	}
-	printf("created network %s (%s, pool %s)\n", str(resp, "name"), str(resp, "mode"),
-	       str(resp, "pool"));
+	printf("created network %s (%s, pool %s)\n", uh_cli_str(resp, "name"), uh_cli_str(resp, "mode"),
+	       uh_cli_str(resp, "pool"));
 	json_decref(resp);
 	return UH_EXIT_OK;
 }
@@ -78,10 +72,10 @@ int uh_cmd_network(struct uh_cli *cli, int argc, char **argv)
 		}
 		printf("%-20s %-7s %-20s %-16s %s\n", "NAME", "MODE", "POOL", "VIA", "INSTANCES");
 		json_array_foreach(resp, k, n)
-			printf("%-20s %-7s %-20s %-16s %lld\n", str(n, "name"), str(n, "mode"),
-			       str(n, "pool"),
-			       strcmp(str(n, "mode"), "bridge") == 0 ? str(n, "bridge")
-								     : str(n, "uplink"),
+			printf("%-20s %-7s %-20s %-16s %lld\n", uh_cli_str(n, "name"), uh_cli_str(n, "mode"),
+			       uh_cli_str(n, "pool"),
+			       strcmp(uh_cli_str(n, "mode"), "bridge") == 0 ? uh_cli_str(n, "bridge")
+								     : uh_cli_str(n, "uplink"),
 			       (long long)json_integer_value(json_object_get(n, "instances")));
 		json_decref(resp);
 		return UH_EXIT_OK;

@@ -14,12 +14,6 @@ static const char usage[] =
 	"[--mirror URL]\n"
 	"       umlhost template list | umlhost template rm NAME [--version N]";
 
-static const char *str(json_t *o, const char *k)
-{
-	const char *s = json_string_value(json_object_get(o, k));
-	return s ? s : "-";
-}
-
 static int build(struct uh_cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = {{"suite", required_argument, NULL, 's'},
@@ -60,8 +54,8 @@ static int build(struct uh_cli *cli, int argc, char **argv)
 		uh_cli_print_json(resp);
 		return UH_EXIT_OK;
 	}
-	printf("built template %s version %lld (%s)\n", str(resp, "name"),
-	       (long long)json_integer_value(json_object_get(resp, "version")), str(resp, "path"));
+	printf("built template %s version %lld (%s)\n", uh_cli_str(resp, "name"),
+	       (long long)json_integer_value(json_object_get(resp, "version")), uh_cli_str(resp, "path"));
 	json_decref(resp);
 	return UH_EXIT_OK;
 }
@@ -112,7 +106,7 @@ int uh_cmd_template(struct uh_cli *cli, int argc, char **argv)
 				snprintf(ver, sizeof(ver), "%lld%s",
 					 (long long)json_integer_value(json_object_get(t, "version")),
 					 json_is_true(json_object_get(t, "newest")) ? "*" : "");
-			printf("%-32s %7s %-9s %11lldM ", str(t, "name"), ver, str(t, "status"),
+			printf("%-32s %7s %-9s %11lldM ", uh_cli_str(t, "name"), ver, uh_cli_str(t, "status"),
 			       (long long)json_integer_value(json_object_get(t, "size")) >> 20);
 			json_array_foreach(users, j, u)
 				printf("%s%s", j ? "," : "", json_string_value(u));

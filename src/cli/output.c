@@ -74,3 +74,10 @@ int uh_cli_parse_seconds(const char *s, int *ms)
 	*ms = (int)(v * 1000.0 + 0.5);
 	return 0;
 }
+
+const char *uh_cli_str(json_t *o, const char *key)
+{
+	const char *s = json_string_value(json_object_get(o, key));
+
+	return s ? s : "-";
+}

@@ -108,6 +108,12 @@ static enum MHD_Result send_error(struct MHD_Connection *c, int status, const ch
 
 /* ---- asynchronous operations */
 
+/* An operation's error: its status from the errno class, its {"error", "code"} body. */
+static enum MHD_Result send_err(struct req *r, struct uh_error *err)
+{
+	return send_json(r->conn, uh_error_status(err), uh_error_body(err, NULL));
+}
+
 static void mhd_kick_due(void *arg)
 {
 	struct api *api = arg;
@@ -409,7 +415,7 @@ static enum MHD_Result route_instance(struct req *r, const char *method, const c
 					      &out, &err);
 		json_decref(body);
 		if (rc < 0)
-			return send_json(r->conn, uh_error_status(&err), uh_error_body(&err, NULL));
+			return send_err(r, &err);
 		return send_json(r->conn, 200, out);
 	}
 	if (action != NULL && strcmp(method, "POST") == 0) {
@@ -469,48 +475,38 @@ static enum MHD_Result send_log_from(struct req *r, const char *path)
 	return send_text(r->conn, 200, "text/plain", text, got > 0 ? (size_t)got : 0);
 }
 
-/* /v1/templates/NAME[/log] (GET), /v1/templates/NAME[?version=N] (DELETE) */
-static enum MHD_Result route_template(struct req *r, const char *method, const char *rest)
+/* The things builds make: templates and kernels, each GET (status), GET .../log (the build
+ * log), DELETE (a template's ?version=N, or all of it). */
+struct built_ops {
+	const char *what;
+	json_t *(*get)(struct uh_daemon *d, const char *name, struct uh_error *err);
+	int (*log_path)(struct uh_daemon *d, const char *name, char *out, size_t len,
+			struct uh_error *err);
+	int (*remove)(struct uh_daemon *d, const char *name, int version, struct uh_error *err);
+	int versions;
+};
+
+static int kernel_remove(struct uh_daemon *d, const char *name, int version, struct uh_error *err)
 {
-	struct uh_daemon *d = r->api->d;
-	struct uh_error err;
-	char name[64], path[PATH_MAX];
-	const char *slash = strchr(rest, '/');
-	size_t n = slash ? (size_t)(slash - rest) : strlen(rest);
-	json_t *out;
-
-	if (n == 0 || n >= sizeof(name))
-		return send_error(r->conn, 404, "not_found", "no such template");
-	memcpy(name, rest, n);
-	name[n] = '\0';
-	if (slash == NULL && strcmp(method, "DELETE") == 0) {
-		int version = (int)query_int(r->conn, "version", 0);
-
-		if (uh_template_forget_build(d, name))
-			return send_json(r->conn, 200, json_pack("{s:s}", "deleted", name));
-		if (uh_template_remove(d, name, version, &err) < 0)
-			return send_json(r->conn, uh_error_status(&err), uh_error_body(&err, NULL));
-		return send_json(r->conn, 200, json_pack("{s:s, s:i}", "deleted", name, "version",
-							 version));
-	}
-	if (strcmp(method, "GET") != 0)
-		return send_error(r->conn, 405, "invalid", "method %s not allowed", method);
-	if (slash == NULL) {
-		out = uh_template_get_json(d, name, &err);
-		if (out == NULL)
-			return send_json(r->conn, uh_error_status(&err), uh_error_body(&err, NULL));
-		return send_json(r->conn, 200, out);
-	}
-	if (strcmp(slash + 1, "log") == 0) {
-		if (uh_template_log_path(d, name, path, sizeof(path), &err) < 0)
-			return send_json(r->conn, uh_error_status(&err), uh_error_body(&err, NULL));
-		return send_log_from(r, path);
-	}
-	return send_error(r->conn, 404, "not_found", "unknown resource '%s'", slash + 1);
+	return uh_kernel_remove(d, name, err);
 }
 
-/* /v1/kernels/NAME[/log] */
-static enum MHD_Result route_kernel(struct req *r, const char *method, const char *rest)
+static int template_remove(struct uh_daemon *d, const char *name, int version,
+			   struct uh_error *err)
+{
+	/* a failed build is forgotten first, as for kernels */
+	if (uh_template_forget_build(d, name))
+		return 0;
+	return uh_template_remove(d, name, version, err);
+}
+
+static const struct built_ops template_ops = {"template", uh_template_get_json,
+					      uh_template_log_path, template_remove, 1};
+static const struct built_ops kernel_ops = {"kernel", uh_kernel_get_json, uh_kernel_log_path,
+					    kernel_remove, 0};
+
+static enum MHD_Result route_built(struct req *r, const char *method, const char *rest,
+				   const struct built_ops *ops)
 {
 	struct uh_daemon *d = r->api->d;
 	struct uh_error err;
@@ -520,25 +516,28 @@ static enum MHD_Result route_kernel(struct req *r, const char *method, const cha
 	json_t *out;
 
 	if (n == 0 || n >= sizeof(name))
-		return send_error(r->conn, 404, "not_found", "no such kernel");
+		return send_error(r->conn, 404, "not_found", "no such %s", ops->what);
 	memcpy(name, rest, n);
 	name[n] = '\0';
 	if (slash == NULL && strcmp(method, "DELETE") == 0) {
-		if (uh_kernel_remove(d, name, &err) < 0)
-			return send_json(r->conn, uh_error_status(&err), uh_error_body(&err, NULL));
-		return send_json(r->conn, 200, json_pack("{s:s}", "deleted", name));
+		int version = ops->versions ? (int)query_int(r->conn, "version", 0) : 0;
+
+		if (ops->remove(d, name, version, &err) < 0)
+			return send_err(r, &err);
+		return send_json(r->conn, 200,
+				 ops->versions ? json_pack("{s:s, s:i}", "deleted", name, "version",
+							   version)
+					       : json_pack("{s:s}", "deleted", name));
 	}
 	if (strcmp(method, "GET") != 0)
 		return send_error(r->conn, 405, "invalid", "method %s not allowed", method);
 	if (slash == NULL) {
-		out = uh_kernel_get_json(d, name, &err);
-		if (out == NULL)
-			return send_json(r->conn, uh_error_status(&err), uh_error_body(&err, NULL));
-		return send_json(r->conn, 200, out);
+		out = ops->get(d, name, &err);
+		return out ? send_json(r->conn, 200, out) : send_err(r, &err);
 	}
 	if (strcmp(slash + 1, "log") == 0) {
-		if (uh_kernel_log_path(d, name, path, sizeof(path), &err) < 0)
-			return send_json(r->conn, uh_error_status(&err), uh_error_body(&err, NULL));
+		if (ops->log_path(d, name, path, sizeof(path), &err) < 0)
+			return send_err(r, &err);
 		return send_log_from(r, path);
 	}
 	return send_error(r->conn, 404, "not_found", "unknown resource '%s'", slash + 1);
@@ -567,7 +566,7 @@ static enum MHD_Result dispatch(struct req *r, const char *method, const char *u
 			return send_json(r->conn, 400, uh_error_body(&err, "invalid"));
 		if (uh_instance_create(d, body, &out, &err) < 0) {
 			json_decref(body);
-			return send_json(r->conn, uh_error_status(&err), uh_error_body(&err, NULL));
+			return send_err(r, &err);
 		}
 		json_decref(body);
 		return send_json(r->conn, 201, out);
@@ -596,7 +595,7 @@ static enum MHD_Result dispatch(struct req *r, const char *method, const char *u
 				       json_string_value(json_object_get(body, "image")), r->uid,
 				       &out, &err) < 0) {
 			json_decref(body);
-			return send_json(r->conn, uh_error_status(&err), uh_error_body(&err, NULL));
+			return send_err(r, &err);
 		}
 		json_decref(body);
 		return send_json(r->conn, 201, out);
@@ -607,13 +606,13 @@ static enum MHD_Result dispatch(struct req *r, const char *method, const char *u
 			return send_json(r->conn, 400, uh_error_body(&err, "invalid"));
 		if (uh_template_build_start(d, body, &out, &err) < 0) {
 			json_decref(body);
-			return send_json(r->conn, uh_error_status(&err), uh_error_body(&err, NULL));
+			return send_err(r, &err);
 		}
 		json_decref(body);
 		return send_json(r->conn, 202, out);
 	}
 	if (strncmp(url, "/v1/templates/", 14) == 0)
-		return route_template(r, method, url + 14);
+		return route_built(r, method, url + 14, &template_ops);
 	if (strcmp(url, "/v1/kernels") == 0 && get) {
 		out = uh_kernel_list(d, &err);
 		if (out == NULL)
@@ -626,13 +625,13 @@ static enum MHD_Result dispatch(struct req *r, const char *method, const char *u
 			return send_json(r->conn, 400, uh_error_body(&err, "invalid"));
 		if (uh_kernel_build_start(d, body, &out, &err) < 0) {
 			json_decref(body);
-			return send_json(r->conn, uh_error_status(&err), uh_error_body(&err, NULL));
+			return send_err(r, &err);
 		}
 		json_decref(body);
 		return send_json(r->conn, 202, out);
 	}
 	if (strncmp(url, "/v1/kernels/", 12) == 0)
-		return route_kernel(r, method, url + 12);
+		return route_built(r, method, url + 12, &kernel_ops);
 	if (strcmp(url, "/v1/upgrade") == 0 && post) {
 		body = parse_body(r, &err);
 		if (body == NULL)
@@ -671,7 +670,7 @@ static enum MHD_Result dispatch(struct req *r, const char *method, const char *u
 					     &out, &err);
 		json_decref(body);
 		if (rc < 0)
-			return send_json(r->conn, uh_error_status(&err), uh_error_body(&err, NULL));
+			return send_err(r, &err);
 		return send_json(r->conn, 200, out);
 	}
 	if (strcmp(url, "/v1/backups/verify") == 0 && post) {
@@ -698,14 +697,14 @@ static enum MHD_Result dispatch(struct req *r, const char *method, const char *u
 			return send_json(r->conn, 400, uh_error_body(&err, "invalid"));
 		if (uh_network_create(d, body, &out, &err) < 0) {
 			json_decref(body);
-			return send_json(r->conn, uh_error_status(&err), uh_error_body(&err, NULL));
+			return send_err(r, &err);
 		}
 		json_decref(body);
 		return send_json(r->conn, 201, out);
 	}
 	if (strncmp(url, "/v1/networks/", 13) == 0 && strcmp(method, "DELETE") == 0) {
 		if (uh_network_remove(d, url + 13, &err) < 0)
-			return send_json(r->conn, uh_error_status(&err), uh_error_body(&err, NULL));
+			return send_err(r, &err);
 		return send_json(r->conn, 200, json_pack("{s:s}", "deleted", url + 13));
 	}
 	if (strcmp(url, "/v1/events") == 0 && get) {

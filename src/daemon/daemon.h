@@ -81,8 +81,8 @@ struct uh_daemon {
 	void (*on_event)(struct uh_daemon *d); /* api.c wakes its event followers */
 	struct uh_nl *nl;		       /* rtnetlink, opened when first needed */
 	struct uh_timer *net_timer;	       /* traffic sampling */
-	struct uh_kernel_build *builds;	       /* kernel builds running or failed (kernel.c) */
-	struct uh_template_build *tbuilds;     /* template builds (template.c) */
+	struct uh_build *builds;	       /* kernel builds running or failed (kernel.c) */
+	struct uh_build *tbuilds;	       /* template builds (template.c) */
 	struct uh_timer *backup_timer;	       /* scheduled backups (backup.c) */
 	struct uh_upgrade *upgrade;	       /* the rolling upgrade in progress (upgrade.c) */
 };
@@ -105,7 +105,6 @@ uint64_t uh_host_memory_mib(void);
 uint64_t uh_daemon_committed_mib(struct uh_daemon *d);
 
 /* template.c */
-struct uh_template_build;
 int uh_template_import(struct uh_daemon *d, const char *name, const char *image, uid_t caller,
 		       json_t **out, struct uh_error *err);
 /* version 0: every version. Refused while an instance uses one of them. */
@@ -179,6 +178,26 @@ int uh_seed_create(const char *dir, const char *name, int64_t created, json_t *k
 		   struct uh_error *err);
 
 /* job.c: background helpers (builders) */
+/* A build in progress or failed (kernels, templates); gone from the list once it succeeded. */
+struct uh_build {
+	char name[UH_KEY_MAX];
+	char dir[PATH_MAX]; /* .build-NAME: its log, work dir and output */
+	pid_t pid;
+	int failed;
+	char message[512];
+	int64_t started;
+	struct uh_build *next;
+};
+struct uh_build *uh_build_find(struct uh_build *list, const char *name);
+/* Record a started build under `name` (a failed one of that name is reused). */
+struct uh_build *uh_build_started(struct uh_build **list, const char *name, const char *dir,
+				  pid_t pid);
+/* Take b off the list and free it (its directory: remove_dir). */
+void uh_build_drop(struct uh_build **list, struct uh_build *b, int remove_dir);
+/* {name, status: building|failed, error} */
+json_t *uh_build_json(const struct uh_build *b);
+/* TERM every running build's session. */
+void uh_build_stop_all(struct uh_build *list);
 /* Run argv[0] in its own session at nice 10, output to log (truncated). */
 pid_t uh_job_spawn(char *const argv[], const char *log, struct uh_error *err);
 /* The log's last "<prefix>... error:" line, else its last line. */
@@ -186,7 +205,6 @@ void uh_job_error_line(const char *log, const char *prefix, char *out, size_t le
 void uh_rm_tree(const char *path);
 
 /* kernel.c */
-struct uh_kernel_build;
 /* The binary of kernel `name` ("stock" is the configured /usr/bin/linux.uml). */
 int uh_kernel_resolve(struct uh_daemon *d, const char *name, char *path, size_t len,
 		      struct uh_error *err);

@@ -5,6 +5,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdlib.h>
+#include <time.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -86,4 +88,61 @@ void uh_rm_tree(const char *path)
 	}
 	if (pid > 0)
 		waitpid(pid, NULL, 0);
+}
+
+struct uh_build *uh_build_find(struct uh_build *list, const char *name)
+{
+	for (; list; list = list->next)
+		if (strcmp(list->name, name) == 0)
+			return list;
+	return NULL;
+}
+
+struct uh_build *uh_build_started(struct uh_build **list, const char *name, const char *dir,
+				  pid_t pid)
+{
+	struct uh_build *b = uh_build_find(*list, name);
+
+	if (b == NULL) {
+		b = calloc(1, sizeof(*b));
+		if (b == NULL)
+			abort();
+		b->next = *list;
+		*list = b;
+	}
+	snprintf(b->name, sizeof(b->name), "%s", name);
+	snprintf(b->dir, sizeof(b->dir), "%s", dir);
+	b->pid = pid;
+	b->failed = 0;
+	b->message[0] = '\0';
+	b->started = time(NULL);
+	return b;
+}
+
+void uh_build_drop(struct uh_build **list, struct uh_build *b, int remove_dir)
+{
+	struct uh_build **pp;
+
+	if (remove_dir)
+		uh_rm_tree(b->dir);
+	for (pp = list; *pp; pp = &(*pp)->next)
+		if (*pp == b) {
+			*pp = b->next;
+			break;
+		}
+	free(b);
+}
+
+json_t *uh_build_json(const struct uh_build *b)
+{
+	return json_pack("{s:s, s:s, s:s?}", "name", b->name, "status",
+			 b->failed ? "failed" : "building", "error", b->failed ? b->message : NULL);
+}
+
+void uh_build_stop_all(struct uh_build *list)
+{
+	/* a build does not outlive the daemon: its result would have no one to register it */
+	for (; list; list = list->next)
+		if (list->pid > 0)
+			kill(-list->pid, SIGTERM);
 }

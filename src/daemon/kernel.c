@@ -22,16 +22,6 @@
 
 #define STOCK "stock"
 
-struct uh_kernel_build {
-	char name[UH_KEY_MAX];
-	char dir[PATH_MAX]; /* .build-NAME */
-	pid_t pid;
-	int failed;
-	char message[512];
-	int64_t started;
-	struct uh_kernel_build *next;
-};
-
 static void build_dir(struct uh_daemon *d, const char *name, char *out, size_t len)
 {
 	snprintf(out, len, "%.3900s/kernels/.build-%s", d->cfg.state_dir, name);
@@ -40,16 +30,6 @@ static void build_dir(struct uh_daemon *d, const char *name, char *out, size_t l
 static void final_dir(struct uh_daemon *d, const char *name, char *out, size_t len)
 {
 	snprintf(out, len, "%.3900s/kernels/%s", d->cfg.state_dir, name);
-}
-
-static struct uh_kernel_build *build_find(struct uh_daemon *d, const char *name)
-{
-	struct uh_kernel_build *b;
-
-	for (b = d->builds; b; b = b->next)
-		if (strcmp(b->name, name) == 0)
-			return b;
-	return NULL;
 }
 
 int uh_kernel_resolve(struct uh_daemon *d, const char *name, char *path, size_t len,
@@ -131,16 +111,14 @@ static int list_one(const struct uh_kernel_rec *k, void *arg)
 
 json_t *uh_kernel_get_json(struct uh_daemon *d, const char *name, struct uh_error *err)
 {
-	struct uh_kernel_build *b = build_find(d, name);
+	struct uh_build *b = uh_build_find(d->builds, name);
 	struct uh_kernel_rec k;
 	char dflt[UH_KEY_MAX];
 	int r;
 
 	uh_kernel_default(d, dflt);
 	if (b)
-		return json_pack("{s:s, s:s, s:s?}", "name", b->name, "status",
-				 b->failed ? "failed" : "building", "error",
-				 b->failed ? b->message : NULL);
+		return uh_build_json(b);
 	if (strcmp(name, STOCK) == 0) {
 		struct uh_kernel_rec s = {0};
 
@@ -163,7 +141,7 @@ json_t *uh_kernel_list(struct uh_daemon *d, struct uh_error *err)
 {
 	char dflt[UH_KEY_MAX];
 	struct list_ctx l = {d, json_array(), dflt};
-	struct uh_kernel_build *b;
+	struct uh_build *b;
 
 	uh_kernel_default(d, dflt);
 	json_array_append_new(l.arr, uh_kernel_get_json(d, STOCK, err));
@@ -183,7 +161,7 @@ int uh_kernel_log_path(struct uh_daemon *d, const char *name, char *out, size_t 
 
 	if (uh_validate_name("kernel", name, err) < 0)
 		return -1;
-	if (build_find(d, name))
+	if (uh_build_find(d->builds, name))
 		build_dir(d, name, out, len - 16);
 	else
 		final_dir(d, name, out, len - 16);
@@ -198,7 +176,7 @@ int uh_kernel_build_start(struct uh_daemon *d, json_t *p, json_t **out, struct u
 	const char *name = json_string_value(json_object_get(p, "name"));
 	const char *source = json_string_value(json_object_get(p, "source"));
 	const char *fragment = json_string_value(json_object_get(p, "fragment"));
-	struct uh_kernel_build *b;
+	struct uh_build *b;
 	struct uh_kernel_rec k;
 	char dir[PATH_MAX], log[PATH_MAX + 16], outdir[PATH_MAX + 8], kdir[PATH_MAX];
 	int r;
@@ -210,7 +188,7 @@ int uh_kernel_build_start(struct uh_daemon *d, json_t *p, json_t **out, struct u
 		return -1;
 	if (strcmp(name, STOCK) == 0)
 		return uh_errc(err, EEXIST, "'stock' is Debian's kernel; pick another name");
-	b = build_find(d, name);
+	b = uh_build_find(d->builds, name);
 	if (b && !b->failed)
 		return uh_errc(err, EBUSY, "kernel %s is being built already", name);
 	r = uh_store_kernel_get(d->store, name, &k, err);
@@ -259,19 +237,7 @@ int uh_kernel_build_start(struct uh_daemon *d, json_t *p, json_t **out, struct u
 		uh_rm_tree(dir);
 		return -1;
 	}
-	if (b == NULL) {
-		b = calloc(1, sizeof(*b));
-		if (b == NULL)
-			abort();
-		b->next = d->builds;
-		d->builds = b;
-	}
-	snprintf(b->name, sizeof(b->name), "%s", name);
-	snprintf(b->dir, sizeof(b->dir), "%s", dir);
-	b->pid = pid;
-	b->failed = 0;
-	b->message[0] = '\0';
-	b->started = time(NULL);
+	uh_build_started(&d->builds, name, dir, pid);
 	uh_daemon_event(d, "", "kernel-build", "%s: building from %s with %s (pid %d)", name, source,
 			fragment, (int)pid);
 	*out = json_pack("{s:s, s:s, s:s}", "name", name, "status", "building", "log", log);
@@ -296,7 +262,7 @@ static void info_value(const char *info, const char *key, char *out, size_t len)
 		fclose(fp);
 }
 
-static int build_finish(struct uh_daemon *d, struct uh_kernel_build *b, struct uh_error *err)
+static int build_finish(struct uh_daemon *d, struct uh_build *b, struct uh_error *err)
 {
 	char out[PATH_MAX + 8], info[PATH_MAX + 16], final[PATH_MAX], path[PATH_MAX + 16];
 	struct uh_kernel_rec k = {0};
@@ -335,7 +301,7 @@ static int build_finish(struct uh_daemon *d, struct uh_kernel_build *b, struct u
 
 int uh_kernel_child_exited(struct uh_daemon *d, pid_t pid, int status)
 {
-	struct uh_kernel_build *b, **pp;
+	struct uh_build *b, **pp;
 	struct uh_error err;
 
 	for (pp = &d->builds; (b = *pp) != NULL; pp = &b->next)
@@ -374,7 +340,7 @@ int uh_kernel_child_exited(struct uh_daemon *d, pid_t pid, int status)
 
 int uh_kernel_remove(struct uh_daemon *d, const char *name, struct uh_error *err)
 {
-	struct uh_kernel_build *b = build_find(d, name), **pp;
+	struct uh_build *b = uh_build_find(d->builds, name);
 	struct uh_kernel_rec k;
 	struct uh_instance *i;
 	char dir[PATH_MAX];
@@ -387,13 +353,7 @@ int uh_kernel_remove(struct uh_daemon *d, const char *name, struct uh_error *err
 	if (b && !b->failed)
 		return uh_errc(err, EBUSY, "kernel %s is being built", name);
 	if (b) { /* a failed build: forget it and its log */
-		uh_rm_tree(b->dir);
-		for (pp = &d->builds; *pp; pp = &(*pp)->next)
-			if (*pp == b) {
-				*pp = b->next;
-				break;
-			}
-		free(b);
+		uh_build_drop(&d->builds, b, 1);
 		return 0;
 	}
 	r = uh_store_kernel_get(d->store, name, &k, err);
@@ -415,12 +375,7 @@ int uh_kernel_remove(struct uh_daemon *d, const char *name, struct uh_error *err
 
 void uh_kernel_shutdown(struct uh_daemon *d)
 {
-	struct uh_kernel_build *b;
-
-	/* a build does not outlive the daemon: its result would have no one to register it */
-	for (b = d->builds; b; b = b->next)
-		if (b->pid > 0)
-			kill(-b->pid, SIGTERM);
+	uh_build_stop_all(d->builds);
 }
 
 void uh_kernel_init(struct uh_daemon *d)

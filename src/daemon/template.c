@@ -37,16 +37,6 @@ static int is_ext_image(int fd)
 	return m[0] == 0x53 && m[1] == 0xef; /* 0xEF53, little endian */
 }
 
-struct uh_template_build {
-	char name[UH_KEY_MAX];
-	char dir[PATH_MAX]; /* .build-NAME */
-	pid_t pid;
-	int failed;
-	char message[512];
-	int64_t started;
-	struct uh_template_build *next;
-};
-
 static int uses(const struct uh_instance *i, const char *name, int version)
 {
 	/* a flattened disk no longer sits on its template */
@@ -236,30 +226,18 @@ json_t *uh_template_list(struct uh_daemon *d, struct uh_error *err)
 {
 	struct list_ctx c = {.d = d, .arr = json_array()};
 
-	struct uh_template_build *b;
+	struct uh_build *b;
 
 	if (uh_store_template_list(d->store, list_one, &c, err) < 0) {
 		json_decref(c.arr);
 		return NULL;
 	}
 	for (b = d->tbuilds; b; b = b->next)
-		json_array_append_new(c.arr, json_pack("{s:s, s:s, s:s?}", "name", b->name, "status",
-						       b->failed ? "failed" : "building", "error",
-						       b->failed ? b->message : NULL));
+		json_array_append_new(c.arr, uh_build_json(b));
 	return c.arr;
 }
 
 /* ---- builds */
-
-static struct uh_template_build *build_find(struct uh_daemon *d, const char *name)
-{
-	struct uh_template_build *b;
-
-	for (b = d->tbuilds; b; b = b->next)
-		if (strcmp(b->name, name) == 0)
-			return b;
-	return NULL;
-}
 
 int uh_template_build_start(struct uh_daemon *d, json_t *p, json_t **out, struct uh_error *err)
 {
@@ -268,7 +246,7 @@ int uh_template_build_start(struct uh_daemon *d, json_t *p, json_t **out, struct
 	const char *packages = json_string_value(json_object_get(p, "packages"));
 	const char *size = json_string_value(json_object_get(p, "size"));
 	const char *mirror = json_string_value(json_object_get(p, "mirror"));
-	struct uh_template_build *b;
+	struct uh_build *b;
 	char dir[PATH_MAX], log[PATH_MAX + 16], img[PATH_MAX + 16], work[PATH_MAX + 8];
 	char *argv[20];
 	uint64_t bytes;
@@ -279,7 +257,7 @@ int uh_template_build_start(struct uh_daemon *d, json_t *p, json_t **out, struct
 		return uh_errx(err, "template build: a name is required");
 	if (uh_validate_name("template", name, err) < 0)
 		return -1;
-	b = build_find(d, name);
+	b = uh_build_find(d->tbuilds, name);
 	if (b && !b->failed)
 		return uh_errc(err, EBUSY, "template %s is being built already", name);
 	if (suite && (suite[0] == '\0' || strlen(suite) > 32 ||
@@ -337,19 +315,7 @@ int uh_template_build_start(struct uh_daemon *d, json_t *p, json_t **out, struct
 		uh_rm_tree(dir);
 		return uh_err_prefix(err, "template %s", name);
 	}
-	if (b == NULL) {
-		b = calloc(1, sizeof(*b));
-		if (b == NULL)
-			abort();
-		b->next = d->tbuilds;
-		d->tbuilds = b;
-	}
-	snprintf(b->name, sizeof(b->name), "%s", name);
-	snprintf(b->dir, sizeof(b->dir), "%s", dir);
-	b->pid = pid;
-	b->failed = 0;
-	b->message[0] = '\0';
-	b->started = time(NULL);
+	uh_build_started(&d->tbuilds, name, dir, pid);
 	uh_daemon_event(d, "-", "template-build", "%s: %s%s%s (pid %d)", name,
 			suite ? suite : "bookworm", packages ? " + " : "", packages ? packages : "",
 			(int)pid);
@@ -358,7 +324,8 @@ int uh_template_build_start(struct uh_daemon *d, json_t *p, json_t **out, struct
 }
 
 /* Register the built image as the next version: renamed into place, read-only. */
-static int build_register(struct uh_daemon *d, struct uh_template_build *b, struct uh_error *err)
+static int build_register(struct uh_daemon *d, struct uh_build *b, int *version,
+			  struct uh_error *err)
 {
 	struct uh_template_rec t = {0}, last;
 	char img[PATH_MAX + 16];
@@ -389,15 +356,16 @@ static int build_register(struct uh_daemon *d, struct uh_template_build *b, stru
 		unlink(t.path);
 		return -1;
 	}
-	b->failed = t.version; /* reused by the caller for the event only */
+	*version = t.version;
 	return 0;
 }
 
 int uh_template_child_exited(struct uh_daemon *d, pid_t pid, int status)
 {
-	struct uh_template_build *b, **pp;
+	struct uh_build *b, **pp;
 	struct uh_error err;
 	char log[PATH_MAX + 16], keep[PATH_MAX + 32];
+	int version = 0;
 
 	for (pp = &d->tbuilds; (b = *pp) != NULL; pp = &b->next)
 		if (b->pid == pid && !b->failed)
@@ -406,13 +374,14 @@ int uh_template_child_exited(struct uh_daemon *d, pid_t pid, int status)
 		return 0;
 	b->pid = 0;
 	snprintf(log, sizeof(log), "%s/build.log", b->dir);
-	if (WIFEXITED(status) && WEXITSTATUS(status) == 0 && build_register(d, b, &err) == 0) {
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0 &&
+	    build_register(d, b, &version, &err) == 0) {
 		/* the log stays beside the image */
 		snprintf(keep, sizeof(keep), "%.4000s/templates/%s.build.log", d->cfg.state_dir,
 			 b->name);
 		rename(log, keep);
 		uh_daemon_event(d, "-", "template-built", "%s: version %d after %lld s", b->name,
-				b->failed, (long long)(time(NULL) - b->started));
+				version, (long long)(time(NULL) - b->started));
 		uh_rm_tree(b->dir);
 		*pp = b->next;
 		free(b);
@@ -434,14 +403,12 @@ int uh_template_child_exited(struct uh_daemon *d, pid_t pid, int status)
 
 json_t *uh_template_get_json(struct uh_daemon *d, const char *name, struct uh_error *err)
 {
-	struct uh_template_build *b = build_find(d, name);
+	struct uh_build *b = uh_build_find(d->tbuilds, name);
 	struct uh_template_rec t;
 	int r;
 
 	if (b)
-		return json_pack("{s:s, s:s, s:s?}", "name", b->name, "status",
-				 b->failed ? "failed" : "building", "error",
-				 b->failed ? b->message : NULL);
+		return uh_build_json(b);
 	r = uh_store_template_get(d->store, name, 0, &t, err);
 	if (r != 0) {
 		if (r == 1)
@@ -458,7 +425,7 @@ int uh_template_log_path(struct uh_daemon *d, const char *name, char *out, size_
 
 	if (uh_validate_name("template", name, err) < 0)
 		return -1;
-	if (build_find(d, name))
+	if (uh_build_find(d->tbuilds, name))
 		snprintf(out, len, "%.4000s/templates/.build-%s/build.log", d->cfg.state_dir, name);
 	else
 		snprintf(out, len, "%.4000s/templates/%s.build.log", d->cfg.state_dir, name);
@@ -470,25 +437,15 @@ int uh_template_log_path(struct uh_daemon *d, const char *name, char *out, size_
 /* A failed build is forgotten with `template rm`; builds a crashed daemon left are removed. */
 int uh_template_forget_build(struct uh_daemon *d, const char *name)
 {
-	struct uh_template_build *b = build_find(d, name), **pp;
+	struct uh_build *b = uh_build_find(d->tbuilds, name);
 
 	if (b == NULL || !b->failed)
 		return 0;
-	uh_rm_tree(b->dir);
-	for (pp = &d->tbuilds; *pp; pp = &(*pp)->next)
-		if (*pp == b) {
-			*pp = b->next;
-			break;
-		}
-	free(b);
+	uh_build_drop(&d->tbuilds, b, 1);
 	return 1;
 }
 
 void uh_template_shutdown(struct uh_daemon *d)
 {
-	struct uh_template_build *b;
-
-	for (b = d->tbuilds; b; b = b->next)
-		if (b->pid > 0)
-			kill(-b->pid, SIGTERM);
+	uh_build_stop_all(d->tbuilds);
 }
