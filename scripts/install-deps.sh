@@ -8,7 +8,7 @@ PKGS=(
 	gcc meson ninja-build pkg-config
 	# libraries
 	libjansson-dev libsqlite3-dev libmicrohttpd-dev libsystemd-dev libcap-dev libseccomp-dev libmnl-dev libnftables-dev
-	libarchive-dev libzstd-dev nettle-dev
+	libarchive-dev libzstd-dev nettle-dev libssh-dev
 	# tests
 	libcmocka-dev clang libclang-rt-14-dev python3 file procps util-linux sqlite3
 	# running and testing UML instances
@@ -17,8 +17,9 @@ PKGS=(
 	linux-source-6.1 make libc6-dev flex bison bc xz-utils ccache binutils
 	# building Debian templates
 	mmdebstrap dosfstools mtools openssh-client
-	# tests: GNU tar --zstd opens backup archives the way an admin would
-	zstd
+	# tests: GNU tar --zstd opens backup archives the way an admin would; a real sshd is the
+	# SFTP target; bench/backup.sh: the reflink case on a loop-mounted XFS, the seed's bzip2
+	zstd openssh-server xfsprogs bzip2
 )
 missing=()
 for p in "${PKGS[@]}"; do

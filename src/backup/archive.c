@@ -22,25 +22,68 @@ static void hex(const uint8_t d[SHA256_DIGEST_SIZE], char out[UH_SHA256_HEX])
 		snprintf(out + 2 * i, 3, "%02x", d[i]);
 }
 
+/* A member's digest: its data in offset order, and before each run of data that does not
+ * follow the previous one, the run's offset (8 bytes, big-endian). A file without holes
+ * hashes like sha256sum; moving data to another offset changes the digest. */
+struct digest {
+	struct sha256_ctx sha;
+	uint64_t next;
+};
+
+static void digest_init(struct digest *d)
+{
+	sha256_init(&d->sha);
+	d->next = 0;
+}
+
+static void digest_block(struct digest *d, uint64_t off, const void *buf, size_t len)
+{
+	if (off != d->next) {
+		uint8_t be[8];
+
+		for (int i = 0; i < 8; i++)
+			be[i] = (uint8_t)(off >> (56 - 8 * i));
+		sha256_update(&d->sha, sizeof(be), be);
+	}
+	sha256_update(&d->sha, len, buf);
+	d->next = off + len;
+}
+
+static void digest_hex(struct digest *d, char out[UH_SHA256_HEX])
+{
+	uint8_t digest[SHA256_DIGEST_SIZE];
+
+	sha256_digest(&d->sha, SHA256_DIGEST_SIZE, digest);
+	hex(digest, out);
+}
+
 struct sink {
-	int fd;
+	const struct uh_backup_sink *out;
 	struct sha256_ctx sha;
 	uint64_t bytes;
-	int err; /* errno of a failed write (ENOSPC) */
+	struct uh_error err; /* of a failed write (ENOSPC) */
+	int failed;
 };
 
 static la_ssize_t sink_write(struct archive *a, void *arg, const void *buf, size_t len)
 {
 	struct sink *s = arg;
 
-	if (uh_write_full(s->fd, buf, len) < 0) {
-		s->err = errno;
-		archive_set_error(a, errno, "%s", strerror(errno));
+	if (s->out->write(s->out->ctx, buf, len, &s->err) < 0) {
+		s->failed = 1;
+		archive_set_error(a, s->err.errnum ? s->err.errnum : EIO, "%s", s->err.msg);
 		return -1;
 	}
 	sha256_update(&s->sha, len, buf);
 	s->bytes += len;
 	return (la_ssize_t)len;
+}
+
+static int fd_write(void *ctx, const void *buf, size_t len, struct uh_error *err)
+{
+	if (uh_write_full(*(int *)ctx, buf, len) < 0)
+		return uh_err(err, errno, "write");
+	return 0;
 }
 
 static int la_err(struct archive *a, struct uh_error *err, const char *what, const char *name)
@@ -65,14 +108,13 @@ static int feed_hole(struct archive *a, off_t len, const char *name, struct uh_e
 	return 0;
 }
 
-/* A host file as a sparse member: its data extents, their sha256 (of the data in offset
- * order: a hole is not hashed, so a 10 GiB disk costs what its data costs). */
+/* A host file as a sparse member: its data extents and their digest (a hole is not hashed,
+ * so a 10 GiB disk costs what its data costs). */
 static int add_file(struct archive *a, const struct uh_backup_member *m, json_t *list,
 		    struct uh_error *err)
 {
 	struct archive_entry *e = NULL;
-	struct sha256_ctx sha;
-	uint8_t digest[SHA256_DIGEST_SIZE];
+	struct digest dg;
 	char hexd[UH_SHA256_HEX];
 	int fd = open(m->path, O_RDONLY | O_CLOEXEC);
 	struct stat st;
@@ -106,7 +148,7 @@ static int add_file(struct archive *a, const struct uh_backup_member *m, json_t 
 	buf = malloc(CHUNK);
 	if (buf == NULL)
 		abort();
-	sha256_init(&sha);
+	digest_init(&dg);
 	pos = 0;
 	while (pos < st.st_size && (data = lseek(fd, pos, SEEK_DATA)) >= 0) {
 		hole = lseek(fd, data, SEEK_HOLE);
@@ -124,7 +166,7 @@ static int add_file(struct archive *a, const struct uh_backup_member *m, json_t 
 				uh_err(err, got < 0 ? errno : EIO, "backup: read %s", m->path);
 				goto out;
 			}
-			sha256_update(&sha, (size_t)got, (uint8_t *)buf);
+			digest_block(&dg, (uint64_t)o, buf, (size_t)got);
 			if (archive_write_data(a, buf, (size_t)got) != got) {
 				la_err(a, err, "backup: write", m->name);
 				goto out;
@@ -136,8 +178,7 @@ static int add_file(struct archive *a, const struct uh_backup_member *m, json_t 
 	}
 	if (feed_hole(a, st.st_size - pos, m->name, err) < 0)
 		goto out;
-	sha256_digest(&sha, SHA256_DIGEST_SIZE, digest);
-	hex(digest, hexd);
+	digest_hex(&dg, hexd);
 	json_object_set_new(list, m->name,
 			    json_pack("{s:I, s:I, s:s}", "size", (json_int_t)st.st_size,
 				      "data_bytes", (json_int_t)data_bytes, "sha256", hexd));
@@ -186,30 +227,23 @@ out:
 	return ret;
 }
 
-int uh_backup_write(const char *out_path, const struct uh_backup_member *members, int n,
-		    json_t *extra, char sha256[UH_SHA256_HEX], uint64_t *bytes,
-		    struct uh_error *err)
+int uh_backup_write_to(const struct uh_backup_sink *out, const char *label,
+		       const struct uh_backup_member *members, int n, json_t *extra,
+		       char sha256[UH_SHA256_HEX], uint64_t *bytes, struct uh_error *err)
 {
-	struct uh_tmpfile tmp;
-	struct sink s = {0};
-	struct archive *a = NULL;
+	struct sink s = {.out = out};
+	struct archive *a = archive_write_new();
 	json_t *manifest = NULL, *list = json_object();
 	char *text = NULL;
 	uint8_t digest[SHA256_DIGEST_SIZE];
 	int i, ret = -1;
 
-	if (uh_tmpfile_open(&tmp, out_path, 0600, err) < 0) {
-		json_decref(list);
-		return uh_err_prefix(err, "backup");
-	}
-	s.fd = tmp.fd;
 	sha256_init(&s.sha);
-	a = archive_write_new();
 	if (archive_write_set_format_pax_restricted(a) != ARCHIVE_OK ||
 	    archive_write_add_filter_zstd(a) != ARCHIVE_OK ||
 	    archive_write_set_bytes_in_last_block(a, 1) != ARCHIVE_OK ||
 	    archive_write_open2(a, &s, NULL, sink_write, NULL, NULL) != ARCHIVE_OK) {
-		la_err(a, err, "backup: open", out_path);
+		la_err(a, err, "backup: open", label);
 		goto out;
 	}
 	for (i = 0; i < n; i++) {
@@ -226,30 +260,46 @@ int uh_backup_write(const char *out_path, const struct uh_backup_member *members
 	if (add_text(a, MANIFEST, text, NULL, err) < 0)
 		goto out;
 	if (archive_write_close(a) != ARCHIVE_OK) {
-		la_err(a, err, "backup: finish", out_path);
+		la_err(a, err, "backup: finish", label);
 		goto out;
 	}
-	if (s.err) {
-		uh_err(err, s.err, "backup: write %s", out_path);
+	if (s.failed)
 		goto out;
-	}
-	if (uh_tmpfile_commit_noreplace(&tmp, err) < 0) {
-		uh_err_prefix(err, "backup");
-		goto out;
-	}
 	sha256_digest(&s.sha, SHA256_DIGEST_SIZE, digest);
 	hex(digest, sha256);
 	*bytes = s.bytes;
 	ret = 0;
 out:
-	if (a)
-		archive_write_free(a);
-	if (ret < 0 && s.err && err->errnum != s.err)
-		uh_err(err, s.err, "backup: write %s", out_path);
-	uh_tmpfile_discard(&tmp);
+	archive_write_free(a);
+	/* the sink's own error (ENOSPC, a lost connection) says more than libarchive's echo */
+	if (ret < 0 && s.failed)
+		uh_errc(err, s.err.errnum ? s.err.errnum : EIO, "backup: write %s: %s", label,
+			s.err.msg);
 	json_decref(manifest);
 	json_decref(list);
 	free(text);
+	return ret;
+}
+
+int uh_backup_write(const char *out_path, const struct uh_backup_member *members, int n,
+		    json_t *extra, char sha256[UH_SHA256_HEX], uint64_t *bytes,
+		    struct uh_error *err)
+{
+	struct uh_tmpfile tmp;
+	struct uh_backup_sink sink = {fd_write, &tmp.fd};
+	int ret = -1;
+
+	if (uh_tmpfile_open(&tmp, out_path, 0600, err) < 0)
+		return uh_err_prefix(err, "backup");
+	if (uh_backup_write_to(&sink, out_path, members, n, extra, sha256, bytes, err) < 0)
+		goto out;
+	if (uh_tmpfile_commit_noreplace(&tmp, err) < 0) {
+		uh_err_prefix(err, "backup");
+		goto out;
+	}
+	ret = 0;
+out:
+	uh_tmpfile_discard(&tmp);
 	return ret;
 }
 
@@ -259,8 +309,55 @@ struct seen {
 	uint64_t size;
 };
 
+static la_ssize_t source_read(struct archive *a, void *arg, const void **buf)
+{
+	struct uh_backup_source *src = arg;
+	struct uh_error e;
+	ssize_t n = src->read(src->ctx, src->buf, sizeof(src->buf), &e);
+
+	if (n < 0) {
+		archive_set_error(a, e.errnum ? e.errnum : EIO, "%s", e.msg);
+		return -1;
+	}
+	*buf = src->buf;
+	return n;
+}
+
+static ssize_t fd_read(void *ctx, void *buf, size_t len, struct uh_error *err)
+{
+	ssize_t n;
+
+	do
+		n = read(*(int *)ctx, buf, len);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return uh_err(err, errno, "read");
+	return n;
+}
+
 int uh_backup_read(const char *path, const char *restore_dir, json_t **manifest,
 		   struct uh_error *err)
+{
+	struct uh_backup_source *src = calloc(1, sizeof(*src));
+	int fd = open(path, O_RDONLY | O_CLOEXEC), ret;
+
+	if (src == NULL)
+		abort();
+	*manifest = NULL;
+	if (fd < 0) {
+		free(src);
+		return uh_err(err, errno, "backup: open %s", path);
+	}
+	src->read = fd_read;
+	src->ctx = &fd;
+	ret = uh_backup_read_from(src, path, restore_dir, manifest, err);
+	close(fd);
+	free(src);
+	return ret;
+}
+
+int uh_backup_read_from(struct uh_backup_source *src, const char *path,
+			const char *restore_dir, json_t **manifest, struct uh_error *err)
 {
 	struct archive *a = archive_read_new();
 	struct archive_entry *e;
@@ -274,15 +371,14 @@ int uh_backup_read(const char *path, const char *restore_dir, json_t **manifest,
 	*manifest = NULL;
 	archive_read_support_filter_zstd(a);
 	archive_read_support_format_tar(a);
-	if (archive_read_open_filename(a, path, 1 << 16) != ARCHIVE_OK) {
+	if (archive_read_open(a, src, NULL, source_read, NULL) != ARCHIVE_OK) {
 		la_err(a, err, "backup: open", path);
 		goto done;
 	}
 	while ((r = archive_read_next_header(a, &e)) == ARCHIVE_OK) {
 		const char *name = archive_entry_pathname(e);
 		int is_manifest = strcmp(name, MANIFEST) == 0;
-		struct sha256_ctx sha;
-		uint8_t digest[SHA256_DIGEST_SIZE];
+		struct digest dg;
 		const void *buf;
 		size_t len;
 		la_int64_t off;
@@ -305,7 +401,7 @@ int uh_backup_read(const char *path, const char *restore_dir, json_t **manifest,
 				goto done;
 			}
 		}
-		sha256_init(&sha);
+		digest_init(&dg);
 		while ((r = archive_read_data_block(a, &buf, &len, &off)) == ARCHIVE_OK) {
 			if (is_manifest) {
 				if (mlen + len > (1 << 20)) {
@@ -320,7 +416,7 @@ int uh_backup_read(const char *path, const char *restore_dir, json_t **manifest,
 				mtext[mlen] = '\0';
 				continue;
 			}
-			sha256_update(&sha, len, buf);
+			digest_block(&dg, (uint64_t)off, buf, len);
 			if (out >= 0 && uh_pwrite_full(out, buf, len, off) < 0) {
 				uh_err(err, errno, "backup: restore %s", name);
 				goto done;
@@ -340,9 +436,8 @@ int uh_backup_read(const char *path, const char *restore_dir, json_t **manifest,
 			out = -1;
 		}
 		if (!is_manifest) {
-			sha256_digest(&sha, SHA256_DIGEST_SIZE, digest);
 			snprintf(seen[nseen].name, sizeof(seen[nseen].name), "%s", name);
-			hex(digest, seen[nseen].sha);
+			digest_hex(&dg, seen[nseen].sha);
 			seen[nseen].size = (uint64_t)archive_entry_size(e);
 			nseen++;
 		}
@@ -394,8 +489,7 @@ done:
 
 int uh_backup_file_sha256(const char *path, char out[UH_SHA256_HEX], struct uh_error *err)
 {
-	struct sha256_ctx sha;
-	uint8_t digest[SHA256_DIGEST_SIZE];
+	struct digest dg;
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	struct stat st;
 	off_t pos = 0, data, hole;
@@ -411,7 +505,7 @@ int uh_backup_file_sha256(const char *path, char out[UH_SHA256_HEX], struct uh_e
 	buf = malloc(CHUNK);
 	if (buf == NULL)
 		abort();
-	sha256_init(&sha);
+	digest_init(&dg);
 	while (pos < st.st_size && (data = lseek(fd, pos, SEEK_DATA)) >= 0) {
 		hole = lseek(fd, data, SEEK_HOLE);
 		if (hole < 0)
@@ -424,13 +518,12 @@ int uh_backup_file_sha256(const char *path, char out[UH_SHA256_HEX], struct uh_e
 				uh_err(err, got < 0 ? errno : EIO, "read %s", path);
 				goto out;
 			}
-			sha256_update(&sha, (size_t)got, (uint8_t *)buf);
+			digest_block(&dg, (uint64_t)o, buf, (size_t)got);
 			o += got;
 		}
 		pos = hole;
 	}
-	sha256_digest(&sha, SHA256_DIGEST_SIZE, digest);
-	hex(digest, out);
+	digest_hex(&dg, out);
 	ret = 0;
 out:
 	free(buf);

@@ -2,8 +2,9 @@
  * instance's disk files sparse (only their data extents, found with SEEK_DATA/SEEK_HOLE, and a
  * sparse map), small text members (the instance's definition) and, last, `manifest.json`: every
  * member's size, data bytes and sha256, plus whatever the caller adds (template name, version,
- * its sha256). A member's sha256 covers its whole logical content, holes as zeros, so it can be
- * compared with `sha256sum` of the restored file.
+ * its sha256). A member's sha256 covers its data in offset order, each run that does not
+ * follow the previous one preceded by its offset (8 bytes, big-endian): a hole costs nothing
+ * to hash, moved data does not match, and a file without holes hashes like `sha256sum`.
  *
  * Written to a temp name, fsynced, renamed: a failure (a full disk) leaves no archive. The
  * archive's own sha256 is computed while it is written. */
@@ -12,6 +13,7 @@
 
 #include <jansson.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "util/error.h"
 
@@ -22,6 +24,25 @@ struct uh_backup_member {
 	const char *path; /* a file on the host to read (sparse-aware), or NULL */
 	const char *text; /* or the member's content */
 };
+
+/* Where an archive's bytes go (a local temp file, an SFTP upload). */
+struct uh_backup_sink {
+	int (*write)(void *ctx, const void *buf, size_t len, struct uh_error *err);
+	void *ctx;
+};
+/* Where they come from when read. */
+struct uh_backup_source {
+	ssize_t (*read)(void *ctx, void *buf, size_t len, struct uh_error *err);
+	void *ctx;
+	char buf[1 << 16];
+};
+
+/* The archive into a sink; `label` names it in errors. */
+int uh_backup_write_to(const struct uh_backup_sink *out, const char *label,
+		       const struct uh_backup_member *members, int n, json_t *extra,
+		       char sha256[UH_SHA256_HEX], uint64_t *bytes, struct uh_error *err);
+int uh_backup_read_from(struct uh_backup_source *src, const char *label,
+			const char *restore_dir, json_t **manifest, struct uh_error *err);
 
 /* Write `members` and the manifest (`extra` merged into it, may be NULL) to out_path. */
 int uh_backup_write(const char *out_path, const struct uh_backup_member *members, int n,

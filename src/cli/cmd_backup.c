@@ -1,4 +1,7 @@
-/* Backup commands: create, list, verify, restore, prune (schedules and off-host copies: next). */
+/* Backup commands: create, list, verify, restore, prune. An archive or a target is a local
+ * path (made absolute here: the daemon has another working directory) or an sftp:// URL,
+ * passed on as it is. */
+#include "backup/target.h"
 #include "cli/cli.h"
 
 #include <errno.h>
@@ -8,9 +11,23 @@
 #include <string.h>
 
 static const char usage[] =
-	"usage: umlhost backup create NAME [--to DIR] | umlhost backup list [NAME]\n"
+	"usage: umlhost backup create NAME [--to DIR|sftp://[USER@]HOST[:PORT]/DIR]\n"
+	"       umlhost backup list [NAME]\n"
 	"       umlhost backup verify ARCHIVE | umlhost backup restore ARCHIVE [--as NAME]\n"
 	"       umlhost backup prune NAME --keep N";
+
+static int location(const char *arg, char path[PATH_MAX], struct uh_error *err)
+{
+	if (strstr(arg, "://")) { /* a URL: the daemon says which schemes it takes */
+		if (strlen(arg) >= PATH_MAX)
+			return uh_errx(err, "%.80s...: too long", arg);
+		strcpy(path, arg);
+		return 0;
+	}
+	if (realpath(arg, path) == NULL)
+		return uh_err(err, errno, "%s", arg);
+	return 0;
+}
 
 int uh_cmd_backup(struct uh_cli *cli, int argc, char **argv)
 {
@@ -26,9 +43,9 @@ int uh_cmd_backup(struct uh_cli *cli, int argc, char **argv)
 		if (strlen(argv[2]) > 64)
 			return uh_cli_usage(cli, "%s", usage);
 		if (argc == 5) {
-			if (realpath(argv[4], path) == NULL) {
+			if (location(argv[4], path, &err) < 0) {
 				json_decref(body);
-				uh_err(&err, errno, "--to %s", argv[4]);
+				uh_err_prefix(&err, "--to");
 				return uh_cli_fail(cli, &err);
 			}
 			json_object_set_new(body, "to", json_string(path));
@@ -48,8 +65,8 @@ int uh_cmd_backup(struct uh_cli *cli, int argc, char **argv)
 		return UH_EXIT_OK;
 	}
 	if (argc == 3 && strcmp(argv[1], "verify") == 0) {
-		if (realpath(argv[2], path) == NULL) {
-			uh_err(&err, errno, "backup verify %s", argv[2]);
+		if (location(argv[2], path, &err) < 0) {
+			uh_err_prefix(&err, "backup verify");
 			return uh_cli_fail(cli, &err);
 		}
 		if (uh_client_call(cli, "POST", "/v1/backups/verify",
@@ -69,8 +86,8 @@ int uh_cmd_backup(struct uh_cli *cli, int argc, char **argv)
 	    (argc == 3 || (argc == 5 && strcmp(argv[3], "--as") == 0))) {
 		json_t *body;
 
-		if (realpath(argv[2], path) == NULL) {
-			uh_err(&err, errno, "backup restore %s", argv[2]);
+		if (location(argv[2], path, &err) < 0) {
+			uh_err_prefix(&err, "backup restore");
 			return uh_cli_fail(cli, &err);
 		}
 		body = json_pack("{s:s}", "archive", path);

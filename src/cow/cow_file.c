@@ -281,3 +281,54 @@ fail:
 	uh_tmpfile_discard(&t);
 	return uh_err_prefix(err, "merge %s into %s", cow_path, output_path);
 }
+
+int uh_cow_rebase(const char *cow_path, const char *backing_path, int *changed,
+		  struct uh_error *err)
+{
+	uint8_t buf[UH_COW_HEADER_READ];
+	struct uh_cow_header h;
+	char abs[UH_COW_PATH_LEN];
+	struct stat st;
+	ssize_t n;
+	int fd, ret = -1;
+
+	*changed = 0;
+	if (absolutize(backing_path, abs, err) < 0)
+		return -1;
+	if (stat(abs, &st) < 0)
+		return uh_err(err, errno, "backing file %s", abs);
+	fd = open(cow_path, O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return uh_err(err, errno, "open %s", cow_path);
+	n = uh_pread_full(fd, buf, sizeof(buf), 0);
+	if (n < 0) {
+		uh_err(err, errno, "read %s", cow_path);
+		goto out;
+	}
+	if (uh_cow_header_parse(buf, (size_t)n, &h, err) < 0) {
+		uh_err_prefix(err, "%s", cow_path);
+		goto out;
+	}
+	/* the bitmap's length follows the size: a backing file of another size is another disk */
+	if (h.size != (uint64_t)st.st_size) {
+		uh_errx(err, "%s: its backing file had %llu bytes, %s has %llu", cow_path,
+			(unsigned long long)h.size, abs, (unsigned long long)st.st_size);
+		goto out;
+	}
+	if (strcmp(h.backing_file, abs) == 0 && h.mtime == (uint32_t)st.st_mtime) {
+		ret = 0;
+		goto out;
+	}
+	snprintf(h.backing_file, sizeof(h.backing_file), "%s", abs);
+	h.mtime = (uint32_t)st.st_mtime;
+	uh_cow_header_encode(&h, buf);
+	if (uh_pwrite_full(fd, buf, UH_COW_HEADER_SIZE, 0) < 0 || fsync(fd) < 0) {
+		uh_err(err, errno, "rewrite the header of %s", cow_path);
+		goto out;
+	}
+	*changed = 1;
+	ret = 0;
+out:
+	close(fd);
+	return ret;
+}

@@ -30,4 +30,11 @@ int uh_cow_check_backing(const struct uh_cow_header *h, const char *backing_path
 int uh_cow_merge(const char *cow_path, const char *output_path, const char *backing_override,
 		 struct uh_error *err);
 
+/* Point a COW at `backing_path` (its absolute path, mtime), e.g. after a restore on a host
+ * whose template lives elsewhere or was copied (another mtime). The backing file must have the
+ * size the header pins; the caller vouches for its content (the backup's template sha256).
+ * *changed says whether the header was rewritten. */
+int uh_cow_rebase(const char *cow_path, const char *backing_path, int *changed,
+		  struct uh_error *err);
+
 #endif

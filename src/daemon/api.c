@@ -149,18 +149,30 @@ static void op_done(void *ctx, int status, json_t *body)
 	}
 }
 
-static enum MHD_Result run_op(struct req *r, const char *name, enum uh_op_type type, int timeout,
-			      int force)
+/* Before starting something that answers through op_done (maybe at once). */
+static void async_begin(struct req *r)
 {
 	r->in_op = 1;
 	r->next = r->api->pending;
 	r->api->pending = r;
-	uh_instance_submit(r->api->d, name, type, timeout, force, op_done, r);
+}
+
+/* After starting it: answer now, or park the connection until op_done. */
+static enum MHD_Result async_wait(struct req *r)
+{
 	if (r->have_response)
 		return send_json(r->conn, r->status, uh_steal_pointer(&r->resp));
 	r->suspended = 1;
 	MHD_suspend_connection(r->conn);
 	return MHD_YES;
+}
+
+static enum MHD_Result run_op(struct req *r, const char *name, enum uh_op_type type, int timeout,
+			      int force)
+{
+	async_begin(r);
+	uh_instance_submit(r->api->d, name, type, timeout, force, op_done, r);
+	return async_wait(r);
 }
 
 /* ---- streaming followers */
@@ -389,18 +401,15 @@ static enum MHD_Result route_instance(struct req *r, const char *method, const c
 	if (action == NULL && strcmp(method, "DELETE") == 0)
 		return run_op(r, name, UH_OP_DELETE, 0, query_flag(r->conn, "force"));
 	if (action != NULL && strcmp(method, "POST") == 0 && strcmp(action, "backup") == 0) {
-		json_t *body = parse_body(r, &err), *out = NULL;
-		int rc;
+		json_t *body = parse_body(r, &err);
 
 		if (body == NULL)
 			return send_json(r->conn, 400, uh_error_body(&err, "invalid"));
-		rc = uh_backup_create(d, name, json_string_value(json_object_get(body, "to")), &out,
-				      &err);
+		async_begin(r);
+		uh_backup_create(d, name, json_string_value(json_object_get(body, "to")), 0, op_done,
+				 r);
 		json_decref(body);
-		if (rc < 0)
-			return send_json(r->conn, err.errnum == ENOSPC ? 507 : uh_error_status(&err),
-					 uh_error_body(&err, NULL));
-		return send_json(r->conn, 201, out);
+		return async_wait(r);
 	}
 	if (action != NULL && strcmp(method, "POST") == 0 &&
 	    (strcmp(action, "flatten") == 0 || strcmp(action, "resize") == 0)) {
@@ -636,16 +645,10 @@ static enum MHD_Result dispatch(struct req *r, const char *method, const char *u
 		body = parse_body(r, &err);
 		if (body == NULL)
 			return send_json(r->conn, 400, uh_error_body(&err, "invalid"));
-		r->next = r->api->pending;
-		r->api->pending = r;
-		r->in_op = 1;
+		async_begin(r);
 		uh_upgrade_start(d, body, op_done, r);
 		json_decref(body);
-		if (r->have_response)
-			return send_json(r->conn, r->status, uh_steal_pointer(&r->resp));
-		r->suspended = 1;
-		MHD_suspend_connection(r->conn);
-		return MHD_YES;
+		return async_wait(r);
 	}
 	if (strcmp(url, "/v1/backups") == 0 && get) {
 		const char *inst = MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND,
@@ -653,36 +656,33 @@ static enum MHD_Result dispatch(struct req *r, const char *method, const char *u
 
 		return send_json(r->conn, 200, uh_backup_list(d, inst));
 	}
-	if ((strcmp(url, "/v1/backups/restore") == 0 || strcmp(url, "/v1/backups/prune") == 0) &&
+	if ((strcmp(url, "/v1/backups/restore") == 0 || strcmp(url, "/v1/backups/verify") == 0) &&
 	    post) {
+		body = parse_body(r, &err);
+		if (body == NULL)
+			return send_json(r->conn, 400, uh_error_body(&err, "invalid"));
+		async_begin(r);
+		if (url[12] == 'r')
+			uh_backup_restore(d, json_string_value(json_object_get(body, "archive")),
+					  json_string_value(json_object_get(body, "as")), op_done, r);
+		else
+			uh_backup_verify(d, json_string_value(json_object_get(body, "archive")),
+					 op_done, r);
+		json_decref(body);
+		return async_wait(r);
+	}
+	if (strcmp(url, "/v1/backups/prune") == 0 && post) {
 		int rc;
 
 		body = parse_body(r, &err);
 		if (body == NULL)
 			return send_json(r->conn, 400, uh_error_body(&err, "invalid"));
-		if (url[12] == 'r')
-			rc = uh_backup_restore(d, json_string_value(json_object_get(body, "archive")),
-					       json_string_value(json_object_get(body, "as")), &out,
-					       &err);
-		else
-			rc = uh_backup_prune(d, json_string_value(json_object_get(body, "instance")) ?: "",
-					     (int)json_integer_value(json_object_get(body, "keep")),
-					     &out, &err);
+		rc = uh_backup_prune(d, json_string_value(json_object_get(body, "instance")) ?: "",
+				     (int)json_integer_value(json_object_get(body, "keep")), &out,
+				     &err);
 		json_decref(body);
 		if (rc < 0)
 			return send_err(r, &err);
-		return send_json(r->conn, 200, out);
-	}
-	if (strcmp(url, "/v1/backups/verify") == 0 && post) {
-		body = parse_body(r, &err);
-		if (body == NULL)
-			return send_json(r->conn, 400, uh_error_body(&err, "invalid"));
-		if (uh_backup_verify(d, json_string_value(json_object_get(body, "archive")), &out,
-				     &err) < 0) {
-			json_decref(body);
-			return send_json(r->conn, 422, uh_error_body(&err, "verify_failed"));
-		}
-		json_decref(body);
 		return send_json(r->conn, 200, out);
 	}
 	if (strcmp(url, "/v1/networks") == 0 && get) {

@@ -1,30 +1,64 @@
-/* Online backups (first part of issue 7): flush, freeze for milliseconds, snapshot only the
- * instance's own disk (its COW, or its private image), resume, then archive outside the
- * freeze. The order on the 6.1 kernel: `sysrq s` first and wait until the guest says
- * "Emergency Sync complete" (a sysrq sent after mconsole `stop` is only queued: the stopped
- * kernel runs nothing but mconsole), then `stop`, the snapshot (FICLONE where the filesystem
- * can, else an extent copy), `go` — always, also when the snapshot failed. */
-#include "backup/archive.h"
+/* Online backups: flush, freeze for milliseconds, snapshot only the instance's own disk (its
+ * COW, or its private image), resume, then archive outside the freeze. The order on the 6.1
+ * kernel: `sysrq s` first and wait until the guest says "Emergency Sync complete" (a sysrq
+ * sent after mconsole `stop` is only queued: the stopped kernel runs nothing but mconsole),
+ * then `stop`, the snapshot (FICLONE where the filesystem can, else an extent copy), `go` —
+ * always, also when the snapshot failed.
+ *
+ * Everything that reads or writes an archive (compress, hash, upload over SFTP, verify,
+ * extract) runs in the helper `umlhost-backup` as a job: the daemon's loop only waits for
+ * the guest's sync (polled on a timer) and holds the freeze, and the daemon never maps
+ * libarchive, zstd, nettle or libssh. A job answers its requester (an API call, or the
+ * schedule) once, when the helper's result is in. */
+#include "backup/target.h"
 #include "daemon/daemon.h"
 #include "mconsole/mconsole_client.h"
 #include "util/fileio.h"
 #include "util/log.h"
 #include "util/sparse_copy.h"
-#include "util/timeutil.h"
+#include "util/validate.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/fs.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #define SYNC_WAIT_MS 10000
+#define SYNC_POLL_MS 10
+#define ARCHIVE_SUFFIX ".tar.zst"
+
+struct uh_backup_job;
+typedef void (*stage_fn)(struct uh_backup_job *j, json_t *result);
+
+struct uh_backup_job {
+	struct uh_daemon *d;
+	const char *kind;	 /* "create", "verify", "restore" */
+	char name[UH_KEY_MAX];	 /* create: the instance; restore: --as (or "") */
+	char target[PATH_MAX];	 /* create: the archive path or URL; else the archive read */
+	char work[PATH_MAX];	 /* <run>/backup-XXXXXX: the helper's log, result, inputs */
+	char snap[PATH_MAX + 32]; /* create: the frozen copy of the disk */
+	char extract[PATH_MAX];	 /* restore: <state>/instances/.restore-XXXXXX */
+	pid_t pid;
+	stage_fn next; /* what to do with the helper's result */
+	struct uh_timer *timer;
+	struct uh_mc_client *mc;
+	off_t log_from;
+	int64_t sync_deadline, freeze_ms;
+	int reflinked, scheduled;
+	json_t *manifest; /* restore */
+	uh_done_fn done;
+	void *ctx;
+	struct uh_backup_job *next_job;
+};
 
 static int64_t mono_ms(void)
 {
@@ -34,33 +68,178 @@ static int64_t mono_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* Wait until the console log, after `from`, holds `text`. */
-static int wait_console(const char *log, off_t from, const char *text, int timeout_ms)
+/* ---- jobs */
+
+static struct uh_backup_job *job_new(struct uh_daemon *d, const char *kind, uh_done_fn done,
+				     void *ctx, struct uh_error *err)
 {
-	int64_t end = mono_ms() + timeout_ms;
-	char buf[8192];
+	struct uh_backup_job *j = calloc(1, sizeof(*j));
 
-	do {
-		int fd = open(log, O_RDONLY | O_CLOEXEC);
-		struct stat st;
+	if (j == NULL)
+		abort();
+	j->d = d;
+	j->kind = kind;
+	j->done = done;
+	j->ctx = ctx;
+	snprintf(j->work, sizeof(j->work), "%.4000s/backup-XXXXXX", d->cfg.run_dir);
+	if (mkdtemp(j->work) == NULL) {
+		uh_err(err, errno, "backup: work directory under %s", d->cfg.run_dir);
+		free(j);
+		return NULL;
+	}
+	j->next_job = d->backup_jobs;
+	d->backup_jobs = j;
+	return j;
+}
 
-		if (fd >= 0 && fstat(fd, &st) == 0 && st.st_size > from) {
-			off_t start = st.st_size - from > (off_t)sizeof(buf) - 1
-					      ? st.st_size - (off_t)sizeof(buf) + 1
-					      : from;
-			ssize_t n = uh_pread_full(fd, buf, (size_t)(st.st_size - start), start);
+/* Answer once, remove everything the job made, forget it. */
+static void job_finish(struct uh_backup_job *j, int status, json_t *body)
+{
+	struct uh_daemon *d = j->d;
+	struct uh_backup_job **pp;
 
-			buf[n > 0 ? n : 0] = '\0';
-			if (strstr(buf, text)) {
-				close(fd);
-				return 0;
-			}
+	for (pp = &d->backup_jobs; *pp; pp = &(*pp)->next_job)
+		if (*pp == j) {
+			*pp = j->next_job;
+			break;
 		}
-		if (fd >= 0)
-			close(fd);
-		usleep(10 * 1000);
-	} while (mono_ms() < end);
-	return -1;
+	if (j->timer)
+		uh_loop_cancel(d->loop, j->timer);
+	if (j->pid > 0)
+		kill(-j->pid, SIGTERM);
+	uh_mc_client_free(j->mc);
+	if (j->snap[0])
+		unlink(j->snap);
+	if (j->extract[0])
+		uh_rm_tree(j->extract);
+	uh_rm_tree(j->work);
+	json_decref(j->manifest);
+	if (j->done)
+		j->done(j->ctx, status, body);
+	else
+		json_decref(body);
+	free(j);
+}
+
+static void job_fail(struct uh_backup_job *j, int status, struct uh_error *err, const char *code)
+{
+	if (strcmp(j->kind, "create") == 0)
+		uh_daemon_event(j->d, j->name, "backup-failed", "%s", err->msg);
+	job_finish(j, status ? status : uh_error_status(err), uh_error_body(err, code));
+}
+
+static void job_path(const struct uh_backup_job *j, const char *file, char *out, size_t len)
+{
+	snprintf(out, len, "%s/%s", j->work, file);
+}
+
+/* Run the helper: argv after the program name, NULL-terminated; --result, --key and
+ * --known-hosts are added. */
+static int job_spawn(struct uh_backup_job *j, const char **args, stage_fn next,
+		     struct uh_error *err)
+{
+	const struct uh_config *c = &j->d->cfg;
+	char result[PATH_MAX + 32], log[PATH_MAX + 32];
+	char *argv[48];
+	int n = 0;
+
+	job_path(j, "result.json", result, sizeof(result));
+	job_path(j, "helper.log", log, sizeof(log));
+	unlink(result);
+	argv[n++] = (char *)c->backup_helper;
+	argv[n++] = "--result";
+	argv[n++] = result;
+	argv[n++] = "--key";
+	argv[n++] = (char *)c->backup_ssh_key;
+	argv[n++] = "--known-hosts";
+	argv[n++] = (char *)c->backup_known_hosts;
+	for (; *args && n < 47; args++)
+		argv[n++] = (char *)*args;
+	argv[n] = NULL;
+	j->pid = uh_job_spawn(argv, log, err);
+	if (j->pid < 0) {
+		j->pid = 0;
+		return uh_err_prefix(err, "backup helper %s", c->backup_helper);
+	}
+	j->next = next;
+	return 0;
+}
+
+int uh_backup_child_exited(struct uh_daemon *d, pid_t pid, int status)
+{
+	struct uh_backup_job *j;
+	char result[PATH_MAX + 32], log[PATH_MAX + 32], line[512];
+	json_t *res;
+
+	for (j = d->backup_jobs; j && j->pid != pid; j = j->next_job)
+		;
+	if (j == NULL)
+		return 0;
+	j->pid = 0;
+	job_path(j, "result.json", result, sizeof(result));
+	res = json_load_file(result, 0, NULL);
+	if (!json_is_object(res)) {
+		/* killed, or not even started: its log says why */
+		job_path(j, "helper.log", log, sizeof(log));
+		uh_job_error_line(log, "umlhost-backup", line, sizeof(line));
+		json_decref(res);
+		res = json_pack("{s:b, s:i, s:s}", "ok", 0, "errno", EIO, "error",
+				WIFSIGNALED(status) ? "the backup helper was killed" : line);
+	}
+	j->next(j, res);
+	json_decref(res);
+	return 1;
+}
+
+/* The helper's failure as an error. */
+static void result_err(json_t *res, struct uh_error *err)
+{
+	uh_errc(err, (int)json_integer_value(json_object_get(res, "errno")), "%s",
+		json_string_value(json_object_get(res, "error")) ?: "the backup helper failed");
+}
+
+void uh_backup_shutdown(struct uh_daemon *d)
+{
+	struct uh_error err;
+
+	/* a helper does not outlive the daemon: it removes its partial archive on SIGTERM */
+	while (d->backup_jobs) {
+		uh_errc(&err, ECANCELED, "umlhostd is stopping");
+		job_fail(d->backup_jobs, 503, &err, NULL);
+	}
+}
+
+int uh_backup_busy(struct uh_daemon *d, const char *name)
+{
+	struct uh_backup_job *j;
+
+	for (j = d->backup_jobs; j; j = j->next_job)
+		if (strcmp(j->kind, "create") == 0 && strcmp(j->name, name) == 0)
+			return 1;
+	return 0;
+}
+
+/* ---- create */
+
+/* Has the console log, after `from`, printed `text`? */
+static int console_has(const char *log, off_t from, const char *text)
+{
+	char buf[8192];
+	int fd = open(log, O_RDONLY | O_CLOEXEC), found = 0;
+	struct stat st;
+
+	if (fd >= 0 && fstat(fd, &st) == 0 && st.st_size > from) {
+		off_t start = st.st_size - from > (off_t)sizeof(buf) - 1
+				      ? st.st_size - (off_t)sizeof(buf) + 1
+				      : from;
+		ssize_t n = uh_pread_full(fd, buf, (size_t)(st.st_size - start), start);
+
+		buf[n > 0 ? n : 0] = '\0';
+		found = strstr(buf, text) != NULL;
+	}
+	if (fd >= 0)
+		close(fd);
+	return found;
 }
 
 /* The snapshot: a reflink when the filesystem has them (3-5 ms for 10 GiB, measured), else
@@ -85,6 +264,7 @@ static int snapshot(const char *src, const char *dst, int *reflinked, struct uh_
 		ret = 0;
 		goto out;
 	}
+	errno = 0;
 	if (ftruncate(out, st.st_size) < 0 ||
 	    uh_copy_data_extents(in, out, (uint64_t)st.st_size, err) < 0) {
 		if (errno)
@@ -102,167 +282,491 @@ out:
 	return ret;
 }
 
-int uh_backup_create(struct uh_daemon *d, const char *name, const char *to, json_t **out,
-		     struct uh_error *err)
-{
-	struct uh_instance *inst = uh_instance_find(d, name);
-	struct uh_mc_client *mc = NULL;
-	struct uh_mc_result res = {0};
-	char dir[PATH_MAX], archive[PATH_MAX + 64], snap[PATH_MAX + 32], stamp[32];
-	char sha[UH_SHA256_HEX], tsha[UH_SHA256_HEX] = "";
-	struct uh_template_rec t;
-	struct stat st;
-	struct tm tm;
-	time_t now = time(NULL);
-	int64_t t0 = 0, t1 = 0;
-	int running, reflinked = 0, frozen = 0, ret = -1;
-	uint64_t bytes = 0;
-	json_t *extra = NULL, *def = NULL;
-	char *deftext = NULL;
+static void create_archived(struct uh_backup_job *j, json_t *res);
 
-	if (inst == NULL)
-		return uh_errc(err, ENOENT, "no instance named '%s'", name);
-	if (inst->ops != NULL)
-		return uh_errc(err, EBUSY, "%s is busy (%s); try again", name, inst->rec.state);
-	running = inst->rec.pid > 0 && strcmp(inst->rec.state, "running") == 0;
-	if (to && to[0] != '/')
-		return uh_errx(err, "backup %s: --to needs an absolute directory", name);
-	if (to)
-		snprintf(dir, sizeof(dir), "%s", to);
-	else
-		snprintf(dir, sizeof(dir), "%.4000s/backups/%s", d->cfg.state_dir, name);
-	if (uh_mkdirs(dir, 0700, err) < 0)
-		return uh_err_prefix(err, "backup %s", name);
+/* Write the helper's inputs (the definition, the manifest's additions) and start it. */
+static int create_spawn(struct uh_backup_job *j, struct uh_instance *inst, struct uh_error *err)
+{
+	struct uh_daemon *d = j->d;
+	char defp[PATH_MAX + 32], extrap[PATH_MAX + 32], member[PATH_MAX + 48], text[PATH_MAX + 48];
+	char tpl[PATH_MAX], stamp[32];
+	struct uh_template_rec t;
+	json_t *def = uh_instance_json(inst), *extra;
+	const char *args[16];
+	int n = 0, r;
+	time_t now = time(NULL);
+	struct tm tm;
+
 	gmtime_r(&now, &tm);
 	strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", &tm);
-	snprintf(archive, sizeof(archive), "%s/%s-%s.tar.zst", dir, name, stamp);
-	if (stat(archive, &st) == 0)
-		return uh_errc(err, EEXIST, "backup %s: %s exists (one backup a second)", name,
-			       archive);
-	/* the snapshot beside the disk: same filesystem, so a reflink can work */
-	snprintf(snap, sizeof(snap), "%.4000s/backup-snapshot.tmp", inst->dir);
-	unlink(snap);
+	tpl[0] = '\0';
+	if (!inst->rec.flat &&
+	    uh_store_template_get(d->store, inst->rec.template_name,
+				  inst->rec.template_version ? inst->rec.template_version : 1, &t,
+				  err) == 0)
+		snprintf(tpl, sizeof(tpl), "%s", t.path);
+	extra = json_pack("{s:s, s:s?, s:i, s:I, s:b, s:s}", "instance", j->name, "template",
+			  inst->rec.flat ? NULL : inst->rec.template_name, "template_version",
+			  inst->rec.template_version, "freeze_ms", (json_int_t)j->freeze_ms,
+			  "reflink", j->reflinked, "created_at", stamp);
+	job_path(j, "instance.json", defp, sizeof(defp));
+	job_path(j, "extra.json", extrap, sizeof(extrap));
+	r = json_dump_file(def, defp, JSON_INDENT(2) | JSON_PRESERVE_ORDER) < 0 ||
+	    json_dump_file(extra, extrap, JSON_COMPACT) < 0;
+	json_decref(def);
+	json_decref(extra);
+	if (r)
+		return uh_err(err, errno, "backup %s: write %s", j->name, j->work);
+	snprintf(member, sizeof(member), "%s=%s", inst->rec.flat ? "disk.img" : "disk.cow",
+		 j->snap);
+	snprintf(text, sizeof(text), "instance.json=%s", defp);
+	args[n++] = "--member";
+	args[n++] = member;
+	args[n++] = "--text";
+	args[n++] = text;
+	args[n++] = "--extra";
+	args[n++] = extrap;
+	if (tpl[0]) {
+		args[n++] = "--template";
+		args[n++] = tpl;
+	}
+	args[n++] = "write";
+	args[n++] = j->target;
+	args[n] = NULL;
+	return job_spawn(j, args, create_archived, err);
+}
 
-	if (running) {
-		off_t from = stat(inst->log_path, &st) == 0 ? st.st_size : 0;
+/* Freeze, snapshot, resume; then the archive in the helper. */
+static void create_freeze(struct uh_backup_job *j)
+{
+	struct uh_instance *inst = uh_instance_find(j->d, j->name);
+	struct uh_mc_result res = {0};
+	struct uh_error err;
+	int64_t t0 = 0;
+	int frozen = 0, ok = 0;
 
-		if (uh_mc_client_new(inst->mconsole, inst->run_dir, &mc, err) < 0)
-			return uh_err_prefix(err, "backup %s", name);
-		if (uh_mc_command(mc, "sysrq s", 2000, &res, err) < 0 || res.err) {
-			if (res.err)
-				uh_errx(err, "backup %s: sysrq s: %s", name, res.text ? res.text : "ERR");
-			goto out;
-		}
-		uh_mc_result_clear(&res);
-		if (wait_console(inst->log_path, from, "Emergency Sync complete", SYNC_WAIT_MS) < 0) {
-			uh_errc(err, ETIMEDOUT, "backup %s: the guest did not finish its sync within %d s",
-				name, SYNC_WAIT_MS / 1000);
-			goto out;
-		}
+	if (inst == NULL) {
+		uh_errc(&err, ENOENT, "backup %s: the instance is gone", j->name);
+		goto fail;
+	}
+	if (j->mc) {
 		t0 = mono_ms();
-		if (uh_mc_command(mc, "stop", 2000, &res, err) < 0 || res.err) {
+		if (uh_mc_command(j->mc, "stop", 2000, &res, &err) < 0 || res.err) {
 			if (res.err)
-				uh_errx(err, "backup %s: stop: %s", name, res.text ? res.text : "ERR");
-			goto out;
+				uh_errx(&err, "backup %s: stop: %s", j->name,
+					res.text ? res.text : "ERR");
+			goto fail;
 		}
 		uh_mc_result_clear(&res);
 		frozen = 1;
 	}
-	if (snapshot(inst->rec.disk, snap, &reflinked, err) < 0) {
-		uh_err_prefix(err, "backup %s", name);
-		goto resume;
-	}
-	ret = 0;
-resume:
+	if (snapshot(inst->rec.disk, j->snap, &j->reflinked, &err) < 0)
+		uh_err_prefix(&err, "backup %s", j->name);
+	else
+		ok = 1;
 	if (frozen) {
 		/* whatever happened, the instance runs again */
 		for (int k = 0; k < 5; k++) {
 			struct uh_error gerr;
 
-			if (uh_mc_command(mc, "go", 2000, &res, &gerr) == 0 && !res.err)
+			if (uh_mc_command(j->mc, "go", 2000, &res, &gerr) == 0 && !res.err)
 				break;
-			uh_warnx("%s: go after the backup's freeze: %s", name,
+			uh_warnx("%s: go after the backup's freeze: %s", j->name,
 				 res.err ? res.text : gerr.msg);
 			uh_mc_result_clear(&res);
 		}
 		uh_mc_result_clear(&res);
-		t1 = mono_ms();
+		j->freeze_ms = mono_ms() - t0;
 	}
-	if (ret < 0)
-		goto out;
-	ret = -1;
-
-	/* outside the freeze: the archive */
-	if (!inst->rec.flat &&
-	    uh_store_template_get(d->store, inst->rec.template_name,
-				  inst->rec.template_version ? inst->rec.template_version : 1, &t,
-				  err) == 0 &&
-	    uh_backup_file_sha256(t.path, tsha, err) < 0)
-		goto out;
-	def = uh_instance_json(inst);
-	deftext = json_dumps(def, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-	extra = json_pack("{s:s, s:s?, s:i, s:s?, s:I, s:b, s:s}", "instance", name, "template",
-			  inst->rec.flat ? NULL : inst->rec.template_name, "template_version",
-			  inst->rec.template_version, "template_sha256",
-			  tsha[0] ? tsha : NULL, "freeze_ms", (json_int_t)(t1 - t0), "reflink",
-			  reflinked, "created_at", stamp);
-	{
-		struct uh_backup_member m[2] = {
-			{.name = inst->rec.flat ? "disk.img" : "disk.cow", .path = snap},
-			{.name = "instance.json", .text = deftext},
-		};
-
-		if (uh_backup_write(archive, m, 2, extra, sha, &bytes, err) < 0) {
-			uh_err_prefix(err, "backup %s", name);
-			goto out;
-		}
-	}
-	uh_daemon_event(d, name, "backup", "%s: %llu bytes, freeze %lld ms%s", archive,
-			(unsigned long long)bytes, (long long)(t1 - t0),
-			reflinked ? " (reflink)" : "");
-	*out = json_pack("{s:s, s:I, s:I, s:s, s:b}", "archive", archive, "freeze_ms",
-			 (json_int_t)(t1 - t0), "bytes", (json_int_t)bytes, "sha256", sha,
-			 "reflink", reflinked);
-	ret = 0;
-out:
-	if (ret < 0)
-		uh_daemon_event(d, name, "backup-failed", "%s", err->msg);
-	unlink(snap);
+	uh_mc_client_free(j->mc);
+	j->mc = NULL;
+	if (ok && create_spawn(j, inst, &err) == 0)
+		return;
+fail:
 	uh_mc_result_clear(&res);
-	uh_mc_client_free(mc);
-	json_decref(extra);
-	json_decref(def);
-	free(deftext);
-	return ret;
+	job_fail(j, 0, &err, NULL);
 }
 
-static const char *dirname_of(const char *path, char *buf, size_t len)
+static void create_sync_poll(void *arg)
 {
-	char *slash;
+	struct uh_backup_job *j = arg;
+	struct uh_instance *inst = uh_instance_find(j->d, j->name);
+	struct uh_error err;
 
-	snprintf(buf, len, "%s", path);
-	slash = strrchr(buf, '/');
-	if (slash)
-		*slash = '\0';
-	return buf;
+	j->timer = NULL;
+	if (inst && console_has(inst->log_path, j->log_from, "Emergency Sync complete")) {
+		create_freeze(j);
+		return;
+	}
+	if (inst == NULL || mono_ms() > j->sync_deadline) {
+		uh_errc(&err, inst ? ETIMEDOUT : ENOENT,
+			inst ? "backup %s: the guest did not finish its sync within %d s"
+			     : "backup %s: the instance is gone",
+			j->name, SYNC_WAIT_MS / 1000);
+		job_fail(j, 0, &err, NULL);
+		return;
+	}
+	j->timer = uh_loop_after(j->d->loop, SYNC_POLL_MS, create_sync_poll, j);
 }
 
-static int cmp_str(const void *a, const void *b)
+static void create_archived(struct uh_backup_job *j, json_t *res)
 {
-	return strcmp(*(const char *const *)a, *(const char *const *)b);
+	struct uh_error err;
+	json_t *out;
+
+	if (!json_is_true(json_object_get(res, "ok"))) {
+		result_err(res, &err);
+		job_fail(j, err.errnum == ENOSPC ? 507 : 0, &err, NULL);
+		return;
+	}
+	uh_daemon_event(j->d, j->name, "backup", "%s: %lld bytes, freeze %lld ms%s", j->target,
+			(long long)json_integer_value(json_object_get(res, "bytes")),
+			(long long)j->freeze_ms, j->reflinked ? " (reflink)" : "");
+	out = json_pack("{s:s, s:s, s:I, s:O, s:O, s:b}", "instance", j->name, "archive",
+			j->target, "freeze_ms", (json_int_t)j->freeze_ms, "bytes",
+			json_object_get(res, "bytes"), "sha256", json_object_get(res, "sha256"),
+			"reflink", j->reflinked);
+	if (j->scheduled) {
+		struct uh_instance *inst = uh_instance_find(j->d, j->name);
+		json_t *pruned = NULL;
+
+		if (inst && inst->rec.backup_keep > 0 &&
+		    uh_backup_prune(j->d, j->name, inst->rec.backup_keep, &pruned, &err) < 0)
+			uh_warnx("%s: %s", j->name, err.msg);
+		json_decref(pruned);
+	}
+	job_finish(j, 201, out);
 }
 
-int uh_backup_verify(struct uh_daemon *d, const char *archive, json_t **out, struct uh_error *err)
+void uh_backup_create(struct uh_daemon *d, const char *name, const char *to, int scheduled,
+		      uh_done_fn done, void *ctx)
 {
-	json_t *man = NULL;
+	struct uh_instance *inst = uh_instance_find(d, name);
+	struct uh_backup_job *j = NULL;
+	struct uh_mc_result res = {0};
+	struct uh_target t;
+	struct uh_error err;
+	struct stat st;
+	char dir[PATH_MAX], stamp[32];
+	time_t now = time(NULL);
+	struct tm tm;
+	int status = 0;
 
-	if (archive == NULL || archive[0] != '/')
-		return uh_errx(err, "backup verify: an absolute archive path is needed");
-	if (uh_backup_read(archive, NULL, &man, err) < 0)
-		return -1;
-	*out = json_pack("{s:s, s:b, s:o}", "archive", archive, "ok", 1, "manifest", man);
+	if (inst == NULL) {
+		uh_errc(&err, ENOENT, "no instance named '%s'", name);
+		goto fail;
+	}
+	if (inst->ops != NULL) {
+		uh_errc(&err, EBUSY, "%s is busy (%s); try again", name, inst->rec.state);
+		goto fail;
+	}
+	if (uh_backup_busy(d, name)) {
+		uh_errc(&err, EBUSY, "a backup of %s is running; try again when it is done", name);
+		goto fail;
+	}
+	if (to && uh_target_parse(to, &t, &err) < 0) {
+		uh_err_prefix(&err, "backup %s: --to", name);
+		status = 400;
+		goto fail;
+	}
+	if (to)
+		snprintf(dir, sizeof(dir), "%.4000s", to);
+	else
+		snprintf(dir, sizeof(dir), "%.4000s/backups/%s", d->cfg.state_dir, name);
+	while (strlen(dir) > 1 && dir[strlen(dir) - 1] == '/')
+		dir[strlen(dir) - 1] = '\0';
+	if (!uh_target_is_remote(dir) && uh_mkdirs(dir, 0700, &err) < 0) {
+		uh_err_prefix(&err, "backup %s", name);
+		goto fail;
+	}
+	j = job_new(d, "create", done, ctx, &err);
+	if (j == NULL)
+		goto fail;
+	j->scheduled = scheduled;
+	snprintf(j->name, sizeof(j->name), "%s", name);
+	gmtime_r(&now, &tm);
+	strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", &tm);
+	snprintf(j->target, sizeof(j->target), "%.3900s/%s-%s" ARCHIVE_SUFFIX, dir, name, stamp);
+	if (!uh_target_is_remote(dir) && stat(j->target, &st) == 0) {
+		uh_errc(&err, EEXIST, "backup %s: %s exists (one backup a second)", name,
+			j->target);
+		goto fail;
+	}
+	/* the snapshot beside the disk: the same filesystem, so a reflink can work */
+	snprintf(j->snap, sizeof(j->snap), "%.4000s/backup-snapshot.tmp", inst->dir);
+	unlink(j->snap);
+	if (!(inst->rec.pid > 0 && strcmp(inst->rec.state, "running") == 0)) {
+		create_freeze(j); /* nothing runs: nothing to flush or freeze */
+		return;
+	}
+	j->log_from = stat(inst->log_path, &st) == 0 ? st.st_size : 0;
+	if (uh_mc_client_new(inst->mconsole, inst->run_dir, &j->mc, &err) < 0) {
+		uh_err_prefix(&err, "backup %s", name);
+		goto fail;
+	}
+	if (uh_mc_command(j->mc, "sysrq s", 2000, &res, &err) < 0 || res.err) {
+		if (res.err)
+			uh_errx(&err, "backup %s: sysrq s: %s", name, res.text ? res.text : "ERR");
+		uh_mc_result_clear(&res);
+		goto fail;
+	}
+	uh_mc_result_clear(&res);
+	j->sync_deadline = mono_ms() + SYNC_WAIT_MS;
+	j->timer = uh_loop_after(d->loop, SYNC_POLL_MS, create_sync_poll, j);
+	return;
+fail:
+	if (j) {
+		job_fail(j, status, &err, NULL);
+		return;
+	}
+	if (done)
+		done(ctx, status ? status : uh_error_status(&err), uh_error_body(&err, NULL));
+	if (inst)
+		uh_daemon_event(d, name, "backup-failed", "%s", err.msg);
+}
+
+/* ---- verify */
+
+static void verify_done(struct uh_backup_job *j, json_t *res)
+{
+	struct uh_error err;
+
+	if (!json_is_true(json_object_get(res, "ok"))) {
+		result_err(res, &err);
+		job_fail(j, 422, &err, "verify_failed");
+		return;
+	}
+	job_finish(j, 200,
+		   json_pack("{s:s, s:b, s:O}", "archive", j->target, "ok", 1, "manifest",
+			     json_object_get(res, "manifest")));
+}
+
+static int check_archive_arg(const char *archive, const char *what, struct uh_error *err)
+{
+	struct uh_target t;
+
+	if (archive == NULL)
+		return uh_errx(err, "backup %s: an archive is needed", what);
+	if (uh_target_parse(archive, &t, err) < 0)
+		return uh_err_prefix(err, "backup %s", what);
 	return 0;
 }
+
+void uh_backup_verify(struct uh_daemon *d, const char *archive, uh_done_fn done, void *ctx)
+{
+	struct uh_backup_job *j = NULL;
+	struct uh_error err;
+	const char *args[] = {"verify", archive, NULL};
+
+	if (check_archive_arg(archive, "verify", &err) < 0) {
+		done(ctx, 400, uh_error_body(&err, "invalid"));
+		return;
+	}
+	j = job_new(d, "verify", done, ctx, &err);
+	if (j == NULL) {
+		done(ctx, 500, uh_error_body(&err, NULL));
+		return;
+	}
+	snprintf(j->target, sizeof(j->target), "%s", archive);
+	if (job_spawn(j, args, verify_done, &err) < 0)
+		job_fail(j, 500, &err, NULL);
+}
+
+/* ---- restore: extract (verified) into a temp directory, check the template the disk was
+ * made over is here and the same (its sha256), then create the instance with that disk */
+
+static int restore_refuse_existing(struct uh_daemon *d, const char *name, struct uh_error *err)
+{
+	struct uh_instance *inst = uh_instance_find(d, name);
+
+	if (inst == NULL)
+		return 0;
+	if (inst->rec.pid > 0)
+		return uh_errc(err, EBUSY, "backup restore: %s is running; it is not overwritten "
+					   "(stop and delete it, or restore --as another name)",
+			       name);
+	return uh_errc(err, EEXIST, "backup restore: instance %s exists (delete it, or restore "
+				    "--as another name)",
+		       name);
+}
+
+static void restore_create(struct uh_backup_job *j)
+{
+	struct uh_daemon *d = j->d;
+	json_t *man = j->manifest, *def = NULL, *params = NULL, *created = NULL;
+	const char *name, *tpl = json_string_value(json_object_get(man, "template"));
+	int flat = json_object_get(json_object_get(man, "members"), "disk.img") != NULL;
+	char p[PATH_MAX + 32], disk[PATH_MAX + 32], mem[32];
+	struct uh_disk_src src = {disk, flat};
+	struct uh_error err;
+
+	snprintf(p, sizeof(p), "%s/instance.json", j->extract);
+	snprintf(disk, sizeof(disk), "%s/%s", j->extract, flat ? "disk.img" : "disk.cow");
+	def = json_load_file(p, 0, NULL);
+	name = j->name[0] ? j->name : json_string_value(json_object_get(man, "instance"));
+	if (!json_is_object(def) || name == NULL) {
+		uh_errx(&err, "backup restore: %s has no instance definition", j->target);
+		goto fail;
+	}
+	if (restore_refuse_existing(d, name, &err) < 0)
+		goto fail;
+	snprintf(mem, sizeof(mem), "%lldM",
+		 (long long)json_integer_value(json_object_get(def, "memory_mib")));
+	params = json_pack("{s:s, s:s?, s:I, s:s}", "name", name, "template",
+			   tpl ? tpl : json_string_value(json_object_get(def, "template")),
+			   "template_version",
+			   json_integer_value(json_object_get(man, "template_version")), "memory",
+			   mem);
+	{
+		const char *kernel = json_string_value(json_object_get(def, "kernel"));
+		const char *net = json_string_value(json_object_get(def, "network"));
+		char kpath[PATH_MAX];
+		struct uh_network_rec n;
+		struct uh_error e2;
+
+		/* what still exists here is kept; a fresh address in the same network */
+		if (kernel && uh_kernel_resolve(d, kernel, kpath, sizeof(kpath), &e2) == 0)
+			json_object_set_new(params, "kernel", json_string(kernel));
+		if (net && uh_store_network_get(d->store, net, &n, &e2) == 0)
+			json_object_set_new(params, "network", json_string(net));
+		json_object_set(params, "kernel_args", json_object_get(def, "kernel_args"));
+	}
+	if (uh_instance_create_from(d, params, &src, &created, &err) < 0) {
+		uh_err_prefix(&err, "backup restore");
+		goto fail;
+	}
+	uh_daemon_event(d, name, "restored", "from %s", j->target);
+	json_decref(def);
+	json_decref(params);
+	job_finish(j, 200, created);
+	return;
+fail:
+	json_decref(def);
+	json_decref(params);
+	job_fail(j, 0, &err, NULL);
+}
+
+static void restore_hashed(struct uh_backup_job *j, json_t *res)
+{
+	struct uh_error err;
+	const char *want = json_string_value(json_object_get(j->manifest, "template_sha256"));
+	const char *have = json_string_value(json_object_get(res, "sha256"));
+
+	if (!json_is_true(json_object_get(res, "ok"))) {
+		result_err(res, &err);
+		job_fail(j, 0, &err, NULL);
+		return;
+	}
+	if (want && (have == NULL || strcmp(want, have) != 0)) {
+		uh_errc(&err, EEXIST,
+			"backup restore: template '%s' version %d here is not the one the backup "
+			"was made over (sha256 %.12s..., the backup's %.12s...)",
+			json_string_value(json_object_get(j->manifest, "template")),
+			(int)json_integer_value(json_object_get(j->manifest, "template_version")),
+			have ? have : "?", want);
+		job_fail(j, 409, &err, NULL);
+		return;
+	}
+	restore_create(j);
+}
+
+static void restore_extracted(struct uh_backup_job *j, json_t *res)
+{
+	struct uh_daemon *d = j->d;
+	struct uh_error err;
+	json_t *man = json_object_get(res, "manifest");
+	const char *name, *tpl = json_string_value(json_object_get(man, "template"));
+	int version = (int)json_integer_value(json_object_get(man, "template_version"));
+	int flat = json_object_get(json_object_get(man, "members"), "disk.img") != NULL;
+	struct uh_template_rec t;
+	const char *args[4] = {"hash", t.path, NULL};
+
+	if (!json_is_true(json_object_get(res, "ok"))) {
+		result_err(res, &err);
+		job_fail(j, 422, &err, "verify_failed");
+		return;
+	}
+	j->manifest = json_incref(man);
+	name = j->name[0] ? j->name : json_string_value(json_object_get(man, "instance"));
+	if (name == NULL || (!flat && tpl == NULL)) {
+		uh_errx(&err, "backup restore: %s has no instance or template in its manifest",
+			j->target);
+		job_fail(j, 422, &err, NULL);
+		return;
+	}
+	if (restore_refuse_existing(d, name, &err) < 0) {
+		job_fail(j, 0, &err, NULL);
+		return;
+	}
+	if (flat) {
+		restore_create(j);
+		return;
+	}
+	if (uh_store_template_get(d->store, tpl, version ? version : 1, &t, &err) != 0) {
+		uh_errc(&err, ENOENT,
+			"backup restore: template '%s' version %d is missing (the backup's disk is a "
+			"COW over it)",
+			tpl, version ? version : 1);
+		job_fail(j, 0, &err, NULL);
+		return;
+	}
+	if (json_object_get(man, "template_sha256") == NULL) {
+		restore_create(j);
+		return;
+	}
+	if (job_spawn(j, args, restore_hashed, &err) < 0)
+		job_fail(j, 500, &err, NULL);
+}
+
+void uh_backup_restore(struct uh_daemon *d, const char *archive, const char *as,
+		       uh_done_fn done, void *ctx)
+{
+	struct uh_backup_job *j = NULL;
+	struct uh_error err;
+	char parent[PATH_MAX];
+	int status = 400;
+
+	if (check_archive_arg(archive, "restore", &err) < 0)
+		goto fail;
+	if (as && uh_validate_name("instance", as, &err) < 0)
+		goto fail;
+	status = 0;
+	/* refuse early what can be refused without reading the archive */
+	if (as && restore_refuse_existing(d, as, &err) < 0)
+		goto fail;
+	j = job_new(d, "restore", done, ctx, &err);
+	if (j == NULL)
+		goto fail;
+	snprintf(j->target, sizeof(j->target), "%s", archive);
+	snprintf(j->name, sizeof(j->name), "%s", as ? as : "");
+	/* beside the instances: the disk is renamed into place */
+	snprintf(parent, sizeof(parent), "%.4000s/instances", d->cfg.state_dir);
+	snprintf(j->extract, sizeof(j->extract), "%.4000s/.restore-XXXXXX", parent);
+	if (uh_mkdirs(parent, 0750, &err) < 0) {
+		j->extract[0] = '\0';
+		goto fail;
+	}
+	if (mkdtemp(j->extract) == NULL) {
+		uh_err(&err, errno, "backup restore: temp dir under %s", parent);
+		j->extract[0] = '\0';
+		goto fail;
+	}
+	{
+		const char *args[] = {"extract", archive, j->extract, NULL};
+
+		if (job_spawn(j, args, restore_extracted, &err) < 0)
+			goto fail;
+	}
+	return;
+fail:
+	if (j) {
+		job_fail(j, status, &err, NULL);
+		return;
+	}
+	done(ctx, status ? status : uh_error_status(&err), uh_error_body(&err, NULL));
+}
+
+/* ---- list and prune (the local default directory) */
 
 static void list_dir(const char *dir, const char *instance, json_t *arr)
 {
@@ -274,7 +778,9 @@ static void list_dir(const char *dir, const char *instance, json_t *arr)
 		struct stat st;
 		size_t n = strlen(de->d_name);
 
-		if (n < 9 || strcmp(de->d_name + n - 8, ".tar.zst") != 0)
+		/* a temp file of a running backup starts with '.' */
+		if (de->d_name[0] == '.' || n < 9 ||
+		    strcmp(de->d_name + n - strlen(ARCHIVE_SUFFIX), ARCHIVE_SUFFIX) != 0)
 			continue;
 		snprintf(p, sizeof(p), "%s/%s", dir, de->d_name);
 		if (stat(p, &st) < 0)
@@ -307,143 +813,50 @@ json_t *uh_backup_list(struct uh_daemon *d, const char *name)
 	return arr;
 }
 
-/* Restore an archive as a new instance (its name, or `as`): verified first, then created like
- * `create` would (own uid; the same template version, refused by name when it is missing; a
- * fresh address in the same network if that still exists), and its disk replaced by the one
- * from the archive. Nothing is left when any step fails. */
-int uh_backup_restore(struct uh_daemon *d, const char *archive, const char *as, json_t **out,
-		      struct uh_error *err)
+static int cmp_str(const void *a, const void *b)
 {
-	char tmp[PATH_MAX], p[PATH_MAX * 2], disk[PATH_MAX * 2];
-	json_t *man = NULL, *def = NULL, *params = NULL, *created = NULL;
-	const char *name, *tpl, *diskname;
-	struct uh_instance *inst;
-	int flat, ret = -1;
-
-	if (archive == NULL || archive[0] != '/')
-		return uh_errx(err, "backup restore: an absolute archive path is needed");
-	snprintf(tmp, sizeof(tmp), "%.4000s/instances/.restore-XXXXXX", d->cfg.state_dir);
-	if (uh_mkdirs(dirname_of(tmp, p, sizeof(p)), 0750, err) < 0 || mkdtemp(tmp) == NULL)
-		return uh_err(err, errno, "backup restore: temp dir under %s/instances",
-			      d->cfg.state_dir);
-	if (uh_backup_read(archive, tmp, &man, err) < 0)
-		goto out;
-	snprintf(p, sizeof(p), "%s/instance.json", tmp);
-	def = json_load_file(p, 0, NULL);
-	name = as ? as : json_string_value(json_object_get(man, "instance"));
-	tpl = json_string_value(json_object_get(man, "template"));
-	flat = json_object_get(json_object_get(man, "members"), "disk.img") != NULL;
-	diskname = flat ? "disk.img" : "disk.cow";
-	if (def == NULL || name == NULL || (!flat && tpl == NULL)) {
-		uh_errx(err, "backup restore: %s has no instance definition", archive);
-		goto out;
-	}
-	inst = uh_instance_find(d, name);
-	if (inst != NULL) {
-		if (inst->rec.pid > 0)
-			uh_errc(err, EBUSY, "backup restore: %s is running; it is not overwritten "
-					    "(stop and delete it, or restore --as another name)",
-				name);
-		else
-			uh_errc(err, EEXIST, "backup restore: instance %s exists (delete it, or "
-					     "restore --as another name)",
-				name);
-		goto out;
-	}
-	if (flat) {
-		uh_errx(err, "backup restore: archives of flattened disks cannot be restored yet");
-		goto out;
-	}
-	params = json_pack("{s:s, s:s, s:I, s:I}", "name", name, "template", tpl,
-			   "template_version",
-			   json_integer_value(json_object_get(man, "template_version")), "memory_mib",
-			   json_integer_value(json_object_get(def, "memory_mib")));
-	{
-		char mem[32];
-		const char *kernel = json_string_value(json_object_get(def, "kernel"));
-		const char *net = json_string_value(json_object_get(def, "network"));
-		char kpath[PATH_MAX];
-		struct uh_network_rec n;
-		struct uh_error e2;
-
-		snprintf(mem, sizeof(mem), "%lldM",
-			 (long long)json_integer_value(json_object_get(def, "memory_mib")));
-		json_object_set_new(params, "memory", json_string(mem));
-		if (kernel && uh_kernel_resolve(d, kernel, kpath, sizeof(kpath), &e2) == 0)
-			json_object_set_new(params, "kernel", json_string(kernel));
-		if (net && uh_store_network_get(d->store, net, &n, &e2) == 0)
-			json_object_set_new(params, "network", json_string(net));
-		json_object_set(params, "kernel_args", json_object_get(def, "kernel_args"));
-	}
-	if (uh_instance_create(d, params, &created, err) < 0) {
-		uh_err_prefix(err, "backup restore");
-		goto out;
-	}
-	inst = uh_instance_find(d, name);
-	/* the archive's disk replaces the fresh one, owned like it */
-	snprintf(p, sizeof(p), "%s/%s", tmp, diskname);
-	snprintf(disk, sizeof(disk), "%s", inst->rec.disk);
-	if ((inst->rec.uid > 0 &&
-	     (chown(p, (uid_t)inst->rec.uid, (gid_t)inst->rec.uid) < 0 || chmod(p, 0600) < 0)) ||
-	    rename(p, disk) < 0) {
-		struct uh_error e2;
-
-		uh_err(err, errno, "backup restore: put %s in place", disk);
-		uh_instance_submit(d, name, UH_OP_DELETE, 0, 1, NULL, NULL);
-		(void)e2;
-		goto out;
-	}
-	uh_daemon_event(d, name, "restored", "from %s", archive);
-	*out = uh_instance_json(inst);
-	ret = 0;
-out:
-	uh_rm_tree(tmp);
-	json_decref(man);
-	json_decref(def);
-	json_decref(params);
-	json_decref(created);
-	return ret;
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
 int uh_backup_prune(struct uh_daemon *d, const char *name, int keep, json_t **out,
 		    struct uh_error *err)
 {
-	json_t *all, *removed = json_array(), *b;
+	json_t *all, *removed, *b;
+	const char **paths;
 	size_t i, n;
+	int ret = -1;
 
 	if (keep < 1)
 		return uh_errx(err, "backup prune: --keep must be at least 1");
 	all = uh_backup_list(d, name);
+	removed = json_array();
 	/* archive names carry a UTC timestamp: name order is age order */
 	n = json_array_size(all);
-	{
-		const char **paths = calloc(n + 1, sizeof(*paths));
-
-		if (paths == NULL)
-			abort();
-		json_array_foreach(all, i, b)
-			paths[i] = json_string_value(json_object_get(b, "archive"));
-		qsort(paths, n, sizeof(*paths), cmp_str);
-		for (i = 0; i + (size_t)keep < n; i++) {
-			if (unlink(paths[i]) < 0) {
-				uh_err(err, errno, "backup prune: remove %s", paths[i]);
-				free(paths);
-				json_decref(all);
-				json_decref(removed);
-				return -1;
-			}
-			json_array_append_new(removed, json_string(paths[i]));
+	paths = calloc(n + 1, sizeof(*paths));
+	if (paths == NULL)
+		abort();
+	json_array_foreach(all, i, b)
+		paths[i] = json_string_value(json_object_get(b, "archive"));
+	qsort(paths, n, sizeof(*paths), cmp_str);
+	for (i = 0; i + (size_t)keep < n; i++) {
+		if (unlink(paths[i]) < 0) {
+			uh_err(err, errno, "backup prune: remove %s", paths[i]);
+			goto out;
 		}
-		free(paths);
+		json_array_append_new(removed, json_string(paths[i]));
 	}
-	json_decref(all);
 	uh_daemon_event(d, name, "backup-pruned", "kept %d, removed %zu", keep,
 			json_array_size(removed));
-	*out = json_pack("{s:s, s:i, s:o}", "instance", name, "kept", keep, "removed", removed);
-	return 0;
+	*out = json_pack("{s:s, s:i, s:O}", "instance", name, "kept", keep, "removed", removed);
+	ret = 0;
+out:
+	free(paths);
+	json_decref(all);
+	json_decref(removed);
+	return ret;
 }
 
-/* ---- schedules: checked every second (a loop over the instances), each backup as events */
+/* ---- schedules: checked every second; each backup answers with events */
 
 static void schedule_due(void *arg)
 {
@@ -453,25 +866,15 @@ static void schedule_due(void *arg)
 
 	for (i = d->instances; i; i = i->next) {
 		struct uh_error err;
-		json_t *out = NULL;
-		char name[UH_KEY_MAX];
 
 		if (i->rec.backup_every_s <= 0 || now - i->rec.backup_last < i->rec.backup_every_s ||
-		    i->ops != NULL)
+		    i->ops != NULL || uh_backup_busy(d, i->rec.name))
 			continue;
-		snprintf(name, sizeof(name), "%s", i->rec.name);
 		i->rec.backup_last = now;
 		if (uh_store_instance_put(d->store, &i->rec, &err) < 0)
-			uh_warnx("%s: %s", name, err.msg);
-		/* create records its own event (backup / backup-failed) */
-		if (uh_backup_create(d, name, NULL, &out, &err) == 0) {
-			json_decref(out);
-			out = NULL;
-			if (i->rec.backup_keep > 0 &&
-			    uh_backup_prune(d, name, i->rec.backup_keep, &out, &err) < 0)
-				uh_warnx("%s: %s", name, err.msg);
-			json_decref(out);
-		}
+			uh_warnx("%s: %s", i->rec.name, err.msg);
+		/* the job records its events (backup / backup-failed) and prunes after */
+		uh_backup_create(d, i->rec.name, NULL, 1, NULL, NULL);
 	}
 	d->backup_timer = uh_loop_after(d->loop, 1000, schedule_due, d);
 }

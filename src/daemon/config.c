@@ -37,6 +37,8 @@ void uh_config_defaults(struct uh_config *c)
 	strcpy(c->net_transport, "vector");
 	strcpy(c->kernel_source, "/usr/src/linux-source-6.1.tar.xz");
 	strcpy(c->kernel_cache, "/var/cache/umlhost/kernels");
+	strcpy(c->backup_ssh_key, "/etc/umlhost/backup_ssh_key");
+	strcpy(c->backup_known_hosts, "/etc/umlhost/backup_known_hosts");
 }
 
 void uh_config_finish(struct uh_config *c)
@@ -113,6 +115,12 @@ static int set_one(struct uh_config *c, const char *k, const char *v, struct uh_
 		return set_path(c->kernel_cache, v, k, err);
 	if (strcmp(k, "template_builder") == 0)
 		return set_path(c->template_builder, v, k, err);
+	if (strcmp(k, "backup_helper") == 0)
+		return set_path(c->backup_helper, v, k, err);
+	if (strcmp(k, "backup_ssh_key") == 0)
+		return set_path(c->backup_ssh_key, v, k, err);
+	if (strcmp(k, "backup_known_hosts") == 0)
+		return set_path(c->backup_known_hosts, v, k, err);
 	if (strcmp(k, "template_cache") == 0) {
 		if (v[0] == '\0') {
 			c->template_cache[0] = '\0';

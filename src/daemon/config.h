@@ -38,6 +38,9 @@ struct uh_config {
 	char default_kernel[33];	/* "": the newest built kernel, else stock */
 	char template_builder[PATH_MAX];	/* umlhost-template-build */
 	char template_cache[PATH_MAX];	/* built images by input hash ("" none) */
+	char backup_helper[PATH_MAX];	/* umlhost-backup */
+	char backup_ssh_key[PATH_MAX];	/* private key for sftp:// backup targets */
+	char backup_known_hosts[PATH_MAX]; /* their host keys (unknown ones are refused) */
 };
 
 void uh_config_defaults(struct uh_config *c);

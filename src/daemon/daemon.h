@@ -65,6 +65,7 @@ struct uh_instance {
 };
 
 struct uh_follower; /* an event stream (api.c) */
+struct uh_backup_job;
 
 struct uh_daemon {
 	struct uh_config cfg;
@@ -84,6 +85,7 @@ struct uh_daemon {
 	struct uh_build *builds;	       /* kernel builds running or failed (kernel.c) */
 	struct uh_build *tbuilds;	       /* template builds (template.c) */
 	struct uh_timer *backup_timer;	       /* scheduled backups (backup.c) */
+	struct uh_backup_job *backup_jobs;     /* backups, verifies, restores running */
 	struct uh_upgrade *upgrade;	       /* the rolling upgrade in progress (upgrade.c) */
 };
 
@@ -93,6 +95,14 @@ struct uh_instance *uh_instance_find(struct uh_daemon *d, const char *name);
 json_t *uh_instance_json(const struct uh_instance *inst);
 json_t *uh_instance_stats(struct uh_instance *inst);
 int uh_instance_create(struct uh_daemon *d, json_t *params, json_t **out, struct uh_error *err);
+/* The same with a disk brought along (a restore): renamed into place instead of a fresh COW;
+ * a flat one needs no template. Never reachable from API parameters. */
+struct uh_disk_src {
+	const char *path; /* on the state directory's filesystem */
+	int flat;	  /* a private image (disk.img), else a COW over the template */
+};
+int uh_instance_create_from(struct uh_daemon *d, json_t *params, const struct uh_disk_src *src,
+			    json_t **out, struct uh_error *err);
 /* Queue an operation. done is called exactly once (maybe before this returns). */
 void uh_instance_submit(struct uh_daemon *d, const char *name, enum uh_op_type type,
 			int timeout_s, int force, uh_done_fn done, void *ctx);
@@ -154,22 +164,26 @@ int uh_disk_flatten(struct uh_daemon *d, const char *name, json_t **out, struct 
 int uh_disk_resize(struct uh_daemon *d, const char *name, const char *size, json_t **out,
 		   struct uh_error *err);
 
-/* backup.c */
-/* Flush, freeze, snapshot, resume, archive; {archive, freeze_ms, bytes, sha256}. */
-int uh_backup_create(struct uh_daemon *d, const char *name, const char *to, json_t **out,
-		     struct uh_error *err);
-int uh_backup_verify(struct uh_daemon *d, const char *archive, json_t **out,
-		     struct uh_error *err);
+/* backup.c: each call answers `done` exactly once (maybe before it returns); the archive
+ * work runs in the umlhost-backup helper. */
+void uh_backup_create(struct uh_daemon *d, const char *name, const char *to, int scheduled,
+		      uh_done_fn done, void *ctx);
+void uh_backup_verify(struct uh_daemon *d, const char *archive, uh_done_fn done, void *ctx);
+void uh_backup_restore(struct uh_daemon *d, const char *archive, const char *as,
+		       uh_done_fn done, void *ctx);
 /* The archives under <state>/backups (one instance's with name). */
 json_t *uh_backup_list(struct uh_daemon *d, const char *name);
-/* A new instance from an archive (its name, or `as`); refuses an existing or running one. */
-int uh_backup_restore(struct uh_daemon *d, const char *archive, const char *as, json_t **out,
-		      struct uh_error *err);
-/* Run each instance's --backup-every schedule (and its --backup-keep). */
-void uh_backup_schedule_init(struct uh_daemon *d);
 /* Keep the newest `keep` archives of the instance (in its default backup directory). */
 int uh_backup_prune(struct uh_daemon *d, const char *name, int keep, json_t **out,
 		    struct uh_error *err);
+/* Run each instance's --backup-every schedule (and its --backup-keep). */
+void uh_backup_schedule_init(struct uh_daemon *d);
+/* A helper ended: 1 if it was a backup job's. */
+int uh_backup_child_exited(struct uh_daemon *d, pid_t pid, int status);
+/* Is a backup of `name` being made (its disk must stay)? */
+int uh_backup_busy(struct uh_daemon *d, const char *name);
+/* Cancel the running jobs (their helpers clean up), answering their requesters. */
+void uh_backup_shutdown(struct uh_daemon *d);
 
 /* seed.c: the cloud-init NoCloud seed disk */
 int uh_seed_check_key(const char *key, struct uh_error *err);

@@ -516,6 +516,13 @@ static int give_disks(struct uh_instance *inst, struct uh_error *err)
 
 int uh_instance_create(struct uh_daemon *d, json_t *p, json_t **out, struct uh_error *err)
 {
+	return uh_instance_create_from(d, p, NULL, out, err);
+}
+
+int uh_instance_create_from(struct uh_daemon *d, json_t *p, const struct uh_disk_src *src,
+			    json_t **out, struct uh_error *err)
+{
+	int flat = src && src->flat;
 	const char *name = json_string_value(json_object_get(p, "name"));
 	const char *tpl = json_string_value(json_object_get(p, "template"));
 	const char *memory = json_string_value(json_object_get(p, "memory"));
@@ -534,9 +541,9 @@ int uh_instance_create(struct uh_daemon *d, json_t *p, json_t **out, struct uh_e
 		return uh_errx(err, "create: a name is required");
 	if (uh_validate_name("instance", name, err) < 0)
 		return -1;
-	if (tpl == NULL)
+	if (tpl == NULL && !flat)
 		return uh_errx(err, "%s: --template is required", name);
-	if (uh_validate_name("template", tpl, err) < 0)
+	if (tpl && uh_validate_name("template", tpl, err) < 0)
 		return uh_err_prefix(err, "%s", name);
 	if (memory == NULL) {
 		bytes = d->cfg.default_memory_mib << 20;
@@ -674,10 +681,15 @@ int uh_instance_create(struct uh_daemon *d, json_t *p, json_t **out, struct uh_e
 	}
 	if (uh_instance_find(d, name) != NULL)
 		return uh_errc(err, EEXIST, "instance '%s' already exists", name);
-	/* the newest version, unless a restore asks for the one its disk was made over */
-	r = uh_store_template_get(d->store, tpl,
-				  (int)json_integer_value(json_object_get(p, "template_version")),
-				  &t, err);
+	/* the newest version, unless a restore asks for the one its disk was made over; a
+	 * restored private image needs none */
+	memset(&t, 0, sizeof(t));
+	t.version = (int)json_integer_value(json_object_get(p, "template_version"));
+	r = flat ? 0
+		 : uh_store_template_get(d->store, tpl,
+					 (int)json_integer_value(
+						 json_object_get(p, "template_version")),
+					 &t, err);
 	if (r < 0)
 		return -1;
 	if (r == 1 && json_integer_value(json_object_get(p, "template_version")))
@@ -708,8 +720,9 @@ int uh_instance_create(struct uh_daemon *d, json_t *p, json_t **out, struct uh_e
 			      json_string_value(json_object_get(p, "ip")), err) < 0)
 		return uh_err_prefix(err, "%s", name);
 	snprintf(rec.name, sizeof(rec.name), "%s", name);
-	snprintf(rec.template_name, sizeof(rec.template_name), "%s", tpl);
+	snprintf(rec.template_name, sizeof(rec.template_name), "%s", tpl ? tpl : "");
 	rec.template_version = t.version;
+	rec.flat = flat;
 	snprintf(rec.restart, sizeof(rec.restart), "%s", restart);
 	snprintf(rec.state, sizeof(rec.state), "stopped");
 	rec.memory_mib = bytes >> 20;
@@ -718,7 +731,8 @@ int uh_instance_create(struct uh_daemon *d, json_t *p, json_t **out, struct uh_e
 	inst = inst_add(d, &rec, err);
 	if (inst == NULL)
 		return -1;
-	snprintf(inst->rec.disk, sizeof(inst->rec.disk), "%.4000s/disk.cow", inst->dir);
+	snprintf(inst->rec.disk, sizeof(inst->rec.disk), "%.4000s/%s", inst->dir,
+		 flat ? "disk.img" : "disk.cow");
 
 	/* files first, then the row: a crash in between leaves a directory the next create
 	 * of the same name replaces, never a row without its disk */
@@ -727,9 +741,23 @@ int uh_instance_create(struct uh_daemon *d, json_t *p, json_t **out, struct uh_e
 		uh_err(err, errno, "%s: create %s", name, inst->dir);
 		goto fail;
 	}
-	if (uh_cow_create(inst->rec.disk, t.path, err) < 0) {
+	if (src == NULL && uh_cow_create(inst->rec.disk, t.path, err) < 0) {
 		uh_err_prefix(err, "%s: create its disk", name);
 		goto fail_dir;
+	}
+	if (src != NULL) {
+		int rebased = 0;
+
+		/* a restore: the disk from the archive (same filesystem: a rename), its COW
+		 * pointed at this host's copy of the template */
+		if (rename(src->path, inst->rec.disk) < 0) {
+			uh_err(err, errno, "%s: put %s in place", name, inst->rec.disk);
+			goto fail_dir;
+		}
+		if (!flat && uh_cow_rebase(inst->rec.disk, t.path, &rebased, err) < 0) {
+			uh_err_prefix(err, "%s", name);
+			goto fail_dir;
+		}
 	}
 	/* only the instance's own uid may open its disk */
 	if (inst->rec.uid > 0 && (chown(inst->rec.disk, (uid_t)inst->rec.uid,
@@ -750,7 +778,8 @@ int uh_instance_create(struct uh_daemon *d, json_t *p, json_t **out, struct uh_e
 	}
 	if (uh_store_instance_put(d->store, &inst->rec, err) < 0)
 		goto fail_dir;
-	uh_daemon_event(d, name, "created", "template %s, memory %luM%s%s%s%s", tpl,
+	uh_daemon_event(d, name, "created", "%s %s, memory %luM%s%s%s%s",
+			flat ? "private image, was template" : "template", tpl ? tpl : "-",
 			(unsigned long)inst->rec.memory_mib, rec.network[0] ? ", network " : "",
 			rec.network, rec.ip[0] ? " address " : "", rec.ip);
 	*out = uh_instance_json(inst);
@@ -802,6 +831,14 @@ void uh_instance_submit(struct uh_daemon *d, const char *name, enum uh_op_type t
 		uh_errc(&err, ENOENT, "no instance named '%s'", name);
 		if (done)
 			done(ctx, 404, uh_error_body(&err, NULL));
+		return;
+	}
+	if (type == UH_OP_DELETE && uh_backup_busy(d, name)) {
+		/* its snapshot lives in the instance's directory */
+		uh_errc(&err, EBUSY, "%s: a backup is being made; delete it when that is done",
+			name);
+		if (done)
+			done(ctx, 409, uh_error_body(&err, NULL));
 		return;
 	}
 	op = calloc(1, sizeof(*op));
@@ -1527,7 +1564,8 @@ void uh_daemon_reap_children(struct uh_daemon *d)
 
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
 		if (uh_kernel_child_exited(d, pid, status) ||
-		    uh_template_child_exited(d, pid, status))
+		    uh_template_child_exited(d, pid, status) ||
+		    uh_backup_child_exited(d, pid, status))
 			continue;
 		for (i = d->instances; i; i = i->next) {
 			if (i->rec.monitor_pid == pid) {

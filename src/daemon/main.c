@@ -53,7 +53,7 @@ static void sibling(char *dst, size_t len, char *self, char *slash, const char *
 	snprintf(dst, len, "%s", installed);
 }
 
-/* The helpers (monitor, kernel builder, hosting fragment). */
+/* The helpers (monitor, kernel and template builders, backup helper, hosting fragment). */
 static void find_helpers(struct uh_config *c)
 {
 	char self[PATH_MAX], *slash;
@@ -73,6 +73,8 @@ static void find_helpers(struct uh_config *c)
 		UMLHOST_DATADIR "/hosting.config");
 	sibling(c->template_builder, sizeof(c->template_builder), self, slash,
 		"umlhost-template-build", UMLHOST_LIBEXECDIR "/umlhost-template-build");
+	sibling(c->backup_helper, sizeof(c->backup_helper), self, slash, "umlhost-backup",
+		UMLHOST_LIBEXECDIR "/umlhost-backup");
 }
 
 static int check_config(const struct uh_config *c, struct uh_error *err)
@@ -270,6 +272,7 @@ int main(int argc, char **argv)
 
 	sd_notify(0, "STOPPING=1");
 	uh_info("stopping; instances keep running");
+	uh_backup_shutdown(&d);
 	uh_kernel_shutdown(&d);
 	uh_template_shutdown(&d);
 	uh_api_stop(&d);

@@ -201,6 +201,13 @@ int uh_template_remove(struct uh_daemon *d, const char *name, int version, struc
 			goto out;
 		if (unlink(t->path) < 0 && errno != ENOENT)
 			uh_warnx("remove %s: %s", t->path, strerror(errno));
+		{
+			char cache[PATH_MAX + 16];
+
+			/* the backup helper's cached digest of it */
+			snprintf(cache, sizeof(cache), "%s.sha256", t->path);
+			unlink(cache);
+		}
 		uh_daemon_event(d, "-", "template-removed", "%s version %d", name, t->version);
 	}
 	ret = 0;

@@ -5,11 +5,50 @@
 # filesystem holding the guest's files; a flipped byte fails verify naming the member; a full
 # target leaves no archive and a running instance; restore --as a copy that boots with the
 # data; restores refused for a damaged archive, over a running instance, or with the template
-# version gone; prune keeps the newest.
+# version gone, or changed; prune keeps the newest; a flattened instance round-trips; an SFTP
+# target (a real sshd, key login, known host key) gets the archive, verifies it and restores
+# from it, and refuses an unknown host key or an unauthorized key leaving nothing behind.
+# The daemon and the sshd share a network namespace this test creates; 198.51.100.2 exists
+# only there.
 . "$(dirname "$0")/lib.sh"
 need
+[ -x /usr/sbin/sshd ] || die "sshd missing (apt-get install openssh-server)"
+N=uhb$$
+trap 'cleanup; ip netns del "$N" 2> /dev/null' EXIT
+ip netns add "$N" || die "cannot create a network namespace"
+ip -n "$N" link set lo up
+ip -n "$N" addr add 198.51.100.2/32 dev lo
+DAEMON_NETNS=$N
+
+# the off-host server: sshd with its own host key, root by key only, the internal sftp server
+S=$W/ssh
+mkdir -p "$S" "$W/remote"
+ssh-keygen -q -t ed25519 -N '' -f "$S/host_key" -C host
+ssh-keygen -q -t ed25519 -N '' -f "$S/id_ed25519" -C umlhost-backup
+ssh-keygen -q -t ed25519 -N '' -f "$S/other_host_key" -C other
+cp "$S/id_ed25519.pub" "$S/authorized_keys"
+echo "[198.51.100.2]:2222 $(cut -d' ' -f1,2 "$S/host_key.pub")" > "$S/known_hosts"
+cat > "$S/sshd_config" << CONF
+Port 2222
+ListenAddress 198.51.100.2
+HostKey $S/host_key
+AuthorizedKeysFile $S/authorized_keys
+PermitRootLogin prohibit-password
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+UsePAM no
+StrictModes no
+PidFile $S/sshd.pid
+Subsystem sftp internal-sftp
+CONF
+# sshd insists on its privilege separation directory
+[ -d /run/sshd ] || { mkdir -p /run/sshd && MADE_RUN_SSHD=1; }
+nsenter --net=/run/netns/$N /usr/sbin/sshd -D -e -f "$S/sshd_config" 2> "$S/sshd.log" &
+PIDS+=($!)
+trap 'cleanup; ip netns del "$N" 2> /dev/null; [ -n "${MADE_RUN_SSHD:-}" ] && rmdir /run/sshd' EXIT
+printf 'backup_ssh_key = %s\nbackup_known_hosts = %s\n' "$S/id_ed25519" "$S/known_hosts" > "$W/base.conf"
 make_image "$W/bb.img" 64M
-start_daemon
+start_daemon --config "$W/base.conf"
 use_hosting_kernel
 U template import bb "$W/bb.img" > /dev/null
 U create b --template bb --memory 64M --kernel-arg rw > /dev/null
@@ -129,9 +168,77 @@ check "three archives of b" test "$(U --json backup list b | jq_get 'len(d)')" =
 run U backup prune b --keep 1
 check "prune --keep 1 leaves the newest" test "$rc:$(U --json backup list b | jq_get 'len(d)')" = 0:1
 
-# a restore whose template version is gone is refused, naming it
+# ---- off-host copies over SFTP
+U start b > /dev/null
+wait_log b UH-INIT-UP 20 || not_ok "b restarted"
+R="sftp://root@198.51.100.2:2222$W/remote/b"
+run U --json backup create b --to "$R"
+check "backup create --to sftp:// succeeds" test "$rc" = 0
+rarch=$(echo "$out" | jq_get 'd["archive"]')
+rfile=$W/remote/b/${rarch##*/}
+check "the archive landed on the remote, under the reported name" test "${rarch%/*}" = "$R" -a -s "$rfile"
+check "its sha256 is the one reported" test "$(sha256sum "$rfile" | cut -d' ' -f1)" = "$(echo "$out" | jq_get 'd["sha256"]')"
+check "no temp file left on the remote" test "$(ls -A "$W/remote/b" | wc -l)" = 1
+check "the freeze was short there too" test "$(echo "$out" | jq_get 'd["freeze_ms"]')" -lt 1000
+run U backup verify "$rfile"
+check "the remote archive verifies (as a file)" matches "$rc:$out" "0:*OK (2 members*"
+run U backup verify "$rarch"
+check "and read back over SFTP" matches "$rc:$out" "0:*OK (2 members*"
+run U backup restore "$rarch" --as fromremote
+check "restore straight from the SFTP URL" matches "$rc:$out" "0:*restored fromremote*"
+U delete fromremote > /dev/null
+# a server whose host key is not the known one is refused before anything is sent
+cp "$S/known_hosts" "$S/known_hosts.good"
+echo "[198.51.100.2]:2222 $(cut -d' ' -f1,2 "$S/other_host_key.pub")" > "$S/known_hosts"
+sleep 1.1
+run U backup create b --to "$R"
+check "an unknown host key is refused" matches "$rc:$err_out" "1:*host key*refused*"
+cp "$S/known_hosts.good" "$S/known_hosts"
+# a key the server does not accept
+mv "$S/authorized_keys" "$S/authorized_keys.good"
+: > "$S/authorized_keys"
+run U backup create b --to "$R"
+check "a key the server refuses: a clear error" matches "$rc:$err_out" "1:*was not accepted*"
+mv "$S/authorized_keys.good" "$S/authorized_keys"
+check "the refused attempts left nothing on the remote" test "$(ls -A "$W/remote/b" | wc -l)" = 1
+# a remote disk that fills up: nothing stays there
+mkdir -p "$W/remote/small"
+mount -t tmpfs -o size=64k umlhost-test "$W/remote/small" || die "mount tmpfs"
+run U backup create b --to "sftp://root@198.51.100.2:2222$W/remote/small"
+check "a full remote disk: exit 1, named" matches "$rc:$err_out" "1:*No space left on device*"
+check "and no partial archive on it" test -z "$(ls -A "$W/remote/small")"
+umount "$W/remote/small"
+check "the instance ran on through all of it" test "$(inst_state b)" = running
+run U backup create b --to "ftp://x/y"
+check "an unsupported target is named" matches "$rc:$err_out" "1:*only sftp:// URLs*"
+U stop b > /dev/null
+
+# ---- a flattened instance (a private image, no template) round-trips
+U create f --template bb --memory 64M --kernel-arg rw > /dev/null
+U disk flatten f > /dev/null
+run U --json backup create f
+check "a flattened instance is backed up (its image)" test "$rc" = 0
+farch=$(echo "$out" | jq_get 'd["archive"]')
+check "the archive holds disk.img and no template" test "$(U --json backup verify "$farch" | jq_get '",".join(sorted(d["manifest"]["members"]))+":"+str(d["manifest"].get("template"))')" = "disk.img,instance.json:None"
+U delete f > /dev/null
+run U backup restore "$farch"
+check "restore of a flattened instance" matches "$rc:$out" "0:*restored f*"
+check "it is flat again" test "$(U --json show f | jq_get 'str(d["flat"])')" = True
+U start f > /dev/null
+check "and boots" wait_log f UH-INIT-UP 20
+U delete --force f > /dev/null
+
+# a restore whose template version is not the same here (its sha256) is refused
 U delete copy > /dev/null
 U delete b > /dev/null
+tpl=$W/state/templates/bb.img
+cp -a "$tpl" "$W/bb.orig"
+printf 'X' | dd of="$tpl" bs=1 seek=2000000 conv=notrunc 2> /dev/null
+run U backup restore "$W/first.tar.zst" --as changed
+check "a changed template is refused, named" matches "$rc:$err_out" "1:*template 'bb' version 1 here is not the one*"
+check "and nothing is created" test "$(U --json list | jq_get 'len(d)')" = 0 -a -z "$(ls -A "$W/state/instances" | grep restore)"
+cp -a "$W/bb.orig" "$tpl"
+# a restore whose template version is gone is refused, naming it
 U template rm bb > /dev/null
 run U backup restore "$W/first.tar.zst" --as again
 check "a missing template version is named" matches "$rc:$err_out" "1:*template 'bb' version 1 is missing*"

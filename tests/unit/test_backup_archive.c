@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "backup/archive.h"
+#include "backup/target.h"
 
 static char dir[] = "/tmp/uh-archivetest.XXXXXX";
 
@@ -112,6 +113,82 @@ static void test_failure_leaves_nothing(void **state)
 	assert_int_equal(system(cmd), 0);
 }
 
+/* A member's digest: sha256sum for a file without holes; the same data at another offset
+ * does not match. */
+static void test_digest_binds_offsets(void **state)
+{
+	char a[256], b[256], cmd[600], sa[UH_SHA256_HEX], sb[UH_SHA256_HEX];
+	char buf[8192];
+	struct uh_error err;
+	int fa, fb;
+
+	snprintf(a, sizeof(a), "%s/da", dir);
+	snprintf(b, sizeof(b), "%s/db", dir);
+	memset(buf, 'x', sizeof(buf));
+	fa = open(a, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	fb = open(b, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	assert_true(fa >= 0 && fb >= 0);
+	assert_int_equal(pwrite(fa, buf, sizeof(buf), 0), (ssize_t)sizeof(buf));
+	assert_int_equal(uh_backup_file_sha256(a, sa, &err), 0);
+	snprintf(cmd, sizeof(cmd), "sha256sum %s | grep -q ^%s", a, sa);
+	assert_int_equal(system(cmd), 0);
+	/* the same bytes, one hole further in, both files of 2 MiB */
+	assert_int_equal(ftruncate(fa, 2 << 20), 0);
+	assert_int_equal(ftruncate(fb, 2 << 20), 0);
+	assert_int_equal(pwrite(fb, buf, sizeof(buf), 1 << 20), (ssize_t)sizeof(buf));
+	close(fa);
+	close(fb);
+	assert_int_equal(uh_backup_file_sha256(a, sa, &err), 0);
+	assert_int_equal(uh_backup_file_sha256(b, sb, &err), 0);
+	assert_string_not_equal(sa, sb);
+}
+
+static void test_target_parse(void **state)
+{
+	struct uh_target t;
+	struct uh_error err;
+	char out[2048];
+
+	assert_int_equal(uh_target_parse("/srv/backups", &t, &err), 0);
+	assert_false(t.remote);
+	assert_string_equal(t.path, "/srv/backups");
+	assert_int_equal(uh_target_parse("sftp://backup@192.0.2.9/srv/b", &t, &err), 0);
+	assert_true(t.remote);
+	assert_string_equal(t.user, "backup");
+	assert_string_equal(t.host, "192.0.2.9");
+	assert_int_equal(t.port, 22);
+	assert_string_equal(t.path, "/srv/b");
+	assert_int_equal(uh_target_parse("sftp://[2001:db8::9]:2222/x", &t, &err), 0);
+	assert_string_equal(t.host, "2001:db8::9");
+	assert_int_equal(t.port, 2222);
+	assert_string_equal(t.user, "");
+	uh_target_format(&t, "/x/y.tar.zst", out, sizeof(out));
+	assert_string_equal(out, "sftp://[2001:db8::9]:2222/x/y.tar.zst");
+	assert_int_equal(uh_target_parse("sftp://h.example:22/a", &t, &err), 0);
+	assert_string_equal(t.host, "h.example");
+	/* each refusal names its problem */
+	assert_int_equal(uh_target_parse("relative/dir", &t, &err), -1);
+	assert_non_null(strstr(err.msg, "absolute"));
+	assert_int_equal(uh_target_parse("http://h/x", &t, &err), -1);
+	assert_non_null(strstr(err.msg, "only sftp://"));
+	assert_int_equal(uh_target_parse("sftp://h", &t, &err), -1);
+	assert_non_null(strstr(err.msg, "no path"));
+	assert_int_equal(uh_target_parse("sftp://h:0/x", &t, &err), -1);
+	assert_non_null(strstr(err.msg, "bad port"));
+	assert_int_equal(uh_target_parse("sftp://h:99999/x", &t, &err), -1);
+	assert_int_equal(uh_target_parse("sftp://h:/x", &t, &err), -1);
+	assert_int_equal(uh_target_parse("sftp://@h/x", &t, &err), -1);
+	assert_non_null(strstr(err.msg, "user"));
+	assert_int_equal(uh_target_parse("sftp://u;x@h/x", &t, &err), -1);
+	assert_int_equal(uh_target_parse("sftp://h o/x", &t, &err), -1);
+	assert_non_null(strstr(err.msg, "bad host"));
+	assert_int_equal(uh_target_parse("sftp://[::1/x", &t, &err), -1);
+	assert_int_equal(uh_target_parse("sftp://h/x%2f", &t, &err), -1);
+	assert_int_equal(uh_target_parse("sftp://h/x\ny", &t, &err), -1);
+	assert_int_equal(uh_target_parse("sftp://h/x\x01", &t, &err), -1);
+	assert_int_equal(uh_target_parse("", &t, &err), -1);
+}
+
 static int teardown(void **state)
 {
 	char cmd[300];
@@ -125,6 +202,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_roundtrip_and_damage),
 		cmocka_unit_test(test_failure_leaves_nothing),
+		cmocka_unit_test(test_digest_binds_offsets),
+		cmocka_unit_test(test_target_parse),
 	};
 	return cmocka_run_group_tests(tests, NULL, teardown);
 }

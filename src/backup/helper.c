@@ -1,0 +1,406 @@
+/* umlhost-backup: the daemon's helper for everything that reads or writes a backup archive.
+ * It runs as a job (own session, nice 10), so compressing a 10 GiB disk never stalls the
+ * daemon's loop, and libarchive, zstd, nettle and libssh are mapped here, not in the
+ * long-lived daemon. Its answer is one JSON object written to --result (temp + rename):
+ * {"ok": true, ...} or {"ok": false, "errno": N, "error": "one line"}.
+ *
+ *   umlhost-backup write DEST --member NAME=PATH... --text NAME=FILE... [--extra JSON-FILE]
+ *                  [--template IMAGE]          DEST: a local archive path or sftp://.../x.tar.zst
+ *   umlhost-backup verify ARCHIVE              local path or sftp URL
+ *   umlhost-backup extract ARCHIVE DIR         verify and write the members into DIR
+ *   umlhost-backup list DIR-URL                archives in a remote directory
+ *   umlhost-backup remove URL                  one remote archive (prune)
+ *   umlhost-backup hash IMAGE                  a template's digest (cached beside it)
+ * Common: --result FILE, --key FILE, --known-hosts FILE (for sftp). SIGTERM cancels: a
+ * partial archive is removed, locally or on the remote. */
+#include "backup/archive.h"
+#include "backup/sftp.h"
+#include "backup/target.h"
+#include "util/fileio.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define MAX_MEMBERS 16
+
+static volatile sig_atomic_t cancelled;
+
+static void on_term(int sig)
+{
+	(void)sig;
+	cancelled = 1;
+}
+
+struct opts {
+	const char *result;
+	struct uh_sftp_opts ssh;
+	struct uh_backup_member members[MAX_MEMBERS];
+	char *texts[MAX_MEMBERS];
+	int n;
+	const char *extra;
+	const char *template_path;
+};
+
+/* ---- sinks and sources with cancellation */
+
+struct local_out {
+	int fd;
+};
+
+static int local_write(void *ctx, const void *buf, size_t len, struct uh_error *err)
+{
+	if (cancelled)
+		return uh_errc(err, ECANCELED, "cancelled");
+	if (uh_write_full(((struct local_out *)ctx)->fd, buf, len) < 0)
+		return uh_err(err, errno, "write");
+	return 0;
+}
+
+static int remote_write(void *ctx, const void *buf, size_t len, struct uh_error *err)
+{
+	if (cancelled)
+		return uh_errc(err, ECANCELED, "cancelled");
+	return uh_sftp_write(ctx, buf, len, err);
+}
+
+static ssize_t remote_read(void *ctx, void *buf, size_t len, struct uh_error *err)
+{
+	if (cancelled)
+		return uh_errc(err, ECANCELED, "cancelled");
+	return uh_sftp_read(ctx, buf, len, err);
+}
+
+/* ---- the template's digest, cached beside it: templates never change once built, and
+ * hashing a big one for every backup would cost more than the backup */
+
+static int template_sha(const char *path, char out[UH_SHA256_HEX], struct uh_error *err)
+{
+	char cache[PATH_MAX + 16], line[256];
+	struct stat st;
+	FILE *f;
+	struct uh_tmpfile tmp;
+
+	if (stat(path, &st) < 0)
+		return uh_err(err, errno, "template %s", path);
+	snprintf(cache, sizeof(cache), "%s.sha256", path);
+	f = fopen(cache, "re");
+	if (f) {
+		char sha[UH_SHA256_HEX];
+		long long size, mtime;
+
+		if (fgets(line, sizeof(line), f) &&
+		    sscanf(line, "%64s %lld %lld", sha, &size, &mtime) == 3 && strlen(sha) == 64 &&
+		    size == (long long)st.st_size && mtime == (long long)st.st_mtime) {
+			fclose(f);
+			memcpy(out, sha, UH_SHA256_HEX);
+			return 0;
+		}
+		fclose(f);
+	}
+	if (uh_backup_file_sha256(path, out, err) < 0)
+		return -1;
+	/* a cache that cannot be written only costs time next time */
+	if (uh_tmpfile_open(&tmp, cache, 0644, err) == 0) {
+		int n = snprintf(line, sizeof(line), "%s %lld %lld\n", out, (long long)st.st_size,
+				 (long long)st.st_mtime);
+
+		if (uh_write_full(tmp.fd, line, (size_t)n) == 0)
+			uh_tmpfile_commit(&tmp, err);
+		uh_tmpfile_discard(&tmp);
+	}
+	return 0;
+}
+
+/* ---- commands */
+
+static int cmd_write(const char *dest, struct opts *o, json_t *res, struct uh_error *err)
+{
+	struct uh_target t;
+	json_t *extra = NULL;
+	char sha[UH_SHA256_HEX], tsha[UH_SHA256_HEX];
+	uint64_t bytes = 0;
+	int ret = -1;
+
+	if (uh_target_parse(dest, &t, err) < 0)
+		return -1;
+	if (o->extra) {
+		json_error_t je;
+
+		extra = json_load_file(o->extra, 0, &je);
+		if (extra == NULL)
+			return uh_errx(err, "%s: %s", o->extra, je.text);
+	} else {
+		extra = json_object();
+	}
+	if (o->template_path) {
+		if (template_sha(o->template_path, tsha, err) < 0)
+			goto out;
+		json_object_set_new(extra, "template_sha256", json_string(tsha));
+	}
+	if (!t.remote) {
+		struct uh_tmpfile tmp;
+		struct local_out lo;
+		struct uh_backup_sink sink = {local_write, &lo};
+
+		if (uh_tmpfile_open(&tmp, t.path, 0600, err) < 0) {
+			uh_err_prefix(err, "backup");
+			goto out;
+		}
+		lo.fd = tmp.fd;
+		if (uh_backup_write_to(&sink, t.path, o->members, o->n, extra, sha, &bytes, err) <
+			    0 ||
+		    uh_tmpfile_commit_noreplace(&tmp, err) < 0) {
+			uh_tmpfile_discard(&tmp);
+			goto out;
+		}
+		uh_tmpfile_discard(&tmp);
+	} else {
+		struct uh_sftp *s = NULL;
+		struct uh_sftp_file *f = NULL;
+		struct uh_backup_sink sink = {remote_write, NULL};
+		char dir[sizeof(t.path)];
+		int r;
+
+		snprintf(dir, sizeof(dir), "%s", t.path);
+		*strrchr(dir, '/') = '\0';
+		if (uh_sftp_connect(&t, &o->ssh, &s, err) < 0)
+			goto out;
+		r = (dir[0] ? uh_sftp_mkdirs(s, dir, err) : 0) < 0 ||
+		    uh_sftp_create(s, t.path, &f, err) < 0;
+		if (!r) {
+			sink.ctx = f;
+			r = uh_backup_write_to(&sink, dest, o->members, o->n, extra, sha, &bytes,
+					       err) < 0 ||
+			    uh_sftp_commit(f, err) < 0;
+		}
+		uh_sftp_discard(f);
+		uh_sftp_close(s);
+		if (r)
+			goto out;
+	}
+	json_object_set_new(res, "archive", json_string(dest));
+	json_object_set_new(res, "sha256", json_string(sha));
+	json_object_set_new(res, "bytes", json_integer((json_int_t)bytes));
+	if (o->template_path)
+		json_object_set_new(res, "template_sha256", json_string(tsha));
+	ret = 0;
+out:
+	json_decref(extra);
+	return ret;
+}
+
+static int cmd_read(const char *archive, const char *dir, struct opts *o, json_t *res,
+		    struct uh_error *err)
+{
+	struct uh_target t;
+	json_t *man = NULL;
+	int ret;
+
+	if (uh_target_parse(archive, &t, err) < 0)
+		return -1;
+	if (!t.remote) {
+		ret = uh_backup_read(t.path, dir, &man, err);
+	} else {
+		struct uh_sftp *s = NULL;
+		struct uh_sftp_file *f = NULL;
+		struct uh_backup_source *src = calloc(1, sizeof(*src));
+
+		if (src == NULL)
+			abort();
+		ret = uh_sftp_connect(&t, &o->ssh, &s, err);
+		if (ret == 0)
+			ret = uh_sftp_open_read(s, t.path, &f, err);
+		if (ret == 0) {
+			src->read = remote_read;
+			src->ctx = f;
+			ret = uh_backup_read_from(src, archive, dir, &man, err);
+		}
+		uh_sftp_discard(f);
+		uh_sftp_close(s);
+		free(src);
+	}
+	if (ret < 0)
+		return -1;
+	json_object_set_new(res, "archive", json_string(archive));
+	json_object_set_new(res, "manifest", man);
+	return 0;
+}
+
+struct list_ctx {
+	json_t *arr;
+	const struct uh_target *t;
+};
+
+static void list_one(const char *name, uint64_t size, int64_t mtime, void *arg)
+{
+	struct list_ctx *c = arg;
+	char path[2048], url[2400];
+
+	snprintf(path, sizeof(path), "%s/%s", strcmp(c->t->path, "/") ? c->t->path : "", name);
+	uh_target_format(c->t, path, url, sizeof(url));
+	json_array_append_new(c->arr, json_pack("{s:s, s:I, s:I}", "archive", url, "bytes",
+						(json_int_t)size, "mtime", (json_int_t)mtime));
+}
+
+static int cmd_remote(const char *cmd, const char *url, struct opts *o, json_t *res,
+		      struct uh_error *err)
+{
+	struct uh_target t;
+	struct uh_sftp *s = NULL;
+	int ret;
+
+	if (uh_target_parse(url, &t, err) < 0)
+		return -1;
+	if (!t.remote)
+		return uh_errx(err, "%s: an sftp:// URL is needed", cmd);
+	if (uh_sftp_connect(&t, &o->ssh, &s, err) < 0)
+		return -1;
+	if (strcmp(cmd, "list") == 0) {
+		struct list_ctx c = {json_array(), &t};
+
+		ret = uh_sftp_list(s, t.path, ".tar.zst", list_one, &c, err);
+		json_object_set_new(res, "archives", c.arr);
+	} else {
+		ret = uh_sftp_unlink(s, t.path, err);
+	}
+	uh_sftp_close(s);
+	return ret;
+}
+
+/* ---- main */
+
+static int add_member(struct opts *o, const char *arg, int text, struct uh_error *err)
+{
+	const char *eq = strchr(arg, '=');
+	char *name;
+
+	if (eq == NULL || eq == arg || o->n == MAX_MEMBERS)
+		return uh_errx(err, "bad member %s (NAME=FILE)", arg);
+	name = strndup(arg, (size_t)(eq - arg));
+	if (name == NULL)
+		abort();
+	o->members[o->n].name = name;
+	if (text) {
+		FILE *f = fopen(eq + 1, "re");
+		char *buf = NULL;
+		size_t len = 0;
+
+		if (f == NULL)
+			return uh_err(err, errno, "read %s", eq + 1);
+		FILE *m = open_memstream(&buf, &len);
+		char chunk[4096];
+		size_t n;
+
+		while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+			fwrite(chunk, 1, n, m);
+		fclose(f);
+		fclose(m);
+		o->texts[o->n] = buf;
+		o->members[o->n].text = buf;
+	} else {
+		o->members[o->n].path = eq + 1;
+	}
+	o->n++;
+	return 0;
+}
+
+static void write_result(const char *path, json_t *res)
+{
+	char *text = json_dumps(res, JSON_COMPACT);
+	struct uh_tmpfile tmp;
+	struct uh_error err;
+
+	if (path == NULL) {
+		printf("%s\n", text);
+	} else if (uh_tmpfile_open(&tmp, path, 0600, &err) < 0 ||
+		   uh_write_full(tmp.fd, text, strlen(text)) < 0 ||
+		   uh_tmpfile_commit(&tmp, &err) < 0) {
+		fprintf(stderr, "umlhost-backup error: result %s: %s\n", path, err.msg);
+	} else {
+		uh_tmpfile_discard(&tmp);
+	}
+	free(text);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{"result", required_argument, NULL, 'r'},
+		{"key", required_argument, NULL, 'k'},
+		{"known-hosts", required_argument, NULL, 'K'},
+		{"member", required_argument, NULL, 'm'},
+		{"text", required_argument, NULL, 't'},
+		{"extra", required_argument, NULL, 'e'},
+		{"template", required_argument, NULL, 'T'},
+		{NULL, 0, NULL, 0},
+	};
+	struct opts o = {0};
+	struct uh_error err = {0};
+	struct sigaction sa = {.sa_handler = on_term};
+	json_t *res = json_object();
+	const char *cmd;
+	int c, rc = -1;
+
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	o.ssh.timeout_s = 30;
+	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'r': o.result = optarg; break;
+		case 'k': o.ssh.key = optarg; break;
+		case 'K': o.ssh.known_hosts = optarg; break;
+		case 'e': o.extra = optarg; break;
+		case 'T': o.template_path = optarg; break;
+		case 'm':
+		case 't':
+			if (add_member(&o, optarg, c == 't', &err) < 0)
+				goto done;
+			break;
+		default:
+			uh_errx(&err, "usage: umlhost-backup write|verify|extract|list|remove|hash ...");
+			goto done;
+		}
+	}
+	cmd = optind < argc ? argv[optind] : "";
+	if (strcmp(cmd, "write") == 0 && argc - optind == 2)
+		rc = cmd_write(argv[optind + 1], &o, res, &err);
+	else if (strcmp(cmd, "verify") == 0 && argc - optind == 2)
+		rc = cmd_read(argv[optind + 1], NULL, &o, res, &err);
+	else if (strcmp(cmd, "extract") == 0 && argc - optind == 3)
+		rc = cmd_read(argv[optind + 1], argv[optind + 2], &o, res, &err);
+	else if (strcmp(cmd, "hash") == 0 && argc - optind == 2) {
+		char sha[UH_SHA256_HEX];
+
+		rc = template_sha(argv[optind + 1], sha, &err);
+		if (rc == 0)
+			json_object_set_new(res, "sha256", json_string(sha));
+	} else if ((strcmp(cmd, "list") == 0 || strcmp(cmd, "remove") == 0) && argc - optind == 2)
+		rc = cmd_remote(cmd, argv[optind + 1], &o, res, &err);
+	else
+		uh_errx(&err, "usage: umlhost-backup write|verify|extract|list|remove|hash ...");
+done:
+	if (rc < 0 && cancelled && err.errnum != ECANCELED)
+		uh_errc(&err, ECANCELED, "cancelled");
+	json_object_set_new(res, "ok", json_boolean(rc == 0));
+	if (rc < 0) {
+		json_object_set_new(res, "errno", json_integer(err.errnum));
+		json_object_set_new(res, "error", json_string(err.msg));
+		fprintf(stderr, "umlhost-backup error: %s\n", err.msg);
+	}
+	write_result(o.result, res);
+	json_decref(res);
+	for (int i = 0; i < o.n; i++) {
+		free((char *)o.members[i].name);
+		free(o.texts[i]);
+	}
+	return rc < 0 ? 1 : 0;
+}
