@@ -95,7 +95,7 @@ hz=$(getconf CLK_TCK)
 ticks() { awk '{print $14 + $15}' /proc/$DPID/stat; }
 t0=$(ticks); s0=$(date +%s%N); sleep 30; t1=$(ticks); s1=$(date +%s%N)
 rss=$(awk '/VmRSS/{print $2}' /proc/$DPID/status)
-mon_rss=0; for p in $(pgrep -f "umlhost-monitor $W/"); do mon_rss=$((mon_rss + $(awk '/VmRSS/{print $2}' /proc/$p/status))); done
+mon_rss=0; for p in $(pgrep -f "umlhost-monitor .*$W/"); do mon_rss=$((mon_rss + $(awk '/VmRSS/{print $2}' /proc/$p/status))); done
 awk -v t=$((t1 - t0)) -v hz="$hz" -v ns=$((s1 - s0)) -v rss="$rss" -v mon="$mon_rss" 'BEGIN{
 	cpu = t / hz / (ns / 1e9) * 100;
 	printf "umlhostd over 30 s: CPU %.2f%% of a core (target < 1%%: %s), RSS %.1f MB (target < 10 MB: %s)\n",

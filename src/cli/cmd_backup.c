@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static const char usage[] =
 	"usage: umlhost backup create NAME [--to DIR|sftp://[USER@]HOST[:PORT]/DIR]\n"
@@ -24,9 +25,20 @@ static int location(const char *arg, char path[PATH_MAX], struct uh_error *err)
 		strcpy(path, arg);
 		return 0;
 	}
-	if (realpath(arg, path) == NULL)
-		return uh_err(err, errno, "%s", arg);
-	return 0;
+	if (realpath(arg, path) != NULL)
+		return 0;
+	/* a --to directory the daemon will create */
+	if (errno == ENOENT && arg[0] == '/' && strlen(arg) < PATH_MAX) {
+		strcpy(path, arg);
+		return 0;
+	}
+	if (errno == ENOENT && getcwd(path, PATH_MAX) != NULL &&
+	    strlen(path) + strlen(arg) + 2 < PATH_MAX) {
+		strcat(path, "/");
+		strcat(path, arg);
+		return 0;
+	}
+	return uh_err(err, errno, "%s", arg);
 }
 
 int uh_cmd_backup(struct uh_cli *cli, int argc, char **argv)

@@ -52,7 +52,7 @@ struct uh_backup_job {
 	struct uh_timer *timer;
 	struct uh_mc_client *mc;
 	off_t log_from;
-	int64_t sync_deadline, freeze_ms;
+	int64_t sync_deadline, freeze_us, freeze_ms; /* ms rounded up: a freeze is never "0" */
 	int reflinked, scheduled;
 	json_t *manifest; /* restore */
 	uh_done_fn done;
@@ -60,12 +60,17 @@ struct uh_backup_job {
 	struct uh_backup_job *next_job;
 };
 
-static int64_t mono_ms(void)
+static int64_t mono_us(void)
 {
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static int64_t mono_ms(void)
+{
+	return mono_us() / 1000;
 }
 
 /* ---- jobs */
@@ -305,10 +310,11 @@ static int create_spawn(struct uh_backup_job *j, struct uh_instance *inst, struc
 				  inst->rec.template_version ? inst->rec.template_version : 1, &t,
 				  err) == 0)
 		snprintf(tpl, sizeof(tpl), "%s", t.path);
-	extra = json_pack("{s:s, s:s?, s:i, s:I, s:b, s:s}", "instance", j->name, "template",
+	extra = json_pack("{s:s, s:s?, s:i, s:I, s:I, s:b, s:s}", "instance", j->name, "template",
 			  inst->rec.flat ? NULL : inst->rec.template_name, "template_version",
 			  inst->rec.template_version, "freeze_ms", (json_int_t)j->freeze_ms,
-			  "reflink", j->reflinked, "created_at", stamp);
+			  "freeze_us", (json_int_t)j->freeze_us, "reflink", j->reflinked,
+			  "created_at", stamp);
 	job_path(j, "instance.json", defp, sizeof(defp));
 	job_path(j, "extra.json", extrap, sizeof(extrap));
 	r = json_dump_file(def, defp, JSON_INDENT(2) | JSON_PRESERVE_ORDER) < 0 ||
@@ -350,7 +356,7 @@ static void create_freeze(struct uh_backup_job *j)
 		goto fail;
 	}
 	if (j->mc) {
-		t0 = mono_ms();
+		t0 = mono_us();
 		if (uh_mc_command(j->mc, "stop", 2000, &res, &err) < 0 || res.err) {
 			if (res.err)
 				uh_errx(&err, "backup %s: stop: %s", j->name,
@@ -376,7 +382,8 @@ static void create_freeze(struct uh_backup_job *j)
 			uh_mc_result_clear(&res);
 		}
 		uh_mc_result_clear(&res);
-		j->freeze_ms = mono_ms() - t0;
+		j->freeze_us = mono_us() - t0;
+		j->freeze_ms = (j->freeze_us + 999) / 1000;
 	}
 	uh_mc_client_free(j->mc);
 	j->mc = NULL;
@@ -422,8 +429,9 @@ static void create_archived(struct uh_backup_job *j, json_t *res)
 	uh_daemon_event(j->d, j->name, "backup", "%s: %lld bytes, freeze %lld ms%s", j->target,
 			(long long)json_integer_value(json_object_get(res, "bytes")),
 			(long long)j->freeze_ms, j->reflinked ? " (reflink)" : "");
-	out = json_pack("{s:s, s:s, s:I, s:O, s:O, s:b}", "instance", j->name, "archive",
-			j->target, "freeze_ms", (json_int_t)j->freeze_ms, "bytes",
+	out = json_pack("{s:s, s:s, s:I, s:I, s:O, s:O, s:b}", "instance", j->name, "archive",
+			j->target, "freeze_ms", (json_int_t)j->freeze_ms, "freeze_us",
+			(json_int_t)j->freeze_us, "bytes",
 			json_object_get(res, "bytes"), "sha256", json_object_get(res, "sha256"),
 			"reflink", j->reflinked);
 	if (j->scheduled) {

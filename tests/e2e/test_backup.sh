@@ -228,6 +228,36 @@ U start f > /dev/null
 check "and boots" wait_log f UH-INIT-UP 20
 U delete --force f > /dev/null
 
+# ---- the archive is written by the helper, not the daemon: the daemon answers meanwhile,
+# refuses to delete the instance under it, and cancels it (no partial archive) when stopping
+U create big --template bb --memory 64M > /dev/null
+# 500 MB of random bytes in its (stopped) COW: seconds of compression and hashing
+dd if=/dev/urandom of="$W/state/instances/big/disk.cow" bs=1M count=500 seek=80 conv=notrunc 2> /dev/null
+helper_running() { pgrep -f "umlhost-backup .* write .*$1" > /dev/null; }
+U backup create big --to "$W/slow" > "$W/slow.out" 2>&1 &
+bpid=$!
+for k in $(seq 200); do helper_running "$W/slow" && break; sleep 0.02; done
+t0=$(date +%s%N)
+U list > /dev/null
+t1=$(date +%s%N)
+check "while the helper archives, the daemon answers ($(( (t1 - t0) / 1000000 )) ms)" test $(( (t1 - t0) / 1000000 )) -lt 500
+check "(the helper was still at work)" helper_running "$W/slow"
+run U delete big
+check "the instance cannot be deleted under its backup" matches "$rc:$err_out" "1:*a backup is being made*"
+wait "$bpid"
+check "that backup completes" matches "$(cat "$W/slow.out")" "*big-*.tar.zst*"
+U backup create big --to "$W/cancel" > "$W/cancel.out" 2>&1 &
+bpid=$!
+for k in $(seq 200); do helper_running "$W/cancel" && break; sleep 0.02; done
+kill -TERM "$DAEMON_PID"
+wait "$DAEMON_PID" 2> /dev/null
+wait "$bpid"
+check "a backup cut short by the daemon's stop says so" matches "$(cat "$W/cancel.out")" "*umlhostd is stopping*"
+for k in $(seq 100); do helper_running "$W/cancel" || break; sleep 0.05; done
+check "its helper is gone and left no partial archive" test -z "$(ls -A "$W/cancel")"
+start_daemon --config "$W/base.conf"
+U delete big > /dev/null
+
 # a restore whose template version is not the same here (its sha256) is refused
 U delete copy > /dev/null
 U delete b > /dev/null
