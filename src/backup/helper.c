@@ -8,9 +8,9 @@
  *                  [--template IMAGE]          DEST: a local archive path or sftp://.../x.tar.zst
  *   umlhost-backup verify ARCHIVE              local path or sftp URL
  *   umlhost-backup extract ARCHIVE DIR         verify and write the members into DIR
- *   umlhost-backup list DIR-URL                archives in a remote directory
- *   umlhost-backup remove URL                  one remote archive (prune)
  *   umlhost-backup hash IMAGE                  a template's digest (cached beside it)
+ *   umlhost-backup prune DIR --prefix NAME- --keep N
+ *                  keep the newest N archives NAME-<UTC stamp>.tar.zst in DIR (or sftp URL)
  * Common: --result FILE, --key FILE, --known-hosts FILE (for sftp). SIGTERM cancels: a
  * partial archive is removed, locally or on the remote. */
 #include "backup/archive.h"
@@ -18,6 +18,7 @@
 #include "backup/target.h"
 #include "util/fileio.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -47,6 +48,8 @@ struct opts {
 	int n;
 	const char *extra;
 	const char *template_path;
+	const char *prefix;
+	int keep;
 };
 
 /* ---- sinks and sources with cancellation */
@@ -234,43 +237,95 @@ static int cmd_read(const char *archive, const char *dir, struct opts *o, json_t
 	return 0;
 }
 
-struct list_ctx {
-	json_t *arr;
-	const struct uh_target *t;
+/* ---- prune: only names this tool writes (PREFIX + 16-character UTC stamp + suffix) count,
+ * whatever else an admin keeps in the directory stays */
+
+struct names {
+	char **v;
+	size_t n, cap;
+	const char *prefix;
 };
 
-static void list_one(const char *name, uint64_t size, int64_t mtime, void *arg)
+static void names_add(const char *name, uint64_t size, int64_t mtime, void *arg)
 {
-	struct list_ctx *c = arg;
-	char path[2048], url[2400];
+	struct names *a = arg;
+	size_t pl = strlen(a->prefix), n = strlen(name);
 
-	snprintf(path, sizeof(path), "%s/%s", strcmp(c->t->path, "/") ? c->t->path : "", name);
-	uh_target_format(c->t, path, url, sizeof(url));
-	json_array_append_new(c->arr, json_pack("{s:s, s:I, s:I}", "archive", url, "bytes",
-						(json_int_t)size, "mtime", (json_int_t)mtime));
+	(void)size;
+	(void)mtime;
+	if (n != pl + 16 + strlen(".tar.zst") || strncmp(name, a->prefix, pl) != 0 ||
+	    name[pl + 8] != 'T' || name[pl + 15] != 'Z' || strcmp(name + pl + 16, ".tar.zst") != 0)
+		return;
+	if (a->n == a->cap) {
+		a->cap = a->cap ? 2 * a->cap : 16;
+		a->v = realloc(a->v, a->cap * sizeof(*a->v));
+		if (a->v == NULL)
+			abort();
+	}
+	a->v[a->n] = strdup(name);
+	if (a->v[a->n++] == NULL)
+		abort();
 }
 
-static int cmd_remote(const char *cmd, const char *url, struct opts *o, json_t *res,
-		      struct uh_error *err)
+static int cmp_name(const void *x, const void *y)
+{
+	return strcmp(*(char *const *)x, *(char *const *)y);
+}
+
+static int cmd_prune(const char *where, struct opts *o, json_t *res, struct uh_error *err)
 {
 	struct uh_target t;
 	struct uh_sftp *s = NULL;
-	int ret;
+	struct names a = {.prefix = o->prefix};
+	json_t *removed = json_array();
+	char path[2100], url[2400];
+	size_t i;
+	int ret = -1;
 
-	if (uh_target_parse(url, &t, err) < 0)
-		return -1;
-	if (!t.remote)
-		return uh_errx(err, "%s: an sftp:// URL is needed", cmd);
-	if (uh_sftp_connect(&t, &o->ssh, &s, err) < 0)
-		return -1;
-	if (strcmp(cmd, "list") == 0) {
-		struct list_ctx c = {json_array(), &t};
-
-		ret = uh_sftp_list(s, t.path, ".tar.zst", list_one, &c, err);
-		json_object_set_new(res, "archives", c.arr);
-	} else {
-		ret = uh_sftp_unlink(s, t.path, err);
+	if (o->prefix == NULL || o->keep < 1) {
+		uh_errx(err, "prune needs --prefix and --keep N (N >= 1)");
+		goto out;
 	}
+	if (uh_target_parse(where, &t, err) < 0)
+		goto out;
+	if (t.remote) {
+		if (uh_sftp_connect(&t, &o->ssh, &s, err) < 0 ||
+		    uh_sftp_list(s, t.path, ".tar.zst", names_add, &a, err) < 0)
+			goto out;
+	} else {
+		DIR *dp = opendir(t.path);
+		struct dirent *de;
+
+		if (dp == NULL && errno != ENOENT) {
+			uh_err(err, errno, "prune %s", t.path);
+			goto out;
+		}
+		while (dp && (de = readdir(dp)) != NULL)
+			if (de->d_type == DT_REG || de->d_type == DT_UNKNOWN)
+				names_add(de->d_name, 0, 0, &a);
+		if (dp)
+			closedir(dp);
+	}
+	/* the UTC stamp in the name: name order is age order */
+	qsort(a.v, a.n, sizeof(*a.v), cmp_name);
+	for (i = 0; i + (size_t)o->keep < a.n; i++) {
+		snprintf(path, sizeof(path), "%s/%s", strcmp(t.path, "/") ? t.path : "", a.v[i]);
+		if (t.remote ? uh_sftp_unlink(s, path, err) < 0 : unlink(path) < 0) {
+			if (!t.remote)
+				uh_err(err, errno, "prune: remove %s", path);
+			goto out;
+		}
+		uh_target_format(&t, path, url, sizeof(url));
+		json_array_append_new(removed, json_string(url));
+	}
+	json_object_set_new(res, "kept", json_integer((json_int_t)(a.n - i)));
+	json_object_set(res, "removed", removed);
+	ret = 0;
+out:
+	for (i = 0; i < a.n; i++)
+		free(a.v[i]);
+	free(a.v);
+	json_decref(removed);
 	uh_sftp_close(s);
 	return ret;
 }
@@ -340,6 +395,8 @@ int main(int argc, char **argv)
 		{"text", required_argument, NULL, 't'},
 		{"extra", required_argument, NULL, 'e'},
 		{"template", required_argument, NULL, 'T'},
+		{"prefix", required_argument, NULL, 'p'},
+		{"keep", required_argument, NULL, 'n'},
 		{NULL, 0, NULL, 0},
 	};
 	struct opts o = {0};
@@ -360,13 +417,15 @@ int main(int argc, char **argv)
 		case 'K': o.ssh.known_hosts = optarg; break;
 		case 'e': o.extra = optarg; break;
 		case 'T': o.template_path = optarg; break;
+		case 'p': o.prefix = optarg; break;
+		case 'n': o.keep = atoi(optarg); break;
 		case 'm':
 		case 't':
 			if (add_member(&o, optarg, c == 't', &err) < 0)
 				goto done;
 			break;
 		default:
-			uh_errx(&err, "usage: umlhost-backup write|verify|extract|list|remove|hash ...");
+			uh_errx(&err, "usage: umlhost-backup write|verify|extract|hash|prune ...");
 			goto done;
 		}
 	}
@@ -377,16 +436,17 @@ int main(int argc, char **argv)
 		rc = cmd_read(argv[optind + 1], NULL, &o, res, &err);
 	else if (strcmp(cmd, "extract") == 0 && argc - optind == 3)
 		rc = cmd_read(argv[optind + 1], argv[optind + 2], &o, res, &err);
+	else if (strcmp(cmd, "prune") == 0 && argc - optind == 2)
+		rc = cmd_prune(argv[optind + 1], &o, res, &err);
 	else if (strcmp(cmd, "hash") == 0 && argc - optind == 2) {
 		char sha[UH_SHA256_HEX];
 
 		rc = template_sha(argv[optind + 1], sha, &err);
 		if (rc == 0)
 			json_object_set_new(res, "sha256", json_string(sha));
-	} else if ((strcmp(cmd, "list") == 0 || strcmp(cmd, "remove") == 0) && argc - optind == 2)
-		rc = cmd_remote(cmd, argv[optind + 1], &o, res, &err);
+	}
 	else
-		uh_errx(&err, "usage: umlhost-backup write|verify|extract|list|remove|hash ...");
+		uh_errx(&err, "usage: umlhost-backup write|verify|extract|hash|prune ...");
 done:
 	if (rc < 0 && cancelled && err.errnum != ECANCELED)
 		uh_errc(&err, ECANCELED, "cancelled");

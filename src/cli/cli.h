@@ -67,4 +67,8 @@ int uh_cmd_events(struct uh_cli *cli, int argc, char **argv);
 int uh_cmd_stats(struct uh_cli *cli, int argc, char **argv);
 int uh_cmd_console(struct uh_cli *cli, int argc, char **argv);
 
+/* A backup location for the daemon: an URL as it is, a local path made absolute (the daemon
+ * has another working directory; a directory it will create need not exist yet). */
+int uh_cli_location(const char *arg, char *path, struct uh_error *err);
+
 #endif

@@ -15,9 +15,9 @@ static const char usage[] =
 	"usage: umlhost backup create NAME [--to DIR|sftp://[USER@]HOST[:PORT]/DIR]\n"
 	"       umlhost backup list [NAME]\n"
 	"       umlhost backup verify ARCHIVE | umlhost backup restore ARCHIVE [--as NAME]\n"
-	"       umlhost backup prune NAME --keep N";
+	"       umlhost backup prune NAME --keep N [--from DIR|URL]";
 
-static int location(const char *arg, char path[PATH_MAX], struct uh_error *err)
+int uh_cli_location(const char *arg, char *path, struct uh_error *err)
 {
 	if (strstr(arg, "://")) { /* a URL: the daemon says which schemes it takes */
 		if (strlen(arg) >= PATH_MAX)
@@ -55,7 +55,7 @@ int uh_cmd_backup(struct uh_cli *cli, int argc, char **argv)
 		if (strlen(argv[2]) > 64)
 			return uh_cli_usage(cli, "%s", usage);
 		if (argc == 5) {
-			if (location(argv[4], path, &err) < 0) {
+			if (uh_cli_location(argv[4], path, &err) < 0) {
 				json_decref(body);
 				uh_err_prefix(&err, "--to");
 				return uh_cli_fail(cli, &err);
@@ -77,7 +77,7 @@ int uh_cmd_backup(struct uh_cli *cli, int argc, char **argv)
 		return UH_EXIT_OK;
 	}
 	if (argc == 3 && strcmp(argv[1], "verify") == 0) {
-		if (location(argv[2], path, &err) < 0) {
+		if (uh_cli_location(argv[2], path, &err) < 0) {
 			uh_err_prefix(&err, "backup verify");
 			return uh_cli_fail(cli, &err);
 		}
@@ -98,7 +98,7 @@ int uh_cmd_backup(struct uh_cli *cli, int argc, char **argv)
 	    (argc == 3 || (argc == 5 && strcmp(argv[3], "--as") == 0))) {
 		json_t *body;
 
-		if (location(argv[2], path, &err) < 0) {
+		if (uh_cli_location(argv[2], path, &err) < 0) {
 			uh_err_prefix(&err, "backup restore");
 			return uh_cli_fail(cli, &err);
 		}
@@ -115,21 +115,31 @@ int uh_cmd_backup(struct uh_cli *cli, int argc, char **argv)
 		json_decref(resp);
 		return UH_EXIT_OK;
 	}
-	if (argc == 5 && strcmp(argv[1], "prune") == 0 && strcmp(argv[3], "--keep") == 0) {
+	if ((argc == 5 || argc == 7) && strcmp(argv[1], "prune") == 0 &&
+	    strcmp(argv[3], "--keep") == 0 && (argc == 5 || strcmp(argv[5], "--from") == 0)) {
 		char *end;
 		long keep = strtol(argv[4], &end, 10);
+		json_t *body;
 
 		if (*end || keep < 1 || strlen(argv[2]) > 64)
 			return uh_cli_usage(cli, "%s", usage);
-		if (uh_client_call(cli, "POST", "/v1/backups/prune",
-				   json_pack("{s:s, s:i}", "instance", argv[2], "keep", (int)keep),
-				   &resp, &err) < 0)
+		body = json_pack("{s:s, s:i}", "instance", argv[2], "keep", (int)keep);
+		if (argc == 7) {
+			if (uh_cli_location(argv[6], path, &err) < 0) {
+				json_decref(body);
+				uh_err_prefix(&err, "--from");
+				return uh_cli_fail(cli, &err);
+			}
+			json_object_set_new(body, "from", json_string(path));
+		}
+		if (uh_client_call(cli, "POST", "/v1/backups/prune", body, &resp, &err) < 0)
 			return uh_cli_fail(cli, &err);
 		if (cli->json) {
 			uh_cli_print_json(resp);
 			return UH_EXIT_OK;
 		}
-		printf("kept the newest %ld, removed %zu\n", keep,
+		printf("kept the newest %lld, removed %zu\n",
+		       (long long)json_integer_value(json_object_get(resp, "kept")),
 		       json_array_size(json_object_get(resp, "removed")));
 		json_decref(resp);
 		return UH_EXIT_OK;

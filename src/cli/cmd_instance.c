@@ -73,6 +73,7 @@ int uh_cmd_create(struct uh_cli *cli, int argc, char **argv)
 					     {"swap", required_argument, NULL, 'w'},
 					     {"backup-every", required_argument, NULL, 'E'},
 					     {"backup-keep", required_argument, NULL, 'K'},
+					     {"backup-to", required_argument, NULL, 'T'},
 					     {"disk", required_argument, NULL, 'D'},
 					     {"json", no_argument, NULL, 'j'},
 					     {NULL, 0, NULL, 0}};
@@ -119,6 +120,20 @@ int uh_cmd_create(struct uh_cli *cli, int argc, char **argv)
 		case 'E':
 			json_object_set_new(body, "backup_every", json_string(optarg));
 			break;
+		case 'T': {
+			char loc[PATH_MAX];
+
+			if (uh_cli_location(optarg, loc, &kerr) < 0) {
+				json_decref(body);
+				json_decref(args);
+				json_decref(keys);
+				json_decref(disks);
+				uh_err_prefix(&kerr, "--backup-to");
+				return uh_cli_fail(cli, &kerr);
+			}
+			json_object_set_new(body, "backup_to", json_string(loc));
+			break;
+		}
 		case 'K':
 			v = strtol(optarg, &end, 10);
 			if (end == optarg || *end) {
@@ -171,7 +186,7 @@ int uh_cmd_create(struct uh_cli *cli, int argc, char **argv)
 			return uh_cli_usage(cli, "usage: umlhost create NAME --template T "
 						 "[--memory 128M] [--network NET [--ip ADDR]] "
 						 "[--ssh-key FILE] [--swap SIZE] [--disk FILE]... "
-						 "[--backup-every 24h [--backup-keep N]] "
+						 "[--backup-every 24h [--backup-keep N] [--backup-to DIR|URL]] "
 						 "[--kernel K] [--kernel-arg ARG]... "
 						 "[--autostart] [--restart no|on-failure|always] "
 						 "[--cpu-quota 50%%] [--pids-max N]");

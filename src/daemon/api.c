@@ -672,18 +672,15 @@ static enum MHD_Result dispatch(struct req *r, const char *method, const char *u
 		return async_wait(r);
 	}
 	if (strcmp(url, "/v1/backups/prune") == 0 && post) {
-		int rc;
-
 		body = parse_body(r, &err);
 		if (body == NULL)
 			return send_json(r->conn, 400, uh_error_body(&err, "invalid"));
-		rc = uh_backup_prune(d, json_string_value(json_object_get(body, "instance")) ?: "",
-				     (int)json_integer_value(json_object_get(body, "keep")), &out,
-				     &err);
+		async_begin(r);
+		uh_backup_prune(d, json_string_value(json_object_get(body, "instance")),
+				(int)json_integer_value(json_object_get(body, "keep")),
+				json_string_value(json_object_get(body, "from")), op_done, r);
 		json_decref(body);
-		if (rc < 0)
-			return send_err(r, &err);
-		return send_json(r->conn, 200, out);
+		return async_wait(r);
 	}
 	if (strcmp(url, "/v1/networks") == 0 && get) {
 		out = uh_network_list(d, &err);

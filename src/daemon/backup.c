@@ -55,6 +55,8 @@ struct uh_backup_job {
 	int64_t sync_deadline, freeze_us, freeze_ms; /* ms rounded up: a freeze is never "0" */
 	int reflinked, scheduled;
 	json_t *manifest; /* restore */
+	json_t *out;	  /* create: the answer, kept while a scheduled prune runs */
+	char dir[PATH_MAX]; /* create, prune: the directory (or URL) of the archives */
 	uh_done_fn done;
 	void *ctx;
 	struct uh_backup_job *next_job;
@@ -119,6 +121,7 @@ static void job_finish(struct uh_backup_job *j, int status, json_t *body)
 		uh_rm_tree(j->extract);
 	uh_rm_tree(j->work);
 	json_decref(j->manifest);
+	json_decref(j->out);
 	if (j->done)
 		j->done(j->ctx, status, body);
 	else
@@ -226,6 +229,11 @@ int uh_backup_busy(struct uh_daemon *d, const char *name)
 
 /* ---- create */
 
+static void default_dir(struct uh_daemon *d, const char *name, char *out, size_t len)
+{
+	snprintf(out, len, "%.4000s/backups/%s", d->cfg.state_dir, name);
+}
+
 /* Has the console log, after `from`, printed `text`? */
 static int console_has(const char *log, off_t from, const char *text)
 {
@@ -288,6 +296,7 @@ out:
 }
 
 static void create_archived(struct uh_backup_job *j, json_t *res);
+static int prune_spawn(struct uh_backup_job *j, int keep, struct uh_error *err);
 
 /* Write the helper's inputs (the definition, the manifest's additions) and start it. */
 static int create_spawn(struct uh_backup_job *j, struct uh_instance *inst, struct uh_error *err)
@@ -436,12 +445,12 @@ static void create_archived(struct uh_backup_job *j, json_t *res)
 			"reflink", j->reflinked);
 	if (j->scheduled) {
 		struct uh_instance *inst = uh_instance_find(j->d, j->name);
-		json_t *pruned = NULL;
 
+		j->out = out;
 		if (inst && inst->rec.backup_keep > 0 &&
-		    uh_backup_prune(j->d, j->name, inst->rec.backup_keep, &pruned, &err) < 0)
-			uh_warnx("%s: %s", j->name, err.msg);
-		json_decref(pruned);
+		    prune_spawn(j, inst->rec.backup_keep, &err) == 0)
+			return;
+		j->out = NULL;
 	}
 	job_finish(j, 201, out);
 }
@@ -480,7 +489,7 @@ void uh_backup_create(struct uh_daemon *d, const char *name, const char *to, int
 	if (to)
 		snprintf(dir, sizeof(dir), "%.4000s", to);
 	else
-		snprintf(dir, sizeof(dir), "%.4000s/backups/%s", d->cfg.state_dir, name);
+		default_dir(d, name, dir, sizeof(dir));
 	while (strlen(dir) > 1 && dir[strlen(dir) - 1] == '/')
 		dir[strlen(dir) - 1] = '\0';
 	if (!uh_target_is_remote(dir) && uh_mkdirs(dir, 0700, &err) < 0) {
@@ -494,6 +503,7 @@ void uh_backup_create(struct uh_daemon *d, const char *name, const char *to, int
 	snprintf(j->name, sizeof(j->name), "%s", name);
 	gmtime_r(&now, &tm);
 	strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", &tm);
+	snprintf(j->dir, sizeof(j->dir), "%s", dir);
 	snprintf(j->target, sizeof(j->target), "%.3900s/%s-%s" ARCHIVE_SUFFIX, dir, name, stamp);
 	if (!uh_target_is_remote(dir) && stat(j->target, &st) == 0) {
 		uh_errc(&err, EEXIST, "backup %s: %s exists (one backup a second)", name,
@@ -821,47 +831,77 @@ json_t *uh_backup_list(struct uh_daemon *d, const char *name)
 	return arr;
 }
 
-static int cmp_str(const void *a, const void *b)
+/* One implementation of retention, in the helper, for local directories and SFTP alike:
+ * only NAME-<UTC stamp>.tar.zst files count, and their names sort by age. */
+static void prune_done(struct uh_backup_job *j, json_t *res)
 {
-	return strcmp(*(const char *const *)a, *(const char *const *)b);
+	struct uh_error err;
+
+	if (!json_is_true(json_object_get(res, "ok"))) {
+		result_err(res, &err);
+		if (j->out) { /* a scheduled backup: it was made, only the pruning failed */
+			uh_daemon_event(j->d, j->name, "backup-prune-failed", "%s", err.msg);
+			job_finish(j, 201, json_incref(j->out));
+			return;
+		}
+		job_fail(j, 0, &err, NULL);
+		return;
+	}
+	uh_daemon_event(j->d, j->name, "backup-pruned", "%s: kept %lld, removed %zu", j->dir,
+			(long long)json_integer_value(json_object_get(res, "kept")),
+			json_array_size(json_object_get(res, "removed")));
+	if (j->out) {
+		job_finish(j, 201, json_incref(j->out));
+		return;
+	}
+	job_finish(j, 200,
+		   json_pack("{s:s, s:s, s:O, s:O}", "instance", j->name, "dir", j->dir, "kept",
+			     json_object_get(res, "kept"), "removed",
+			     json_object_get(res, "removed")));
 }
 
-int uh_backup_prune(struct uh_daemon *d, const char *name, int keep, json_t **out,
-		    struct uh_error *err)
+static int prune_spawn(struct uh_backup_job *j, int keep, struct uh_error *err)
 {
-	json_t *all, *removed, *b;
-	const char **paths;
-	size_t i, n;
-	int ret = -1;
+	char prefix[UH_KEY_MAX + 2], n[16];
+	const char *args[] = {"--prefix", prefix, "--keep", n, "prune", j->dir, NULL};
 
-	if (keep < 1)
-		return uh_errx(err, "backup prune: --keep must be at least 1");
-	all = uh_backup_list(d, name);
-	removed = json_array();
-	/* archive names carry a UTC timestamp: name order is age order */
-	n = json_array_size(all);
-	paths = calloc(n + 1, sizeof(*paths));
-	if (paths == NULL)
-		abort();
-	json_array_foreach(all, i, b)
-		paths[i] = json_string_value(json_object_get(b, "archive"));
-	qsort(paths, n, sizeof(*paths), cmp_str);
-	for (i = 0; i + (size_t)keep < n; i++) {
-		if (unlink(paths[i]) < 0) {
-			uh_err(err, errno, "backup prune: remove %s", paths[i]);
-			goto out;
-		}
-		json_array_append_new(removed, json_string(paths[i]));
+	snprintf(prefix, sizeof(prefix), "%s-", j->name);
+	snprintf(n, sizeof(n), "%d", keep);
+	return job_spawn(j, args, prune_done, err);
+}
+
+void uh_backup_prune(struct uh_daemon *d, const char *name, int keep, const char *from,
+		     uh_done_fn done, void *ctx)
+{
+	struct uh_backup_job *j;
+	struct uh_target t;
+	struct uh_error err;
+	int status = 400;
+
+	if (name == NULL || uh_validate_name("instance", name, &err) < 0)
+		goto fail;
+	if (keep < 1) {
+		uh_errx(&err, "backup prune: --keep must be at least 1");
+		goto fail;
 	}
-	uh_daemon_event(d, name, "backup-pruned", "kept %d, removed %zu", keep,
-			json_array_size(removed));
-	*out = json_pack("{s:s, s:i, s:O}", "instance", name, "kept", keep, "removed", removed);
-	ret = 0;
-out:
-	free(paths);
-	json_decref(all);
-	json_decref(removed);
-	return ret;
+	if (from && uh_target_parse(from, &t, &err) < 0) {
+		uh_err_prefix(&err, "backup prune: --from");
+		goto fail;
+	}
+	status = 500;
+	j = job_new(d, "prune", done, ctx, &err);
+	if (j == NULL)
+		goto fail;
+	snprintf(j->name, sizeof(j->name), "%s", name);
+	if (from)
+		snprintf(j->dir, sizeof(j->dir), "%s", from);
+	else
+		default_dir(d, name, j->dir, sizeof(j->dir));
+	if (prune_spawn(j, keep, &err) < 0)
+		job_fail(j, 500, &err, NULL);
+	return;
+fail:
+	done(ctx, status, uh_error_body(&err, NULL));
 }
 
 /* ---- schedules: checked every second; each backup answers with events */
@@ -882,7 +922,8 @@ static void schedule_due(void *arg)
 		if (uh_store_instance_put(d->store, &i->rec, &err) < 0)
 			uh_warnx("%s: %s", i->rec.name, err.msg);
 		/* the job records its events (backup / backup-failed) and prunes after */
-		uh_backup_create(d, i->rec.name, NULL, 1, NULL, NULL);
+		uh_backup_create(d, i->rec.name, i->rec.backup_to[0] ? i->rec.backup_to : NULL, 1,
+				 NULL, NULL);
 	}
 	d->backup_timer = uh_loop_after(d->loop, 1000, schedule_due, d);
 }

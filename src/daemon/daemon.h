@@ -173,9 +173,10 @@ void uh_backup_restore(struct uh_daemon *d, const char *archive, const char *as,
 		       uh_done_fn done, void *ctx);
 /* The archives under <state>/backups (one instance's with name). */
 json_t *uh_backup_list(struct uh_daemon *d, const char *name);
-/* Keep the newest `keep` archives of the instance (in its default backup directory). */
-int uh_backup_prune(struct uh_daemon *d, const char *name, int keep, json_t **out,
-		    struct uh_error *err);
+/* Keep the newest `keep` archives of the instance in `from` (a directory or sftp URL; NULL:
+ * its default directory). */
+void uh_backup_prune(struct uh_daemon *d, const char *name, int keep, const char *from,
+		     uh_done_fn done, void *ctx);
 /* Run each instance's --backup-every schedule (and its --backup-keep). */
 void uh_backup_schedule_init(struct uh_daemon *d);
 /* A helper ended: 1 if it was a backup job's. */

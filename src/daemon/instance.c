@@ -5,6 +5,7 @@
  * Every transition is one log line and one event. Nothing here blocks: outside calls
  * (mconsole, process exit, boot) are watched on the loop with a deadline. */
 #include "daemon/budget.h"
+#include "backup/target.h"
 #include "daemon/daemon.h"
 #include "cow/cow_file.h"
 #include "util/cleanup.h"
@@ -330,6 +331,7 @@ json_t *uh_instance_json(const struct uh_instance *inst)
 	json_object_set_new(o, "swap_mib", json_integer((json_int_t)r->swap_mib));
 	json_object_set_new(o, "backup_every_s", json_integer(r->backup_every_s));
 	json_object_set_new(o, "backup_keep", json_integer(r->backup_keep));
+	json_object_set_new(o, "backup_to", r->backup_to[0] ? json_string(r->backup_to) : json_null());
 	{
 		json_t *dl = json_array();
 		char dc[sizeof(r->disks)], *dp, *ds = NULL;
@@ -633,6 +635,17 @@ int uh_instance_create_from(struct uh_daemon *d, json_t *p, const struct uh_disk
 			return uh_errx(err, "%s: --backup-keep must be a number from 1", name);
 		if (keep && !every)
 			return uh_errx(err, "%s: --backup-keep goes with --backup-every", name);
+		{
+			const char *to = json_string_value(json_object_get(p, "backup_to"));
+			struct uh_target bt;
+
+			if (to && !every)
+				return uh_errx(err, "%s: --backup-to goes with --backup-every", name);
+			if (to && (uh_target_parse(to, &bt, err) < 0 ||
+				   strlen(to) >= sizeof(rec.backup_to)))
+				return uh_err_prefix(err, "%s: --backup-to", name);
+			snprintf(rec.backup_to, sizeof(rec.backup_to), "%s", to ? to : "");
+		}
 		rec.backup_keep = keep ? (int)json_integer_value(keep) : 0;
 		rec.backup_last = time(NULL); /* the first one an interval after creation */
 	}

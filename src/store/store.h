@@ -32,6 +32,7 @@ struct uh_instance_rec {
 	int64_t backup_every_s; /* scheduled backups: every so many seconds (0: none) */
 	int backup_keep;	/* and keep the newest so many (0: all) */
 	int64_t backup_last;	/* unix seconds of the last scheduled one */
+	char backup_to[1024];	/* their directory or sftp:// URL ("": <state>/backups/NAME) */
 	char kernel[UH_KEY_MAX];
 	char restart[16]; /* no | on-failure | always */
 	char state[16];	  /* stopped | starting | running | stopping | crashed */

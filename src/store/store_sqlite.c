@@ -39,7 +39,7 @@ static const char schema[] =
 	"  template_version INTEGER NOT NULL DEFAULT 1, flat INTEGER NOT NULL DEFAULT 0,"
 	"  swap_mib INTEGER NOT NULL DEFAULT 0, disks TEXT NOT NULL DEFAULT '',"
 	"  backup_every INTEGER NOT NULL DEFAULT 0, backup_keep INTEGER NOT NULL DEFAULT 0,"
-	"  backup_last INTEGER NOT NULL DEFAULT 0);"
+	"  backup_last INTEGER NOT NULL DEFAULT 0, backup_to TEXT NOT NULL DEFAULT '');"
 	"CREATE TABLE IF NOT EXISTS networks ("
 	"  name TEXT PRIMARY KEY, mode TEXT NOT NULL, pool TEXT NOT NULL, uplink TEXT NOT NULL,"
 	"  bridge TEXT NOT NULL, gateway TEXT NOT NULL, created INTEGER NOT NULL);"
@@ -88,8 +88,10 @@ static const char *const migrations[] = {
 	"ALTER TABLE instances ADD COLUMN backup_every INTEGER NOT NULL DEFAULT 0;"
 	"ALTER TABLE instances ADD COLUMN backup_keep INTEGER NOT NULL DEFAULT 0;"
 	"ALTER TABLE instances ADD COLUMN backup_last INTEGER NOT NULL DEFAULT 0;",
+	/* 8 -> 9: where scheduled backups go */
+	"ALTER TABLE instances ADD COLUMN backup_to TEXT NOT NULL DEFAULT '';",
 };
-#define SCHEMA_VERSION 8
+#define SCHEMA_VERSION 9
 
 /* After the migrations, whatever the starting version: an address is never given twice. */
 static const char indexes[] =
@@ -308,7 +310,8 @@ int uh_store_template_list(struct uh_store *s,
 	"name,template,kernel,restart,state,disk,kernel_args,memory_mib,autostart,pid,pid_start,"  \
 	"monitor_pid,restarts,uid,started_at,created,cpu_quota,pids_max,network,ip,mac,tap,"     \
 	"rx_bytes,tx_bytes,rx_packets,tx_packets,tap_rx_bytes,tap_tx_bytes,tap_rx_packets,"        \
-	"tap_tx_packets,template_version,flat,swap_mib,disks,backup_every,backup_keep,backup_last"
+	"tap_tx_packets,template_version,flat,swap_mib,disks,backup_every,backup_keep,backup_last,"    \
+	"backup_to"
 
 static void instance_row(sqlite3_stmt *st, struct uh_instance_rec *r)
 {
@@ -346,6 +349,7 @@ static void instance_row(sqlite3_stmt *st, struct uh_instance_rec *r)
 	r->backup_every_s = sqlite3_column_int64(st, 34);
 	r->backup_keep = sqlite3_column_int(st, 35);
 	r->backup_last = sqlite3_column_int64(st, 36);
+	copy_col(r->backup_to, sizeof(r->backup_to), st, 37);
 }
 
 int uh_store_instance_put(struct uh_store *s, const struct uh_instance_rec *r,
@@ -356,7 +360,7 @@ int uh_store_instance_put(struct uh_store *s, const struct uh_instance_rec *r,
 	/* an upsert, not INSERT OR REPLACE: REPLACE would resolve a clash on the unique
 	 * address by deleting the other instance */
 	if (prepare(s, "INSERT INTO instances (" INSTANCE_COLS ") VALUES "
-		       "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) "
+		       "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) "
 		       "ON CONFLICT(name) DO UPDATE SET "
 		       "template=excluded.template,kernel=excluded.kernel,"
 		       "restart=excluded.restart,state=excluded.state,disk=excluded.disk,"
@@ -375,7 +379,7 @@ int uh_store_instance_put(struct uh_store *s, const struct uh_instance_rec *r,
 		       "template_version=excluded.template_version,flat=excluded.flat,"
 		       "swap_mib=excluded.swap_mib,disks=excluded.disks,"
 		       "backup_every=excluded.backup_every,backup_keep=excluded.backup_keep,"
-		       "backup_last=excluded.backup_last",
+		       "backup_last=excluded.backup_last,backup_to=excluded.backup_to",
 		    &st, err) < 0)
 		return -1;
 	sqlite3_bind_text(st, 1, r->name, -1, SQLITE_TRANSIENT);
@@ -411,6 +415,7 @@ int uh_store_instance_put(struct uh_store *s, const struct uh_instance_rec *r,
 	sqlite3_bind_int64(st, 35, r->backup_every_s);
 	sqlite3_bind_int(st, 36, r->backup_keep);
 	sqlite3_bind_int64(st, 37, r->backup_last);
+	sqlite3_bind_text(st, 38, r->backup_to, -1, SQLITE_TRANSIENT);
 	if (sqlite3_step(st) != SQLITE_DONE) {
 		int constraint = sqlite3_errcode(s->db) == SQLITE_CONSTRAINT;
 

@@ -209,6 +209,22 @@ check "a full remote disk: exit 1, named" matches "$rc:$err_out" "1:*No space le
 check "and no partial archive on it" test -z "$(ls -A "$W/remote/small")"
 umount "$W/remote/small"
 check "the instance ran on through all of it" test "$(inst_state b)" = running
+# scheduled backups to the SFTP server, with retention there; other files are left alone
+R2="sftp://root@198.51.100.2:2222$W/remote/sch2"
+mkdir -p "$W/remote/sch2"
+echo keep > "$W/remote/sch2/notes.txt"
+echo keep > "$W/remote/sch2/other-20200101T000000Z.tar.zst"
+run U create sch2 --template bb --memory 64M --backup-every 2s --backup-keep 2 --backup-to "$R2"
+check "create --backup-to sftp://" test "$rc:$(U --json show sch2 | jq_get 'd["backup_to"]')" = "0:$R2"
+sleep 7.5
+check "the schedule put its backups on the SFTP server, the newest 2 kept" test "$(ls "$W/remote/sch2" | grep -c '^sch2-.*\.tar\.zst$')" = 2
+check "pruning there left other files alone" test -f "$W/remote/sch2/notes.txt" -a -f "$W/remote/sch2/other-20200101T000000Z.tar.zst"
+check "the pruning is an event" matches "$(U events | grep ' sch2 ')" "*backup-pruned*$R2*"
+U delete sch2 > /dev/null
+run U backup prune sch2 --keep 1 --from "$R2"
+check "backup prune --from sftp://" test "$rc:$(ls "$W/remote/sch2" | grep -c '^sch2-')" = 0:1
+run U create nosch --template bb --backup-to "$W/x"
+check "--backup-to without --backup-every is refused" matches "$rc:$err_out" "1:*--backup-to goes with --backup-every*"
 run U backup create b --to "ftp://x/y"
 check "an unsupported target is named" matches "$rc:$err_out" "1:*only sftp:// URLs*"
 U stop b > /dev/null
