@@ -136,6 +136,10 @@ for i in $(seq 60); do
 		-o BatchMode=yes -o ConnectTimeout=3 "root@$ip" 'hostname; uname -r' 2> /dev/null && break
 	sleep 1
 done
+echo
+echo "# an online backup of the running Debian server: frozen for milliseconds, then archived"
+U backup create deb1
+U backup verify "$("$B/umlhost" --json backup list deb1 | python3 -c 'import json,sys; print(json.load(sys.stdin)[-1]["archive"])')"
 U stats
 U events | tail -8
 
