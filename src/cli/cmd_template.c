@@ -12,7 +12,7 @@ static const char usage[] =
 	"usage: umlhost template import NAME IMAGE\n"
 	"       umlhost template build NAME [--suite bookworm] [--packages a,b] [--size 2G] "
 	"[--mirror URL]\n"
-	"       umlhost template list | umlhost template rm NAME [--version N]";
+	"       umlhost template list | umlhost template rm NAME [--version N] [--force]";
 
 static int build(struct uh_cli *cli, int argc, char **argv)
 {
@@ -115,13 +115,26 @@ int uh_cmd_template(struct uh_cli *cli, int argc, char **argv)
 		json_decref(resp);
 		return UH_EXIT_OK;
 	}
-	if (strcmp(argv[1], "rm") == 0 && (argc == 3 || (argc == 5 && strcmp(argv[3], "--version") == 0))) {
+	if (strcmp(argv[1], "rm") == 0 && argc >= 3) {
 		char *end;
-		long v = argc == 5 ? strtol(argv[4], &end, 10) : 0;
+		long v = 0;
+		int force = 0;
 
-		if (strlen(argv[2]) > 64 || (argc == 5 && (*end || v < 1)))
+		for (int a = 3; a < argc; a++) {
+			if (strcmp(argv[a], "--force") == 0) {
+				force = 1;
+			} else if (strcmp(argv[a], "--version") == 0 && a + 1 < argc) {
+				v = strtol(argv[++a], &end, 10);
+				if (*end || v < 1)
+					return uh_cli_usage(cli, "%s", usage);
+			} else {
+				return uh_cli_usage(cli, "%s", usage);
+			}
+		}
+		if (strlen(argv[2]) > 64)
 			return uh_cli_usage(cli, "%s", usage);
-		snprintf(url, sizeof(url), "/v1/templates/%s?version=%ld", argv[2], v);
+		snprintf(url, sizeof(url), "/v1/templates/%s?version=%ld%s", argv[2], v,
+			 force ? "&force=1" : "");
 		if (uh_client_call(cli, "DELETE", url, NULL, &resp, &err) < 0)
 			return uh_cli_fail(cli, &err);
 		if (cli->json)

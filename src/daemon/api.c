@@ -491,22 +491,24 @@ struct built_ops {
 	json_t *(*get)(struct uh_daemon *d, const char *name, struct uh_error *err);
 	int (*log_path)(struct uh_daemon *d, const char *name, char *out, size_t len,
 			struct uh_error *err);
-	int (*remove)(struct uh_daemon *d, const char *name, int version, struct uh_error *err);
+	int (*remove)(struct uh_daemon *d, const char *name, int version, int force,
+		      struct uh_error *err);
 	int versions;
 };
 
-static int kernel_remove(struct uh_daemon *d, const char *name, int version, struct uh_error *err)
+static int kernel_remove(struct uh_daemon *d, const char *name, int version, int force,
+			 struct uh_error *err)
 {
 	return uh_kernel_remove(d, name, err);
 }
 
-static int template_remove(struct uh_daemon *d, const char *name, int version,
+static int template_remove(struct uh_daemon *d, const char *name, int version, int force,
 			   struct uh_error *err)
 {
 	/* a failed build is forgotten first, as for kernels */
 	if (uh_template_forget_build(d, name))
 		return 0;
-	return uh_template_remove(d, name, version, err);
+	return uh_template_remove(d, name, version, force, err);
 }
 
 static const struct built_ops template_ops = {"template", uh_template_get_json,
@@ -531,7 +533,7 @@ static enum MHD_Result route_built(struct req *r, const char *method, const char
 	if (slash == NULL && strcmp(method, "DELETE") == 0) {
 		int version = ops->versions ? (int)query_int(r->conn, "version", 0) : 0;
 
-		if (ops->remove(d, name, version, &err) < 0)
+		if (ops->remove(d, name, version, query_flag(r->conn, "force"), &err) < 0)
 			return send_err(r, &err);
 		return send_json(r->conn, 200,
 				 ops->versions ? json_pack("{s:s, s:i}", "deleted", name, "version",

@@ -56,6 +56,8 @@ struct uh_backup_job {
 	int reflinked, scheduled;
 	json_t *manifest; /* restore */
 	json_t *out;	  /* create: the answer, kept while a scheduled prune runs */
+	char tpl_name[UH_KEY_MAX]; /* create: what the disk was made over ("" flat) */
+	int tpl_version;
 	char dir[PATH_MAX]; /* create, prune: the directory (or URL) of the archives */
 	uh_done_fn done;
 	void *ctx;
@@ -217,6 +219,20 @@ void uh_backup_shutdown(struct uh_daemon *d)
 	}
 }
 
+void uh_backup_cancel(struct uh_daemon *d, const char *name)
+{
+	struct uh_backup_job *j;
+	struct uh_error err;
+
+	for (j = d->backup_jobs; j; j = j->next_job)
+		if (strcmp(j->kind, "create") == 0 && strcmp(j->name, name) == 0) {
+			uh_errc(&err, ECANCELED, "backup %s: cancelled: the instance is being deleted",
+				name);
+			job_fail(j, 409, &err, NULL);
+			return;
+		}
+}
+
 int uh_backup_busy(struct uh_daemon *d, const char *name)
 {
 	struct uh_backup_job *j;
@@ -232,6 +248,16 @@ int uh_backup_busy(struct uh_daemon *d, const char *name)
 static void default_dir(struct uh_daemon *d, const char *name, char *out, size_t len)
 {
 	snprintf(out, len, "%.4000s/backups/%s", d->cfg.state_dir, name);
+}
+
+/* One spelling per place (no trailing '/', no ":22"): archives are recorded by name. */
+static void canonical(struct uh_target *t, char *out, size_t len)
+{
+	size_t n = strlen(t->path);
+
+	while (n > 1 && t->path[n - 1] == '/')
+		t->path[--n] = '\0';
+	uh_target_format(t, t->path, out, len);
 }
 
 /* Has the console log, after `from`, printed `text`? */
@@ -319,6 +345,10 @@ static int create_spawn(struct uh_backup_job *j, struct uh_instance *inst, struc
 				  inst->rec.template_version ? inst->rec.template_version : 1, &t,
 				  err) == 0)
 		snprintf(tpl, sizeof(tpl), "%s", t.path);
+	if (!inst->rec.flat) {
+		snprintf(j->tpl_name, sizeof(j->tpl_name), "%s", inst->rec.template_name);
+		j->tpl_version = inst->rec.template_version ? inst->rec.template_version : 1;
+	}
 	extra = json_pack("{s:s, s:s?, s:i, s:I, s:I, s:b, s:s}", "instance", j->name, "template",
 			  inst->rec.flat ? NULL : inst->rec.template_name, "template_version",
 			  inst->rec.template_version, "freeze_ms", (json_int_t)j->freeze_ms,
@@ -435,6 +465,22 @@ static void create_archived(struct uh_backup_job *j, json_t *res)
 		job_fail(j, err.errnum == ENOSPC ? 507 : 0, &err, NULL);
 		return;
 	}
+	{
+		struct uh_backup_rec b = {0};
+
+		/* remembered: template rm must know what it would make unrestorable */
+		snprintf(b.archive, sizeof(b.archive), "%s", j->target);
+		snprintf(b.instance, sizeof(b.instance), "%s", j->name);
+		snprintf(b.template_name, sizeof(b.template_name), "%s", j->tpl_name);
+		b.template_version = j->tpl_version;
+		b.bytes = (uint64_t)json_integer_value(json_object_get(res, "bytes"));
+		snprintf(b.sha256, sizeof(b.sha256), "%s",
+			 json_string_value(json_object_get(res, "sha256")) ?: "");
+		b.freeze_us = j->freeze_us;
+		b.created = time(NULL);
+		if (uh_store_backup_put(j->d->store, &b, &err) < 0)
+			uh_warnx("%s: %s", j->name, err.msg);
+	}
 	uh_daemon_event(j->d, j->name, "backup", "%s: %lld bytes, freeze %lld ms%s", j->target,
 			(long long)json_integer_value(json_object_get(res, "bytes")),
 			(long long)j->freeze_ms, j->reflinked ? " (reflink)" : "");
@@ -487,11 +533,9 @@ void uh_backup_create(struct uh_daemon *d, const char *name, const char *to, int
 		goto fail;
 	}
 	if (to)
-		snprintf(dir, sizeof(dir), "%.4000s", to);
+		canonical(&t, dir, sizeof(dir));
 	else
 		default_dir(d, name, dir, sizeof(dir));
-	while (strlen(dir) > 1 && dir[strlen(dir) - 1] == '/')
-		dir[strlen(dir) - 1] = '\0';
 	if (!uh_target_is_remote(dir) && uh_mkdirs(dir, 0700, &err) < 0) {
 		uh_err_prefix(&err, "backup %s", name);
 		goto fail;
@@ -811,13 +855,48 @@ static void list_dir(const char *dir, const char *instance, json_t *arr)
 		closedir(dp);
 }
 
+struct list_ctx {
+	json_t *arr;
+	const char *name;
+};
+
+static int has_archive(json_t *arr, const char *archive)
+{
+	size_t i;
+	json_t *b;
+
+	json_array_foreach(arr, i, b)
+		if (strcmp(json_string_value(json_object_get(b, "archive")), archive) == 0)
+			return 1;
+	return 0;
+}
+
+/* Recorded backups elsewhere (--to, --backup-to, SFTP), unless a local one is gone. */
+static int list_recorded(const struct uh_backup_rec *b, void *arg)
+{
+	struct list_ctx *c = arg;
+	struct stat st;
+
+	if ((c->name && strcmp(c->name, b->instance) != 0) || has_archive(c->arr, b->archive) ||
+	    (!uh_target_is_remote(b->archive) && stat(b->archive, &st) < 0))
+		return 0;
+	json_array_append_new(c->arr, json_pack("{s:s, s:s, s:I, s:I}", "instance", b->instance,
+						"archive", b->archive, "bytes",
+						(json_int_t)b->bytes, "mtime",
+						(json_int_t)b->created));
+	return 0;
+}
+
 json_t *uh_backup_list(struct uh_daemon *d, const char *name)
 {
 	json_t *arr = json_array();
 	char base[PATH_MAX], dir[PATH_MAX * 2];
+	struct list_ctx c = {arr, name};
+	struct uh_error err;
 	DIR *dp;
 	struct dirent *de;
 
+	/* what is in the default directories (also archives put there by hand) */
 	snprintf(base, sizeof(base), "%.4000s/backups", d->cfg.state_dir);
 	dp = opendir(base);
 	while (dp && (de = readdir(dp)) != NULL) {
@@ -828,7 +907,59 @@ json_t *uh_backup_list(struct uh_daemon *d, const char *name)
 	}
 	if (dp)
 		closedir(dp);
+	if (uh_store_backup_list(d->store, list_recorded, &c, &err) < 0)
+		uh_warnx("backup list: %s", err.msg);
 	return arr;
+}
+
+/* ---- what template rm must not break silently */
+
+struct uses_ctx {
+	struct uh_daemon *d;
+	const char *tpl;
+	int version; /* 0: any */
+	int count;
+	char example[PATH_MAX];
+};
+
+static int count_uses(const struct uh_backup_rec *b, void *arg)
+{
+	struct uses_ctx *c = arg;
+	struct stat st;
+	struct uh_error err;
+
+	if (strcmp(b->template_name, c->tpl) != 0 ||
+	    (c->version && b->template_version != c->version))
+		return 0;
+	if (!uh_target_is_remote(b->archive) && stat(b->archive, &st) < 0) {
+		/* removed by hand: forget it */
+		uh_store_backup_del(c->d->store, b->archive, &err);
+		return 0;
+	}
+	if (c->count++ == 0)
+		snprintf(c->example, sizeof(c->example), "%s", b->archive);
+	return 0;
+}
+
+int uh_backup_template_users(struct uh_daemon *d, const char *tpl, int version, char *example,
+			     size_t len, struct uh_error *err)
+{
+	struct uses_ctx *c = calloc(1, sizeof(*c));
+	int n;
+
+	if (c == NULL)
+		abort();
+	c->d = d;
+	c->tpl = tpl;
+	c->version = version;
+	if (uh_store_backup_list(d->store, count_uses, c, err) < 0) {
+		free(c);
+		return -1;
+	}
+	snprintf(example, len, "%s", c->example);
+	n = c->count;
+	free(c);
+	return n;
 }
 
 /* One implementation of retention, in the helper, for local directories and SFTP alike:
@@ -846,6 +977,14 @@ static void prune_done(struct uh_backup_job *j, json_t *res)
 		}
 		job_fail(j, 0, &err, NULL);
 		return;
+	}
+	{
+		json_t *r;
+		size_t i;
+
+		json_array_foreach(json_object_get(res, "removed"), i, r)
+			if (uh_store_backup_del(j->d->store, json_string_value(r), &err) < 0)
+				uh_warnx("%s: %s", j->name, err.msg);
 	}
 	uh_daemon_event(j->d, j->name, "backup-pruned", "%s: kept %lld, removed %zu", j->dir,
 			(long long)json_integer_value(json_object_get(res, "kept")),
@@ -894,7 +1033,7 @@ void uh_backup_prune(struct uh_daemon *d, const char *name, int keep, const char
 		goto fail;
 	snprintf(j->name, sizeof(j->name), "%s", name);
 	if (from)
-		snprintf(j->dir, sizeof(j->dir), "%s", from);
+		canonical(&t, j->dir, sizeof(j->dir));
 	else
 		default_dir(d, name, j->dir, sizeof(j->dir));
 	if (prune_spawn(j, keep, &err) < 0)

@@ -118,7 +118,9 @@ uint64_t uh_daemon_committed_mib(struct uh_daemon *d);
 int uh_template_import(struct uh_daemon *d, const char *name, const char *image, uid_t caller,
 		       json_t **out, struct uh_error *err);
 /* version 0: every version. Refused while an instance uses one of them. */
-int uh_template_remove(struct uh_daemon *d, const char *name, int version, struct uh_error *err);
+/* force: also when backups were made over it (they cannot be restored afterwards). */
+int uh_template_remove(struct uh_daemon *d, const char *name, int version, int force,
+		       struct uh_error *err);
 json_t *uh_template_list(struct uh_daemon *d, struct uh_error *err);
 json_t *uh_template_get_json(struct uh_daemon *d, const char *name, struct uh_error *err);
 int uh_template_log_path(struct uh_daemon *d, const char *name, char *out, size_t len,
@@ -181,6 +183,12 @@ void uh_backup_prune(struct uh_daemon *d, const char *name, int keep, const char
 void uh_backup_schedule_init(struct uh_daemon *d);
 /* A helper ended: 1 if it was a backup job's. */
 int uh_backup_child_exited(struct uh_daemon *d, pid_t pid, int status);
+/* How many recorded backups were made over template `tpl` (version 0: any version); one of
+ * them in `example`. Local archives removed by hand are forgotten on the way. */
+int uh_backup_template_users(struct uh_daemon *d, const char *tpl, int version, char *example,
+			     size_t len, struct uh_error *err);
+/* Cancel the backup of `name` being made, if any (delete --force). */
+void uh_backup_cancel(struct uh_daemon *d, const char *name);
 /* Is a backup of `name` being made (its disk must stay)? */
 int uh_backup_busy(struct uh_daemon *d, const char *name);
 /* Cancel the running jobs (their helpers clean up), answering their requesters. */

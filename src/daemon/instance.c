@@ -846,9 +846,13 @@ void uh_instance_submit(struct uh_daemon *d, const char *name, enum uh_op_type t
 			done(ctx, 404, uh_error_body(&err, NULL));
 		return;
 	}
+	if (type == UH_OP_DELETE && force)
+		uh_backup_cancel(d, name);
 	if (type == UH_OP_DELETE && uh_backup_busy(d, name)) {
 		/* its snapshot lives in the instance's directory */
-		uh_errc(&err, EBUSY, "%s: a backup is being made; delete it when that is done",
+		uh_errc(&err, EBUSY,
+			"%s: a backup is being made; delete it when that is done (--force cancels "
+			"the backup)",
 			name);
 		if (done)
 			done(ctx, 409, uh_error_body(&err, NULL));

@@ -163,7 +163,8 @@ static int collect_versions(const struct uh_template_rec *t, void *arg)
 	return 0;
 }
 
-int uh_template_remove(struct uh_daemon *d, const char *name, int version, struct uh_error *err)
+int uh_template_remove(struct uh_daemon *d, const char *name, int version, int force,
+		       struct uh_error *err)
 {
 	struct rm_ctx *c = calloc(1, sizeof(*c));
 	struct uh_instance *i;
@@ -192,6 +193,22 @@ int uh_template_remove(struct uh_daemon *d, const char *name, int version, struc
 				i->rec.name);
 			goto out;
 		}
+	/* a backup of a COW is restorable only over the very version it was made over */
+	if (!force) {
+		char example[PATH_MAX];
+		int n = uh_backup_template_users(d, name, version, example, sizeof(example), err);
+
+		if (n < 0)
+			goto out;
+		if (n > 0) {
+			uh_errc(err, EBUSY,
+				"template '%s'%s is what %d backup%s %s made over (%s); without it "
+				"they cannot be restored: --force removes it anyway",
+				name, version ? " (that version)" : "", n, n == 1 ? "" : "s",
+				n == 1 ? "was" : "were", example);
+			goto out;
+		}
+	}
 	for (k = 0; k < c->n; k++) {
 		struct uh_template_rec *t = &c->v[k];
 

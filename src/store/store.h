@@ -135,6 +135,24 @@ int uh_store_kernel_del(struct uh_store *s, const char *name, struct uh_error *e
 int uh_store_kernel_list(struct uh_store *s, int (*fn)(const struct uh_kernel_rec *k, void *arg),
 			 void *arg, struct uh_error *err);
 
+/* A backup the daemon made (its archive may since have been removed by hand: callers check). */
+struct uh_backup_rec {
+	char archive[PATH_MAX];	       /* a local path or an sftp:// URL */
+	char instance[UH_KEY_MAX];
+	char template_name[UH_KEY_MAX]; /* "" for a private (flattened) image */
+	int template_version;
+	uint64_t bytes;
+	char sha256[65];
+	int64_t freeze_us;
+	int64_t created; /* unix seconds */
+};
+
+int uh_store_backup_put(struct uh_store *s, const struct uh_backup_rec *b, struct uh_error *err);
+int uh_store_backup_del(struct uh_store *s, const char *archive, struct uh_error *err);
+/* By instance, then archive name (age). fn returning non-zero stops. */
+int uh_store_backup_list(struct uh_store *s, int (*fn)(const struct uh_backup_rec *b, void *arg),
+			 void *arg, struct uh_error *err);
+
 /* Append an event; sets ev->id. */
 int uh_store_event_add(struct uh_store *s, struct uh_event_rec *ev, struct uh_error *err);
 /* Events with id > since_id, oldest first, at most limit. */

@@ -43,6 +43,10 @@ static const char schema[] =
 	"CREATE TABLE IF NOT EXISTS networks ("
 	"  name TEXT PRIMARY KEY, mode TEXT NOT NULL, pool TEXT NOT NULL, uplink TEXT NOT NULL,"
 	"  bridge TEXT NOT NULL, gateway TEXT NOT NULL, created INTEGER NOT NULL);"
+	"CREATE TABLE IF NOT EXISTS backups ("
+	"  archive TEXT PRIMARY KEY, instance TEXT NOT NULL, template TEXT NOT NULL,"
+	"  template_version INTEGER NOT NULL, bytes INTEGER NOT NULL, sha256 TEXT NOT NULL,"
+	"  freeze_us INTEGER NOT NULL, created INTEGER NOT NULL);"
 	"CREATE TABLE IF NOT EXISTS kernels ("
 	"  name TEXT PRIMARY KEY, path TEXT NOT NULL, source TEXT NOT NULL, release TEXT NOT NULL,"
 	"  fragment_sha256 TEXT NOT NULL, created INTEGER NOT NULL);"
@@ -88,7 +92,7 @@ static const char *const migrations[] = {
 	"ALTER TABLE instances ADD COLUMN backup_every INTEGER NOT NULL DEFAULT 0;"
 	"ALTER TABLE instances ADD COLUMN backup_keep INTEGER NOT NULL DEFAULT 0;"
 	"ALTER TABLE instances ADD COLUMN backup_last INTEGER NOT NULL DEFAULT 0;",
-	/* 8 -> 9: where scheduled backups go */
+	/* 8 -> 9: where scheduled backups go (the new backups table comes from `schema`) */
 	"ALTER TABLE instances ADD COLUMN backup_to TEXT NOT NULL DEFAULT '';",
 };
 #define SCHEMA_VERSION 9
@@ -564,6 +568,69 @@ int uh_store_network_list(struct uh_store *s,
 }
 
 /* ---- kernels */
+
+/* ---- backups */
+
+#define BACKUP_COLS "archive,instance,template,template_version,bytes,sha256,freeze_us,created"
+
+int uh_store_backup_put(struct uh_store *s, const struct uh_backup_rec *b, struct uh_error *err)
+{
+	sqlite3_stmt *st;
+
+	if (prepare(s, "INSERT OR REPLACE INTO backups (" BACKUP_COLS ") VALUES (?,?,?,?,?,?,?,?)",
+		    &st, err) < 0)
+		return -1;
+	sqlite3_bind_text(st, 1, b->archive, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 2, b->instance, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 3, b->template_name, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int(st, 4, b->template_version);
+	sqlite3_bind_int64(st, 5, (sqlite3_int64)b->bytes);
+	sqlite3_bind_text(st, 6, b->sha256, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 7, b->freeze_us);
+	sqlite3_bind_int64(st, 8, b->created);
+	return step_done(s, st, "save backup", err);
+}
+
+int uh_store_backup_del(struct uh_store *s, const char *archive, struct uh_error *err)
+{
+	sqlite3_stmt *st;
+
+	if (prepare(s, "DELETE FROM backups WHERE archive=?", &st, err) < 0)
+		return -1;
+	sqlite3_bind_text(st, 1, archive, -1, SQLITE_TRANSIENT);
+	return step_done(s, st, "delete backup", err);
+}
+
+int uh_store_backup_list(struct uh_store *s, int (*fn)(const struct uh_backup_rec *b, void *arg),
+			 void *arg, struct uh_error *err)
+{
+	struct uh_backup_rec b;
+	sqlite3_stmt *st;
+	int rc;
+
+	if (prepare(s, "SELECT " BACKUP_COLS " FROM backups ORDER BY instance, archive", &st,
+		    err) < 0)
+		return -1;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		memset(&b, 0, sizeof(b));
+		copy_col(b.archive, sizeof(b.archive), st, 0);
+		copy_col(b.instance, sizeof(b.instance), st, 1);
+		copy_col(b.template_name, sizeof(b.template_name), st, 2);
+		b.template_version = sqlite3_column_int(st, 3);
+		b.bytes = (uint64_t)sqlite3_column_int64(st, 4);
+		copy_col(b.sha256, sizeof(b.sha256), st, 5);
+		b.freeze_us = sqlite3_column_int64(st, 6);
+		b.created = sqlite3_column_int64(st, 7);
+		if (fn(&b, arg) != 0) {
+			rc = SQLITE_DONE;
+			break;
+		}
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return db_err(s, err, "list backups");
+	return 0;
+}
 
 #define KERNEL_COLS "name,path,source,release,fragment_sha256,created"
 

@@ -143,6 +143,7 @@ sleep 7.5
 check "the daemon took scheduled backups (events)" test "$(U events | grep -c ' sch  *backup  ')" -ge 3
 check "and kept the newest 2" test "$(U --json backup list sch | jq_get 'len(d)')" = 2
 U delete --force sch > /dev/null
+check "(delete --force does not wait for a running backup)" test -z "$(U --json list | jq_get '[i["name"] for i in d if i["name"] == "sch"]' | tr -d '[]')"
 
 # ---- restore
 run U backup restore "$W/tampered.tar.zst" --as bad
@@ -179,6 +180,7 @@ rfile=$W/remote/b/${rarch##*/}
 check "the archive landed on the remote, under the reported name" test "${rarch%/*}" = "$R" -a -s "$rfile"
 check "its sha256 is the one reported" test "$(sha256sum "$rfile" | cut -d' ' -f1)" = "$(echo "$out" | jq_get 'd["sha256"]')"
 check "no temp file left on the remote" test "$(ls -A "$W/remote/b" | wc -l)" = 1
+check "backup list shows the off-host copy" matches "$(U backup list b)" "*$rarch*"
 check "the freeze was short there too" test "$(echo "$out" | jq_get 'd["freeze_ms"]')" -lt 1000
 run U backup verify "$rfile"
 check "the remote archive verifies (as a file)" matches "$rc:$out" "0:*OK (2 members*"
@@ -220,7 +222,8 @@ sleep 7.5
 check "the schedule put its backups on the SFTP server, the newest 2 kept" test "$(ls "$W/remote/sch2" | grep -c '^sch2-.*\.tar\.zst$')" = 2
 check "pruning there left other files alone" test -f "$W/remote/sch2/notes.txt" -a -f "$W/remote/sch2/other-20200101T000000Z.tar.zst"
 check "the pruning is an event" matches "$(U events | grep ' sch2 ')" "*backup-pruned*$R2*"
-U delete sch2 > /dev/null
+# a scheduled backup may be running: --force cancels it
+U delete --force sch2 > /dev/null
 run U backup prune sch2 --keep 1 --from "$R2"
 check "backup prune --from sftp://" test "$rc:$(ls "$W/remote/sch2" | grep -c '^sch2-')" = 0:1
 run U create nosch --template bb --backup-to "$W/x"
@@ -284,8 +287,12 @@ run U backup restore "$W/first.tar.zst" --as changed
 check "a changed template is refused, named" matches "$rc:$err_out" "1:*template 'bb' version 1 here is not the one*"
 check "and nothing is created" test "$(U --json list | jq_get 'len(d)')" = 0 -a -z "$(ls -A "$W/state/instances" | grep restore)"
 cp -a "$W/bb.orig" "$tpl"
+# removing the template the backups were made over would make them unrestorable
+run U template rm bb
+check "template rm is refused while backups were made over it" matches "$rc:$err_out" "1:*backups were made over*--force*"
+run U template rm bb --force
+check "template rm --force removes it anyway" test "$rc" = 0
 # a restore whose template version is gone is refused, naming it
-U template rm bb > /dev/null
 run U backup restore "$W/first.tar.zst" --as again
 check "a missing template version is named" matches "$rc:$err_out" "1:*template 'bb' version 1 is missing*"
 check "and nothing is created" test "$(U --json list | jq_get 'len(d)')" = 0

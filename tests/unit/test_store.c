@@ -151,6 +151,45 @@ static void test_networks(void **state)
 	uh_store_close(s);
 }
 
+static int count_backup(const struct uh_backup_rec *b, void *arg)
+{
+	int *n = arg;
+
+	if (strcmp(b->instance, "web1") == 0 && b->template_version == 3 && b->bytes == 12345 &&
+	    b->freeze_us == 650)
+		(*n)++;
+	return 0;
+}
+
+/* The backups the daemon made: recorded, listed, forgotten. */
+static void test_backups(void **state)
+{
+	struct uh_store *s;
+	struct uh_error err;
+	struct uh_backup_rec b = {0};
+	int n = 0;
+
+	snprintf(path, sizeof(path), "%s/backups.db", dir);
+	assert_int_equal(uh_store_open(path, &s, &err), 0);
+	strcpy(b.archive, "sftp://root@192.0.2.9/srv/web1/web1-20261129T120000Z.tar.zst");
+	strcpy(b.instance, "web1");
+	strcpy(b.template_name, "deb");
+	b.template_version = 3;
+	b.bytes = 12345;
+	strcpy(b.sha256, "ab");
+	b.freeze_us = 650;
+	b.created = 1;
+	assert_int_equal(uh_store_backup_put(s, &b, &err), 0);
+	assert_int_equal(uh_store_backup_put(s, &b, &err), 0); /* the same archive: one row */
+	assert_int_equal(uh_store_backup_list(s, count_backup, &n, &err), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(uh_store_backup_del(s, b.archive, &err), 0);
+	n = 0;
+	assert_int_equal(uh_store_backup_list(s, count_backup, &n, &err), 0);
+	assert_int_equal(n, 0);
+	uh_store_close(s);
+}
+
 /* A version-2 database (session 1's schema) is upgraded in place, keeping its rows. */
 static void test_migration(void **state)
 {
@@ -181,6 +220,19 @@ static void test_migration(void **state)
 	assert_int_equal(uh_store_instance_put(s, &back, &err), 0);
 	strcpy(back.name, "new");
 	assert_int_equal(uh_store_instance_put(s, &back, &err), -1); /* the index exists */
+	{
+		struct uh_backup_rec b = {0};
+		int n = 0;
+
+		strcpy(b.archive, "/x/web1-20261129T120000Z.tar.zst");
+		strcpy(b.instance, "web1");
+		b.template_version = 3;
+		b.bytes = 12345;
+		b.freeze_us = 650;
+		assert_int_equal(uh_store_backup_put(s, &b, &err), 0); /* the table exists */
+		assert_int_equal(uh_store_backup_list(s, count_backup, &n, &err), 0);
+		assert_int_equal(n, 1);
+	}
 	uh_store_close(s);
 }
 
@@ -197,6 +249,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_roundtrip),
 		cmocka_unit_test(test_networks),
+		cmocka_unit_test(test_backups),
 		cmocka_unit_test(test_migration),
 	};
 	return cmocka_run_group_tests(tests, NULL, teardown);
