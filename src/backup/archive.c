@@ -309,17 +309,24 @@ struct seen {
 	uint64_t size;
 };
 
+/* The source, hashed as it is read: the archive's own sha256 comes out of a verify. */
+struct reader {
+	struct uh_backup_source *src;
+	struct sha256_ctx sha;
+};
+
 static la_ssize_t source_read(struct archive *a, void *arg, const void **buf)
 {
-	struct uh_backup_source *src = arg;
+	struct reader *r = arg;
 	struct uh_error e;
-	ssize_t n = src->read(src->ctx, src->buf, sizeof(src->buf), &e);
+	ssize_t n = r->src->read(r->src->ctx, r->src->buf, sizeof(r->src->buf), &e);
 
 	if (n < 0) {
 		archive_set_error(a, e.errnum ? e.errnum : EIO, "%s", e.msg);
 		return -1;
 	}
-	*buf = src->buf;
+	sha256_update(&r->sha, (size_t)n, (const uint8_t *)r->src->buf);
+	*buf = r->src->buf;
 	return n;
 }
 
@@ -350,16 +357,18 @@ int uh_backup_read(const char *path, const char *restore_dir, json_t **manifest,
 	}
 	src->read = fd_read;
 	src->ctx = &fd;
-	ret = uh_backup_read_from(src, path, restore_dir, manifest, err);
+	ret = uh_backup_read_from(src, path, restore_dir, manifest, NULL, err);
 	close(fd);
 	free(src);
 	return ret;
 }
 
 int uh_backup_read_from(struct uh_backup_source *src, const char *path,
-			const char *restore_dir, json_t **manifest, struct uh_error *err)
+			const char *restore_dir, json_t **manifest, char archive_sha[UH_SHA256_HEX],
+			struct uh_error *err)
 {
 	struct archive *a = archive_read_new();
+	struct reader rd = {.src = src};
 	struct archive_entry *e;
 	struct seen seen[32];
 	int nseen = 0, r, ret = -1, out = -1;
@@ -371,7 +380,8 @@ int uh_backup_read_from(struct uh_backup_source *src, const char *path,
 	*manifest = NULL;
 	archive_read_support_filter_zstd(a);
 	archive_read_support_format_tar(a);
-	if (archive_read_open(a, src, NULL, source_read, NULL) != ARCHIVE_OK) {
+	sha256_init(&rd.sha);
+	if (archive_read_open(a, &rd, NULL, source_read, NULL) != ARCHIVE_OK) {
 		la_err(a, err, "backup: open", path);
 		goto done;
 	}
@@ -475,6 +485,18 @@ int uh_backup_read_from(struct uh_backup_source *src, const char *path,
 			uh_errx(err, "backup %s: member %s is not in the manifest", path, seen[k].name);
 			goto done;
 		}
+	if (archive_sha) {
+		/* libarchive stops at the end-of-archive blocks: the rest counts too */
+		uint8_t digest[SHA256_DIGEST_SIZE];
+		ssize_t n;
+
+		while ((n = src->read(src->ctx, src->buf, sizeof(src->buf), err)) > 0)
+			sha256_update(&rd.sha, (size_t)n, (const uint8_t *)src->buf);
+		if (n < 0)
+			goto done;
+		sha256_digest(&rd.sha, SHA256_DIGEST_SIZE, digest);
+		hex(digest, archive_sha);
+	}
 	*manifest = man;
 	man = NULL;
 	ret = 0;

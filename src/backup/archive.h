@@ -41,8 +41,10 @@ struct uh_backup_source {
 int uh_backup_write_to(const struct uh_backup_sink *out, const char *label,
 		       const struct uh_backup_member *members, int n, json_t *extra,
 		       char sha256[UH_SHA256_HEX], uint64_t *bytes, struct uh_error *err);
+/* As uh_backup_read; archive_sha (if not NULL) gets the sha256 of every byte of the source. */
 int uh_backup_read_from(struct uh_backup_source *src, const char *label,
-			const char *restore_dir, json_t **manifest, struct uh_error *err);
+			const char *restore_dir, json_t **manifest, char archive_sha[UH_SHA256_HEX],
+			struct uh_error *err);
 
 /* Write `members` and the manifest (`extra` merged into it, may be NULL) to out_path. */
 int uh_backup_write(const char *out_path, const struct uh_backup_member *members, int n,

@@ -81,6 +81,20 @@ static ssize_t remote_read(void *ctx, void *buf, size_t len, struct uh_error *er
 	return uh_sftp_read(ctx, buf, len, err);
 }
 
+static ssize_t local_read(void *ctx, void *buf, size_t len, struct uh_error *err)
+{
+	ssize_t n;
+
+	if (cancelled)
+		return uh_errc(err, ECANCELED, "cancelled");
+	do
+		n = read(*(int *)ctx, buf, len);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return uh_err(err, errno, "read");
+	return n;
+}
+
 /* ---- the template's digest, cached beside it: templates never change once built, and
  * hashing a big one for every backup would cost more than the backup */
 
@@ -203,38 +217,46 @@ out:
 static int cmd_read(const char *archive, const char *dir, struct opts *o, json_t *res,
 		    struct uh_error *err)
 {
+	struct uh_backup_source *src = calloc(1, sizeof(*src));
 	struct uh_target t;
+	struct uh_sftp *s = NULL;
+	struct uh_sftp_file *f = NULL;
 	json_t *man = NULL;
-	int ret;
+	char sha[UH_SHA256_HEX];
+	int fd = -1, ret = -1;
 
+	if (src == NULL)
+		abort();
 	if (uh_target_parse(archive, &t, err) < 0)
-		return -1;
+		goto out;
 	if (!t.remote) {
-		ret = uh_backup_read(t.path, dir, &man, err);
-	} else {
-		struct uh_sftp *s = NULL;
-		struct uh_sftp_file *f = NULL;
-		struct uh_backup_source *src = calloc(1, sizeof(*src));
-
-		if (src == NULL)
-			abort();
-		ret = uh_sftp_connect(&t, &o->ssh, &s, err);
-		if (ret == 0)
-			ret = uh_sftp_open_read(s, t.path, &f, err);
-		if (ret == 0) {
-			src->read = remote_read;
-			src->ctx = f;
-			ret = uh_backup_read_from(src, archive, dir, &man, err);
+		fd = open(t.path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0) {
+			uh_err(err, errno, "backup: open %s", t.path);
+			goto out;
 		}
-		uh_sftp_discard(f);
-		uh_sftp_close(s);
-		free(src);
+		src->read = local_read;
+		src->ctx = &fd;
+	} else {
+		if (uh_sftp_connect(&t, &o->ssh, &s, err) < 0 ||
+		    uh_sftp_open_read(s, t.path, &f, err) < 0)
+			goto out;
+		src->read = remote_read;
+		src->ctx = f;
 	}
-	if (ret < 0)
-		return -1;
+	if (uh_backup_read_from(src, archive, dir, &man, sha, err) < 0)
+		goto out;
 	json_object_set_new(res, "archive", json_string(archive));
+	json_object_set_new(res, "sha256", json_string(sha));
 	json_object_set_new(res, "manifest", man);
-	return 0;
+	ret = 0;
+out:
+	if (fd >= 0)
+		close(fd);
+	uh_sftp_discard(f);
+	uh_sftp_close(s);
+	free(src);
+	return ret;
 }
 
 /* ---- prune: only names this tool writes (PREFIX + 16-character UTC stamp + suffix) count,

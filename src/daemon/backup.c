@@ -589,21 +589,70 @@ fail:
 
 /* ---- verify */
 
+struct recorded {
+	const char *archive;
+	struct uh_backup_rec rec;
+	int found;
+};
+
+static int find_recorded(const struct uh_backup_rec *b, void *arg)
+{
+	struct recorded *r = arg;
+
+	if (strcmp(b->archive, r->archive) != 0)
+		return 0;
+	r->rec = *b;
+	r->found = 1;
+	return 1;
+}
+
+/* An archive this daemon made must still be the very file it made: a valid archive put in
+ * its place (an older one renamed, one from another host) is caught by its sha256. */
+static int check_recorded(struct uh_backup_job *j, json_t *res, struct uh_error *err)
+{
+	struct recorded *r = calloc(1, sizeof(*r));
+	const char *sha = json_string_value(json_object_get(res, "sha256"));
+	int ret = 0;
+
+	if (r == NULL)
+		abort();
+	r->archive = j->target;
+	if (uh_store_backup_list(j->d->store, find_recorded, r, err) == 0 && r->found &&
+	    r->rec.sha256[0] && (sha == NULL || strcmp(sha, r->rec.sha256) != 0)) {
+		char when[32];
+		struct tm tm;
+		time_t t = (time_t)r->rec.created;
+
+		gmtime_r(&t, &tm);
+		strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%SZ", &tm);
+		ret = uh_errc(err, EILSEQ,
+			      "backup %s: not the archive umlhostd made at %s (sha256 %.12s..., "
+			      "recorded %.12s...)",
+			      j->target, when, sha ? sha : "?", r->rec.sha256);
+	}
+	free(r);
+	return ret;
+}
+
 static void verify_done(struct uh_backup_job *j, json_t *res)
 {
 	struct uh_error err;
 
-	if (!json_is_true(json_object_get(res, "ok"))) {
+	if (!json_is_true(json_object_get(res, "ok")))
 		result_err(res, &err);
+	if (!json_is_true(json_object_get(res, "ok")) || check_recorded(j, res, &err) < 0) {
 		job_fail(j, 422, &err, "verify_failed");
 		return;
 	}
 	job_finish(j, 200,
-		   json_pack("{s:s, s:b, s:O}", "archive", j->target, "ok", 1, "manifest",
+		   json_pack("{s:s, s:b, s:O, s:O}", "archive", j->target, "ok", 1, "sha256",
+			     json_object_get(res, "sha256"), "manifest",
 			     json_object_get(res, "manifest")));
 }
 
-static int check_archive_arg(const char *archive, const char *what, struct uh_error *err)
+/* Check an archive argument and spell it as it was recorded. */
+static int check_archive_arg(const char *archive, const char *what, char *out, size_t len,
+			     struct uh_error *err)
 {
 	struct uh_target t;
 
@@ -611,6 +660,7 @@ static int check_archive_arg(const char *archive, const char *what, struct uh_er
 		return uh_errx(err, "backup %s: an archive is needed", what);
 	if (uh_target_parse(archive, &t, err) < 0)
 		return uh_err_prefix(err, "backup %s", what);
+	uh_target_format(&t, t.path, out, len);
 	return 0;
 }
 
@@ -618,9 +668,10 @@ void uh_backup_verify(struct uh_daemon *d, const char *archive, uh_done_fn done,
 {
 	struct uh_backup_job *j = NULL;
 	struct uh_error err;
-	const char *args[] = {"verify", archive, NULL};
+	char canon[PATH_MAX];
+	const char *args[] = {"verify", canon, NULL};
 
-	if (check_archive_arg(archive, "verify", &err) < 0) {
+	if (check_archive_arg(archive, "verify", canon, sizeof(canon), &err) < 0) {
 		done(ctx, 400, uh_error_body(&err, "invalid"));
 		return;
 	}
@@ -629,7 +680,7 @@ void uh_backup_verify(struct uh_daemon *d, const char *archive, uh_done_fn done,
 		done(ctx, 500, uh_error_body(&err, NULL));
 		return;
 	}
-	snprintf(j->target, sizeof(j->target), "%s", archive);
+	snprintf(j->target, sizeof(j->target), "%s", canon);
 	if (job_spawn(j, args, verify_done, &err) < 0)
 		job_fail(j, 500, &err, NULL);
 }
@@ -743,8 +794,9 @@ static void restore_extracted(struct uh_backup_job *j, json_t *res)
 	struct uh_template_rec t;
 	const char *args[4] = {"hash", t.path, NULL};
 
-	if (!json_is_true(json_object_get(res, "ok"))) {
+	if (!json_is_true(json_object_get(res, "ok")))
 		result_err(res, &err);
+	if (!json_is_true(json_object_get(res, "ok")) || check_recorded(j, res, &err) < 0) {
 		job_fail(j, 422, &err, "verify_failed");
 		return;
 	}
@@ -785,11 +837,12 @@ void uh_backup_restore(struct uh_daemon *d, const char *archive, const char *as,
 {
 	struct uh_backup_job *j = NULL;
 	struct uh_error err;
-	char parent[PATH_MAX];
+	char parent[PATH_MAX], canon[PATH_MAX];
 	int status = 400;
 
-	if (check_archive_arg(archive, "restore", &err) < 0)
+	if (check_archive_arg(archive, "restore", canon, sizeof(canon), &err) < 0)
 		goto fail;
+	archive = canon;
 	if (as && uh_validate_name("instance", as, &err) < 0)
 		goto fail;
 	status = 0;

@@ -166,6 +166,15 @@ check "a stopped instance is backed up without a freeze" test "$rc:$(echo "$out"
 sleep 1.1
 U backup create b > /dev/null
 check "three archives of b" test "$(U --json backup list b | jq_get 'len(d)')" = 3
+# a valid archive in the place of another (an older one renamed): caught by the recorded sha256
+a_old=$(U --json backup list b | jq_get 'sorted(x["archive"] for x in d)[0]')
+a_new=$(U --json backup list b | jq_get 'sorted(x["archive"] for x in d)[2]')
+cp "$a_new" "$W/new.keep"
+cp "$a_old" "$a_new"
+run U backup verify "$a_new"
+check "an archive swapped for another valid one fails verify" matches "$rc:$err_out" "1:*not the archive umlhostd made*"
+cp "$W/new.keep" "$a_new"
+check "the real one verifies, with its sha256" test "$(U --json backup verify "$a_new" | jq_get 'd["sha256"]')" = "$(sha256sum "$a_new" | cut -d' ' -f1)"
 run U backup prune b --keep 1
 check "prune --keep 1 leaves the newest" test "$rc:$(U --json backup list b | jq_get 'len(d)')" = 0:1
 

@@ -41,7 +41,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	src.read = mem_read;
 	src.ctx = &m;
-	if (uh_backup_read_from(&src, "fuzz", NULL, &man, &err) == 0) {
+	char sha[UH_SHA256_HEX];
+
+	if (uh_backup_read_from(&src, "fuzz", NULL, &man, sha, &err) == 0) {
 		if (!json_is_object(json_object_get(man, "members")))
 			__builtin_trap();
 		json_decref(man);
