@@ -111,9 +111,12 @@ for k in 1 2 3; do
 	warch=$(echo "$out" | jq_get 'd["archive"]')
 	sleep 1.1
 done
+# restored as an instance, its disk merged over the template as the kernel would see it
 mkdir -p "$W/y"
-tar --zstd -xf "$warch" -C "$W/y"
-U cow merge "$W/y/disk.cow" "$W/y/merged.img" --backing "$W/state/templates/bb.img" > /dev/null
+run U backup restore "$warch" --as wcopy
+check "the writing guest's last backup restores" test "$rc" = 0
+U cow merge "$W/state/instances/wcopy/disk.cow" "$W/y/merged.img" --backing "$W/state/templates/bb.img" > /dev/null
+U delete wcopy > /dev/null
 e2fsck -fy "$W/y/merged.img" > /dev/null 2>&1
 check "the writing guest's snapshot replays to a clean filesystem" e2fsck -fn "$W/y/merged.img"
 debugfs -R "dump /guestdata/records $W/y/records" "$W/y/merged.img" > /dev/null 2>&1
