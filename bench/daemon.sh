@@ -95,12 +95,19 @@ hz=$(getconf CLK_TCK)
 ticks() { awk '{print $14 + $15}' /proc/$DPID/stat; }
 t0=$(ticks); s0=$(date +%s%N); sleep 30; t1=$(ticks); s1=$(date +%s%N)
 rss=$(awk '/VmRSS/{print $2}' /proc/$DPID/status)
-mon_rss=0; for p in $(pgrep -f "umlhost-monitor .*$W/"); do mon_rss=$((mon_rss + $(awk '/VmRSS/{print $2}' /proc/$p/status))); done
-awk -v t=$((t1 - t0)) -v hz="$hz" -v ns=$((s1 - s0)) -v rss="$rss" -v mon="$mon_rss" 'BEGIN{
+# two per instance: the monitor and, jailed, its pid-namespace init; RSS counts the libc pages
+# they share, PSS splits them
+mon_rss=0; mon_pss=0; mon_n=0
+for p in $(pgrep -f "umlhost-monitor .*$W/"); do
+	mon_rss=$((mon_rss + $(awk '/VmRSS/{print $2}' /proc/$p/status)))
+	mon_pss=$((mon_pss + $(awk '/^Pss:/{print $2}' /proc/$p/smaps_rollup)))
+	mon_n=$((mon_n + 1))
+done
+awk -v t=$((t1 - t0)) -v hz="$hz" -v ns=$((s1 - s0)) -v rss="$rss" -v mon="$mon_rss" -v pss="$mon_pss" -v n="$mon_n" 'BEGIN{
 	cpu = t / hz / (ns / 1e9) * 100;
 	printf "umlhostd over 30 s: CPU %.2f%% of a core (target < 1%%: %s), RSS %.1f MB (target < 10 MB: %s)\n",
 		cpu, (cpu < 1) ? "met" : "NOT met", rss / 1024, (rss < 10240) ? "met" : "NOT met";
-	printf "32 monitors: RSS %.1f MB in all (%.2f MB each)\n", mon / 1024, mon / 1024 / 32 }'
+	printf "monitors (%d processes for 32 instances): RSS %.1f MB, PSS %.1f MB in all (PSS %.2f MB per instance)\n", n, mon / 1024, pss / 1024, pss / 1024 / 32 }'
 jobs=(); for i in $(seq 32); do U kill "idle$i" > /dev/null & jobs+=($!); done
 wait "${jobs[@]}"
 
