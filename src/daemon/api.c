@@ -413,19 +413,18 @@ static enum MHD_Result route_instance(struct req *r, const char *method, const c
 	}
 	if (action != NULL && strcmp(method, "POST") == 0 &&
 	    (strcmp(action, "flatten") == 0 || strcmp(action, "resize") == 0)) {
-		json_t *body = parse_body(r, &err), *out = NULL;
-		int rc;
+		json_t *body = parse_body(r, &err);
 
 		if (body == NULL)
 			return send_json(r->conn, 400, uh_error_body(&err, "invalid"));
-		rc = action[0] == 'f'
-			     ? uh_disk_flatten(d, name, &out, &err)
-			     : uh_disk_resize(d, name, json_string_value(json_object_get(body, "size")),
-					      &out, &err);
+		async_begin(r);
+		if (action[0] == 'f')
+			uh_disk_flatten(d, name, op_done, r);
+		else
+			uh_disk_resize(d, name, json_string_value(json_object_get(body, "size")),
+				       op_done, r);
 		json_decref(body);
-		if (rc < 0)
-			return send_err(r, &err);
-		return send_json(r->conn, 200, out);
+		return async_wait(r);
 	}
 	if (action != NULL && strcmp(method, "POST") == 0) {
 		static const struct {

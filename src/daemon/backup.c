@@ -527,6 +527,11 @@ void uh_backup_create(struct uh_daemon *d, const char *name, const char *to, int
 		uh_errc(&err, EBUSY, "a backup of %s is running; try again when it is done", name);
 		goto fail;
 	}
+	if (inst->disk_work) {
+		uh_errc(&err, EBUSY, "%s: its disk is being %s; try again when that is done", name,
+			inst->disk_work);
+		goto fail;
+	}
 	if (to && uh_target_parse(to, &t, &err) < 0) {
 		uh_err_prefix(&err, "backup %s: --to", name);
 		status = 400;
@@ -1108,7 +1113,7 @@ static void schedule_due(void *arg)
 		struct uh_error err;
 
 		if (i->rec.backup_every_s <= 0 || now - i->rec.backup_last < i->rec.backup_every_s ||
-		    i->ops != NULL || uh_backup_busy(d, i->rec.name))
+		    i->ops != NULL || i->disk_work || uh_backup_busy(d, i->rec.name))
 			continue;
 		i->rec.backup_last = now;
 		if (uh_store_instance_put(d->store, &i->rec, &err) < 0)

@@ -56,6 +56,7 @@ struct uh_instance {
 	int reap_tries;
 	char exit_status[64]; /* what the monitor recorded, while reaping */
 	int stop_step; /* where the stop sequence is: cad, halt, kill */
+	const char *disk_work; /* "flattened", "resized": its disk is being worked on */
 	struct uh_timer *restart_timer;
 	int expect_exit; /* we asked the kernel to stop: its exit is not a crash */
 	int ready_seen;	 /* the notify socket said the mconsole is up */
@@ -66,6 +67,7 @@ struct uh_instance {
 
 struct uh_follower; /* an event stream (api.c) */
 struct uh_backup_job;
+struct uh_work;
 
 struct uh_daemon {
 	struct uh_config cfg;
@@ -86,6 +88,7 @@ struct uh_daemon {
 	struct uh_build *tbuilds;	       /* template builds (template.c) */
 	struct uh_timer *backup_timer;	       /* scheduled backups (backup.c) */
 	struct uh_backup_job *backup_jobs;     /* backups, verifies, restores running */
+	struct uh_work *works;		       /* forked workers running (job.c) */
 	struct uh_upgrade *upgrade;	       /* the rolling upgrade in progress (upgrade.c) */
 };
 
@@ -159,12 +162,14 @@ void uh_net_init(struct uh_daemon *d);
 int uh_parse_duration(const char *s, int64_t *out);
 
 /* instance.c: offline disk operations */
-/* The COW over its template becomes a private sparse image (the template no longer pins it). */
-int uh_disk_flatten(struct uh_daemon *d, const char *name, json_t **out, struct uh_error *err);
-/* Grow a private image and its ext4 (e2fsck + resize2fs), with a safety copy restored on
- * failure. */
-int uh_disk_resize(struct uh_daemon *d, const char *name, const char *size, json_t **out,
-		   struct uh_error *err);
+/* disk.c: on a stopped instance, in a forked worker; `done` is called once. Flatten: the
+ * COW merged over its template into a private sparse image. Resize: grow a private image
+ * and its ext4 (e2fsck + resize2fs), with a safety copy restored on failure. */
+void uh_disk_flatten(struct uh_daemon *d, const char *name, uh_done_fn done, void *ctx);
+void uh_disk_resize(struct uh_daemon *d, const char *name, const char *size, uh_done_fn done,
+		    void *ctx);
+/* instance.c: is the template its COW was made over still there and unchanged? */
+int uh_instance_check_template(struct uh_instance *inst, struct uh_error *err);
 
 /* backup.c: each call answers `done` exactly once (maybe before it returns); the archive
  * work runs in the umlhost-backup helper. */
@@ -226,6 +231,16 @@ pid_t uh_job_spawn(char *const argv[], const char *log, struct uh_error *err);
 /* The log's last "<prefix>... error:" line, else its last line. */
 void uh_job_error_line(const char *log, const char *prefix, char *out, size_t len);
 void uh_rm_tree(const char *path);
+/* Blocking work (a disk merge, e2fsck) in a forked child at nice 10: fn runs there (only file
+ * work and tools, no loop or store), finish(arg, 0 or -1, its error) in the daemon when it
+ * ends. */
+typedef int (*uh_work_fn)(void *arg, struct uh_error *err);
+typedef void (*uh_work_done_fn)(void *arg, int rc, struct uh_error *err);
+int uh_work_start(struct uh_daemon *d, uh_work_fn fn, uh_work_done_fn finish, void *arg,
+		  struct uh_error *err);
+int uh_work_child_exited(struct uh_daemon *d, pid_t pid, int status);
+/* At shutdown: wait for the running work to finish (it is not cut halfway). */
+void uh_work_wait_all(struct uh_daemon *d);
 
 /* kernel.c */
 /* The binary of kernel `name` ("stock" is the configured /usr/bin/linux.uml). */

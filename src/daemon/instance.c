@@ -846,6 +846,14 @@ void uh_instance_submit(struct uh_daemon *d, const char *name, enum uh_op_type t
 			done(ctx, 404, uh_error_body(&err, NULL));
 		return;
 	}
+	if (inst->disk_work && type != UH_OP_STOP && type != UH_OP_KILL) {
+		/* the worker has the disk */
+		uh_errc(&err, EBUSY, "%s: its disk is being %s; try again when that is done", name,
+			inst->disk_work);
+		if (done)
+			done(ctx, 409, uh_error_body(&err, NULL));
+		return;
+	}
 	if (type == UH_OP_DELETE && force)
 		uh_backup_cancel(d, name);
 	if (type == UH_OP_DELETE && uh_backup_busy(d, name)) {
@@ -1255,7 +1263,7 @@ static void mc_readable(void *arg, uint32_t events)
 	}
 }
 
-static int check_template(struct uh_instance *inst, struct uh_error *err)
+int uh_instance_check_template(struct uh_instance *inst, struct uh_error *err)
 {
 	struct uh_cow_info info;
 	struct uh_template_rec t;
@@ -1472,7 +1480,8 @@ static void start_begin(struct uh_instance *inst)
 	}
 	uh_loop_cancel(d->loop, inst->restart_timer); /* a start by hand replaces a pending one */
 	inst->restart_timer = NULL;
-	if ((!inst->rec.flat && check_template(inst, &err) < 0) || check_kernel(inst, &err) < 0 ||
+	if ((!inst->rec.flat && uh_instance_check_template(inst, &err) < 0) ||
+	    check_kernel(inst, &err) < 0 ||
 	    uh_budget_check(inst->rec.name, uh_host_memory_mib(), d->cfg.memory_reserve_mib,
 			    uh_daemon_committed_mib(d), inst->rec.memory_mib, &err) < 0) {
 		uh_daemon_event(d, inst->rec.name, "start-refused", "%s", err.msg);
@@ -1582,7 +1591,7 @@ void uh_daemon_reap_children(struct uh_daemon *d)
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
 		if (uh_kernel_child_exited(d, pid, status) ||
 		    uh_template_child_exited(d, pid, status) ||
-		    uh_backup_child_exited(d, pid, status))
+		    uh_backup_child_exited(d, pid, status) || uh_work_child_exited(d, pid, status))
 			continue;
 		for (i = d->instances; i; i = i->next) {
 			if (i->rec.monitor_pid == pid) {
@@ -1878,173 +1887,3 @@ void uh_daemon_autostart(struct uh_daemon *d)
 
 /* ---- disks (offline: the instance must be stopped) */
 
-static int disk_busy(struct uh_instance *inst, struct uh_error *err)
-{
-	if (is_active(inst) || inst->ops != NULL)
-		return uh_errc(err, EBUSY, "%s is %s; stop it first", inst->rec.name,
-			       inst->rec.state);
-	return 0;
-}
-
-int uh_disk_flatten(struct uh_daemon *d, const char *name, json_t **out, struct uh_error *err)
-{
-	struct uh_instance *inst = uh_instance_find(d, name);
-	char img[PATH_MAX], cow[PATH_MAX];
-
-	if (inst == NULL)
-		return uh_errc(err, ENOENT, "no instance named '%s'", name);
-	if (disk_busy(inst, err) < 0)
-		return -1;
-	if (inst->rec.flat)
-		return uh_errc(err, EEXIST, "%s: its disk is a private image already", name);
-	if (check_template(inst, err) < 0)
-		return -1;
-	/* the COW's data over the template's, into a new sparse image (temp + fsync + rename) */
-	snprintf(img, sizeof(img), "%.4000s/disk.img", inst->dir);
-	snprintf(cow, sizeof(cow), "%s", inst->rec.disk);
-	unlink(img);
-	if (uh_cow_merge(cow, img, NULL, err) < 0)
-		return uh_err_prefix(err, "%s: flatten", name);
-	if (inst->rec.uid > 0 &&
-	    (chown(img, (uid_t)inst->rec.uid, (gid_t)inst->rec.uid) < 0 || chmod(img, 0600) < 0)) {
-		uh_err(err, errno, "%s: give %s to uid %d", name, img, inst->rec.uid);
-		unlink(img);
-		return -1;
-	}
-	snprintf(inst->rec.disk, sizeof(inst->rec.disk), "%.4000s", img);
-	inst->rec.flat = 1;
-	if (uh_store_instance_put(d->store, &inst->rec, err) < 0) {
-		snprintf(inst->rec.disk, sizeof(inst->rec.disk), "%s", cow);
-		inst->rec.flat = 0;
-		unlink(img);
-		return -1;
-	}
-	unlink(cow);
-	uh_daemon_event(d, name, "disk-flattened", "%s (was a COW over %s version %d)", img,
-			inst->rec.template_name, inst->rec.template_version);
-	*out = uh_instance_json(inst);
-	return 0;
-}
-
-/* Run a tool (e2fsck, resize2fs) and keep its last output line for an error message. */
-static int run_fs_tool(char *const argv[], char *last, size_t len)
-{
-	int pfd[2], status;
-	pid_t pid;
-	char buf[4096];
-	ssize_t n, used = 0;
-
-	last[0] = '\0';
-	if (pipe2(pfd, O_CLOEXEC) < 0)
-		return -1;
-	pid = fork();
-	if (pid < 0) {
-		close(pfd[0]);
-		close(pfd[1]);
-		return -1;
-	}
-	if (pid == 0) {
-		dup2(pfd[1], 1);
-		dup2(pfd[1], 2);
-		execvp(argv[0], argv);
-		_exit(127);
-	}
-	close(pfd[1]);
-	while ((n = read(pfd[0], buf + used, sizeof(buf) - 1 - (size_t)used)) > 0) {
-		used += n;
-		if ((size_t)used >= sizeof(buf) - 1)
-			used = 0; /* keep the tail only */
-	}
-	close(pfd[0]);
-	buf[used] = '\0';
-	while (used > 0 && (buf[used - 1] == '\n' || buf[used - 1] == ' '))
-		buf[--used] = '\0';
-	{
-		char *nl = strrchr(buf, '\n');
-		snprintf(last, len, "%.500s", nl ? nl + 1 : buf);
-	}
-	if (waitpid(pid, &status, 0) < 0)
-		return -1;
-	return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
-}
-
-int uh_disk_resize(struct uh_daemon *d, const char *name, const char *size, json_t **out,
-		   struct uh_error *err)
-{
-	struct uh_instance *inst = uh_instance_find(d, name);
-	char backup[PATH_MAX + 16], last[512], sz[32];
-	uint64_t bytes;
-	struct stat st;
-	int r, in = -1, bk = -1;
-
-	if (inst == NULL)
-		return uh_errc(err, ENOENT, "no instance named '%s'", name);
-	if (disk_busy(inst, err) < 0)
-		return -1;
-	if (!inst->rec.flat)
-		return uh_errx(err, "%s: its disk is a COW pinned to its template's size; make it a "
-				    "private image first: umlhost disk flatten %s",
-			       name, name);
-	if (size == NULL || uh_parse_size(size, &bytes, err) < 0)
-		return uh_err_prefix(err, "%s: disk resize", name);
-	if (stat(inst->rec.disk, &st) < 0)
-		return uh_err(err, errno, "%s: %s", name, inst->rec.disk);
-	if (bytes <= (uint64_t)st.st_size || bytes % 4096 != 0)
-		return uh_errx(err, "%s: %s is not larger than the disk (%lluM), or not a whole "
-				    "number of 4 KiB blocks; disks only grow",
-			       name, size, (unsigned long long)st.st_size >> 20);
-	/* the seed's advice: a safety copy first (sparse, so cheap); restored on any failure */
-	snprintf(backup, sizeof(backup), "%.4000s/disk.img.pre-resize", inst->dir);
-	in = open(inst->rec.disk, O_RDONLY | O_CLOEXEC);
-	bk = open(backup, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (in < 0 || bk < 0 || ftruncate(bk, st.st_size) < 0 ||
-	    uh_copy_data_extents(in, bk, (uint64_t)st.st_size, err) < 0 || fsync(bk) < 0) {
-		if (in < 0 || bk < 0)
-			uh_err(err, errno, "%s: safety copy %s", name, backup);
-		uh_err_prefix(err, "%s: safety copy", name);
-		goto fail_copy;
-	}
-	close(in);
-	close(bk);
-	in = bk = -1;
-	if (truncate(inst->rec.disk, (off_t)bytes) < 0) {
-		uh_err(err, errno, "%s: grow %s", name, inst->rec.disk);
-		goto restore;
-	}
-	{
-		char *fsck[] = {"e2fsck", "-f", "-p", inst->rec.disk, NULL};
-
-		r = run_fs_tool(fsck, last, sizeof(last));
-		if (r != 0 && r != 1) { /* 1: errors corrected */
-			uh_errx(err, "%s: e2fsck before resizing: %s (exit %d)", name, last, r);
-			goto restore;
-		}
-	}
-	{
-		char *grow[] = {"resize2fs", inst->rec.disk, NULL};
-
-		r = run_fs_tool(grow, last, sizeof(last));
-		if (r != 0) {
-			uh_errx(err, "%s: resize2fs: %s (exit %d)", name, last, r);
-			goto restore;
-		}
-	}
-	unlink(backup);
-	uh_format_size(bytes, sz, sizeof(sz));
-	uh_daemon_event(d, name, "disk-resized", "%s -> %s", inst->rec.disk, sz);
-	*out = uh_instance_json(inst);
-	json_object_set_new(*out, "disk_bytes", json_integer((json_int_t)bytes));
-	return 0;
-restore:
-	if (rename(backup, inst->rec.disk) < 0)
-		uh_warnx("%s: could not restore %s from %s: %s", name, inst->rec.disk, backup,
-			 strerror(errno));
-	return -1;
-fail_copy:
-	if (in >= 0)
-		close(in);
-	if (bk >= 0)
-		close(bk);
-	unlink(backup);
-	return -1;
-}

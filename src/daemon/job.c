@@ -1,6 +1,8 @@
-/* Background jobs of the daemon: a helper program (the kernel builder, the template builder)
- * in its own session at nice 10, stdin /dev/null, stdout and stderr appended to a log that
- * the CLI reads while it runs. The daemon learns of its end from SIGCHLD (main loop). */
+/* Background jobs of the daemon: a helper program (the kernel builder, the template builder,
+ * the backup helper) in its own session at nice 10, stdin /dev/null, stdout and stderr
+ * appended to a log that the CLI reads while it runs; or blocking work of the daemon's own
+ * (merging a disk, e2fsck) in a forked child. The daemon learns of their end from SIGCHLD
+ * (main loop). */
 #include "daemon/daemon.h"
 
 #include <errno.h>
@@ -145,4 +147,95 @@ void uh_build_stop_all(struct uh_build *list)
 	for (; list; list = list->next)
 		if (list->pid > 0)
 			kill(-list->pid, SIGTERM);
+}
+
+/* ---- work in a forked child */
+
+struct uh_work {
+	pid_t pid;
+	int fd; /* the child's error, if it failed */
+	uh_work_done_fn finish;
+	void *arg;
+	struct uh_work *next;
+};
+
+int uh_work_start(struct uh_daemon *d, uh_work_fn fn, uh_work_done_fn finish, void *arg,
+		  struct uh_error *err)
+{
+	struct uh_work *w;
+	int pfd[2];
+	pid_t pid;
+
+	if (pipe2(pfd, O_CLOEXEC) < 0)
+		return uh_err(err, errno, "pipe");
+	pid = fork();
+	if (pid < 0) {
+		close(pfd[0]);
+		close(pfd[1]);
+		return uh_err(err, errno, "fork");
+	}
+	if (pid == 0) {
+		/* only file work and tools here: no loop, no store, no sockets of the daemon */
+		struct uh_error e = {0};
+		sigset_t none;
+		int rc;
+
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		setpriority(PRIO_PROCESS, 0, 10);
+		rc = fn(arg, &e);
+		if (rc < 0)
+			(void)!write(pfd[1], &e, sizeof(e)); /* < PIPE_BUF: one piece */
+		_exit(rc < 0 ? 1 : 0);
+	}
+	close(pfd[1]);
+	w = calloc(1, sizeof(*w));
+	if (w == NULL)
+		abort();
+	w->pid = pid;
+	w->fd = pfd[0];
+	w->finish = finish;
+	w->arg = arg;
+	w->next = d->works;
+	d->works = w;
+	return 0;
+}
+
+int uh_work_child_exited(struct uh_daemon *d, pid_t pid, int status)
+{
+	struct uh_work *w, **pp;
+	struct uh_error e = {0};
+	int rc;
+
+	for (pp = &d->works; (w = *pp) != NULL; pp = &w->next)
+		if (w->pid == pid)
+			break;
+	if (w == NULL)
+		return 0;
+	*pp = w->next;
+	rc = WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
+	if (rc < 0 && read(w->fd, &e, sizeof(e)) != (ssize_t)sizeof(e))
+		uh_errx(&e, "the worker process died (%s %d)",
+			WIFSIGNALED(status) ? "signal" : "exit",
+			WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
+	e.msg[sizeof(e.msg) - 1] = '\0';
+	close(w->fd);
+	w->finish(w->arg, rc, &e);
+	free(w);
+	return 1;
+}
+
+void uh_work_wait_all(struct uh_daemon *d)
+{
+	/* disk work is not interrupted halfway (a half-resized filesystem): it is waited for */
+	while (d->works) {
+		int status;
+		pid_t pid = waitpid(d->works->pid, &status, 0);
+
+		if (pid < 0 && errno == EINTR)
+			continue;
+		if (pid < 0)
+			status = 0;
+		uh_work_child_exited(d, d->works->pid, status);
+	}
 }

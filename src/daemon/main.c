@@ -273,6 +273,7 @@ int main(int argc, char **argv)
 	sd_notify(0, "STOPPING=1");
 	uh_info("stopping; instances keep running");
 	uh_backup_shutdown(&d);
+	uh_work_wait_all(&d);
 	uh_kernel_shutdown(&d);
 	uh_template_shutdown(&d);
 	uh_api_stop(&d);

@@ -69,4 +69,32 @@ wait_log s UH-SWAP-ON 20
 run guest_sh s 'grep -c ubdc /proc/swaps; cat /sys/block/ubdd/size'
 check "the guest swaps on its swap disk and sees the data disk (32 MiB)" matches "$out" "1*65536*"
 U stop s > /dev/null
+
+# ---- a big flatten runs in a worker: the daemon supervises and answers meanwhile, and the
+# instance's disk is left alone until it is done
+mkdir -p "$W/bigdata"
+for k in 1 2 3 4 5 6; do head -c 100M /dev/urandom > "$W/bigdata/r$k"; done
+make_image "$W/big.img" 1G "$W/bigdata"
+rm -rf "$W/bigdata"
+U template import big "$W/big.img" > /dev/null
+U create bigv --template big --memory 64M > /dev/null
+U disk flatten bigv > "$W/flatten.out" 2>&1 &
+fpid=$!
+worker() { pgrep -P "$DAEMON_PID" -x umlhostd > /dev/null; }
+for k in $(seq 200); do worker && break; sleep 0.02; done
+t0=$(date +%s%N)
+U list > /dev/null
+t1=$(date +%s%N)
+check "while a worker merges 600 MB, the daemon answers ($(( (t1 - t0) / 1000000 )) ms)" test $(( (t1 - t0) / 1000000 )) -lt 500
+check "(the worker was still at it)" worker
+run U start bigv
+check "the instance does not start under the worker" matches "$rc:$err_out" "1:*its disk is being flattened*"
+run U backup create bigv
+check "nor is it backed up" matches "$rc:$err_out" "1:*its disk is being flattened*"
+wait "$fpid"
+check "the flatten completes" matches "$(cat "$W/flatten.out")" "*now a private image*"
+check "and the image holds the template's data" test "$(stat -c %b "$W/state/instances/bigv/disk.img")" -gt $(( 600 * 2048 ))
+U start bigv > /dev/null
+check "it boots from its image" wait_log bigv UH-INIT-UP 20
+U stop bigv > /dev/null
 finish
