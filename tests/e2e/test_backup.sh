@@ -299,6 +299,16 @@ run U backup restore "$W/first.tar.zst" --as changed
 check "a changed template is refused, named" matches "$rc:$err_out" "1:*template 'bb' version 1 here is not the one*"
 check "and nothing is created" test "$(U --json list | jq_get 'len(d)')" = 0 -a -z "$(ls -A "$W/state/instances" | grep restore)"
 cp -a "$W/bb.orig" "$tpl"
+# the same template with another mtime (as on another host, copied): the sha256 matches, the
+# restored COW is pointed at it (UML checks the backing file's mtime) and boots with the data
+touch -d '2030-01-01 00:00:00' "$tpl"
+run U backup restore "$W/first.tar.zst" --as moved
+check "restore over a copied template (same content, new mtime)" matches "$rc:$out" "0:*restored moved*"
+U start moved > /dev/null
+wait_log moved UH-INIT-UP 20 || not_ok "moved boots"
+run guest_sh moved 'cd /guestdata && sha256sum -c SUMS'
+check "its COW was rebased: it boots with the backup's data" matches "$out" "*blob: OK*"
+U delete --force moved > /dev/null
 # removing the template the backups were made over would make them unrestorable
 run U template rm bb
 check "template rm is refused while backups were made over it" matches "$rc:$err_out" "1:*backups were made over*--force*"
