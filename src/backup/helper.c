@@ -11,6 +11,7 @@
  *   umlhost-backup hash IMAGE                  a template's digest (cached beside it)
  *   umlhost-backup prune DIR --prefix NAME- --keep N
  *                  keep the newest N archives NAME-<UTC stamp>.tar.zst in DIR (or sftp URL)
+ *   umlhost-backup list DIR [--prefix NAME-]   the archives there, oldest first
  * Common: --result FILE, --key FILE, --known-hosts FILE (for sftp). SIGTERM cancels: a
  * partial archive is removed, locally or on the remote. */
 #include "backup/archive.h"
@@ -259,24 +260,49 @@ out:
 	return ret;
 }
 
-/* ---- prune: only names this tool writes (PREFIX + 16-character UTC stamp + suffix) count,
+/* ---- list and prune: only names this tool writes (NAME-YYYYMMDDTHHMMSSZ.tar.zst) count,
  * whatever else an admin keeps in the directory stays */
 
-struct names {
-	char **v;
-	size_t n, cap;
-	const char *prefix;
+#define STAMP_LEN 16 /* YYYYMMDDTHHMMSSZ */
+#define SUFFIX ".tar.zst"
+
+struct archive_name {
+	char *name;
+	uint64_t size;
+	int64_t mtime;
 };
+
+struct names {
+	struct archive_name *v;
+	size_t n, cap;
+	const char *prefix; /* NAME- or NULL: any instance */
+};
+
+/* The instance's name length in an archive's name, or 0 if it is not one of ours. */
+static size_t instance_len(const char *name)
+{
+	size_t n = strlen(name), sl = strlen(SUFFIX), il;
+	const char *stamp;
+
+	if (n < 2 + STAMP_LEN + sl || strcmp(name + n - sl, SUFFIX) != 0)
+		return 0;
+	stamp = name + n - sl - STAMP_LEN;
+	if (stamp[-1] != '-' || stamp[8] != 'T' || stamp[15] != 'Z')
+		return 0;
+	for (int i = 0; i < STAMP_LEN; i++)
+		if (i != 8 && i != 15 && (stamp[i] < '0' || stamp[i] > '9'))
+			return 0;
+	il = (size_t)(stamp - 1 - name);
+	return il > 0 && il <= 32 ? il : 0; /* instance names: 1..32 characters */
+}
 
 static void names_add(const char *name, uint64_t size, int64_t mtime, void *arg)
 {
 	struct names *a = arg;
-	size_t pl = strlen(a->prefix), n = strlen(name);
+	size_t il = instance_len(name);
 
-	(void)size;
-	(void)mtime;
-	if (n != pl + 16 + strlen(".tar.zst") || strncmp(name, a->prefix, pl) != 0 ||
-	    name[pl + 8] != 'T' || name[pl + 15] != 'Z' || strcmp(name + pl + 16, ".tar.zst") != 0)
+	if (il == 0 || (a->prefix && (strlen(a->prefix) != il + 1 ||
+				      strncmp(name, a->prefix, il + 1) != 0)))
 		return;
 	if (a->n == a->cap) {
 		a->cap = a->cap ? 2 * a->cap : 16;
@@ -284,14 +310,89 @@ static void names_add(const char *name, uint64_t size, int64_t mtime, void *arg)
 		if (a->v == NULL)
 			abort();
 	}
-	a->v[a->n] = strdup(name);
-	if (a->v[a->n++] == NULL)
+	a->v[a->n].name = strdup(name);
+	if (a->v[a->n].name == NULL)
 		abort();
+	a->v[a->n].size = size;
+	a->v[a->n++].mtime = mtime;
 }
 
 static int cmp_name(const void *x, const void *y)
 {
-	return strcmp(*(char *const *)x, *(char *const *)y);
+	return strcmp(((const struct archive_name *)x)->name,
+		      ((const struct archive_name *)y)->name);
+}
+
+/* Our archives in a local directory or over SFTP (then *s stays connected), oldest first. */
+static int collect(const struct uh_target *t, struct opts *o, struct names *a, struct uh_sftp **s,
+		   struct uh_error *err)
+{
+	if (t->remote) {
+		if (uh_sftp_connect(t, &o->ssh, s, err) < 0 ||
+		    uh_sftp_list(*s, t->path, SUFFIX, names_add, a, err) < 0)
+			return -1;
+	} else {
+		DIR *dp = opendir(t->path);
+		struct dirent *de;
+
+		if (dp == NULL && errno != ENOENT)
+			return uh_err(err, errno, "%s", t->path);
+		while (dp && (de = readdir(dp)) != NULL) {
+			char p[2100];
+			struct stat st;
+
+			snprintf(p, sizeof(p), "%s/%s", t->path, de->d_name);
+			if (instance_len(de->d_name) && stat(p, &st) == 0 && S_ISREG(st.st_mode))
+				names_add(de->d_name, (uint64_t)st.st_size, st.st_mtime, a);
+		}
+		if (dp)
+			closedir(dp);
+	}
+	/* the UTC stamp in the name: name order is age order (per instance) */
+	qsort(a->v, a->n, sizeof(*a->v), cmp_name);
+	return 0;
+}
+
+static void names_free(struct names *a)
+{
+	for (size_t i = 0; i < a->n; i++)
+		free(a->v[i].name);
+	free(a->v);
+}
+
+static void join(const struct uh_target *t, const char *name, char *path, size_t plen,
+		 char *url, size_t ulen)
+{
+	snprintf(path, plen, "%s/%s", strcmp(t->path, "/") ? t->path : "", name);
+	uh_target_format(t, path, url, ulen);
+}
+
+static int cmd_list(const char *where, struct opts *o, json_t *res, struct uh_error *err)
+{
+	struct uh_target t;
+	struct uh_sftp *s = NULL;
+	struct names a = {.prefix = o->prefix};
+	json_t *arr = json_array();
+	char path[2100], url[2400];
+	int ret = -1;
+
+	if (uh_target_parse(where, &t, err) < 0 || collect(&t, o, &a, &s, err) < 0)
+		goto out;
+	for (size_t i = 0; i < a.n; i++) {
+		join(&t, a.v[i].name, path, sizeof(path), url, sizeof(url));
+		json_array_append_new(arr, json_pack("{s:s%, s:s, s:I, s:I}", "instance",
+						     a.v[i].name, instance_len(a.v[i].name),
+						     "archive", url, "bytes",
+						     (json_int_t)a.v[i].size, "mtime",
+						     (json_int_t)a.v[i].mtime));
+	}
+	json_object_set(res, "archives", arr);
+	ret = 0;
+out:
+	names_free(&a);
+	json_decref(arr);
+	uh_sftp_close(s);
+	return ret;
 }
 
 static int cmd_prune(const char *where, struct opts *o, json_t *res, struct uh_error *err)
@@ -301,52 +402,29 @@ static int cmd_prune(const char *where, struct opts *o, json_t *res, struct uh_e
 	struct names a = {.prefix = o->prefix};
 	json_t *removed = json_array();
 	char path[2100], url[2400];
-	size_t i;
+	size_t i = 0;
 	int ret = -1;
 
 	if (o->prefix == NULL || o->keep < 1) {
 		uh_errx(err, "prune needs --prefix and --keep N (N >= 1)");
 		goto out;
 	}
-	if (uh_target_parse(where, &t, err) < 0)
+	if (uh_target_parse(where, &t, err) < 0 || collect(&t, o, &a, &s, err) < 0)
 		goto out;
-	if (t.remote) {
-		if (uh_sftp_connect(&t, &o->ssh, &s, err) < 0 ||
-		    uh_sftp_list(s, t.path, ".tar.zst", names_add, &a, err) < 0)
-			goto out;
-	} else {
-		DIR *dp = opendir(t.path);
-		struct dirent *de;
-
-		if (dp == NULL && errno != ENOENT) {
-			uh_err(err, errno, "prune %s", t.path);
-			goto out;
-		}
-		while (dp && (de = readdir(dp)) != NULL)
-			if (de->d_type == DT_REG || de->d_type == DT_UNKNOWN)
-				names_add(de->d_name, 0, 0, &a);
-		if (dp)
-			closedir(dp);
-	}
-	/* the UTC stamp in the name: name order is age order */
-	qsort(a.v, a.n, sizeof(*a.v), cmp_name);
-	for (i = 0; i + (size_t)o->keep < a.n; i++) {
-		snprintf(path, sizeof(path), "%s/%s", strcmp(t.path, "/") ? t.path : "", a.v[i]);
+	for (; i + (size_t)o->keep < a.n; i++) {
+		join(&t, a.v[i].name, path, sizeof(path), url, sizeof(url));
 		if (t.remote ? uh_sftp_unlink(s, path, err) < 0 : unlink(path) < 0) {
 			if (!t.remote)
 				uh_err(err, errno, "prune: remove %s", path);
 			goto out;
 		}
-		uh_target_format(&t, path, url, sizeof(url));
 		json_array_append_new(removed, json_string(url));
 	}
 	json_object_set_new(res, "kept", json_integer((json_int_t)(a.n - i)));
 	json_object_set(res, "removed", removed);
 	ret = 0;
 out:
-	for (i = 0; i < a.n; i++)
-		free(a.v[i]);
-	free(a.v);
+	names_free(&a);
 	json_decref(removed);
 	uh_sftp_close(s);
 	return ret;
@@ -447,7 +525,7 @@ int main(int argc, char **argv)
 				goto done;
 			break;
 		default:
-			uh_errx(&err, "usage: umlhost-backup write|verify|extract|hash|prune ...");
+			uh_errx(&err, "usage: umlhost-backup write|verify|extract|hash|prune|list ...");
 			goto done;
 		}
 	}
@@ -460,6 +538,8 @@ int main(int argc, char **argv)
 		rc = cmd_read(argv[optind + 1], argv[optind + 2], &o, res, &err);
 	else if (strcmp(cmd, "prune") == 0 && argc - optind == 2)
 		rc = cmd_prune(argv[optind + 1], &o, res, &err);
+	else if (strcmp(cmd, "list") == 0 && argc - optind == 2)
+		rc = cmd_list(argv[optind + 1], &o, res, &err);
 	else if (strcmp(cmd, "hash") == 0 && argc - optind == 2) {
 		char sha[UH_SHA256_HEX];
 
@@ -468,7 +548,7 @@ int main(int argc, char **argv)
 			json_object_set_new(res, "sha256", json_string(sha));
 	}
 	else
-		uh_errx(&err, "usage: umlhost-backup write|verify|extract|hash|prune ...");
+		uh_errx(&err, "usage: umlhost-backup write|verify|extract|hash|prune|list ...");
 done:
 	if (rc < 0 && cancelled && err.errnum != ECANCELED)
 		uh_errc(&err, ECANCELED, "cancelled");

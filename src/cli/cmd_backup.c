@@ -13,9 +13,29 @@
 
 static const char usage[] =
 	"usage: umlhost backup create NAME [--to DIR|sftp://[USER@]HOST[:PORT]/DIR]\n"
-	"       umlhost backup list [NAME]\n"
+	"       umlhost backup list [NAME] [--from DIR|URL]\n"
 	"       umlhost backup verify ARCHIVE | umlhost backup restore ARCHIVE [--as NAME]\n"
 	"       umlhost backup prune NAME --keep N [--from DIR|URL]";
+
+/* A query parameter's value: everything but unreserved characters percent-encoded. */
+static char *query_escape(const char *v)
+{
+	char *out = malloc(3 * strlen(v) + 1), *o = out;
+
+	if (out == NULL)
+		abort();
+	for (; *v; v++) {
+		unsigned char c = (unsigned char)*v;
+
+		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		    c == '-' || c == '_' || c == '.' || c == '~' || c == '/')
+			*o++ = (char)c;
+		else
+			o += sprintf(o, "%%%02X", c);
+	}
+	*o = '\0';
+	return out;
+}
 
 int uh_cli_location(const char *arg, char *path, struct uh_error *err)
 {
@@ -144,12 +164,34 @@ int uh_cmd_backup(struct uh_cli *cli, int argc, char **argv)
 		json_decref(resp);
 		return UH_EXIT_OK;
 	}
-	if ((argc == 2 || argc == 3) && strcmp(argv[1], "list") == 0) {
-		if (argc == 3 && strlen(argv[2]) > 64)
-			return uh_cli_usage(cli, "%s", usage);
-		snprintf(url, sizeof(url), "/v1/backups%s%s", argc == 3 ? "?instance=" : "",
-			 argc == 3 ? argv[2] : "");
-		if (uh_client_call(cli, "GET", url, NULL, &resp, &err) < 0)
+	if (argc >= 2 && argc <= 5 && strcmp(argv[1], "list") == 0) {
+		const char *name = NULL, *from = NULL;
+		char *q = NULL, *efrom = NULL;
+		int a;
+
+		for (a = 2; a < argc; a++) {
+			if (strcmp(argv[a], "--from") == 0 && a + 1 < argc && from == NULL)
+				from = argv[++a];
+			else if (name == NULL && argv[a][0] != '-' && strlen(argv[a]) <= 64)
+				name = argv[a];
+			else
+				return uh_cli_usage(cli, "%s", usage);
+		}
+		if (from) {
+			if (uh_cli_location(from, path, &err) < 0) {
+				uh_err_prefix(&err, "--from");
+				return uh_cli_fail(cli, &err);
+			}
+			efrom = query_escape(path);
+		}
+		if (asprintf(&q, "/v1/backups%s%s%s%s%s%s", name || from ? "?" : "",
+			     name ? "instance=" : "", name ? name : "", name && from ? "&" : "",
+			     from ? "from=" : "", from ? efrom : "") < 0)
+			abort();
+		free(efrom);
+		a = uh_client_call(cli, "GET", q, NULL, &resp, &err);
+		free(q);
+		if (a < 0)
 			return uh_cli_fail(cli, &err);
 		if (cli->json) {
 			uh_cli_print_json(resp);

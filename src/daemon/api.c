@@ -654,8 +654,14 @@ static enum MHD_Result dispatch(struct req *r, const char *method, const char *u
 	if (strcmp(url, "/v1/backups") == 0 && get) {
 		const char *inst = MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND,
 							       "instance");
+		const char *from = MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND,
+							       "from");
 
-		return send_json(r->conn, 200, uh_backup_list(d, inst));
+		if (from == NULL)
+			return send_json(r->conn, 200, uh_backup_list(d, inst));
+		async_begin(r);
+		uh_backup_list_from(d, inst, from, op_done, r);
+		return async_wait(r);
 	}
 	if ((strcmp(url, "/v1/backups/restore") == 0 || strcmp(url, "/v1/backups/verify") == 0) &&
 	    post) {

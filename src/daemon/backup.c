@@ -970,6 +970,45 @@ json_t *uh_backup_list(struct uh_daemon *d, const char *name)
 	return arr;
 }
 
+/* What a directory or an SFTP server holds (after a host is lost, the only index left). */
+static void listed(struct uh_backup_job *j, json_t *res)
+{
+	struct uh_error err;
+
+	if (!json_is_true(json_object_get(res, "ok"))) {
+		result_err(res, &err);
+		job_fail(j, 0, &err, NULL);
+		return;
+	}
+	job_finish(j, 200, json_incref(json_object_get(res, "archives")));
+}
+
+void uh_backup_list_from(struct uh_daemon *d, const char *name, const char *from,
+			 uh_done_fn done, void *ctx)
+{
+	struct uh_backup_job *j;
+	struct uh_target t;
+	struct uh_error err;
+	char prefix[UH_KEY_MAX + 2];
+	const char *args[] = {"--prefix", prefix, "list", NULL, NULL};
+
+	if ((name && uh_validate_name("instance", name, &err) < 0) ||
+	    uh_target_parse(from, &t, &err) < 0) {
+		done(ctx, 400, uh_error_body(&err, NULL));
+		return;
+	}
+	j = job_new(d, "list", done, ctx, &err);
+	if (j == NULL) {
+		done(ctx, 500, uh_error_body(&err, NULL));
+		return;
+	}
+	canonical(&t, j->dir, sizeof(j->dir));
+	snprintf(prefix, sizeof(prefix), "%s-", name ? name : "");
+	args[3] = j->dir;
+	if (job_spawn(j, name ? args : args + 2, listed, &err) < 0)
+		job_fail(j, 500, &err, NULL);
+}
+
 /* ---- what template rm must not break silently */
 
 struct uses_ctx {

@@ -178,8 +178,11 @@ void uh_backup_create(struct uh_daemon *d, const char *name, const char *to, int
 void uh_backup_verify(struct uh_daemon *d, const char *archive, uh_done_fn done, void *ctx);
 void uh_backup_restore(struct uh_daemon *d, const char *archive, const char *as,
 		       uh_done_fn done, void *ctx);
-/* The archives under <state>/backups (one instance's with name). */
+/* The archives under <state>/backups and those recorded elsewhere (one instance's with name). */
 json_t *uh_backup_list(struct uh_daemon *d, const char *name);
+/* The archives in a directory or on an SFTP server (name: one instance's). */
+void uh_backup_list_from(struct uh_daemon *d, const char *name, const char *from,
+			 uh_done_fn done, void *ctx);
 /* Keep the newest `keep` archives of the instance in `from` (a directory or sftp URL; NULL:
  * its default directory). */
 void uh_backup_prune(struct uh_daemon *d, const char *name, int keep, const char *from,

@@ -238,6 +238,9 @@ check "the pruning is an event" matches "$(U events | grep ' sch2 ')" "*backup-p
 U delete --force sch2 > /dev/null
 run U backup prune sch2 --keep 1 --from "$R2"
 check "backup prune --from sftp://" test "$rc:$(ls "$W/remote/sch2" | grep -c '^sch2-')" = 0:1
+run U --json backup list --from "$R2"
+check "backup list --from sftp:// reads the server (archive names only)" test "$rc:$(echo "$out" | jq_get '",".join(x["instance"] for x in d)')" = "0:other,sch2"
+check "one instance's, with the URL to restore from" test "$(U --json backup list sch2 --from "$R2" | jq_get '[x["archive"] for x in d][0]')" = "$R2/$(ls "$W/remote/sch2" | grep '^sch2-')"
 run U create nosch --template bb --backup-to "$W/x"
 check "--backup-to without --backup-every is refused" matches "$rc:$err_out" "1:*--backup-to goes with --backup-every*"
 run U backup create b --to "ftp://x/y"
