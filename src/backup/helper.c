@@ -105,6 +105,7 @@ static int template_sha(const char *path, char out[UH_SHA256_HEX], struct uh_err
 	struct stat st;
 	FILE *f;
 	struct uh_tmpfile tmp;
+	struct uh_error cerr;
 
 	if (stat(path, &st) < 0)
 		return uh_err(err, errno, "template %s", path);
@@ -126,12 +127,12 @@ static int template_sha(const char *path, char out[UH_SHA256_HEX], struct uh_err
 	if (uh_backup_file_sha256(path, out, err) < 0)
 		return -1;
 	/* a cache that cannot be written only costs time next time */
-	if (uh_tmpfile_open(&tmp, cache, 0644, err) == 0) {
+	if (uh_tmpfile_open(&tmp, cache, 0644, &cerr) == 0) {
 		int n = snprintf(line, sizeof(line), "%s %lld %lld\n", out, (long long)st.st_size,
 				 (long long)st.st_mtime);
 
 		if (uh_write_full(tmp.fd, line, (size_t)n) == 0)
-			uh_tmpfile_commit(&tmp, err);
+			uh_tmpfile_commit(&tmp, &cerr);
 		uh_tmpfile_discard(&tmp);
 	}
 	return 0;
