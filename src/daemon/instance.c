@@ -1134,7 +1134,10 @@ static void exit_finalize(struct uh_instance *inst, const char *status)
 static void start_fail(struct uh_instance *inst, struct uh_error *err)
 {
 	inst->expect_exit = 1;
-	kill_session(inst);
+	/* not only the kernel's session: when the start failed before its pid was known, the
+	 * kernel is found by its cgroup and by its open disk (a leaked kernel would keep the
+	 * instance's address and disk) */
+	kill_leftovers(inst);
 	set_state(inst, "stopped");
 	uh_daemon_event(inst->d, inst->rec.name, "start-failed", "%s", err->msg);
 	op_fail(inst, err);

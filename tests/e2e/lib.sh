@@ -188,6 +188,11 @@ trap 'exit 130' INT TERM
 # finish: print the summary line and exit with the right status.
 finish() {
 	echo "$((CHECKS - FAILS)) passed, $FAILS failed"
+	# what CI shows of a failure: the daemon's own account of it
+	if [ "$FAILS" != 0 ] && [ -s "$W/daemon.log" ]; then
+		echo "# the daemon's log, last 40 lines:"
+		tail -40 "$W/daemon.log" | sed 's/^/#   /'
+	fi
 	[ "$FAILS" = 0 ]
 	exit $?
 }

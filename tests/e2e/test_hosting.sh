@@ -41,7 +41,7 @@ echo "not a key" > "$W/bad.pub"
 run U create bad --template deb --network pub --ssh-key "$W/bad.pub"
 check "a file that is no public key is refused, nothing created" matches "$rc:$err_out:$(U --json list | jq_get 'len(d)')" "1:*not an OpenSSH public key*:3"
 
-for n in web1 web2 web3; do run U start "$n"; check "$n starts" test "$rc" = 0; done
+for n in web1 web2 web3; do run U start "$n"; check "$n starts" test "$rc" = 0 || echo "#   $err_out"; done
 i=0
 for n in web1 web2 web3; do
 	i=$((i + 1))
