@@ -20,6 +20,8 @@ PKGS=(
 	# tests: GNU tar --zstd opens backup archives the way an admin would; a real sshd is the
 	# SFTP target; bench/backup.sh: the reflink case on a loop-mounted XFS, the seed's bzip2
 	zstd openssh-server xfsprogs bzip2
+	# tests: fault injection (a slow monitor) with strace
+	strace
 )
 missing=()
 for p in "${PKGS[@]}"; do

@@ -53,6 +53,8 @@ struct uh_instance {
 	int phase;
 	struct uh_timer *op_timer;
 	struct uh_timer *reap_timer;
+	struct uh_timer *pid_timer; /* waiting for the monitor's uml.pid (start) */
+	int pid_tries;
 	int reap_tries;
 	char exit_status[64]; /* what the monitor recorded, while reaping */
 	int stop_step; /* where the stop sequence is: cad, halt, kill */

@@ -1133,6 +1133,8 @@ static void exit_finalize(struct uh_instance *inst, const char *status)
 
 static void start_fail(struct uh_instance *inst, struct uh_error *err)
 {
+	uh_loop_cancel(inst->d->loop, inst->pid_timer);
+	inst->pid_timer = NULL;
 	inst->expect_exit = 1;
 	/* not only the kernel's session: when the start failed before its pid was known, the
 	 * kernel is found by its cgroup and by its open disk (a leaked kernel would keep the
@@ -1182,6 +1184,34 @@ static int read_pid_file(struct uh_instance *inst, struct uh_error *err)
 	return 0;
 }
 
+/* The kernel said its mconsole is up; its pid comes from the monitor's uml.pid, written
+ * (fsync + rename) right after the fork. Under heavy I/O that can land after a fast kernel's
+ * notify (the hosting kernel is up in ~80 ms): a missing file is waited for, up to 5 s, not
+ * taken for a failed start. */
+static void ready_continue(void *arg)
+{
+	struct uh_instance *inst = arg;
+	struct uh_error err;
+
+	inst->pid_timer = NULL;
+	if (inst->phase != PH_READY || !is_state(inst, "starting"))
+		return;
+	if (read_pid_file(inst, &err) < 0) {
+		if (err.errnum == ENOENT && inst->pid_tries++ < 500) {
+			inst->pid_timer = uh_loop_after(inst->d->loop, 10, ready_continue, inst);
+			return;
+		}
+		goto fail;
+	}
+	if (watch_pid(inst, &err) < 0 || mc_send(inst, "version", 1, &err) < 0)
+		goto fail;
+	return;
+fail:
+	uh_err_prefix(&err, "%s: start", inst->rec.name);
+	notify_close(inst);
+	start_fail(inst, &err);
+}
+
 static void notify_readable(void *arg, uint32_t events)
 {
 	struct uh_instance *inst = arg;
@@ -1212,13 +1242,10 @@ static void notify_readable(void *arg, uint32_t events)
 				break;
 			}
 			inst->phase = PH_READY;
-			if (read_pid_file(inst, &err) < 0 || watch_pid(inst, &err) < 0 ||
-			    mc_send(inst, "version", 1, &err) < 0) {
-				uh_err_prefix(&err, "%s: start", inst->rec.name);
-				notify_close(inst);
-				start_fail(inst, &err);
-				return;
-			}
+			inst->pid_tries = 0;
+			ready_continue(inst);
+			if (inst->notify == NULL)
+				return; /* the start failed */
 			break;
 		case UH_MC_NOTIFY_PANIC:
 			uh_daemon_event(inst->d, inst->rec.name, "panic", "%s", msg.data);
