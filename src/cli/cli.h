@@ -30,6 +30,8 @@ const char *uh_cli_error_code(const struct uh_error *err);
 
 /* Parse a duration in seconds ("5", "0.5") into milliseconds. */
 int uh_cli_parse_seconds(const char *s, int *ms);
+/* Parse a whole decimal number (no trailing characters). */
+int uh_cli_parse_long(const char *s, long *v);
 
 /* API calls (client.c). A status >= 400 becomes an error carrying the daemon's message. */
 const char *uh_cli_socket(const struct uh_cli *cli);

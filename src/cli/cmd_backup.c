@@ -137,11 +137,10 @@ int uh_cmd_backup(struct uh_cli *cli, int argc, char **argv)
 	}
 	if ((argc == 5 || argc == 7) && strcmp(argv[1], "prune") == 0 &&
 	    strcmp(argv[3], "--keep") == 0 && (argc == 5 || strcmp(argv[5], "--from") == 0)) {
-		char *end;
-		long keep = strtol(argv[4], &end, 10);
+		long keep;
 		json_t *body;
 
-		if (*end || keep < 1 || strlen(argv[2]) > 64)
+		if (uh_cli_parse_long(argv[4], &keep) < 0 || keep < 1 || strlen(argv[2]) > 64)
 			return uh_cli_usage(cli, "%s", usage);
 		body = json_pack("{s:s, s:i}", "instance", argv[2], "keep", (int)keep);
 		if (argc == 7) {

@@ -77,15 +77,19 @@ int uh_cmd_create(struct uh_cli *cli, int argc, char **argv)
 					     {"disk", required_argument, NULL, 'D'},
 					     {"json", no_argument, NULL, 'j'},
 					     {NULL, 0, NULL, 0}};
-	json_t *body = json_object(), *args = json_array(), *resp = NULL, *keys = json_array();
-	json_t *disks = json_array();
+	/* the body owns the arrays: one json_decref frees everything */
+	json_t *body = json_object(), *args = json_array(), *keys = json_array();
+	json_t *disks = json_array(), *resp = NULL;
 	struct uh_error kerr;
-	char *end;
+	char path[PATH_MAX];
 	long v;
-	int c, rc;
+	int c, rc = UH_EXIT_OK;
 
+	json_object_set_new(body, "kernel_args", args);
+	json_object_set_new(body, "ssh_keys", keys);
+	json_object_set_new(body, "disks", disks);
 	optind = 0;
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+	while (rc == UH_EXIT_OK && (c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
 		case 't':
 			json_object_set_new(body, "template", json_string(optarg));
@@ -120,94 +124,64 @@ int uh_cmd_create(struct uh_cli *cli, int argc, char **argv)
 		case 'E':
 			json_object_set_new(body, "backup_every", json_string(optarg));
 			break;
-		case 'T': {
-			char loc[PATH_MAX];
-
-			if (uh_cli_location(optarg, loc, &kerr) < 0) {
-				json_decref(body);
-				json_decref(args);
-				json_decref(keys);
-				json_decref(disks);
+		case 'T':
+			if (uh_cli_location(optarg, path, &kerr) < 0) {
 				uh_err_prefix(&kerr, "--backup-to");
-				return uh_cli_fail(cli, &kerr);
+				rc = uh_cli_fail(cli, &kerr);
+				break;
 			}
-			json_object_set_new(body, "backup_to", json_string(loc));
+			json_object_set_new(body, "backup_to", json_string(path));
 			break;
-		}
 		case 'K':
-			v = strtol(optarg, &end, 10);
-			if (end == optarg || *end) {
-				json_decref(body);
-				json_decref(args);
-				json_decref(keys);
-				json_decref(disks);
-				return uh_cli_usage(cli, "invalid --backup-keep '%s'", optarg);
-			}
-			json_object_set_new(body, "backup_keep", json_integer(v));
+			if (uh_cli_parse_long(optarg, &v) < 0)
+				rc = uh_cli_usage(cli, "invalid --backup-keep '%s'", optarg);
+			else
+				json_object_set_new(body, "backup_keep", json_integer(v));
 			break;
-		case 'D': {
-			char abs[PATH_MAX];
-
-			if (realpath(optarg, abs) == NULL) {
+		case 'D':
+			if (realpath(optarg, path) == NULL) {
 				uh_err(&kerr, errno, "--disk %s", optarg);
-				json_decref(body);
-				json_decref(args);
-				json_decref(keys);
-				json_decref(disks);
-				return uh_cli_fail(cli, &kerr);
+				rc = uh_cli_fail(cli, &kerr);
+				break;
 			}
-			json_array_append_new(disks, json_string(abs));
+			json_array_append_new(disks, json_string(path));
 			break;
-		}
 		case 'S':
 			/* the CLI reads the key (the caller's file), the daemon checks it */
-			if (read_keys(optarg, keys, &kerr) < 0) {
-				json_decref(body);
-				json_decref(args);
-				json_decref(keys);
-				return uh_cli_fail(cli, &kerr);
-			}
+			if (read_keys(optarg, keys, &kerr) < 0)
+				rc = uh_cli_fail(cli, &kerr);
 			break;
 		case 'p':
-			v = strtol(optarg, &end, 10);
-			if (end == optarg || *end) {
-				json_decref(body);
-				json_decref(args);
-				return uh_cli_usage(cli, "invalid --pids-max '%s'", optarg);
-			}
-			json_object_set_new(body, "pids_max", json_integer(v));
+			if (uh_cli_parse_long(optarg, &v) < 0)
+				rc = uh_cli_usage(cli, "invalid --pids-max '%s'", optarg);
+			else
+				json_object_set_new(body, "pids_max", json_integer(v));
 			break;
 		case 'j':
 			cli->json = 1;
 			break;
 		default:
-			json_decref(body);
-			json_decref(args);
-			return uh_cli_usage(cli, "usage: umlhost create NAME --template T "
-						 "[--memory 128M] [--network NET [--ip ADDR]] "
-						 "[--ssh-key FILE] [--swap SIZE] [--disk FILE]... "
-						 "[--backup-every 24h [--backup-keep N] [--backup-to DIR|URL]] "
-						 "[--kernel K] [--kernel-arg ARG]... "
-						 "[--autostart] [--restart no|on-failure|always] "
-						 "[--cpu-quota 50%%] [--pids-max N]");
+			rc = uh_cli_usage(cli, "usage: umlhost create NAME --template T "
+					       "[--memory 128M] [--network NET [--ip ADDR]] "
+					       "[--ssh-key FILE] [--swap SIZE] [--disk FILE]... "
+					       "[--backup-every 24h [--backup-keep N] [--backup-to DIR|URL]] "
+					       "[--kernel K] [--kernel-arg ARG]... "
+					       "[--autostart] [--restart no|on-failure|always] "
+					       "[--cpu-quota 50%%] [--pids-max N]");
 		}
 	}
-	if (argc - optind != 1) {
+	if (rc == UH_EXIT_OK && argc - optind != 1)
+		rc = uh_cli_usage(cli, "create needs exactly one NAME");
+	if (rc != UH_EXIT_OK) {
 		json_decref(body);
-		json_decref(args);
-		return uh_cli_usage(cli, "create needs exactly one NAME");
+		return rc;
 	}
 	json_object_set_new(body, "name", json_string(argv[optind]));
-	json_object_set_new(body, "kernel_args", args);
-	if (json_array_size(keys))
-		json_object_set_new(body, "ssh_keys", keys);
-	else
-		json_decref(keys);
-	if (json_array_size(disks))
-		json_object_set_new(body, "disks", disks);
-	else
-		json_decref(disks);
-	rc = call(cli, "POST", "/v1/instances", body, &resp);
+	if (json_array_size(keys) == 0)
+		json_object_del(body, "ssh_keys");
+	if (json_array_size(disks) == 0)
+		json_object_del(body, "disks");
+	rc = call(cli, "POST", "/v1/instances", body, &resp); /* takes the body */
 	if (rc != UH_EXIT_OK)
 		return rc;
 	if (cli->json)

@@ -177,7 +177,6 @@ int uh_cmd_upgrade(struct uh_cli *cli, int argc, char **argv)
 					     {NULL, 0, NULL, 0}};
 	json_t *body = json_object(), *names = json_array(), *resp = NULL, *failed;
 	struct uh_error err;
-	char *end;
 	long v;
 	int c;
 
@@ -191,8 +190,7 @@ int uh_cmd_upgrade(struct uh_cli *cli, int argc, char **argv)
 			json_object_set_new(body, "all", json_true());
 			break;
 		case 'p':
-			v = strtol(optarg, &end, 10);
-			if (end == optarg || *end) {
+			if (uh_cli_parse_long(optarg, &v) < 0) {
 				json_decref(body);
 				json_decref(names);
 				return uh_cli_usage(cli, "invalid --parallel '%s'", optarg);

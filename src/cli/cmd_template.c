@@ -116,7 +116,6 @@ int uh_cmd_template(struct uh_cli *cli, int argc, char **argv)
 		return UH_EXIT_OK;
 	}
 	if (strcmp(argv[1], "rm") == 0 && argc >= 3) {
-		char *end;
 		long v = 0;
 		int force = 0;
 
@@ -124,8 +123,7 @@ int uh_cmd_template(struct uh_cli *cli, int argc, char **argv)
 			if (strcmp(argv[a], "--force") == 0) {
 				force = 1;
 			} else if (strcmp(argv[a], "--version") == 0 && a + 1 < argc) {
-				v = strtol(argv[++a], &end, 10);
-				if (*end || v < 1)
+				if (uh_cli_parse_long(argv[++a], &v) < 0 || v < 1)
 					return uh_cli_usage(cli, "%s", usage);
 			} else {
 				return uh_cli_usage(cli, "%s", usage);

@@ -75,6 +75,15 @@ int uh_cli_parse_seconds(const char *s, int *ms)
 	return 0;
 }
 
+int uh_cli_parse_long(const char *s, long *v)
+{
+	char *end;
+
+	errno = 0;
+	*v = strtol(s, &end, 10);
+	return errno != 0 || end == s || *end != '\0' ? -1 : 0;
+}
+
 const char *uh_cli_str(json_t *o, const char *key)
 {
 	const char *s = json_string_value(json_object_get(o, key));
