@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <nettle/sha2.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,11 +66,23 @@ struct sink {
 	int failed;
 };
 
+static const volatile sig_atomic_t *cancel_flag;
+
+void uh_backup_set_cancel(const volatile sig_atomic_t *flag)
+{
+	cancel_flag = flag;
+}
+
+static int cancelled(struct uh_error *err)
+{
+	return cancel_flag && *cancel_flag ? uh_errc(err, ECANCELED, "cancelled") : 0;
+}
+
 static la_ssize_t sink_write(struct archive *a, void *arg, const void *buf, size_t len)
 {
 	struct sink *s = arg;
 
-	if (s->out->write(s->out->ctx, buf, len, &s->err) < 0) {
+	if (cancelled(&s->err) < 0 || s->out->write(s->out->ctx, buf, len, &s->err) < 0) {
 		s->failed = 1;
 		archive_set_error(a, s->err.errnum ? s->err.errnum : EIO, "%s", s->err.msg);
 		return -1;
@@ -319,7 +332,8 @@ static la_ssize_t source_read(struct archive *a, void *arg, const void **buf)
 {
 	struct reader *r = arg;
 	struct uh_error e;
-	ssize_t n = r->src->read(r->src->ctx, r->src->buf, sizeof(r->src->buf), &e);
+	ssize_t n = cancelled(&e) < 0 ? -1
+				      : r->src->read(r->src->ctx, r->src->buf, sizeof(r->src->buf), &e);
 
 	if (n < 0) {
 		archive_set_error(a, e.errnum ? e.errnum : EIO, "%s", e.msg);
@@ -343,7 +357,7 @@ static ssize_t fd_read(void *ctx, void *buf, size_t len, struct uh_error *err)
 }
 
 int uh_backup_read(const char *path, const char *restore_dir, json_t **manifest,
-		   struct uh_error *err)
+		   char archive_sha[UH_SHA256_HEX], struct uh_error *err)
 {
 	struct uh_backup_source *src = calloc(1, sizeof(*src));
 	int fd = open(path, O_RDONLY | O_CLOEXEC), ret;
@@ -357,7 +371,7 @@ int uh_backup_read(const char *path, const char *restore_dir, json_t **manifest,
 	}
 	src->read = fd_read;
 	src->ctx = &fd;
-	ret = uh_backup_read_from(src, path, restore_dir, manifest, NULL, err);
+	ret = uh_backup_read_from(src, path, restore_dir, manifest, archive_sha, err);
 	close(fd);
 	free(src);
 	return ret;

@@ -12,6 +12,7 @@
 #define UH_BACKUP_ARCHIVE_H
 
 #include <jansson.h>
+#include <signal.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -41,7 +42,7 @@ struct uh_backup_source {
 int uh_backup_write_to(const struct uh_backup_sink *out, const char *label,
 		       const struct uh_backup_member *members, int n, json_t *extra,
 		       char sha256[UH_SHA256_HEX], uint64_t *bytes, struct uh_error *err);
-/* As uh_backup_read; archive_sha (if not NULL) gets the sha256 of every byte of the source. */
+/* As uh_backup_read, from any source. */
 int uh_backup_read_from(struct uh_backup_source *src, const char *label,
 			const char *restore_dir, json_t **manifest, char archive_sha[UH_SHA256_HEX],
 			struct uh_error *err);
@@ -53,9 +54,14 @@ int uh_backup_write(const char *out_path, const struct uh_backup_member *members
 
 /* Read the archive, check every member against the manifest (size and sha256), and give the
  * manifest back. Errors name the member that does not match. If restore_dir is not NULL,
- * the file members are also written there (sparse), under their names. */
+ * the file members are also written there (sparse), under their names. archive_sha (if not
+ * NULL) gets the sha256 of every byte read. */
 int uh_backup_read(const char *path, const char *restore_dir, json_t **manifest,
-		   struct uh_error *err);
+		   char archive_sha[UH_SHA256_HEX], struct uh_error *err);
+
+/* A flag (a signal handler sets it) that makes a write or read in progress fail with
+ * ECANCELED, so a partial archive is cleaned up like after any failure. */
+void uh_backup_set_cancel(const volatile sig_atomic_t *flag);
 
 /* sha256 (hex) of a file's data extents in offset order, as the manifest records members. */
 int uh_backup_file_sha256(const char *path, char out[UH_SHA256_HEX], struct uh_error *err);

@@ -53,47 +53,16 @@ struct opts {
 	int keep;
 };
 
-/* ---- sinks and sources with cancellation */
-
-struct local_out {
-	int fd;
-};
-
-static int local_write(void *ctx, const void *buf, size_t len, struct uh_error *err)
-{
-	if (cancelled)
-		return uh_errc(err, ECANCELED, "cancelled");
-	if (uh_write_full(((struct local_out *)ctx)->fd, buf, len) < 0)
-		return uh_err(err, errno, "write");
-	return 0;
-}
+/* ---- SFTP as a sink and a source (cancellation is archive.c's) */
 
 static int remote_write(void *ctx, const void *buf, size_t len, struct uh_error *err)
 {
-	if (cancelled)
-		return uh_errc(err, ECANCELED, "cancelled");
 	return uh_sftp_write(ctx, buf, len, err);
 }
 
 static ssize_t remote_read(void *ctx, void *buf, size_t len, struct uh_error *err)
 {
-	if (cancelled)
-		return uh_errc(err, ECANCELED, "cancelled");
 	return uh_sftp_read(ctx, buf, len, err);
-}
-
-static ssize_t local_read(void *ctx, void *buf, size_t len, struct uh_error *err)
-{
-	ssize_t n;
-
-	if (cancelled)
-		return uh_errc(err, ECANCELED, "cancelled");
-	do
-		n = read(*(int *)ctx, buf, len);
-	while (n < 0 && errno == EINTR);
-	if (n < 0)
-		return uh_err(err, errno, "read");
-	return n;
 }
 
 /* ---- the template's digest, cached beside it: templates never change once built, and
@@ -165,22 +134,8 @@ static int cmd_write(const char *dest, struct opts *o, json_t *res, struct uh_er
 		json_object_set_new(extra, "template_sha256", json_string(tsha));
 	}
 	if (!t.remote) {
-		struct uh_tmpfile tmp;
-		struct local_out lo;
-		struct uh_backup_sink sink = {local_write, &lo};
-
-		if (uh_tmpfile_open(&tmp, t.path, 0600, err) < 0) {
-			uh_err_prefix(err, "backup");
+		if (uh_backup_write(t.path, o->members, o->n, extra, sha, &bytes, err) < 0)
 			goto out;
-		}
-		lo.fd = tmp.fd;
-		if (uh_backup_write_to(&sink, t.path, o->members, o->n, extra, sha, &bytes, err) <
-			    0 ||
-		    uh_tmpfile_commit_noreplace(&tmp, err) < 0) {
-			uh_tmpfile_discard(&tmp);
-			goto out;
-		}
-		uh_tmpfile_discard(&tmp);
 	} else {
 		struct uh_sftp *s = NULL;
 		struct uh_sftp_file *f = NULL;
@@ -219,45 +174,35 @@ out:
 static int cmd_read(const char *archive, const char *dir, struct opts *o, json_t *res,
 		    struct uh_error *err)
 {
-	struct uh_backup_source *src = calloc(1, sizeof(*src));
 	struct uh_target t;
 	struct uh_sftp *s = NULL;
 	struct uh_sftp_file *f = NULL;
+	struct uh_backup_source *src = NULL;
 	json_t *man = NULL;
 	char sha[UH_SHA256_HEX];
-	int fd = -1, ret = -1;
+	int ret = -1;
 
-	if (src == NULL)
-		abort();
 	if (uh_target_parse(archive, &t, err) < 0)
-		goto out;
+		return -1;
 	if (!t.remote) {
-		fd = open(t.path, O_RDONLY | O_CLOEXEC);
-		if (fd < 0) {
-			uh_err(err, errno, "backup: open %s", t.path);
-			goto out;
-		}
-		src->read = local_read;
-		src->ctx = &fd;
-	} else {
-		if (uh_sftp_connect(&t, &o->ssh, &s, err) < 0 ||
-		    uh_sftp_open_read(s, t.path, &f, err) < 0)
-			goto out;
+		ret = uh_backup_read(t.path, dir, &man, sha, err);
+	} else if (uh_sftp_connect(&t, &o->ssh, &s, err) == 0 &&
+		   uh_sftp_open_read(s, t.path, &f, err) == 0) {
+		src = calloc(1, sizeof(*src));
+		if (src == NULL)
+			abort();
 		src->read = remote_read;
 		src->ctx = f;
+		ret = uh_backup_read_from(src, archive, dir, &man, sha, err);
 	}
-	if (uh_backup_read_from(src, archive, dir, &man, sha, err) < 0)
-		goto out;
-	json_object_set_new(res, "archive", json_string(archive));
-	json_object_set_new(res, "sha256", json_string(sha));
-	json_object_set_new(res, "manifest", man);
-	ret = 0;
-out:
-	if (fd >= 0)
-		close(fd);
+	if (ret == 0) {
+		json_object_set_new(res, "archive", json_string(archive));
+		json_object_set_new(res, "sha256", json_string(sha));
+		json_object_set_new(res, "manifest", man);
+	}
+	free(src);
 	uh_sftp_discard(f);
 	uh_sftp_close(s);
-	free(src);
 	return ret;
 }
 
@@ -509,6 +454,7 @@ int main(int argc, char **argv)
 
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
+	uh_backup_set_cancel(&cancelled);
 	signal(SIGPIPE, SIG_IGN);
 	o.ssh.timeout_s = 30;
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {

@@ -64,7 +64,7 @@ static void test_roundtrip_and_damage(void **state)
 
 	/* verify + restore: the same bytes, holes kept, the manifest as written */
 	assert_int_equal(mkdir(out, 0700), 0);
-	if (uh_backup_read(arch, out, &man, &err) < 0)
+	if (uh_backup_read(arch, out, &man, NULL, &err) < 0)
 		fail_msg("%s", err.msg);
 	assert_string_equal(json_string_value(json_object_get(man, "template")), "deb");
 	assert_int_equal(json_integer_value(json_object_get(man, "template_version")), 2);
@@ -79,7 +79,7 @@ static void test_roundtrip_and_damage(void **state)
 	assert_int_equal(stat(cmd, &st), 0);
 	assert_true(st.st_blocks * 512 < (4 << 20));
 	/* restoring over existing files is refused */
-	assert_int_equal(uh_backup_read(arch, out, &man, &err), -1);
+	assert_int_equal(uh_backup_read(arch, out, &man, NULL, &err), -1);
 
 	/* one byte flipped in the middle (inside the random data): found, the member named */
 	{
@@ -92,7 +92,7 @@ static void test_roundtrip_and_damage(void **state)
 		assert_int_equal(pwrite(fd, &c, 1, mid), 1);
 		close(fd);
 	}
-	assert_int_equal(uh_backup_read(arch, NULL, &man, &err), -1);
+	assert_int_equal(uh_backup_read(arch, NULL, &man, NULL, &err), -1);
 	assert_null(man);
 	assert_non_null(strstr(err.msg, "disk.cow"));
 	json_decref(extra);
