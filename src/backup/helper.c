@@ -4,7 +4,7 @@
  * long-lived daemon. Its answer is one JSON object written to --result (temp + rename):
  * {"ok": true, ...} or {"ok": false, "errno": N, "error": "one line"}.
  *
- *   umlhost-backup write DEST --member NAME=PATH... --text NAME=FILE... [--extra JSON-FILE]
+ *   umlhost-backup write DEST --member NAME=FILE... [--extra JSON-FILE]
  *                  [--template IMAGE]          DEST: a local archive path or sftp://.../x.tar.zst
  *   umlhost-backup verify ARCHIVE              local path or sftp URL
  *   umlhost-backup extract ARCHIVE DIR         verify and write the members into DIR
@@ -45,7 +45,6 @@ struct opts {
 	const char *result;
 	struct uh_sftp_opts ssh;
 	struct uh_backup_member members[MAX_MEMBERS];
-	char *texts[MAX_MEMBERS];
 	int n;
 	const char *extra;
 	const char *template_path;
@@ -378,7 +377,7 @@ out:
 
 /* ---- main */
 
-static int add_member(struct opts *o, const char *arg, int text, struct uh_error *err)
+static int add_member(struct opts *o, const char *arg, struct uh_error *err)
 {
 	const char *eq = strchr(arg, '=');
 	char *name;
@@ -389,27 +388,7 @@ static int add_member(struct opts *o, const char *arg, int text, struct uh_error
 	if (name == NULL)
 		abort();
 	o->members[o->n].name = name;
-	if (text) {
-		FILE *f = fopen(eq + 1, "re");
-		char *buf = NULL;
-		size_t len = 0;
-
-		if (f == NULL)
-			return uh_err(err, errno, "read %s", eq + 1);
-		FILE *m = open_memstream(&buf, &len);
-		char chunk[4096];
-		size_t n;
-
-		while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-			fwrite(chunk, 1, n, m);
-		fclose(f);
-		fclose(m);
-		o->texts[o->n] = buf;
-		o->members[o->n].text = buf;
-	} else {
-		o->members[o->n].path = eq + 1;
-	}
-	o->n++;
+	o->members[o->n++].path = eq + 1;
 	return 0;
 }
 
@@ -438,7 +417,6 @@ int main(int argc, char **argv)
 		{"key", required_argument, NULL, 'k'},
 		{"known-hosts", required_argument, NULL, 'K'},
 		{"member", required_argument, NULL, 'm'},
-		{"text", required_argument, NULL, 't'},
 		{"extra", required_argument, NULL, 'e'},
 		{"template", required_argument, NULL, 'T'},
 		{"prefix", required_argument, NULL, 'p'},
@@ -467,8 +445,7 @@ int main(int argc, char **argv)
 		case 'p': o.prefix = optarg; break;
 		case 'n': o.keep = atoi(optarg); break;
 		case 'm':
-		case 't':
-			if (add_member(&o, optarg, c == 't', &err) < 0)
+			if (add_member(&o, optarg, &err) < 0)
 				goto done;
 			break;
 		default:
@@ -507,9 +484,7 @@ done:
 	}
 	write_result(o.result, res);
 	json_decref(res);
-	for (int i = 0; i < o.n; i++) {
+	for (int i = 0; i < o.n; i++)
 		free((char *)o.members[i].name);
-		free(o.texts[i]);
-	}
 	return rc < 0 ? 1 : 0;
 }

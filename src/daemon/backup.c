@@ -328,7 +328,8 @@ static int prune_spawn(struct uh_backup_job *j, int keep, struct uh_error *err);
 static int create_spawn(struct uh_backup_job *j, struct uh_instance *inst, struct uh_error *err)
 {
 	struct uh_daemon *d = j->d;
-	char defp[PATH_MAX + 32], extrap[PATH_MAX + 32], member[PATH_MAX + 48], text[PATH_MAX + 48];
+	char defp[PATH_MAX + 32], extrap[PATH_MAX + 32];
+	char member[PATH_MAX + 48], defarg[PATH_MAX + 48];
 	char tpl[PATH_MAX], stamp[32];
 	struct uh_template_rec t;
 	json_t *def = uh_instance_json(inst), *extra;
@@ -364,11 +365,11 @@ static int create_spawn(struct uh_backup_job *j, struct uh_instance *inst, struc
 		return uh_err(err, errno, "backup %s: write %s", j->name, j->work);
 	snprintf(member, sizeof(member), "%s=%s", inst->rec.flat ? "disk.img" : "disk.cow",
 		 j->snap);
-	snprintf(text, sizeof(text), "instance.json=%s", defp);
+	snprintf(defarg, sizeof(defarg), "instance.json=%s", defp);
 	args[n++] = "--member";
 	args[n++] = member;
-	args[n++] = "--text";
-	args[n++] = text;
+	args[n++] = "--member";
+	args[n++] = defarg;
 	args[n++] = "--extra";
 	args[n++] = extrap;
 	if (tpl[0]) {
@@ -594,48 +595,30 @@ fail:
 
 /* ---- verify */
 
-struct recorded {
-	const char *archive;
-	struct uh_backup_rec rec;
-	int found;
-};
-
-static int find_recorded(const struct uh_backup_rec *b, void *arg)
-{
-	struct recorded *r = arg;
-
-	if (strcmp(b->archive, r->archive) != 0)
-		return 0;
-	r->rec = *b;
-	r->found = 1;
-	return 1;
-}
-
 /* An archive this daemon made must still be the very file it made: a valid archive put in
  * its place (an older one renamed, one from another host) is caught by its sha256. */
 static int check_recorded(struct uh_backup_job *j, json_t *res, struct uh_error *err)
 {
-	struct recorded *r = calloc(1, sizeof(*r));
+	struct uh_backup_rec *b = calloc(1, sizeof(*b));
 	const char *sha = json_string_value(json_object_get(res, "sha256"));
 	int ret = 0;
 
-	if (r == NULL)
+	if (b == NULL)
 		abort();
-	r->archive = j->target;
-	if (uh_store_backup_list(j->d->store, find_recorded, r, err) == 0 && r->found &&
-	    r->rec.sha256[0] && (sha == NULL || strcmp(sha, r->rec.sha256) != 0)) {
+	if (uh_store_backup_get(j->d->store, j->target, b, err) == 0 && b->sha256[0] &&
+	    (sha == NULL || strcmp(sha, b->sha256) != 0)) {
 		char when[32];
 		struct tm tm;
-		time_t t = (time_t)r->rec.created;
+		time_t t = (time_t)b->created;
 
 		gmtime_r(&t, &tm);
 		strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%SZ", &tm);
 		ret = uh_errc(err, EILSEQ,
 			      "backup %s: not the archive umlhostd made at %s (sha256 %.12s..., "
 			      "recorded %.12s...)",
-			      j->target, when, sha ? sha : "?", r->rec.sha256);
+			      j->target, when, sha ? sha : "?", b->sha256);
 	}
-	free(r);
+	free(b);
 	return ret;
 }
 

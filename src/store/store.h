@@ -149,6 +149,8 @@ struct uh_backup_rec {
 
 int uh_store_backup_put(struct uh_store *s, const struct uh_backup_rec *b, struct uh_error *err);
 int uh_store_backup_del(struct uh_store *s, const char *archive, struct uh_error *err);
+int uh_store_backup_get(struct uh_store *s, const char *archive, struct uh_backup_rec *b,
+			struct uh_error *err);
 /* By instance, then archive name (age). fn returning non-zero stops. */
 int uh_store_backup_list(struct uh_store *s, int (*fn)(const struct uh_backup_rec *b, void *arg),
 			 void *arg, struct uh_error *err);

@@ -601,6 +601,39 @@ int uh_store_backup_del(struct uh_store *s, const char *archive, struct uh_error
 	return step_done(s, st, "delete backup", err);
 }
 
+static void backup_row(sqlite3_stmt *st, struct uh_backup_rec *b)
+{
+	memset(b, 0, sizeof(*b));
+	copy_col(b->archive, sizeof(b->archive), st, 0);
+	copy_col(b->instance, sizeof(b->instance), st, 1);
+	copy_col(b->template_name, sizeof(b->template_name), st, 2);
+	b->template_version = sqlite3_column_int(st, 3);
+	b->bytes = (uint64_t)sqlite3_column_int64(st, 4);
+	copy_col(b->sha256, sizeof(b->sha256), st, 5);
+	b->freeze_us = sqlite3_column_int64(st, 6);
+	b->created = sqlite3_column_int64(st, 7);
+}
+
+int uh_store_backup_get(struct uh_store *s, const char *archive, struct uh_backup_rec *b,
+			struct uh_error *err)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (prepare(s, "SELECT " BACKUP_COLS " FROM backups WHERE archive=?", &st, err) < 0)
+		return -1;
+	sqlite3_bind_text(st, 1, archive, -1, SQLITE_TRANSIENT);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		backup_row(st, b);
+	sqlite3_finalize(st);
+	if (rc == SQLITE_ROW)
+		return 0;
+	if (rc == SQLITE_DONE)
+		return 1;
+	return db_err(s, err, "get backup");
+}
+
 int uh_store_backup_list(struct uh_store *s, int (*fn)(const struct uh_backup_rec *b, void *arg),
 			 void *arg, struct uh_error *err)
 {
@@ -612,15 +645,7 @@ int uh_store_backup_list(struct uh_store *s, int (*fn)(const struct uh_backup_re
 		    err) < 0)
 		return -1;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		memset(&b, 0, sizeof(b));
-		copy_col(b.archive, sizeof(b.archive), st, 0);
-		copy_col(b.instance, sizeof(b.instance), st, 1);
-		copy_col(b.template_name, sizeof(b.template_name), st, 2);
-		b.template_version = sqlite3_column_int(st, 3);
-		b.bytes = (uint64_t)sqlite3_column_int64(st, 4);
-		copy_col(b.sha256, sizeof(b.sha256), st, 5);
-		b.freeze_us = sqlite3_column_int64(st, 6);
-		b.created = sqlite3_column_int64(st, 7);
+		backup_row(st, &b);
 		if (fn(&b, arg) != 0) {
 			rc = SQLITE_DONE;
 			break;

@@ -183,6 +183,13 @@ static void test_backups(void **state)
 	assert_int_equal(uh_store_backup_put(s, &b, &err), 0); /* the same archive: one row */
 	assert_int_equal(uh_store_backup_list(s, count_backup, &n, &err), 0);
 	assert_int_equal(n, 1);
+	{
+		struct uh_backup_rec g;
+
+		assert_int_equal(uh_store_backup_get(s, b.archive, &g, &err), 0);
+		assert_int_equal(g.freeze_us, 650);
+		assert_int_equal(uh_store_backup_get(s, "/nope", &g, &err), 1);
+	}
 	assert_int_equal(uh_store_backup_del(s, b.archive, &err), 0);
 	n = 0;
 	assert_int_equal(uh_store_backup_list(s, count_backup, &n, &err), 0);
