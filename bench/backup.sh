@@ -31,16 +31,8 @@ W=$(mktemp -d /var/tmp/uh-bench-backup.XXXXXX)
 . "$SRC/bench/lib.sh"
 CG=umlhost-bench-backup-$$
 DPID=""
-cleanup() {
-	[ -n "$DPID" ] && kill -9 "$DPID" 2> /dev/null
-	kill_under_w
-	sleep 0.5
-	remove_cgroups "$CG"
-	mountpoint -q "$W/xfs" && umount "$W/xfs"
-	rm -rf "$W"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+extra_cleanup() { mountpoint -q "$W/xfs" && umount "$W/xfs"; }
+bench_traps
 [ -x "$UMLHOSTD" ] || { echo "build first (meson compile -C build)"; exit 1; }
 command -v mkfs.xfs > /dev/null || { echo "mkfs.xfs missing (apt-get install xfsprogs)"; exit 1; }
 command -v uml_mconsole > /dev/null || { echo "uml_mconsole missing (apt-get install uml-utilities)"; exit 1; }

@@ -16,18 +16,11 @@ export UMLHOST_SOCKET=$W/run/umlhost.sock
 U() { "$B/umlhost" "$@"; }
 source bench/lib.sh
 DPID=""
-cleanup() {
-	[ -n "$DPID" ] && kill -9 "$DPID" 2>/dev/null
-	kill_under_w
-	sleep 0.3
-	remove_cgroups umlhost-bench-daemon
-	rm -rf "$W"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+CG=umlhost-bench-daemon
+bench_traps
 start_daemon() {
 	# cgroups of its own, never a production daemon's `umlhost`
-	echo "cgroup_base = umlhost-bench-daemon" > "$W/bench.conf"
+	echo "cgroup_base = $CG" > "$W/bench.conf"
 	"$B/umlhostd" --foreground --config "$W/bench.conf" --state-dir "$W/state" --run-dir "$W/run" \
 		"$@" >> "$W/daemon.log" 2>&1 &
 	DPID=$!

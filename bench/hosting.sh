@@ -17,16 +17,7 @@ CG=umlhost-bench-hosting-$$
 export UMLHOST_SOCKET=$W/run/umlhost.sock
 U() { "$BUILD/src/umlhost" "$@"; }
 DPID=""
-cleanup() {
-	[ -n "$DPID" ] && kill -9 "$DPID" 2> /dev/null
-	kill_under_w
-	sleep 0.3
-	remove_cgroups "$CG"
-	ip netns del "$NS" 2> /dev/null
-	rm -rf "$W"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+bench_traps
 echo "Debian image: scripts/template-build.sh (cache /var/cache/umlhost/templates)"
 bash "$SRC/scripts/template-build.sh" --out "$W/debian.img" --cache /var/cache/umlhost/templates |
 	grep -E '^template-build: (suite|cached|done)' || exit 1

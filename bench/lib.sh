@@ -18,3 +18,19 @@ remove_cgroups() {
 	for d in /sys/fs/cgroup/*/"$1" /sys/fs/cgroup/"$1"; do [ -d "$d" ] && rmdir "$d" 2>/dev/null; done
 	return 0
 }
+# bench_traps: at exit, bench_cleanup: kill the bench's daemon ($DPID) and every process
+# under $W, remove its cgroups ($CG) and network namespace ($NS, if it has one), run the
+# bench's own extra_cleanup if it defines one (an unmount), then remove $W.
+bench_cleanup() {
+	[ -n "${DPID:-}" ] && kill -9 "$DPID" 2> /dev/null
+	kill_under_w
+	sleep 0.5
+	remove_cgroups "$CG"
+	[ -n "${NS:-}" ] && ip netns del "$NS" 2> /dev/null
+	declare -F extra_cleanup > /dev/null && extra_cleanup
+	rm -rf "$W"
+}
+bench_traps() {
+	trap bench_cleanup EXIT
+	trap 'exit 130' INT TERM
+}

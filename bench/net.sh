@@ -20,16 +20,7 @@ NS=uhbn$$
 CG=umlhost-bench-net-$$
 export UMLHOST_SOCKET=$W/run/umlhost.sock
 DPID=""
-cleanup() {
-	[ -n "$DPID" ] && kill -9 "$DPID" 2> /dev/null
-	kill_under_w
-	sleep 0.3
-	remove_cgroups "$CG"
-	ip netns del "$NS" 2> /dev/null
-	rm -rf "$W"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+bench_traps
 [ -x "$UMLHOSTD" ] || { echo "build first (meson compile -C build)"; exit 1; }
 ip netns add "$NS"
 ip -n "$NS" link set lo up
