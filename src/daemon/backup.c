@@ -528,11 +528,8 @@ void uh_backup_create(struct uh_daemon *d, const char *name, const char *to, int
 		uh_errc(&err, EBUSY, "a backup of %s is running; try again when it is done", name);
 		goto fail;
 	}
-	if (inst->disk_work) {
-		uh_errc(&err, EBUSY, "%s: its disk is being %s; try again when that is done", name,
-			inst->disk_work);
+	if (uh_disk_working(inst, &err) < 0)
 		goto fail;
-	}
 	if (to && uh_target_parse(to, &t, &err) < 0) {
 		uh_err_prefix(&err, "backup %s: --to", name);
 		status = 400;

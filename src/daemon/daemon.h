@@ -170,6 +170,8 @@ int uh_parse_duration(const char *s, int64_t *out);
 void uh_disk_flatten(struct uh_daemon *d, const char *name, uh_done_fn done, void *ctx);
 void uh_disk_resize(struct uh_daemon *d, const char *name, const char *size, uh_done_fn done,
 		    void *ctx);
+/* Is a worker at the instance's disk (flatten, resize)? -1 with EBUSY naming it. */
+int uh_disk_working(const struct uh_instance *inst, struct uh_error *err);
 /* instance.c: is the template its COW was made over still there and unchanged? */
 int uh_instance_check_template(struct uh_instance *inst, struct uh_error *err);
 

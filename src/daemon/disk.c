@@ -31,11 +31,18 @@ struct disk_op {
 	void *ctx;
 };
 
-static int disk_busy(struct uh_instance *inst, struct uh_error *err)
+int uh_disk_working(const struct uh_instance *inst, struct uh_error *err)
 {
 	if (inst->disk_work)
 		return uh_errc(err, EBUSY, "%s: its disk is being %s; try again when that is done",
 			       inst->rec.name, inst->disk_work);
+	return 0;
+}
+
+static int disk_busy(struct uh_instance *inst, struct uh_error *err)
+{
+	if (uh_disk_working(inst, err) < 0)
+		return -1;
 	if (strcmp(inst->rec.state, "starting") == 0 || strcmp(inst->rec.state, "running") == 0 ||
 	    strcmp(inst->rec.state, "stopping") == 0 || inst->ops != NULL)
 		return uh_errc(err, EBUSY, "%s is %s; stop it first", inst->rec.name,

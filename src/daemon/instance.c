@@ -846,10 +846,8 @@ void uh_instance_submit(struct uh_daemon *d, const char *name, enum uh_op_type t
 			done(ctx, 404, uh_error_body(&err, NULL));
 		return;
 	}
-	if (inst->disk_work && type != UH_OP_STOP && type != UH_OP_KILL) {
-		/* the worker has the disk */
-		uh_errc(&err, EBUSY, "%s: its disk is being %s; try again when that is done", name,
-			inst->disk_work);
+	/* the worker has the disk */
+	if (type != UH_OP_STOP && type != UH_OP_KILL && uh_disk_working(inst, &err) < 0) {
 		if (done)
 			done(ctx, 409, uh_error_body(&err, NULL));
 		return;
