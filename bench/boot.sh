@@ -4,7 +4,9 @@
 # alternately on the same busybox image: exec -> mconsole answers `version`, and
 # exec -> the image's init prints its marker. Medians in ms, and the speed-up.
 # Baseline (issue 8's probe): stock 0.96 s to mconsole, 1.30 s to the init marker; target: the
-# hosting kernel >= 5x faster. HOSTING_KERNEL=PATH skips the build.
+# hosting kernel >= 5x faster. HOSTING_KERNEL=PATH skips the build. Where the stock kernel
+# cannot run (the host's XSAVE area is not 2696 bytes: issue 13) only the hosting kernel is
+# measured and the baseline's figures are printed beside it.
 set -u
 RUNS=${1:-7}
 SRC=$(cd "$(dirname "$0")/.." && pwd)
@@ -16,11 +18,14 @@ bash "$SRC/scripts/busybox-image.sh" "$W/bb.img" 64M > /dev/null
 HOSTING=${HOSTING_KERNEL:-}
 if [ -z "$HOSTING" ]; then
 	echo "hosting kernel: scripts/kernel-build.sh (cache /var/cache/umlhost/kernels)"
-	bash "$SRC/scripts/kernel-build.sh" --fragment "$SRC/kernel/hosting.config" --out "$W/k" \
-		--cache /var/cache/umlhost/kernels | grep -E '^kernel-build: (source|done|cached)'
-	HOSTING=$W/k/linux
+	HOSTING=$(hosting_kernel_into "$W/k") || exit 1
 fi
-python3 - "$RUNS" "$W" "$W/bb.img" /usr/bin/linux.uml "$HOSTING" << 'PY'
+STOCK=/usr/bin/linux.uml
+if [ "$(stock_runs_here)" = no ]; then
+	echo "stock: cannot run on this CPU (XSAVE area $(host_xsave) bytes, Debian's kernel holds 2696): hosting only"
+	STOCK=""
+fi
+python3 - "$RUNS" "$W" "$W/bb.img" "$STOCK" "$HOSTING" << 'PY'
 import os, sys, time, socket, struct, subprocess, statistics, select, signal
 runs, W, root, stock, hosting = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5]
 REQ = struct.pack("<III512s", 0xcafebabe, 2, 7, b"version")
@@ -58,14 +63,18 @@ def one(kernel, i):
     if t_init is None or t_mc is None:
         print(f"  run {i}: {os.path.basename(kernel)} did not boot:", buf[-300:])
     return t_mc, t_init
-res = {"stock": [], "hosting": []}
+kernels = (("stock", stock), ("hosting", hosting)) if stock else (("hosting", hosting),)
+res = {t: [] for t, k in kernels}
 for i in range(runs):
-    for tag, k in (("stock", stock), ("hosting", hosting)):   # alternating
+    for tag, k in kernels:   # alternating
         res[tag].append(one(k, i))
 def med(v): v = [x for x in v if x is not None]; return statistics.median(v) * 1000 if v else float("nan")
 m = {t: (med([a for a, b in r]), med([b for a, b in r])) for t, r in res.items()}
+if not stock:   # issue 8's probe on a 2696-byte host, the only figures there are for stock
+    m["stock"] = (960.0, 1300.0)
 for t in ("stock", "hosting"):
-    print(f"{t:8s} exec->mconsole {m[t][0]:7.0f} ms   exec->init marker {m[t][1]:7.0f} ms   (median of {runs})")
+    src = f"median of {runs}" if t in res else "baseline figures, not run: cannot run on this CPU"
+    print(f"{t:8s} exec->mconsole {m[t][0]:7.0f} ms   exec->init marker {m[t][1]:7.0f} ms   ({src})")
 sm, si = m["stock"][0] / m["hosting"][0], m["stock"][1] / m["hosting"][1]
 print(f"speed-up mconsole {sm:.1f}x, init {si:.1f}x; target >= 5x: {'PASS' if sm >= 5 else 'MISS'}")
 PY

@@ -13,6 +13,8 @@ COW_MB=${COW_MB:-50}
 UMLHOST=${UMLHOST:-build/src/umlhost}
 [ -x "$UMLHOST" ] || { echo "build first: meson setup build && ninja -C build"; exit 1; }
 W=$(mktemp -d /var/tmp/uh-bench-merge.XXXXXX)
+SRC=$PWD
+. bench/lib.sh
 UPID=""
 cleanup() {
 	[ -n "$UPID" ] && kill -9 "$UPID" 2>/dev/null
@@ -30,7 +32,8 @@ for i in $(seq $((DATA_MB / 50))); do head -c 50M /dev/urandom > "$W/data/rand$i
 bash scripts/busybox-image.sh "$W/base.img" "$SIZE" "$W/data"
 rm -rf "$W/data"
 "$UMLHOST" cow create "$W/disk.cow" "$W/base.img"
-setsid setarch "$(uname -m)" -R /usr/bin/linux.uml umid=benchmerge uml_dir="$W/uml" mem=128M \
+KERNEL=$(hosting_kernel_into "$W/k") || exit 1 # Debian's may not run on this CPU (issue 13)
+setsid setarch "$(uname -m)" -R "$KERNEL" umid=benchmerge uml_dir="$W/uml" mem=128M \
 	con=null con0=null,fd:1 ubd0="$W/disk.cow","$W/base.img" rw uhmode=fill fillmb="$COW_MB" \
 	> "$W/con.log" 2>&1 < /dev/null &
 UPID=$!

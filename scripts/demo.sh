@@ -65,15 +65,18 @@ step "start umlhostd in the host namespace (state in $W/state, API socket $UMLHO
 nsenter --net=/run/netns/$HN "$B/umlhostd" --foreground --state-dir "$W/state" --run-dir "$W/run" > "$W/umlhostd.log" 2>&1 &
 DPID=$!
 for i in $(seq 100); do "$B/umlhost" list > /dev/null 2>&1 && break; sleep 0.05; done
+grep -o 'host XSAVE area: .*' "$W/umlhostd.log" || true
 
 step "a 64 MiB busybox image becomes a read-only template"
 bash scripts/busybox-image.sh "$W/busybox.img" 64M
 U template import busybox "$W/busybox.img"
 
-step "the hosting kernel: Debian's kernel source, no hostfs, ~9x faster boot (built once, then cached)"
+step "the hosting kernel: Debian's kernel source with our patches (FPU state sized from the host at boot,"
+echo "   so it runs on any x86-64 CPU), no hostfs, ~9x faster boot; built once, then cached"
 echo "\$ umlhost kernel build hosting    # ~4 min the first time on 2 cores; progress below"
 "$B/umlhost" kernel build hosting --config-fragment "$PWD/kernel/hosting.config" | grep -E '^kernel-build: |^built'
 U kernel list
+echo "# USABLE: can it run on this CPU (Debian's stock kernel only where the XSAVE area is 2696 bytes)"
 
 step "a routed network: one public IP per instance, /32 route + proxy ARP on the uplink"
 U network create pub --mode routed --pool 192.0.2.16/28 --uplink up0
@@ -131,11 +134,13 @@ printf '(HTTP 200 %.1f s after start, first boot: cloud-init makes its SSH host 
 echo "\$ ip netns exec $IN curl http://$ip/"
 ip netns exec "$IN" curl -s -m 5 "http://$ip/"
 echo "\$ ip netns exec $IN ssh -i demo-key root@$ip 'hostname; uname -r'"
+sshed=0
 for i in $(seq 60); do
 	ip netns exec "$IN" ssh -i "$W/demo-key" -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null \
-		-o BatchMode=yes -o ConnectTimeout=3 "root@$ip" 'hostname; uname -r' 2> /dev/null && break
+		-o BatchMode=yes -o ConnectTimeout=3 "root@$ip" 'hostname; uname -r' 2> /dev/null && { sshed=1; break; }
 	sleep 1
 done
+[ "$sshed" = 1 ] || { echo "demo.sh: deb1 did not answer SSH within 60 s"; exit 1; }
 echo
 echo "# an online backup of the running Debian server: frozen for milliseconds, then archived"
 U backup create deb1

@@ -14,7 +14,7 @@ PKGS=(
 	# running and testing UML instances
 	user-mode-linux uml-utilities busybox-static e2fsprogs iproute2 nftables curl
 	# building the hosting kernel (umlhost kernel build)
-	linux-source-6.1 make libc6-dev flex bison bc xz-utils ccache binutils
+	linux-source-6.1 make libc6-dev flex bison bc xz-utils ccache binutils patch
 	# building Debian templates
 	mmdebstrap dosfstools mtools openssh-client
 	# tests: GNU tar --zstd opens backup archives the way an admin would; a real sshd is the

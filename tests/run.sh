@@ -1,6 +1,7 @@
 #!/bin/bash
 # Run every test tier and end with one summary line, "N passed, N failed":
-#   1. unit tests (cmocka) and end-to-end tests (real linux.uml) via meson test;
+#   0. the hosting kernel the end-to-end tests boot (tests/e2e/hosting-kernel.sh);
+#   1. unit tests (cmocka) and end-to-end tests (real UML instances) via meson test;
 #   2. the unit tests again under AddressSanitizer + UBSan;
 #   3. every libFuzzer target for FUZZ_SECONDS (default 60) each, from the seed corpora.
 # Needs root (the end-to-end tests boot UML instances). Build dirs: build/, build-asan/,
@@ -30,6 +31,17 @@ setup() { # setup DIR [meson options]: configure once, reconfigure when options 
 	fi
 }
 
+echo "== the hosting kernel every end-to-end test boots (built once, then from the cache)"
+if UML=$(bash tests/e2e/hosting-kernel.sh); then
+	echo "ok - hosting kernel: $UML ($(sed -n 's/^fpu_size=/FPU state: /p' "$(dirname "$UML")/info"))"
+	passed=$((passed + 1))
+	export UML
+else
+	echo "not ok - the hosting kernel did not build"
+	failed=$((failed + 1))
+	export UML=/nonexistent/hosting-kernel # the end-to-end tests fail at once, not build again
+fi
+
 echo "== build and run unit + end-to-end tests"
 if setup build && ninja -C build; then
 	meson test -C build --print-errorlogs --num-processes 2
@@ -51,7 +63,7 @@ fi
 
 echo "== fuzz targets, ${FUZZ_SECONDS}s each"
 if CC=clang setup build-fuzz -Dfuzz=true -Dtests=false && ninja -C build-fuzz; then
-	for target in fuzz_cow_header:cow fuzz_mconsole_reply:mconsole fuzz_http_response:http fuzz_net_addr:net fuzz_backup_archive:backup fuzz_backup_target:target; do
+	for target in fuzz_cow_header:cow fuzz_mconsole_reply:mconsole fuzz_http_response:http fuzz_net_addr:net fuzz_backup_archive:backup fuzz_backup_target:target fuzz_kernel_args:kargs; do
 		name=${target%%:*}
 		seeds=$SRC/tests/fuzz/seeds/${target##*:}
 		corpus=$(mktemp -d /tmp/uh-fuzz.XXXXXX)

@@ -122,13 +122,19 @@ int uh_cmd_kernel(struct uh_cli *cli, int argc, char **argv)
 			uh_cli_print_json(resp);
 			return UH_EXIT_OK;
 		}
-		printf("%-16s %-9s %-8s %-28s %s\n", "NAME", "STATUS", "DEFAULT", "SOURCE",
-		       "INSTANCES");
+		printf("%-16s %-9s %-7s %-8s %-28s %s\n", "NAME", "STATUS", "USABLE", "DEFAULT",
+		       "SOURCE", "INSTANCES");
 		json_array_foreach(resp, i, k) {
 			json_t *users = json_object_get(k, "instances"), *u;
+			json_t *usable = json_object_get(k, "usable");
 			size_t j;
 
-			printf("%-16s %-9s %-8s %-28s ", uh_cli_str(k, "name"), uh_cli_str(k, "status"),
+			/* usable: can it run on this CPU (null: the daemon could not measure) */
+			printf("%-16s %-9s %-7s %-8s %-28s ", uh_cli_str(k, "name"),
+			       uh_cli_str(k, "status"),
+			       json_is_true(usable)	? "yes"
+			       : json_is_false(usable) ? "no"
+						       : "?",
 			       json_is_true(json_object_get(k, "default")) ? "yes" : "",
 			       uh_cli_str(k, "source"));
 			json_array_foreach(users, j, u)

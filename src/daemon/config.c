@@ -111,6 +111,8 @@ static int set_one(struct uh_config *c, const char *k, const char *v, struct uh_
 		return set_path(c->kernel_source, v, k, err);
 	if (strcmp(k, "kernel_fragment") == 0)
 		return set_path(c->kernel_fragment, v, k, err);
+	if (strcmp(k, "kernel_patches") == 0)
+		return set_path(c->kernel_patches, v, k, err);
 	if (strcmp(k, "kernel_cache") == 0)
 		return set_path(c->kernel_cache, v, k, err);
 	if (strcmp(k, "template_builder") == 0)

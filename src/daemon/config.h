@@ -34,6 +34,7 @@ struct uh_config {
 	char kernel_builder[PATH_MAX];	/* umlhost-kernel-build */
 	char kernel_source[PATH_MAX];	/* Debian's linux-source tarball */
 	char kernel_fragment[PATH_MAX]; /* the hosting config fragment */
+	char kernel_patches[PATH_MAX];	/* our patch series for linux-source (kernel/patches) */
 	char kernel_cache[PATH_MAX];	/* built kernels by input hash, ccache */
 	char default_kernel[33];	/* "": the newest built kernel, else stock */
 	char template_builder[PATH_MAX];	/* umlhost-template-build */

@@ -92,6 +92,8 @@ struct uh_daemon {
 	struct uh_backup_job *backup_jobs;     /* backups, verifies, restores running */
 	struct uh_work *works;		       /* forked workers running (job.c) */
 	struct uh_upgrade *upgrade;	       /* the rolling upgrade in progress (upgrade.c) */
+	long host_fpu;			       /* the host's XSAVE size in bytes; 0 unknown */
+	long stock_fpu;			       /* the stock kernel's (kernel/fpu.h) */
 };
 
 /* instance.c */
@@ -265,6 +267,9 @@ int uh_kernel_build_start(struct uh_daemon *d, json_t *params, json_t **out,
 /* A child ended: 1 if it was a kernel build (then registered or marked failed). */
 int uh_kernel_child_exited(struct uh_daemon *d, pid_t pid, int status);
 int uh_kernel_remove(struct uh_daemon *d, const char *name, struct uh_error *err);
+/* Refuse (one line naming both sizes and the fix) a kernel that cannot run on this CPU. */
+int uh_kernel_check_usable(struct uh_daemon *d, const char *name, struct uh_error *err);
+/* Measure the host's XSAVE size, look at the stock kernel, drop half-done builds. */
 void uh_kernel_init(struct uh_daemon *d);
 void uh_kernel_shutdown(struct uh_daemon *d);
 

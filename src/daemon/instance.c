@@ -7,6 +7,8 @@
 #include "daemon/budget.h"
 #include "backup/target.h"
 #include "daemon/daemon.h"
+#include "jail/idrange.h"
+#include "kernel/args.h"
 #include "cow/cow_file.h"
 #include "util/cleanup.h"
 #include "util/fileio.h"
@@ -205,6 +207,9 @@ json_t *uh_error_body(const struct uh_error *err, const char *code)
 			break;
 		case ENOSPC:
 			code = "no_space";
+			break;
+		case ENOEXEC: /* uh_kernel_check_usable */
+			code = "kernel_unusable";
 			break;
 		default:
 			code = "failed";
@@ -407,28 +412,6 @@ uint64_t uh_daemon_committed_mib(struct uh_daemon *d)
 
 /* ---- create */
 
-static int check_kernel_arg(const char *a, struct uh_error *err)
-{
-	static const char *const managed[] = {"umid=",	  "uml_dir=", "mem=",	   "ubd",
-					      "con",	  "ssl",      "mconsole=", "panic=",
-					      "init=/dev", NULL};
-	const char *p;
-	int i;
-
-	if (a[0] == '\0' || strlen(a) > 200)
-		return uh_errx(err, "kernel argument '%.40s' is empty or too long", a);
-	for (p = a; *p; p++)
-		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-		      (*p >= '0' && *p <= '9') || strchr("=,._/:+-@", *p)))
-			return uh_errx(err, "kernel argument '%s' has a character outside "
-					    "[A-Za-z0-9=,._/:+-@]",
-				       a);
-	for (i = 0; managed[i]; i++)
-		if (strncmp(a, managed[i], strlen(managed[i])) == 0)
-			return uh_errx(err, "kernel argument '%s' is managed by umlhost", a);
-	return 0;
-}
-
 /* "24h", "30m", "10s", "2d" or plain seconds; at least 1 s. */
 int uh_parse_duration(const char *s, int64_t *out)
 {
@@ -599,13 +582,16 @@ int uh_instance_create_from(struct uh_daemon *d, json_t *p, const struct uh_disk
 	} else {
 		uh_kernel_default(d, rec.kernel);
 	}
+	/* an instance that could only crash at init is not made */
+	if (uh_kernel_check_usable(d, rec.kernel, err) < 0)
+		return uh_err_prefix(err, "%s", name);
 	if (args != NULL && !json_is_array(args))
 		return uh_errx(err, "%s: kernel_args must be an array", name);
 	json_array_foreach(args, idx, a) {
 		const char *s = json_string_value(a);
 		size_t used = strlen(rec.kernel_args);
 
-		if (s == NULL || check_kernel_arg(s, err) < 0)
+		if (s == NULL || uh_kernel_arg_check(s, err) < 0)
 			return uh_err_prefix(err, "%s", name);
 		if (used + strlen(s) + 2 > sizeof(rec.kernel_args))
 			return uh_errx(err, "%s: kernel arguments are too long", name);
@@ -1328,7 +1314,8 @@ static int check_kernel(struct uh_instance *inst, struct uh_error *err)
 {
 	char path[PATH_MAX];
 
-	if (uh_kernel_resolve(inst->d, inst->rec.kernel, path, sizeof(path), err) < 0)
+	if (uh_kernel_resolve(inst->d, inst->rec.kernel, path, sizeof(path), err) < 0 ||
+	    uh_kernel_check_usable(inst->d, inst->rec.kernel, err) < 0)
 		return uh_err_prefix(err, "%s", inst->rec.name);
 	if (access(path, X_OK) < 0)
 		return uh_err(err, errno, "%s: kernel %s (%s)", inst->rec.name, inst->rec.kernel,
@@ -1510,6 +1497,10 @@ static void start_begin(struct uh_instance *inst)
 	inst->restart_timer = NULL;
 	if ((!inst->rec.flat && uh_instance_check_template(inst, &err) < 0) ||
 	    check_kernel(inst, &err) < 0 ||
+	    /* users and subordinate ranges added since the daemon started */
+	    (uh_idrange_check(&uh_id_files_host, (uint32_t)inst->rec.uid, 1, &err) < 0 &&
+	     uh_err_prefix(&err, "%s: its uid %d is not its own", inst->rec.name,
+			   inst->rec.uid) < 0) ||
 	    uh_budget_check(inst->rec.name, uh_host_memory_mib(), d->cfg.memory_reserve_mib,
 			    uh_daemon_committed_mib(d), inst->rec.memory_mib, &err) < 0) {
 		uh_daemon_event(d, inst->rec.name, "start-refused", "%s", err.msg);

@@ -4,6 +4,7 @@
  * <state>/kernels/NAME/ (linux, config, info, build.log); the build happens in
  * <state>/kernels/.build-NAME/ and is renamed into place only once it succeeded. */
 #include "daemon/daemon.h"
+#include "kernel/fpu.h"
 #include "util/log.h"
 #include "util/validate.h"
 
@@ -76,6 +77,74 @@ void uh_kernel_default(struct uh_daemon *d, char out[UH_KEY_MAX])
 	snprintf(out, UH_KEY_MAX, "%s", n.name);
 }
 
+/* Read KEY=value from the builder's info file. */
+static void info_value(const char *info, const char *key, char *out, size_t len)
+{
+	FILE *fp = fopen(info, "re");
+	char line[512];
+	size_t k = strlen(key);
+
+	out[0] = '\0';
+	while (fp && fgets(line, sizeof(line), fp)) {
+		if (strncmp(line, key, k) == 0 && line[k] == '=') {
+			line[strcspn(line, "\n")] = '\0';
+			snprintf(out, len, "%s", line + k + 1);
+		}
+	}
+	if (fp)
+		fclose(fp);
+}
+
+/* A built kernel's FPU state from its info file (written by umlhost-kernel-build beside the
+ * binary); kernels built before the patch series have none and hold linux-source-6.1's
+ * fixed size. */
+static long built_fpu(const struct uh_kernel_rec *k)
+{
+	char info[PATH_MAX + 8], v[32], *slash;
+	struct uh_error err;
+	long fpu;
+
+	snprintf(info, sizeof(info), "%s", k->path);
+	slash = strrchr(info, '/');
+	if (slash == NULL)
+		return UH_FPU_UML61_BYTES;
+	strcpy(slash + 1, "info");
+	info_value(info, "fpu_size", v, sizeof(v));
+	if (v[0] == '\0')
+		return UH_FPU_UML61_BYTES;
+	if (uh_fpu_parse(v, &fpu, &err) < 0) {
+		uh_warnx("kernel %s: %s in %s", k->name, err.msg, info);
+		return UH_FPU_UML61_BYTES;
+	}
+	return fpu;
+}
+
+static long kernel_fpu(struct uh_daemon *d, const struct uh_kernel_rec *k)
+{
+	return strcmp(k->name, STOCK) == 0 ? d->stock_fpu : built_fpu(k);
+}
+
+int uh_kernel_check_usable(struct uh_daemon *d, const char *name, struct uh_error *err)
+{
+	struct uh_kernel_rec k = {0};
+	char why[512];
+	int r;
+
+	if (strcmp(name, STOCK) == 0) {
+		snprintf(k.name, sizeof(k.name), STOCK);
+	} else {
+		r = uh_store_kernel_get(d->store, name, &k, err);
+		if (r < 0)
+			return -1;
+		if (r == 1)
+			return uh_errc(err, ENOENT, "unknown kernel '%s' (see umlhost kernel list)",
+				       name);
+	}
+	if (!uh_fpu_fits(name, kernel_fpu(d, &k), d->host_fpu, why, sizeof(why)))
+		return uh_errc(err, ENOEXEC, "%s", why);
+	return 0;
+}
+
 static json_t *users_of(struct uh_daemon *d, const char *name)
 {
 	json_t *a = json_array();
@@ -89,10 +158,18 @@ static json_t *users_of(struct uh_daemon *d, const char *name)
 
 static json_t *kernel_json(struct uh_daemon *d, const struct uh_kernel_rec *k, const char *dflt)
 {
-	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:o, s:b, s:o}", "name", k->name, "status",
-			 "ready", "path", k->path, "source", k->source, "release", k->release,
-			 "created_at", json_integer(k->created), "default",
-			 strcmp(k->name, dflt) == 0, "instances", users_of(d, k->name));
+	long fpu = kernel_fpu(d, k);
+	char why[512];
+	int fits = uh_fpu_fits(k->name, fpu, d->host_fpu, why, sizeof(why));
+
+	/* usable: null when the host's size could not be measured */
+	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:o, s:b, s:o, s:o, s:o, s:s?}", "name",
+			 k->name, "status", "ready", "path", k->path, "source", k->source,
+			 "release", k->release, "created_at", json_integer(k->created), "default",
+			 strcmp(k->name, dflt) == 0, "instances", users_of(d, k->name), "usable",
+			 d->host_fpu ? json_boolean(fits) : json_null(), "fpu_size",
+			 fpu == UH_FPU_PROBED ? json_string("host") : json_integer(fpu),
+			 "unusable_reason", fits ? NULL : why);
 }
 
 struct list_ctx {
@@ -211,6 +288,8 @@ int uh_kernel_build_start(struct uh_daemon *d, json_t *p, json_t **out, struct u
 				      : "");
 	if (access(fragment, R_OK) < 0)
 		return uh_err(err, errno, "kernel %s: config fragment %s", name, fragment);
+	if (access(d->cfg.kernel_patches, R_OK | X_OK) < 0)
+		return uh_err(err, errno, "kernel %s: patch series %s", name, d->cfg.kernel_patches);
 	if (access(d->cfg.kernel_builder, R_OK) < 0)
 		return uh_err(err, errno, "kernel %s: builder %s", name, d->cfg.kernel_builder);
 
@@ -227,7 +306,8 @@ int uh_kernel_build_start(struct uh_daemon *d, json_t *p, json_t **out, struct u
 		char work[PATH_MAX + 8];
 		char *argv[] = {"/bin/bash", d->cfg.kernel_builder, "--source", (char *)source,
 				"--fragment", (char *)fragment, "--out", outdir, "--work", work,
-				"--cache", d->cfg.kernel_cache, NULL};
+				"--cache", d->cfg.kernel_cache, "--patches",
+				d->cfg.kernel_patches, NULL};
 
 		snprintf(work, sizeof(work), "%s/work", dir);
 		pid = uh_job_spawn(argv, log, err);
@@ -242,24 +322,6 @@ int uh_kernel_build_start(struct uh_daemon *d, json_t *p, json_t **out, struct u
 			fragment, (int)pid);
 	*out = json_pack("{s:s, s:s, s:s}", "name", name, "status", "building", "log", log);
 	return 0;
-}
-
-/* Read KEY=value from the builder's info file. */
-static void info_value(const char *info, const char *key, char *out, size_t len)
-{
-	FILE *fp = fopen(info, "re");
-	char line[512];
-	size_t k = strlen(key);
-
-	out[0] = '\0';
-	while (fp && fgets(line, sizeof(line), fp)) {
-		if (strncmp(line, key, k) == 0 && line[k] == '=') {
-			line[strcspn(line, "\n")] = '\0';
-			snprintf(out, len, "%s", line + k + 1);
-		}
-	}
-	if (fp)
-		fclose(fp);
 }
 
 static int build_finish(struct uh_daemon *d, struct uh_build *b, struct uh_error *err)
@@ -383,6 +445,24 @@ void uh_kernel_init(struct uh_daemon *d)
 	char kdir[PATH_MAX], p[PATH_MAX * 2];
 	DIR *dir;
 	struct dirent *de;
+	struct uh_error err;
+	int r;
+
+	/* which kernels can run here: measured once, the CPU does not change under us */
+	if (uh_fpu_probe_host(&d->host_fpu, &err) < 0) {
+		d->host_fpu = 0;
+		uh_warnx("cannot measure the host's XSAVE size (%s): kernels are not checked",
+			 err.msg);
+	} else {
+		uh_info("host XSAVE area: %ld bytes", d->host_fpu);
+	}
+	r = uh_fpu_binary_probes(d->cfg.kernel, &err);
+	if (r < 0)
+		uh_warnx("stock kernel: %s", err.msg);
+	d->stock_fpu = r == 1 ? UH_FPU_PROBED : UH_FPU_UML61_BYTES;
+	if (d->host_fpu && d->stock_fpu != UH_FPU_PROBED && d->stock_fpu != d->host_fpu)
+		uh_info("the stock kernel %s (%ld bytes of FPU state) cannot run on this CPU",
+			d->cfg.kernel, d->stock_fpu);
 
 	/* builds a crashed daemon left half done */
 	snprintf(kdir, sizeof(kdir), "%.4000s/kernels", d->cfg.state_dir);

@@ -3,6 +3,7 @@
  * starts the autostart ones; then serves until SIGTERM. Instances survive it. */
 #include "uh_build.h"
 #include "daemon/daemon.h"
+#include "jail/idrange.h"
 #include "util/cleanup.h"
 #include "util/fileio.h"
 #include "util/log.h"
@@ -71,6 +72,8 @@ static void find_helpers(struct uh_config *c)
 		UMLHOST_LIBEXECDIR "/umlhost-kernel-build");
 	sibling(c->kernel_fragment, sizeof(c->kernel_fragment), self, slash, "hosting.config",
 		UMLHOST_DATADIR "/hosting.config");
+	sibling(c->kernel_patches, sizeof(c->kernel_patches), self, slash, "kernel-patches",
+		UMLHOST_DATADIR "/kernel-patches");
 	sibling(c->template_builder, sizeof(c->template_builder), self, slash,
 		"umlhost-template-build", UMLHOST_LIBEXECDIR "/umlhost-template-build");
 	sibling(c->backup_helper, sizeof(c->backup_helper), self, slash, "umlhost-backup",
@@ -87,6 +90,9 @@ static int check_config(const struct uh_config *c, struct uh_error *err)
 		return uh_errx(err, "min_memory below 16M cannot boot");
 	if (c->default_memory_mib < c->min_memory_mib)
 		return uh_errx(err, "default_memory is below min_memory");
+	/* instance uids nobody else has (a host user could otherwise ptrace a kernel) */
+	if (uh_idrange_check(&uh_id_files_host, c->uid_min, c->uid_count, err) < 0)
+		return -1;
 	return 0;
 }
 

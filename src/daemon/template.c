@@ -94,7 +94,12 @@ int uh_template_import(struct uh_daemon *d, const char *name, const char *image,
 		return uh_errc(err, EEXIST, "template '%s' already exists (template build makes new "
 					    "versions)",
 			       name);
-	in = open(image, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	/* O_NONBLOCK: a FIFO (or a device) must not hang the event loop in open(); O_NOFOLLOW:
+	 * the file checked is the file read */
+	in = open(image, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK | O_NOFOLLOW);
+	if (in < 0 && errno == ELOOP)
+		return uh_errx(err, "template %s: %s is a symlink; give the file itself", name,
+			       image);
 	if (in < 0)
 		return uh_err(err, errno, "template %s: open %s", name, image);
 	if (fstat(in, &st) < 0)

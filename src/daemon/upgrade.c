@@ -334,7 +334,8 @@ void uh_upgrade_start(struct uh_daemon *d, json_t *p, uh_done_fn done, void *ctx
 		uh_errx(&err, "upgrade: --kernel NAME is required");
 		goto refuse;
 	}
-	if (uh_kernel_resolve(d, kernel, path, sizeof(path), &err) < 0)
+	if (uh_kernel_resolve(d, kernel, path, sizeof(path), &err) < 0 ||
+	    uh_kernel_check_usable(d, kernel, &err) < 0)
 		goto refuse;
 	if (all == (json_array_size(names) > 0)) {
 		uh_errx(&err, "upgrade: name the instances or give --all (not both)");

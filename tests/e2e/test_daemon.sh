@@ -26,6 +26,15 @@ run U template import base "$W/base.img"
 check "importing the same name again: exit 1, exists" matches "$rc:$err_out" "1:*already exists*"
 run U template import bad /etc/hostname
 check "a non-ext4 file is refused" matches "$rc:$err_out" "1:*not an ext2/3/4 filesystem image*"
+# a FIFO must not hang the daemon in open() (issue 14, item 8); a symlink is refused by name
+mkfifo "$W/fifo"
+run timeout 10 "$UMLHOST" template import fifo "$W/fifo"
+check "a FIFO is refused at once, not waited on" matches "$rc:$err_out" "1:*is not a regular file*"
+run timeout 5 "$UMLHOST" list
+check "the daemon still answers after the FIFO" test "$rc" = 0
+ln -s "$W/base.img" "$W/link.img"
+run U template import viasymlink "$W/link.img"
+check "a symlink is refused" matches "$rc:$err_out" "1:*is a symlink; give the file itself*"
 
 # --- 16 instances in parallel
 N=16
@@ -55,7 +64,7 @@ pids=$(python3 -c "import json; print(' '.join(str(i['pid']) for i in json.load(
 alive=0; for p in $pids; do kill -0 "$p" 2>/dev/null && alive=$((alive + 1)); done
 check "each listed pid is a live process" test $alive = $N
 check "the listed pid is the UML kernel (its cmdline)" \
-	bash -c "tr '\\0' ' ' < /proc/${pids%% *}/cmdline | grep -q 'linux.uml umid=vm'"
+	bash -c "tr '\\0' ' ' < /proc/${pids%% *}/cmdline | grep -q '/linux umid=vm'"
 
 # --- console and logs on one of them
 check "logs show the guest's console" wait_log vm1 UH-INIT-UP 30

@@ -40,7 +40,8 @@ check "all $n host processes of j1: its uid/gid, every capability set 0, NoNewPr
 
 # mounts the kernel sees: exactly the jail
 awk '{print $5}' /proc/$p1/mountinfo | sort > "$W/mounts"
-{ echo /; echo /dev; echo /dev/null; echo /ram; echo /usr/bin/linux.uml; echo /lib/x86_64-linux-gnu/libc.so.6
+kpath=$(U --json kernel list | jq_get "[k['path'] for k in d if k['name']=='$(U --json show j1 | jq_get 'd["kernel"]')'][0]")
+{ echo /; echo /dev; echo /dev/null; echo /ram; echo "$kpath"; echo /lib/x86_64-linux-gnu/libc.so.6
   echo /lib64/ld-linux-x86-64.so.2; echo "$W/state/templates/base.img"
   echo "$W/state/instances/j1/disk.cow"; echo "$W/run/i/j1"; } | sort > "$W/expected"
 check "the kernel's mountinfo holds only the jail" cmp -s "$W/mounts" "$W/expected" || diff "$W/mounts" "$W/expected"

@@ -5,6 +5,8 @@
 # upgrade of six instances that answer on their addresses, and a broken kernel (no ext4: it
 # panics once its mconsole is up) that stops the rollout after the first instance, which goes
 # back to its old kernel. The daemon runs in a network namespace this test creates.
+# Debian's stock kernel runs only on CPUs whose XSAVE area is 2696 bytes: where it cannot,
+# its checks say so, and the upgrade starts from a second built kernel instead.
 . "$(dirname "$0")/lib.sh"
 need
 [ -r /usr/src/linux-source-6.1.tar.xz ] || die "/usr/src/linux-source-6.1.tar.xz missing (apt-get install linux-source-6.1)"
@@ -15,7 +17,7 @@ ip -n "$H" link set lo up
 hx() { ip netns exec "$H" "$@"; }
 
 make_image "$W/bb.img" 64M
-DAEMON_NETNS=$H start_daemon
+DAEMON_NETNS=$H NO_HOSTING_KERNEL=1 start_daemon
 run U template import bb "$W/bb.img"
 
 # ---- build (the daemon runs the builder; the CLI follows its log)
@@ -42,20 +44,28 @@ check "an unknown kernel is refused at create" matches "$rc:$err_out" "1:*unknow
 # ---- it boots busybox, and hostfs is not there
 run U create h1 --template bb --memory 64M
 check "new instances get the hosting kernel" test "$(U --json show h1 | jq_get 'd["kernel"]')" = hosting
-run U create s1 --template bb --memory 64M --kernel stock
-U start h1 > /dev/null && U start s1 > /dev/null
+STOCK=$(stock_usable)
+[ "$STOCK" = yes ] || echo "# the stock kernel cannot run on this CPU: its hostfs check is skipped here (test_fpu.sh checks its refusal)"
+U start h1 > /dev/null
 wait_log h1 UH-INIT-UP 20 || not_ok "h1 reached init"
-wait_log s1 UH-INIT-UP 20 || not_ok "s1 reached init"
+if [ "$STOCK" = yes ]; then
+	run U create s1 --template bb --memory 64M --kernel stock
+	U start s1 > /dev/null
+	wait_log s1 UH-INIT-UP 20 || not_ok "s1 reached init"
+fi
 check "h1 runs the hosting kernel binary" test "$(readlink "/proc/$(inst_pid h1)/exe")" = "$KPATH"
 run guest_sh h1 'mount -t tmpfs t /tmp; mkdir /tmp/h; mount -t hostfs none /tmp/h'
 check "mount -t hostfs fails on the hosting kernel" matches "$rc:$out" "[1-9]*:*No such device*"
 check "no hostfs in /proc/filesystems (hosting)" test "$(guest_sh h1 'grep -c hostfs /proc/filesystems')" = 0
-check "the stock kernel has hostfs (so the check above means something)" test "$(guest_sh s1 'grep -c hostfs /proc/filesystems')" = 1
+[ "$STOCK" = yes ] &&
+	check "the stock kernel has hostfs (so the check above means something)" test "$(guest_sh s1 'grep -c hostfs /proc/filesystems')" = 1
 check "the hosting kernel has IPv6 built in" test "$(guest_sh h1 'test -d /proc/sys/net/ipv6 && echo yes')" = yes
 U stop h1 > /dev/null
-U stop s1 > /dev/null
 U delete h1 > /dev/null
-U delete s1 > /dev/null
+if [ "$STOCK" = yes ]; then
+	U stop s1 > /dev/null
+	U delete s1 > /dev/null
+fi
 
 # ---- it boots Debian bookworm (systemd, sshd, apache) too; the image is built by
 # scripts/template-build.sh (debootstrap + mkfs.ext4 -d) and cached by its inputs' hash
@@ -79,9 +89,17 @@ check "mount -t hostfs fails in Debian on the hosting kernel" matches "$out" "*u
 U stop d1 > /dev/null
 U delete d1 > /dev/null
 
-# ---- a rolling upgrade over six running instances, each answering on its address
+# ---- a rolling upgrade over six running instances, each answering on its address: from
+# the stock kernel where it runs, else from a second build (the same binary, from the cache)
+FROM=stock
+if [ "$STOCK" != yes ]; then
+	FROM=prev
+	run U kernel build prev --config-fragment "$UH_SRC/kernel/hosting.config"
+	check "a second kernel to upgrade from (stock cannot run here)" test "$rc" = 0
+fi
+echo "# upgrading from kernel $FROM"
 for i in 1 2 3 4 5 6; do
-	U create "u$i" --template bb --memory 64M --kernel stock --network pub --kernel-arg uhmode=httpd > /dev/null
+	U create "u$i" --template bb --memory 64M --kernel "$FROM" --network pub --kernel-arg uhmode=httpd > /dev/null
 	U start "u$i" > /dev/null
 done
 for i in 1 2 3 4 5 6; do wait_log "u$i" UH-HTTPD-UP 30 || not_ok "u$i: httpd up"; done
