@@ -132,6 +132,14 @@ int uh_cmd_backup(struct uh_cli *cli, int argc, char **argv)
 			return UH_EXIT_OK;
 		}
 		printf("restored %s (%s)\n", uh_cli_str(resp, "name"), uh_cli_str(resp, "disk"));
+		{
+			json_t *dropped = json_object_get(resp, "restore_dropped"), *v;
+			size_t di;
+
+			/* what of the archive's definition this host's policy left out */
+			json_array_foreach(dropped, di, v)
+				printf("left out: %s\n", json_string_value(v));
+		}
 		json_decref(resp);
 		return UH_EXIT_OK;
 	}

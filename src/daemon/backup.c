@@ -12,6 +12,7 @@
  * schedule) once, when the helper's result is in. */
 #include "backup/target.h"
 #include "daemon/daemon.h"
+#include "kernel/args.h"
 #include "mconsole/mconsole_client.h"
 #include "util/fileio.h"
 #include "util/log.h"
@@ -54,6 +55,7 @@ struct uh_backup_job {
 	off_t log_from;
 	int64_t sync_deadline, freeze_us, freeze_ms; /* ms rounded up: a freeze is never "0" */
 	int reflinked, scheduled;
+	int recorded;	  /* restore: an archive this daemon made (recorded, same sha256) */
 	json_t *manifest; /* restore */
 	json_t *out;	  /* create: the answer, kept while a scheduled prune runs */
 	char tpl_name[UH_KEY_MAX]; /* create: what the disk was made over ("" flat) */
@@ -602,6 +604,9 @@ static int check_recorded(struct uh_backup_job *j, json_t *res, struct uh_error 
 
 	if (b == NULL)
 		abort();
+	if (uh_store_backup_get(j->d->store, j->target, b, err) == 0 && b->sha256[0] && sha &&
+	    strcmp(sha, b->sha256) == 0)
+		j->recorded = 1;
 	if (uh_store_backup_get(j->d->store, j->target, b, err) == 0 && b->sha256[0] &&
 	    (sha == NULL || strcmp(sha, b->sha256) != 0)) {
 		char when[32];
@@ -692,6 +697,7 @@ static void restore_create(struct uh_backup_job *j)
 {
 	struct uh_daemon *d = j->d;
 	json_t *man = j->manifest, *def = NULL, *params = NULL, *created = NULL;
+	json_t *dropped = json_array(); /* settings of the archive left out, and why */
 	const char *name, *tpl = json_string_value(json_object_get(man, "template"));
 	int flat = json_object_get(json_object_get(man, "members"), "disk.img") != NULL;
 	char p[PATH_MAX + 32], disk[PATH_MAX + 32], mem[32];
@@ -718,29 +724,59 @@ static void restore_create(struct uh_backup_job *j)
 	{
 		const char *kernel = json_string_value(json_object_get(def, "kernel"));
 		const char *net = json_string_value(json_object_get(def, "network"));
+		json_t *args = json_object_get(def, "kernel_args"), *a, *kept = json_array();
 		char kpath[PATH_MAX];
 		struct uh_network_rec n;
 		struct uh_error e2;
+		size_t k;
 
-		/* what still exists here is kept; a fresh address in the same network */
-		if (kernel && uh_kernel_resolve(d, kernel, kpath, sizeof(kpath), &e2) == 0)
+		/* Settings that touch isolation follow this host's policy, not the archive's
+		 * word: the archive's kernel only from an archive this daemon made (and only if
+		 * it exists and can run here), else the default kernel; kernel arguments only
+		 * those the allowlist passes. What is left out is said in the answer. */
+		if (kernel && !j->recorded) {
+			json_array_append_new(dropped, json_sprintf("kernel %.64s (the archive is not "
+								    "one this host made: the "
+								    "default kernel instead)",
+								    kernel));
+		} else if (kernel && (uh_kernel_resolve(d, kernel, kpath, sizeof(kpath), &e2) < 0 ||
+				      uh_kernel_check_usable(d, kernel, &e2) < 0)) {
+			json_array_append_new(dropped,
+					      json_sprintf("kernel %.64s (%.300s)", kernel, e2.msg));
+		} else if (kernel) {
 			json_object_set_new(params, "kernel", json_string(kernel));
+		}
+		json_array_foreach(args, k, a) {
+			const char *s = json_string_value(a);
+
+			if (s && uh_kernel_arg_check(s, &e2) == 0)
+				json_array_append(kept, a);
+			else
+				json_array_append_new(dropped, json_sprintf("kernel argument: %.300s",
+									    s ? e2.msg : "not a string"));
+		}
+		json_object_set_new(params, "kernel_args", kept);
+		/* a fresh address in the same network, if it exists here */
 		if (net && uh_store_network_get(d->store, net, &n, &e2) == 0)
 			json_object_set_new(params, "network", json_string(net));
-		json_object_set(params, "kernel_args", json_object_get(def, "kernel_args"));
 	}
 	if (uh_instance_create_from(d, params, &src, &created, &err) < 0) {
 		uh_err_prefix(&err, "backup restore");
 		goto fail;
 	}
-	uh_daemon_event(d, name, "restored", "from %s", j->target);
+	uh_daemon_event(d, name, "restored", "from %s%s", j->target,
+			json_array_size(dropped) ? " (settings left out: see the restore's answer)"
+						 : "");
+	json_object_set(created, "restore_dropped", dropped);
 	json_decref(def);
 	json_decref(params);
+	json_decref(dropped);
 	job_finish(j, 200, created);
 	return;
 fail:
 	json_decref(def);
 	json_decref(params);
+	json_decref(dropped);
 	job_fail(j, 0, &err, NULL);
 }
 

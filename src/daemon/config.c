@@ -29,6 +29,9 @@ void uh_config_defaults(struct uh_config *c)
 	c->jail = 1;
 	c->uid_min = 200000;
 	c->uid_count = 65536;
+	c->events_keep = 100000;
+	c->guard_check_seconds = 10;
+	c->events_max_days = 90;
 	/* `ldd /usr/bin/linux.uml` on Debian 12: libc and the loader, nothing else */
 	strcpy(c->jail_libs, "/lib/x86_64-linux-gnu/libc.so.6 /lib64/ld-linux-x86-64.so.2");
 	strcpy(c->cgroup_base, "umlhost");
@@ -45,6 +48,8 @@ void uh_config_finish(struct uh_config *c)
 {
 	if (c->socket[0] == '\0')
 		snprintf(c->socket, sizeof(c->socket), "%.4000s/umlhost.sock", c->run_dir);
+	if (c->disk_dir[0] == '\0')
+		snprintf(c->disk_dir, sizeof(c->disk_dir), "%.4000s/disks", c->state_dir);
 }
 
 static char *trim(char *s)
@@ -111,6 +116,8 @@ static int set_one(struct uh_config *c, const char *k, const char *v, struct uh_
 		return set_path(c->kernel_source, v, k, err);
 	if (strcmp(k, "kernel_fragment") == 0)
 		return set_path(c->kernel_fragment, v, k, err);
+	if (strcmp(k, "disk_dir") == 0)
+		return set_path(c->disk_dir, v, k, err);
 	if (strcmp(k, "kernel_patches") == 0)
 		return set_path(c->kernel_patches, v, k, err);
 	if (strcmp(k, "kernel_cache") == 0)
@@ -174,6 +181,12 @@ static int set_one(struct uh_config *c, const char *k, const char *v, struct uh_
 		c->uid_min = (uint32_t)n;
 		return 0;
 	}
+	if (strcmp(k, "guard_check_seconds") == 0)
+		return set_int(&c->guard_check_seconds, v, 1, 3600, k, err);
+	if (strcmp(k, "events_keep") == 0)
+		return set_int(&c->events_keep, v, 1000, 100000000, k, err);
+	if (strcmp(k, "events_max_days") == 0)
+		return set_int(&c->events_max_days, v, 1, 36500, k, err);
 	if (strcmp(k, "uid_count") == 0) {
 		int n;
 		if (set_int(&n, v, 1, 1000000, k, err) < 0)

@@ -26,6 +26,9 @@ struct uh_config {
 	int jail;		 /* run instances jailed (default); 0 only for debugging */
 	uint32_t uid_min;	 /* instances get uids (and gids) from [uid_min, uid_min + uid_count) */
 	uint32_t uid_count;
+	int guard_check_seconds; /* how often the anti-spoofing chains are verified */
+	int events_keep;     /* the newest events kept (older ones pruned every minute) */
+	int events_max_days; /* and none older than this */
 	char jail_libs[1024];	 /* what the kernel links: bound read-only into the jail */
 	char cgroup_base[64];	 /* instances' cgroups: <hierarchy>/<cgroup_base>/<name> */
 	int pids_max;		 /* default pids.max of an instance (guest processes + helpers) */
@@ -34,6 +37,7 @@ struct uh_config {
 	char kernel_builder[PATH_MAX];	/* umlhost-kernel-build */
 	char kernel_source[PATH_MAX];	/* Debian's linux-source tarball */
 	char kernel_fragment[PATH_MAX]; /* the hosting config fragment */
+	char disk_dir[PATH_MAX];	/* where --disk files must be (default <state>/disks) */
 	char kernel_patches[PATH_MAX];	/* our patch series for linux-source (kernel/patches) */
 	char kernel_cache[PATH_MAX];	/* built kernels by input hash, ccache */
 	char default_kernel[33];	/* "": the newest built kernel, else stock */

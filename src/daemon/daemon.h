@@ -16,6 +16,7 @@
 #include "mconsole/mconsole_notify.h"
 #include "net/netlink.h"
 #include "store/store.h"
+#include "util/ratelimit.h"
 
 struct uh_daemon;
 
@@ -64,6 +65,7 @@ struct uh_instance {
 	int ready_seen;	 /* the notify socket said the mconsole is up */
 	int crash_count; /* crashes in the current restart window */
 	int64_t window_start_ms;
+	struct uh_ratelimit guest_rate; /* events from guest notifications (events.c) */
 	struct uh_instance *next;
 };
 
@@ -92,6 +94,8 @@ struct uh_daemon {
 	struct uh_backup_job *backup_jobs;     /* backups, verifies, restores running */
 	struct uh_work *works;		       /* forked workers running (job.c) */
 	struct uh_upgrade *upgrade;	       /* the rolling upgrade in progress (upgrade.c) */
+	struct uh_timer *guard_timer;	       /* the anti-spoofing chains are checked (network.c) */
+	struct uh_timer *events_timer;	       /* pruning, dropped-notification reports */
 	long host_fpu;			       /* the host's XSAVE size in bytes; 0 unknown */
 	long stock_fpu;			       /* the stock kernel's (kernel/fpu.h) */
 };
@@ -113,8 +117,7 @@ int uh_instance_create_from(struct uh_daemon *d, json_t *params, const struct uh
 /* Queue an operation. done is called exactly once (maybe before this returns). */
 void uh_instance_submit(struct uh_daemon *d, const char *name, enum uh_op_type type,
 			int timeout_s, int force, uh_done_fn done, void *ctx);
-void uh_daemon_event(struct uh_daemon *d, const char *instance, const char *type,
-		     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
 void uh_daemon_reap_children(struct uh_daemon *d);
 void uh_daemon_autostart(struct uh_daemon *d);
 /* RAM + swap of the host in MiB, and what running instances hold. */
@@ -250,6 +253,23 @@ int uh_work_start(struct uh_daemon *d, uh_work_fn fn, uh_work_done_fn finish, vo
 int uh_work_child_exited(struct uh_daemon *d, pid_t pid, int status);
 /* At shutdown: wait for the running work to finish (it is not cut halfway). */
 void uh_work_wait_all(struct uh_daemon *d);
+
+/* data_disk.c */
+/* Open a --disk file for instance `self` if it may become that instance's disk: under
+ * disk_dir without a symlink, a regular file of whole sectors with one name, not a template,
+ * another instance's disk or the state database. The descriptor (O_RDWR), or -1 with err. */
+int uh_data_disk_open(struct uh_daemon *d, const char *self, const char *path,
+		      struct uh_error *err);
+
+/* events.c */
+/* Record an event (stored, logged, pushed to followers); control bytes in the text are
+ * escaped. */
+void uh_daemon_event(struct uh_daemon *d, const char *instance, const char *type,
+		     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/* May the guest's notification become an event? (a token bucket per instance) */
+int uh_guest_event_allowed(struct uh_instance *inst);
+/* Prune now and every minute (events_keep, events_max_days). */
+void uh_events_init(struct uh_daemon *d);
 
 /* kernel.c */
 /* The binary of kernel `name` ("stock" is the configured /usr/bin/linux.uml). */

@@ -46,6 +46,9 @@ static void start_begin(struct uh_instance *inst);
 static void exit_finalize(struct uh_instance *inst, const char *status);
 static void notify_readable(void *arg, uint32_t events);
 
+/* guest notifications handled per loop turn (notify_readable) */
+#define NOTIFY_BATCH 32
+
 /* ---- small helpers */
 
 static int64_t wall_ms(void)
@@ -54,26 +57,6 @@ static int64_t wall_ms(void)
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-void uh_daemon_event(struct uh_daemon *d, const char *instance, const char *type,
-		     const char *fmt, ...)
-{
-	struct uh_event_rec ev = {0};
-	struct uh_error err;
-	va_list ap;
-
-	ev.ts_ms = wall_ms();
-	snprintf(ev.instance, sizeof(ev.instance), "%s", instance);
-	snprintf(ev.type, sizeof(ev.type), "%s", type);
-	va_start(ap, fmt);
-	vsnprintf(ev.message, sizeof(ev.message), fmt, ap);
-	va_end(ap);
-	uh_info("%s: %s%s%s", instance, type, ev.message[0] ? ": " : "", ev.message);
-	if (uh_store_event_add(d->store, &ev, &err) < 0)
-		uh_warnx("%s: %s", instance, err.msg);
-	if (d->on_event)
-		d->on_event(d);
 }
 
 static void save(struct uh_instance *inst)
@@ -486,16 +469,23 @@ static int make_swap(struct uh_instance *inst, struct uh_error *err)
 	return 0;
 }
 
-/* The jailed kernel opens its data disks as its own uid. */
+/* The jailed kernel opens its data disks as its own uid: each is checked again, open, and
+ * given away through that descriptor (uh_data_disk_open). */
 static int give_disks(struct uh_instance *inst, struct uh_error *err)
 {
 	char copy[sizeof(inst->rec.disks)], *p, *save = NULL;
 
 	snprintf(copy, sizeof(copy), "%s", inst->rec.disks);
-	for (p = strtok_r(copy, " ", &save); p; p = strtok_r(NULL, " ", &save))
-		if (chown(p, (uid_t)inst->rec.uid, (gid_t)inst->rec.uid) < 0 || chmod(p, 0600) < 0)
+	for (p = strtok_r(copy, " ", &save); p; p = strtok_r(NULL, " ", &save)) {
+		uh_autoclose int fd = uh_data_disk_open(inst->d, inst->rec.name, p, err);
+
+		if (fd < 0)
+			return uh_err_prefix(err, "%s", inst->rec.name);
+		if (fchown(fd, (uid_t)inst->rec.uid, (gid_t)inst->rec.uid) < 0 ||
+		    fchmod(fd, 0600) < 0)
 			return uh_err(err, errno, "%s: give --disk %s to uid %d", inst->rec.name, p,
 				      inst->rec.uid);
+	}
 	return 0;
 }
 
@@ -654,24 +644,21 @@ int uh_instance_create_from(struct uh_daemon *d, json_t *p, const struct uh_disk
 			return uh_errx(err, "%s: at most 8 --disk", name);
 		json_array_foreach(disks, di, dv) {
 			const char *path = json_string_value(dv);
-			struct stat dst;
-			struct uh_instance *o;
 			size_t used = strlen(rec.disks);
+			int dfd;
 
-			if (path == NULL || path[0] != '/' || strchr(path, ' ') || strchr(path, ','))
-				return uh_errx(err, "%s: --disk needs an absolute path without spaces or "
-						    "commas",
+			if (path == NULL || path[0] != '/' || strchr(path, ' ') || strchr(path, ',') ||
+			    strchr(path, ':'))
+				return uh_errx(err, "%s: --disk needs an absolute path without spaces, "
+						    "commas or colons",
 					       name);
-			if (stat(path, &dst) < 0)
-				return uh_err(err, errno, "%s: --disk %s", name, path);
-			if (!S_ISREG(dst.st_mode) || dst.st_size < 512 || dst.st_size % 512)
-				return uh_errx(err, "%s: --disk %s is not a regular file of whole 512-byte "
-						    "sectors",
-					       name, path);
-			for (o = d->instances; o; o = o->next)
-				if (has_disk(o->rec.disks, path))
-					return uh_errc(err, EBUSY, "%s: --disk %s is instance %s's", name,
-						       path, o->rec.name);
+			if (has_disk(rec.disks, path))
+				return uh_errx(err, "%s: --disk %s is given twice", name, path);
+			/* checked here for a clear answer; given away (by descriptor) at the end */
+			dfd = uh_data_disk_open(d, name, path, err);
+			if (dfd < 0)
+				return uh_err_prefix(err, "%s", name);
+			close(dfd);
 			if (used + strlen(path) + 2 > sizeof(rec.disks))
 				return uh_errx(err, "%s: too many --disk paths", name);
 			snprintf(rec.disks + used, sizeof(rec.disks) - used, "%s%s", used ? " " : "",
@@ -902,10 +889,26 @@ static void notify_close(struct uh_instance *inst)
 	inst->notify = NULL;
 }
 
+/* Signal the kernel's session, but only processes that are provably the instance's: jailed,
+ * those of its own uid (nobody else has it: uh_idrange_check); unjailed (debugging), only
+ * while the session's leader is still the recorded process (its start time). A recorded pid
+ * that a host reboot handed to an unrelated session is never signalled. */
+static int signal_kernel_session(struct uh_instance *inst, int sig)
+{
+	pid_t pid = inst->rec.pid;
+
+	if (pid <= 1)
+		return 0;
+	if (inst->d->cfg.jail && inst->rec.uid > 0)
+		return uh_proc_signal_session(pid, (uid_t)inst->rec.uid, sig);
+	if (inst->rec.pid_start == 0 || uh_proc_starttime(pid) != inst->rec.pid_start)
+		return 0;
+	return uh_proc_signal_session(pid, (uid_t)-1, sig);
+}
+
 static void kill_session(struct uh_instance *inst)
 {
-	if (inst->rec.pid > 1)
-		uh_proc_signal_session(inst->rec.pid, SIGKILL);
+	signal_kernel_session(inst, SIGKILL);
 }
 
 /* ---- process exit */
@@ -915,8 +918,7 @@ static int kill_leftovers(struct uh_instance *inst)
 {
 	int n = 0, k;
 
-	if (inst->rec.pid > 1)
-		n += uh_proc_signal_session(inst->rec.pid, SIGKILL);
+	n += signal_kernel_session(inst, SIGKILL);
 	k = uh_proc_signal_file_users(inst->rec.disk, SIGKILL);
 	if (inst->have_cg) {
 		int c = uh_cgroup_count(&inst->cg);
@@ -1201,12 +1203,19 @@ static void notify_readable(void *arg, uint32_t events)
 	struct uh_instance *inst = arg;
 	struct uh_mc_notify msg;
 	struct uh_error err;
-	int r;
+	int r, n;
 
-	while ((r = uh_mc_listener_recv(inst->notify, 0, &msg, &err)) != 0) {
+	/* Every datagram here comes from the guest's kernel, which a hostile customer may
+	 * control: a bounded number per loop turn (the socket stays readable; the API, the
+	 * other instances and the timers get their turn first), events rate-limited. */
+	for (n = 0; n < NOTIFY_BATCH; n++) {
+		r = uh_mc_listener_recv(inst->notify, 0, &msg, &err);
+		if (r == 0)
+			break;
 		if (r < 0) {
-			uh_warnx("%s: notify socket: %s", inst->rec.name, err.msg);
-			return;
+			if (uh_guest_event_allowed(inst))
+				uh_warnx("%s: notify socket: %s", inst->rec.name, err.msg);
+			continue;
 		}
 		switch (msg.type) {
 		case UH_MC_NOTIFY_SOCKET:
@@ -1220,7 +1229,8 @@ static void notify_readable(void *arg, uint32_t events)
 				break;
 			}
 			if (inst->phase != PH_BOOTING) {
-				if (is_state(inst, "running") && inst->phase != PH_REBOOT)
+				if (is_state(inst, "running") && inst->phase != PH_REBOOT &&
+				    uh_guest_event_allowed(inst))
 					uh_daemon_event(inst->d, inst->rec.name, "rebooted",
 							"the guest rebooted (pid %d)", inst->rec.pid);
 				break;
@@ -1232,13 +1242,16 @@ static void notify_readable(void *arg, uint32_t events)
 				return; /* the start failed */
 			break;
 		case UH_MC_NOTIFY_PANIC:
-			uh_daemon_event(inst->d, inst->rec.name, "panic", "%s", msg.data);
+			if (uh_guest_event_allowed(inst))
+				uh_daemon_event(inst->d, inst->rec.name, "panic", "%s", msg.data);
 			break;
 		case UH_MC_NOTIFY_HANG:
-			uh_daemon_event(inst->d, inst->rec.name, "hang", "the guest hangs");
+			if (uh_guest_event_allowed(inst))
+				uh_daemon_event(inst->d, inst->rec.name, "hang", "the guest hangs");
 			break;
 		case UH_MC_NOTIFY_USER:
-			uh_daemon_event(inst->d, inst->rec.name, "guest", "%s", msg.data);
+			if (uh_guest_event_allowed(inst))
+				uh_daemon_event(inst->d, inst->rec.name, "guest", "%s", msg.data);
 			break;
 		}
 	}

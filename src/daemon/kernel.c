@@ -5,6 +5,7 @@
  * <state>/kernels/.build-NAME/ and is renamed into place only once it succeeded. */
 #include "daemon/daemon.h"
 #include "kernel/fpu.h"
+#include "kernel/source.h"
 #include "util/log.h"
 #include "util/validate.h"
 
@@ -281,11 +282,18 @@ int uh_kernel_build_start(struct uh_daemon *d, json_t *p, json_t **out, struct u
 	if (source[0] != '/' || fragment[0] != '/')
 		return uh_errx(err, "kernel %s: --source and --config-fragment need absolute paths",
 			       name);
-	if (access(source, R_OK) < 0)
-		return uh_err(err, errno, "kernel %s: source %s%s", name, source,
-			      strcmp(source, "/usr/src/linux-source-6.1.tar.xz") == 0
-				      ? " (apt-get install linux-source-6.1)"
-				      : "");
+	/* root runs the tarball's Makefile: only Debian's kernel sources */
+	if (uh_kernel_source_check(source, d->cfg.kernel_source, err) < 0) {
+		int missing = err->errnum == ENOENT;
+		size_t n;
+
+		uh_err_prefix(err, "kernel %s", name);
+		n = strlen(err->msg);
+		if (missing && strcmp(source, "/usr/src/linux-source-6.1.tar.xz") == 0)
+			snprintf(err->msg + n, sizeof(err->msg) - n,
+				 " (apt-get install linux-source-6.1)");
+		return -1;
+	}
 	if (access(fragment, R_OK) < 0)
 		return uh_err(err, errno, "kernel %s: config fragment %s", name, fragment);
 	if (access(d->cfg.kernel_patches, R_OK | X_OK) < 0)

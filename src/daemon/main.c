@@ -256,6 +256,7 @@ int main(int argc, char **argv)
 	if (uh_daemon_load(&d, &err) < 0)
 		goto fail;
 	uh_kernel_init(&d);
+	uh_events_init(&d);
 	if (uh_api_start(&d, &err) < 0)
 		goto fail;
 	uh_net_init(&d);

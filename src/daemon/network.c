@@ -567,7 +567,87 @@ static void sample_due(void *arg)
 	d->net_timer = uh_loop_after(d->loop, SAMPLE_INTERVAL_MS, sample_due, d);
 }
 
+/* ---- the guards stay: a host's `nft flush ruleset` (Debian's nftables.conf starts with one)
+ * or an admin's `nft delete table netdev umlhost` removes them while the instances run. Every
+ * guard_check_seconds the chains in the table are compared with the running instances'
+ * taps, and a missing one is made again (an event says so). One libnftables listing per
+ * check, whatever the number of instances. */
+
+struct guard_seen {
+	char (*taps)[16];
+	size_t n, cap;
+};
+
+static int guard_seen_add(const char *tap, void *arg)
+{
+	struct guard_seen *g = arg;
+
+	if (g->n == g->cap) {
+		size_t cap = g->cap ? g->cap * 2 : 64;
+		char(*t)[16] = realloc(g->taps, cap * sizeof(*t));
+
+		if (t == NULL)
+			return -1;
+		g->taps = t;
+		g->cap = cap;
+	}
+	snprintf(g->taps[g->n++], 16, "%s", tap);
+	return 0;
+}
+
+static int guard_seen_has(const struct guard_seen *g, const char *tap)
+{
+	size_t k;
+
+	for (k = 0; k < g->n; k++)
+		if (strcmp(g->taps[k], tap) == 0)
+			return 1;
+	return 0;
+}
+
+static void guard_check(void *arg)
+{
+	struct uh_daemon *d = arg;
+	struct guard_seen seen = {0};
+	struct uh_instance *i;
+	struct uh_error err;
+
+	d->guard_timer = uh_loop_after(d->loop, (int64_t)d->cfg.guard_check_seconds * 1000,
+				       guard_check, d);
+	for (i = d->instances; i; i = i->next)
+		if (i->rec.pid > 0 && i->rec.tap[0] && uh_nl_ifindex(i->rec.tap) != 0)
+			break;
+	if (i == NULL)
+		return; /* no running instance with a network: nothing to list */
+	if (uh_nft_guard_list(guard_seen_add, &seen, &err) < 0) {
+		uh_warnx("guard check: %s", err.msg);
+		free(seen.taps);
+		return;
+	}
+	for (i = d->instances; i; i = i->next) {
+		struct uh_ip ip;
+
+		if (i->rec.pid <= 0 || i->rec.tap[0] == '\0' || guard_seen_has(&seen, i->rec.tap) ||
+		    uh_nl_ifindex(i->rec.tap) == 0)
+			continue;
+		if (uh_ip_parse(i->rec.ip, &ip, &err) < 0 ||
+		    uh_nft_guard_add(&(struct uh_nft_guard){i->rec.tap, i->rec.mac, ip}, &err) < 0)
+			uh_daemon_event(d, i->rec.name, "guard-lost",
+					"the anti-spoofing chain of tap %s is gone and could not be "
+					"made again: %s",
+					i->rec.tap, err.msg);
+		else
+			uh_daemon_event(d, i->rec.name, "guard-restored",
+					"the anti-spoofing chain of tap %s was gone (nft flush "
+					"ruleset?); made again",
+					i->rec.tap);
+	}
+	free(seen.taps);
+}
+
 void uh_net_init(struct uh_daemon *d)
 {
 	d->net_timer = uh_loop_after(d->loop, SAMPLE_INTERVAL_MS, sample_due, d);
+	d->guard_timer = uh_loop_after(d->loop, (int64_t)d->cfg.guard_check_seconds * 1000,
+				       guard_check, d);
 }

@@ -8,6 +8,7 @@
  * runs umlhost-template-build (scripts/template-build.sh: debootstrap + mkfs.ext4 -d) as a
  * background job; its image is registered only once it is complete. */
 #include "daemon/daemon.h"
+#include "kernel/source.h"
 #include "util/cleanup.h"
 #include "util/fileio.h"
 #include "util/sparse_copy.h"
@@ -300,9 +301,8 @@ int uh_template_build_start(struct uh_daemon *d, json_t *p, json_t **out, struct
 			       name, packages);
 	if (size && (uh_parse_size(size, &bytes, err) < 0 || bytes < (256ULL << 20)))
 		return uh_errx(err, "template %s: --size must be at least 256M", name);
-	if (mirror && (strncmp(mirror, "http://", 7) != 0 && strncmp(mirror, "https://", 8) != 0 &&
-		       strncmp(mirror, "file:/", 6) != 0))
-		return uh_errx(err, "template %s: --mirror must be an http(s):// or file:/ URL", name);
+	if (mirror && uh_mirror_check(mirror, err) < 0)
+		return uh_err_prefix(err, "template %s", name);
 	if (access(d->cfg.template_builder, R_OK) < 0)
 		return uh_err(err, errno, "template %s: builder %s", name, d->cfg.template_builder);
 	snprintf(dir, sizeof(dir), "%.4000s/templates/.build-%s", d->cfg.state_dir, name);

@@ -55,19 +55,40 @@ int uh_nft_guard_script(const struct uh_nft_guard *g, char *buf, size_t len)
 		add(&s, "%s udp sport 67 counter drop\n", rule); /* a DHCP server */
 		add(&s, "%s ether type { ip, arp } accept\n", rule);
 	} else {
-		char hex[33];
+		char hex[33], llhex[33], llstr[UH_IP_STR];
+		struct uh_ip ll = {.family = AF_INET6};
+		unsigned char m[6];
 
-		for (int i = 0; i < 16; i++)
+		/* its own link-local address: EUI-64 from its MAC (fe80::MAC with ff:fe in the
+		 * middle and the universal/local bit flipped), not any of fe80::/10, where it
+		 * could claim the router's */
+		if (sscanf(g->mac, "%hhx:%hhx:%hhx:%hhx:%hhx:%hhx", &m[0], &m[1], &m[2], &m[3], &m[4],
+			   &m[5]) != 6)
+			return -1;
+		ll.a[0] = 0xfe;
+		ll.a[1] = 0x80;
+		ll.a[8] = m[0] ^ 0x02;
+		ll.a[9] = m[1];
+		ll.a[10] = m[2];
+		ll.a[11] = 0xff;
+		ll.a[12] = 0xfe;
+		ll.a[13] = m[3];
+		ll.a[14] = m[4];
+		ll.a[15] = m[5];
+		uh_ip_format(&ll, llstr);
+		for (int i = 0; i < 16; i++) {
 			snprintf(hex + 2 * i, 3, "%02x", g->ip.a[i]);
-		/* link-local (neighbour discovery) and :: (duplicate address detection) too */
-		add(&s, "%s ip6 saddr != { %s, fe80::/10, :: } counter drop\n", rule, ip);
+			snprintf(llhex + 2 * i, 3, "%02x", ll.a[i]);
+		}
+		/* its link-local (neighbour discovery) and :: (duplicate address detection) too */
+		add(&s, "%s ip6 saddr != { %s, %s, :: } counter drop\n", rule, ip, llstr);
 		add(&s, "%s icmpv6 type { nd-router-advert, nd-redirect } counter drop\n", rule);
 		/* a neighbour advertisement's target (bits 64..191 of the ICMPv6 header; nft
-		 * 1.0.6 has no name for it) must be its own or link-local */
+		 * 1.0.6 has no name for it) must be one of its two addresses */
 		add(&s,
-		    "%s icmpv6 type nd-neighbor-advert @th,64,128 != 0x%s @th,64,10 != 0x3fa "
+		    "%s icmpv6 type nd-neighbor-advert @th,64,128 != 0x%s @th,64,128 != 0x%s "
 		    "counter drop\n",
-		    rule, hex);
+		    rule, hex, llhex);
 		add(&s, "%s udp sport 547 counter drop\n", rule); /* a DHCPv6 server */
 		add(&s, "%s ether type ip6 accept\n", rule);
 	}

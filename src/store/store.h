@@ -155,6 +155,10 @@ int uh_store_backup_get(struct uh_store *s, const char *archive, struct uh_backu
 int uh_store_backup_list(struct uh_store *s, int (*fn)(const struct uh_backup_rec *b, void *arg),
 			 void *arg, struct uh_error *err);
 
+/* Delete all but the newest `keep` events and those older than before_ms; *deleted says
+ * how many went. */
+int uh_store_event_prune(struct uh_store *s, int keep, int64_t before_ms, int *deleted,
+			 struct uh_error *err);
 /* Append an event; sets ev->id. */
 int uh_store_event_add(struct uh_store *s, struct uh_event_rec *ev, struct uh_error *err);
 /* Events with id > since_id, oldest first, at most limit. */

@@ -755,6 +755,24 @@ int uh_store_event_add(struct uh_store *s, struct uh_event_rec *ev, struct uh_er
 	return 0;
 }
 
+int uh_store_event_prune(struct uh_store *s, int keep, int64_t before_ms, int *deleted,
+			 struct uh_error *err)
+{
+	sqlite3_stmt *st;
+
+	/* ids only grow: the newest `keep` are the ids above max(id) - keep */
+	if (prepare(s, "DELETE FROM events WHERE id <= (SELECT COALESCE(MAX(id), 0) FROM events) - ? "
+		       "OR ts_ms < ?",
+		    &st, err) < 0)
+		return -1;
+	sqlite3_bind_int(st, 1, keep);
+	sqlite3_bind_int64(st, 2, before_ms);
+	if (step_done(s, st, "prune events", err) < 0)
+		return -1;
+	*deleted = sqlite3_changes(s->db);
+	return 0;
+}
+
 int uh_store_event_list(struct uh_store *s, int64_t since_id, int limit,
 			int (*fn)(const struct uh_event_rec *ev, void *arg), void *arg,
 			struct uh_error *err)

@@ -76,16 +76,49 @@ static int for_session(pid_t sid, void (*fn)(pid_t pid, char **f, int nf, void *
 	return count;
 }
 
-static void signal_one(pid_t pid, char **f, int nf, void *arg)
+uid_t uh_proc_uid(pid_t pid)
 {
-	kill(pid, *(int *)arg);
+	char path[64], line[256];
+	uid_t uid = (uid_t)-1;
+	FILE *fp;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	fp = fopen(path, "re");
+	if (fp == NULL)
+		return uid;
+	while (fgets(line, sizeof(line), fp))
+		if (strncmp(line, "Uid:", 4) == 0) {
+			uid = (uid_t)strtoul(line + 4, NULL, 10);
+			break;
+		}
+	fclose(fp);
+	return uid;
 }
 
-int uh_proc_signal_session(pid_t sid, int sig)
+struct signal_ctx {
+	int sig;
+	uid_t uid;
+	int sent;
+};
+
+static void signal_one(pid_t pid, char **f, int nf, void *arg)
 {
+	struct signal_ctx *c = arg;
+
+	if (c->uid != (uid_t)-1 && uh_proc_uid(pid) != c->uid)
+		return;
+	if (kill(pid, c->sig) == 0)
+		c->sent++;
+}
+
+int uh_proc_signal_session(pid_t sid, uid_t uid, int sig)
+{
+	struct signal_ctx c = {sig, uid, 0};
+
 	if (sid <= 1)
 		return 0; /* never the whole system */
-	return for_session(sid, signal_one, &sig);
+	for_session(sid, signal_one, &c);
+	return c.sent;
 }
 
 int uh_proc_signal_file_users(const char *path, int sig)

@@ -9,8 +9,11 @@
 
 /* Field 22 of /proc/PID/stat (clock ticks after boot), 0 if the process is gone. */
 uint64_t uh_proc_starttime(pid_t pid);
-/* Send sig to every process whose session id is sid. Returns how many were signalled. */
-int uh_proc_signal_session(pid_t sid, int sig);
+/* Send sig to every process whose session id is sid and whose real uid is uid ((uid_t)-1:
+ * any). Returns how many were signalled. */
+int uh_proc_signal_session(pid_t sid, uid_t uid, int sig);
+/* The real uid of pid, (uid_t)-1 if it is gone. */
+uid_t uh_proc_uid(pid_t pid);
 /* Send sig to every process that has `path` open (matched by device and inode). A kernel
  * killed with SIGKILL can leave helpers outside its session that share its file table and so
  * keep its disk's POSIX lock; this finds them. Returns how many were signalled, -1 if path is

@@ -162,6 +162,35 @@ wait_log copy UH-INIT-UP 20 || not_ok "the copy boots"
 run guest_sh copy 'cd /guestdata && sha256sum -c SUMS'
 check "the data written before the backup is in the booted copy" matches "$out" "*blob: OK*"
 U stop copy > /dev/null
+check "a recorded archive keeps its kernel" test "$(U --json show copy | jq_get 'd["kernel"]')" = "$(U --json show b | jq_get 'd["kernel"]')"
+
+# ---- a forged archive (issue 14, item 10): valid digests, made with our own helper, but its
+# instance.json names the stock kernel and adds arguments that reach the host. It restores on
+# this host's policy: the default kernel, only allowed arguments, each left-out one named.
+mkdir -p "$W/forge"
+tar --zstd -xf "$W/first.tar.zst" -C "$W/forge"
+python3 - "$W/forge" << 'PY'
+import json, sys
+d = sys.argv[1]
+inst = json.load(open(f"{d}/instance.json"))
+inst["kernel"] = "stock"
+inst["kernel_args"] = list(inst.get("kernel_args") or []) + [
+    "vec1:transport=l2tpv3,src=198.51.100.9,dst=198.51.100.10", "hostfs=/", "uhmode=idle"]
+json.dump(inst, open(f"{d}/instance.json", "w"))
+man = json.load(open(f"{d}/manifest.json"))
+json.dump({k: v for k, v in man.items() if k != "members"}, open(f"{d}/extra.json", "w"))
+PY
+"$(dirname "$UMLHOSTD")/umlhost-backup" write "$W/forged.tar.zst" --member "disk.cow=$W/forge/disk.cow" \
+	--member "instance.json=$W/forge/instance.json" --extra "$W/forge/extra.json" --result "$W/forge/result.json"
+check "the forged archive verifies (its digests are right)" matches "$(U backup verify "$W/forged.tar.zst")" "*OK*"
+run U backup restore "$W/forged.tar.zst" --as forged
+check "it restores" matches "$rc:$out" "0:*restored forged*"
+check "the stock kernel it names is left out, said so" contains "$out" "left out: kernel stock (the archive is not one this host made: the default kernel instead)"
+check "the vec1 argument is left out, said so" contains "$out" "left out: kernel argument: kernel argument 'vec1:transport=l2tpv3"
+check "hostfs= is left out, said so" contains "$out" "left out: kernel argument: kernel argument 'hostfs=/' is managed by umlhost"
+check "the restored instance runs this host's default kernel" test "$(U --json show forged | jq_get 'd["kernel"]')" = hosting
+check "with only the allowed arguments" test "$(U --json show forged | jq_get '",".join(d["kernel_args"])')" = "uhmode=idle"
+U delete forged > /dev/null
 
 U stop b > /dev/null
 run U --json backup create b

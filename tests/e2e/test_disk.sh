@@ -51,19 +51,58 @@ run U disk resize v 512M
 check "a resize that fails is an error naming the tool" matches "$rc:$err_out" "1:*v: e2fsck*"
 check "the disk is restored from the safety copy (same size, same bytes)" cmp -s "$W/state/instances/v/disk.img" "$W/broken.img"
 
-# a swap disk and a data disk
-truncate -s 32M "$W/data.img"
+# a swap disk and a data disk (data disks live under disk_dir, default <state>/disks)
+D=$W/state/disks
+mkdir -p "$D"
+truncate -s 32M "$D/data.img"
 U template import bb2 "$W/bb.img" > /dev/null # bb is gone (removed above)
-run U create s --template bb2 --memory 64M --swap 64M --disk "$W/data.img"
-check "create with --swap and --disk" test "$(U --json show s | jq_get 'str(d["swap_mib"])+":"+",".join(d["disks"])')" = "64:$W/data.img"
+run U create s --template bb2 --memory 64M --swap 64M --disk "$D/data.img"
+check "create with --swap and --disk" test "$(U --json show s | jq_get 'str(d["swap_mib"])+":"+",".join(d["disks"])')" = "64:$D/data.img"
 check "the swap disk is sparse, formatted, the instance's" test "$(stat -c '%a %u %s' "$W/state/instances/s/swap.img")" = "600 $(U --json show s | jq_get 'd["uid"]') $((64 << 20))" -a "$(blkid -o value -s TYPE "$W/state/instances/s/swap.img")" = swap
-run U create s2 --template bb2 --disk "$W/data.img"
-check "a data disk is one instance's only" matches "$rc:$err_out" "1:*data.img is instance s's*"
-truncate -s 1M "$W/data.img2"
-run U create s4 --template bb2 --disk "$W/data.img2"
+check "the data disk is the instance's now" test "$(stat -c '%a %u' "$D/data.img")" = "600 $(U --json show s | jq_get 'd["uid"]')"
+run U create s2 --template bb2 --disk "$D/data.img"
+check "a data disk is one instance's only" matches "$rc:$err_out" "1:*data.img is a data disk of instance s*"
+truncate -s 1M "$D/data.img2"
+run U create s4 --template bb2 --disk "$D/data.img2"
 check "a disk whose path extends another's is not mistaken for it" test "$rc" = 0
-run U create s3 --template bb2 --disk /etc/nosuchdisk
-check "a missing data disk is refused" matches "$rc:$err_out" "1:*--disk /etc/nosuchdisk*"
+run U create s3 --template bb2 --disk "$D/nosuchdisk"
+check "a missing data disk is refused" matches "$rc:$err_out" "1:*--disk $D/nosuchdisk*"
+
+# ---- --disk cannot hand a customer a file that is not a data disk (issue 14, item 5): the
+# template, another instance's COW, the state database, a symlink or a hard link in disk_dir
+# to one of them, a path outside disk_dir. Each refused; owner and mode unchanged.
+tpl=$(U --json template list | jq_get '[t["path"] for t in d if t["name"]=="bb2"][0]')
+U create victim --template bb2 --memory 64M > /dev/null
+cow=$W/state/instances/victim/disk.cow
+ln -s "$W/state/state.db" "$D/db-link.img"
+ln -s "$D" "$W/disks-link"
+ln "$tpl" "$D/tpl-hardlink.img" 2> /dev/null || cp "$tpl" "$D/tpl-hardlink.img"
+refuse_disk() { # refuse_disk PATH WHY FILE-THAT-MUST-NOT-CHANGE
+	local before after
+	before=$(stat -c '%u:%g:%a' "$3")
+	run U create thief --template bb2 --disk "$1"
+	after=$(stat -c '%u:%g:%a' "$3")
+	check "--disk $(basename "$1") refused ($2)" matches "$rc:$err_out" "1:*$2*"
+	check "... $(basename "$3") keeps owner and mode ($before)" test "$before" = "$after"
+	check "... and no instance thief" test ! -e "$W/state/instances/thief"
+}
+refuse_disk "$tpl" "is not under $D (disk_dir)" "$tpl"
+refuse_disk "$cow" "is not under $D (disk_dir)" "$cow"
+refuse_disk "$W/state/state.db" "is not under $D (disk_dir)" "$W/state/state.db"
+refuse_disk "$D/db-link.img" "is or passes through a symlink" "$W/state/state.db"
+refuse_disk "$D/../state.db" "leaves $D" "$W/state/state.db"
+refuse_disk "$D/tpl-hardlink.img" "2 names (hard links)" "$tpl"
+refuse_disk /etc/shadow "is not under $D (disk_dir)" /etc/shadow
+# disk_dir set to the state directory itself: the identity checks still hold
+kill -TERM "$DAEMON_PID"; wait "$DAEMON_PID" 2> /dev/null
+printf 'disk_dir = %s\n' "$W/state" > "$W/diskdir.conf"
+start_daemon --config "$W/diskdir.conf"
+refuse_disk "$cow" "is the disk of instance victim" "$cow"
+refuse_disk "$W/state/state.db" "is the state database" "$W/state/state.db"
+refuse_disk "$tpl" "is template bb2" "$tpl"
+kill -TERM "$DAEMON_PID"; wait "$DAEMON_PID" 2> /dev/null
+start_daemon
+U delete victim > /dev/null
 U start s > /dev/null
 wait_log s UH-SWAP-ON 20
 run guest_sh s 'grep -c ubdc /proc/swaps; cat /sys/block/ubdd/size'

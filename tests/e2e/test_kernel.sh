@@ -34,7 +34,10 @@ check "reproducible build identity (fixed user@host)" bash -c "strings '$KPATH' 
 run U kernel build hosting --config-fragment "$UH_SRC/kernel/hosting.config"
 check "building an existing name is refused" matches "$rc:$err_out" "1:*kernel 'hosting' exists*"
 run U kernel build k2 --source /nonexistent.tar.xz
-check "a missing source is a clear error" matches "$rc:$err_out" "1:*source /nonexistent.tar.xz: No such file or directory*"
+check "a tarball that is not Debian's kernel source is refused (root would run its Makefile)" matches "$rc:$err_out" "1:*--source /nonexistent.tar.xz: only Debian's kernel source tarballs*"
+run U kernel build k2 --source /usr/src/linux-source-9.99.tar.xz
+check "a missing source is a clear error" matches "$rc:$err_out" "1:*source /usr/src/linux-source-9.99.tar.xz: No such file or directory*"
+
 check "nothing registered by the failed request" test "$(U --json kernel list | jq_get 'len(d)')" = 2
 run U kernel rm stock
 check "stock cannot be removed" matches "$rc:$err_out" "1:*'stock' is Debian's kernel*"

@@ -144,6 +144,20 @@ check "with its own MAC back, a2 reaches the internet again" matches "$out" "*2 
 hx nft delete table ip probe
 ix nft delete table inet probe
 
+# ---- `nft flush ruleset` in the daemon's namespace (Debian's nftables.conf starts with one)
+# removes every guard; within guard_check_seconds (10) they are back and a forged packet is
+# dropped again (issue 14, item 3)
+hx nft flush ruleset
+check "the flush removed the guards" test -z "$(hx nft list tables | grep umlhost)"
+for i in $(seq 75); do [ "$(hx nft list table netdev umlhost 2> /dev/null | grep -c 'chain guard-')" = 3 ] && break; sleep 0.2; done
+check "within the check period all three guard chains are back" test "$(hx nft list table netdev umlhost 2> /dev/null | grep -c 'chain guard-')" = 3
+check "an event per restored guard" test "$(U events | grep -c 'guard-restored')" = 3
+run guest_sh a2 'ip addr add 192.0.2.17/32 dev vec0; ping -c 3 -W 1 -I 192.0.2.17 192.0.2.254; ip addr del 192.0.2.17/32 dev vec0'
+drops=$(hx nft list chain netdev umlhost "guard-$TAP2" | grep -E 'ip saddr !=' | grep -o 'packets [0-9]*' | awk '{s+=$2} END{print s}')
+check "the restored guard drops a forged address again ($drops)" test "${drops:-0}" -ge 3
+run guest_sh a2 'ping -c 2 -W 2 192.0.2.254'
+check "and a2's own traffic still flows" matches "$out" "*2 packets received*"
+
 # ---- re-adoption after a daemon crash: nothing duplicated, still serving
 kill -9 "$DAEMON_PID"
 wait "$DAEMON_PID" 2> /dev/null

@@ -128,4 +128,26 @@ check "with the kernel's pid" grep -q "umid=late" "/proc/$lpid/cmdline"
 U stop late > /dev/null
 check "and its stop leaves no kernel" test ! -e "/proc/$lpid"
 
+# --- a recorded pid that now belongs to an unrelated process (a host reboot reuses pids;
+# issue 14, item 11): the daemon must find the instance lost and signal nothing of that
+# process's session. Here the state says `stale` runs as the pid of a session leader of ours
+# (root, another start time) when the daemon starts.
+U create stale --template base --memory 64M > /dev/null
+kill -TERM "$DAEMON_PID"
+wait "$DAEMON_PID" 2> /dev/null
+python3 -c 'import os, time; os.setsid(); os.fork(); time.sleep(300)' & # leader + one more
+SPID=$!
+PIDS+=("$SPID")
+sleep 0.3
+SPID2=$(ps -e -o pid=,sid= | awk -v s="$SPID" '$2==s && $1!=s {print $1}' | head -n 1)
+sqlite3 "$W/state/state.db" "UPDATE instances SET state='running', pid=$SPID, pid_start=12345, monitor_pid=0 WHERE name='stale'" ||
+	not_ok "record the foreign pid"
+start_daemon
+for i in $(seq 50); do [ "$(inst_state stale)" != running ] && break; sleep 0.1; done
+sleep 1
+check "the instance is found lost (pid's start time differs)" contains "$(U events | grep stale)" "lost"
+check "the unrelated session leader lives" kill -0 "$SPID"
+[ -n "$SPID2" ] && check "... and so does its session's other process" kill -0 "$SPID2"
+kill "$SPID" ${SPID2:+"$SPID2"} 2> /dev/null
+
 finish
