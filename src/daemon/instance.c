@@ -1511,7 +1511,8 @@ static void start_begin(struct uh_instance *inst)
 	if ((!inst->rec.flat && uh_instance_check_template(inst, &err) < 0) ||
 	    check_kernel(inst, &err) < 0 ||
 	    /* users and subordinate ranges added since the daemon started */
-	    (uh_idrange_check(&uh_id_files_host, (uint32_t)inst->rec.uid, 1, &err) < 0 &&
+	    (d->cfg.jail && inst->rec.uid > 0 &&
+	     uh_idrange_check(&uh_id_files_host, (uint32_t)inst->rec.uid, 1, &err) < 0 &&
 	     uh_err_prefix(&err, "%s: its uid %d is not its own", inst->rec.name,
 			   inst->rec.uid) < 0) ||
 	    uh_budget_check(inst->rec.name, uh_host_memory_mib(), d->cfg.memory_reserve_mib,

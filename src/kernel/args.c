@@ -56,6 +56,18 @@ static int all_of(const char *s, const char *chars)
 #define DIGIT "0123456789"
 #define VALUE_CHARS LOWER UPPER DIGIT "._/+@-"
 
+/* The first len - 1 bytes of arg, each byte outside the allowed ones as '?': an error line
+ * never carries control bytes (into logs, the journal, a terminal). */
+static const char *show(const char *arg, char *buf, size_t len)
+{
+	size_t i;
+
+	for (i = 0; arg[i] && i < len - 1; i++)
+		buf[i] = strchr(VALUE_CHARS "=,:", arg[i]) ? arg[i] : '?';
+	buf[i] = '\0';
+	return buf;
+}
+
 static int check_value(const char *arg, const char *v, struct uh_error *err)
 {
 	if (!all_of(v, VALUE_CHARS))
@@ -70,21 +82,15 @@ int uh_kernel_arg_check(const char *arg, struct uh_error *err)
 	const char *eq, *v;
 	size_t klen;
 
-	if (arg == NULL || arg[0] == '\0' || strlen(arg) > ARG_MAX_LEN)
-		return uh_errx(err, "kernel argument '%.40s' is empty or longer than %d bytes",
-			       arg ? arg : "", ARG_MAX_LEN);
-	if (!all_of(arg, VALUE_CHARS "=,:")) {
-		char shown[61];
-		size_t i;
+	char shown[61];
 
-		/* never echo control bytes into an error line (and from there into logs) */
-		for (i = 0; arg[i] && i < sizeof(shown) - 1; i++)
-			shown[i] = strchr(VALUE_CHARS "=,:", arg[i]) ? arg[i] : '?';
-		shown[i] = '\0';
+	if (arg == NULL || arg[0] == '\0' || strlen(arg) > ARG_MAX_LEN)
+		return uh_errx(err, "kernel argument '%s' is empty or longer than %d bytes",
+			       show(arg ? arg : "", shown, 41), ARG_MAX_LEN);
+	if (!all_of(arg, VALUE_CHARS "=,:"))
 		return uh_errx(err, "kernel argument '%s' has a character outside "
 				    "[A-Za-z0-9._/+@=,:-]",
-			       shown);
-	}
+			       show(arg, shown, sizeof(shown)));
 	eq = strchr(arg, '=');
 	if (eq == NULL) {
 		if (in_set(arg, strlen(arg), flags))

@@ -189,7 +189,8 @@ check "the stock kernel it names is left out, said so" contains "$out" "left out
 check "the vec1 argument is left out, said so" contains "$out" "left out: kernel argument: kernel argument 'vec1:transport=l2tpv3"
 check "hostfs= is left out, said so" contains "$out" "left out: kernel argument: kernel argument 'hostfs=/' is managed by umlhost"
 check "the restored instance runs this host's default kernel" test "$(U --json show forged | jq_get 'd["kernel"]')" = hosting
-check "with only the allowed arguments" test "$(U --json show forged | jq_get '",".join(d["kernel_args"])')" = "uhmode=idle"
+orig=$(U --json show b | jq_get '",".join(d["kernel_args"])')
+check "with only the allowed arguments (b's own and uhmode=idle)" test "$(U --json show forged | jq_get '",".join(d["kernel_args"])')" = "${orig:+$orig,}uhmode=idle"
 U delete forged > /dev/null
 
 U stop b > /dev/null

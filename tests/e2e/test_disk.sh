@@ -77,10 +77,20 @@ cow=$W/state/instances/victim/disk.cow
 ln -s "$W/state/state.db" "$D/db-link.img"
 ln -s "$D" "$W/disks-link"
 ln "$tpl" "$D/tpl-hardlink.img" 2> /dev/null || cp "$tpl" "$D/tpl-hardlink.img"
+# The CLI canonicalises paths (realpath) before it sends them; an API caller need not, so
+# these go to the API as given (curl on the unix socket).
+api_create() { # api_create NAME DISK: POST /v1/instances; rc, out (the JSON answer)
+	out=$(curl -s --unix-socket "$UMLHOST_SOCKET" -X POST -H 'Content-Type: application/json' \
+		-d "{\"name\": \"$1\", \"template\": \"bb2\", \"disks\": [\"$2\"]}" \
+		-w '\n%{http_code}' http://umlhost/v1/instances)
+	rc=$(echo "$out" | tail -n 1)
+	err_out=$(echo "$out" | head -n -1)
+}
 refuse_disk() { # refuse_disk PATH WHY FILE-THAT-MUST-NOT-CHANGE
 	local before after
 	before=$(stat -c '%u:%g:%a' "$3")
 	run U create thief --template bb2 --disk "$1"
+	[ "$rc" = 1 ] && api_create thief "$1" && [[ $rc == 4* ]] && rc=1
 	after=$(stat -c '%u:%g:%a' "$3")
 	check "--disk $(basename "$1") refused ($2)" matches "$rc:$err_out" "1:*$2*"
 	check "... $(basename "$3") keeps owner and mode ($before)" test "$before" = "$after"
@@ -91,7 +101,10 @@ refuse_disk "$cow" "is not under $D (disk_dir)" "$cow"
 refuse_disk "$W/state/state.db" "is not under $D (disk_dir)" "$W/state/state.db"
 refuse_disk "$D/db-link.img" "is or passes through a symlink" "$W/state/state.db"
 refuse_disk "$D/../state.db" "leaves $D" "$W/state/state.db"
-refuse_disk "$D/tpl-hardlink.img" "2 names (hard links)" "$tpl"
+refuse_disk "$D/tpl-hardlink.img" "is template bb2" "$tpl"
+truncate -s 1M "$D/plain.img"
+ln "$D/plain.img" "$D/plain-2.img"
+refuse_disk "$D/plain.img" "2 names (hard links)" "$D/plain.img"
 refuse_disk /etc/shadow "is not under $D (disk_dir)" /etc/shadow
 # disk_dir set to the state directory itself: the identity checks still hold
 kill -TERM "$DAEMON_PID"; wait "$DAEMON_PID" 2> /dev/null

@@ -49,11 +49,11 @@ check "f1 starts on the hosting kernel" test "$rc:$(U --json show f1 | jq_get 'd
 wait_log f1 UH-INIT-UP 20 || not_ok "f1 reached init"
 check "the kernel logs the FPU size it probed, equal to the host's" \
 	contains "$(U logs f1)" "UML: host FPU state is $host bytes"
-run guest_sh f1 '/guestdata/fpu_check -p 2 -t 2 -n 5000; echo "rc=$?"' 300
+run guest_sh f1 '/guestdata/fpu_check -p 2 -t 2 -n 8000; echo "rc=$?"' 300
 echo "$out" | grep fpu-check | sed 's/^/# /'
 line=$(echo "$out" | grep 'fpu-check: isa=')
 switches=$(echo "$line" | sed -n 's/.*switches=\([0-9]*\).*/\1/p')
-check "fpu_check ran 4 threads in 2 processes, 20000 rounds" matches "$line" "*processes=2 threads=4 rounds=20000 *"
+check "fpu_check ran 4 threads in 2 processes, 32000 rounds" matches "$line" "*processes=2 threads=4 rounds=32000 *"
 check "at least 10000 context switches ($switches)" test "${switches:-0}" -ge 10000
 check "zero mismatches of $isa registers across the switches" matches "$line" "fpu-check: isa=$isa *mismatches=0"
 check "fpu_check exited 0" contains "$out" "rc=0"

@@ -16,12 +16,15 @@ U start flood > /dev/null
 wait_log flood UH-INIT-UP 20 || not_ok "flood reached init"
 rows() { sqlite3 "$W/state/state.db" "SELECT COUNT(*) FROM events"; }
 
-# guest text with a newline and an escape sequence: one event, one log line
-run guest_sh flood 'printf "line1\nline2 \033[31mred" > /proc/mconsole; echo sent'
+# guest text with control bytes (a carriage return that would overwrite a log line on a
+# terminal, an escape sequence, a newline): escaped, never raw in an event or the log. (The
+# guest's printf writes each line separately: two notifications.)
+run guest_sh flood 'printf "line1\rfake 00:00:00 umlhostd: \033[31mred\001\nline2" > /proc/mconsole; echo sent'
 sleep 0.5
-check "a guest notification with control bytes is one escaped event" \
-	contains "$(U events | grep ' guest ')" 'line1\x0aline2 \x1b[31mred'
-check "... and one line in the daemon's log" test "$(grep -c 'line1' "$W/daemon.log")" = 1 -a "$(grep -c '^line2' "$W/daemon.log")" = 0
+check "a guest notification with control bytes is an escaped event" \
+	contains "$(U events | grep ' guest ')" 'line1\x0dfake 00:00:00 umlhostd: \x1b[31mred\x01\x0a'
+check "... one line in the daemon's log, no raw control byte" \
+	test "$(grep -c 'line1' "$W/daemon.log")" = 1 -a "$(grep -c '^fake' "$W/daemon.log")" = 0 -a "$(grep -c $'\r\|\x1b' "$W/daemon.log")" = 0
 
 before=$(rows)
 guest_sh flood 'while :; do echo flood > /proc/mconsole; done > /dev/null 2>&1 & echo started' > /dev/null

@@ -7,7 +7,12 @@ need
 make_image "$W/base.img" 64M
 start_daemon
 U template import base "$W/base.img" > /dev/null
-U create j1 --template base --memory 64M > /dev/null
+# j1 runs Debian's kernel where it can run on this CPU: it has hostfs, whose view from guest
+# root is checked below (the hosting kernel has no hostfs to check)
+STOCK=$(stock_usable)
+JK=hosting
+[ "$STOCK" = yes ] && JK=stock
+U create j1 --template base --memory 64M --kernel "$JK" > /dev/null
 U create j2 --template base --memory 64M > /dev/null
 U start j1 > /dev/null
 U start j2 > /dev/null
@@ -60,23 +65,27 @@ check "j1's uid cannot read j2's disk (EACCES)" matches "$rc:$err_out" "1:*Permi
 run setpriv --reuid="$uid1" --regid="$uid1" --clear-groups sh -c "echo x >> '$W/state/templates/base.img'"
 check "... nor write the template" matches "$rc:$err_out" "[12]:*Permission denied*"
 
-# hostfs from guest root shows nothing of the host
-(sleep 1
- printf 'mount -t hostfs none /tmp; echo HOSTFS-ROOT:; ls /tmp; echo :END\n'; sleep 1
- printf 'cat /tmp/etc/shadow && echo SHADOW-READ\n'; sleep 0.5
- printf 'ls %s/state/instances/ | sed s/^/INST:/\n' "$W"; sleep 0.5
- printf 'echo x >> /tmp%s/state/templates/base.img || echo TEMPLATE-RO\n' "$W"; sleep 0.5
- printf 'umount /tmp; mount -t hostfs -o /etc none /tmp && ls /tmp | sed s/^/ETC:/; umount /tmp\n'; sleep 0.5
- printf 'mount -t hostfs -o ../../.. none /tmp && ls /tmp | sed s/^/UP:/; umount /tmp\n'; sleep 1
- printf '\035') | U console j1 > "$W/hostfs.out" 2>&1
-tr -d '\r' < "$W/hostfs.out" > "$W/h"
-check "hostfs mounts, but its root is the jail (dev lib lib64 ram tmp usr)" \
-	bash -c "sed -n '/^HOSTFS-ROOT:/,/^:END/p' '$W/h' | tr -s ' \n' ' ' | grep -q 'HOSTFS-ROOT: dev lib lib64 ram tmp usr :END'"
-check "no /etc/shadow through hostfs" bash -c "! grep -q '^SHADOW-READ' '$W/h'"
-check "no other instance's disk through hostfs" bash -c "! grep -q '^INST:j2' '$W/h'"
-check "the template is not writable through hostfs" grep -q '^TEMPLATE-RO' "$W/h"
-check "-o /etc shows no host /etc" bash -c "! grep -q '^ETC:' '$W/h'"
-check "-o ../../.. escapes nowhere (no host root entries)" bash -c "! grep -qE '^UP:(etc|home|root|var|boot)$' '$W/h'"
+# hostfs from guest root shows nothing of the host (only with a kernel that has hostfs)
+if [ "$STOCK" = yes ]; then
+	(sleep 1
+	 printf 'mount -t hostfs none /tmp; echo HOSTFS-ROOT:; ls /tmp; echo :END\n'; sleep 1
+	 printf 'cat /tmp/etc/shadow && echo SHADOW-READ\n'; sleep 0.5
+	 printf 'ls %s/state/instances/ | sed s/^/INST:/\n' "$W"; sleep 0.5
+	 printf 'echo x >> /tmp%s/state/templates/base.img || echo TEMPLATE-RO\n' "$W"; sleep 0.5
+	 printf 'umount /tmp; mount -t hostfs -o /etc none /tmp && ls /tmp | sed s/^/ETC:/; umount /tmp\n'; sleep 0.5
+	 printf 'mount -t hostfs -o ../../.. none /tmp && ls /tmp | sed s/^/UP:/; umount /tmp\n'; sleep 1
+	 printf '\035') | U console j1 > "$W/hostfs.out" 2>&1
+	tr -d '\r' < "$W/hostfs.out" > "$W/h"
+	check "hostfs mounts, but its root is the jail (dev lib lib64 ram tmp usr)" \
+		bash -c "sed -n '/^HOSTFS-ROOT:/,/^:END/p' '$W/h' | tr -s ' \n' ' ' | grep -q 'HOSTFS-ROOT: dev lib lib64 ram tmp usr :END'"
+	check "no /etc/shadow through hostfs" bash -c "! grep -q '^SHADOW-READ' '$W/h'"
+	check "no other instance's disk through hostfs" bash -c "! grep -q '^INST:j2' '$W/h'"
+	check "the template is not writable through hostfs" grep -q '^TEMPLATE-RO' "$W/h"
+	check "-o /etc shows no host /etc" bash -c "! grep -q '^ETC:' '$W/h'"
+	check "-o ../../.. escapes nowhere (no host root entries)" bash -c "! grep -qE '^UP:(etc|home|root|var|boot)$' '$W/h'"
+else
+	echo "# Debian's kernel (the one with hostfs) cannot run on this CPU: hostfs from guest root is not checked here; the jail's mounts are checked above from the host (mountinfo), and the hosting kernel has no hostfs (test_kernel.sh)"
+fi
 
 # cgroups: limits written, the kernel inside, usage read from them, gone after stop
 if [ -e /sys/fs/cgroup/cgroup.controllers ]; then

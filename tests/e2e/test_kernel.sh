@@ -33,8 +33,8 @@ check "reproducible build identity (fixed user@host)" bash -c "strings '$KPATH' 
 
 run U kernel build hosting --config-fragment "$UH_SRC/kernel/hosting.config"
 check "building an existing name is refused" matches "$rc:$err_out" "1:*kernel 'hosting' exists*"
-run U kernel build k2 --source /nonexistent.tar.xz
-check "a tarball that is not Debian's kernel source is refused (root would run its Makefile)" matches "$rc:$err_out" "1:*--source /nonexistent.tar.xz: only Debian's kernel source tarballs*"
+run U kernel build k2 --source "$W/bb.img"
+check "a file that is not Debian's kernel source is refused (root would run its Makefile)" matches "$rc:$err_out" "1:*--source $W/bb.img: only Debian's kernel source tarballs*"
 run U kernel build k2 --source /usr/src/linux-source-9.99.tar.xz
 check "a missing source is a clear error" matches "$rc:$err_out" "1:*source /usr/src/linux-source-9.99.tar.xz: No such file or directory*"
 
