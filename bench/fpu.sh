@@ -9,7 +9,7 @@
 #   stock      Debian's linux.uml, where it can run on this CPU
 # Each boots a busybox image whose init runs bench/guest/switch_cost (getppid; a pipe round
 # trip between two processes and between two threads) and powers off; kernels alternate,
-# RUNS boots each; medians of the guest's medians. Baseline: "fixed"; target: within noise
+# RUNS boots each, in ABBA order; medians of the guest's medians. Baseline: "fixed"; target: within noise
 # (the probe runs once at boot; the per-switch work is the same ptrace calls of the same
 # length). The "fixed" kernel is built once (minutes on 2 cores) and cached like the other.
 set -u
@@ -75,7 +75,9 @@ runs, W = int(sys.argv[1]), sys.argv[2]
 kernels = [a.split("=", 1) for a in sys.argv[3:]]
 res = {name: [] for name, _ in kernels}
 for r in range(runs):
-    for name, k in kernels:   # alternating
+    # alternating, the order reversed every other round (ABBA): neither kernel always runs
+    # first after the other's teardown
+    for name, k in (kernels if r % 2 == 0 else kernels[::-1]):
         cow = f"{W}/{name}.cow"
         p = subprocess.run(["setarch", "x86_64", "-R", k, f"umid=fpu{r}{name}", f"uml_dir={W}/u",
                             "mem=128M", f"ubd0={cow},{W}/bb.img", "con=null", "con0=null,fd:1",
