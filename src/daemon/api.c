@@ -220,10 +220,15 @@ static int add_event_line(const struct uh_event_rec *ev, void *arg)
 	json_t *o = json_pack("{s:I, s:I, s:s, s:s, s:s}", "id", (json_int_t)ev->id, "ts_ms",
 			      (json_int_t)ev->ts_ms, "instance", ev->instance, "type", ev->type,
 			      "message", ev->message);
-	char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
-	size_t n = strlen(s);
+	char *s = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+	size_t n;
 
 	json_decref(o);
+	if (s == NULL) { /* not encodable (an event stored before its text was escaped) */
+		f->last_id = ev->id;
+		return 0;
+	}
+	n = strlen(s);
 	f->buf = realloc(f->buf, f->len + n + 1);
 	if (f->buf == NULL)
 		abort();

@@ -45,6 +45,8 @@ static void op_begin(struct uh_instance *inst);
 static void start_begin(struct uh_instance *inst);
 static void exit_finalize(struct uh_instance *inst, const char *status);
 static void notify_readable(void *arg, uint32_t events);
+static void ready_resend(void *arg);
+#define READY_RESEND_MS 1000
 
 /* guest notifications handled per loop turn (notify_readable) */
 #define NOTIFY_BATCH 32
@@ -470,23 +472,41 @@ static int make_swap(struct uh_instance *inst, struct uh_error *err)
 }
 
 /* The jailed kernel opens its data disks as its own uid: each is checked again, open, and
- * given away through that descriptor (uh_data_disk_open). */
+ * given away through that descriptor (uh_data_disk_open). All or none: when one cannot be
+ * given, those given already get their owner and mode back (the uid would otherwise go, with
+ * them, to the next instance created). */
 static int give_disks(struct uh_instance *inst, struct uh_error *err)
 {
 	char copy[sizeof(inst->rec.disks)], *p, *save = NULL;
+	int fds[8], n = 0, k, rc = 0;
+	struct stat was[8];
 
 	snprintf(copy, sizeof(copy), "%s", inst->rec.disks);
-	for (p = strtok_r(copy, " ", &save); p; p = strtok_r(NULL, " ", &save)) {
-		uh_autoclose int fd = uh_data_disk_open(inst->d, inst->rec.name, p, err);
+	for (p = strtok_r(copy, " ", &save); p && n < 8; p = strtok_r(NULL, " ", &save)) {
+		int fd = uh_data_disk_open(inst->d, inst->rec.name, p, err);
 
-		if (fd < 0)
-			return uh_err_prefix(err, "%s", inst->rec.name);
-		if (fchown(fd, (uid_t)inst->rec.uid, (gid_t)inst->rec.uid) < 0 ||
-		    fchmod(fd, 0600) < 0)
-			return uh_err(err, errno, "%s: give --disk %s to uid %d", inst->rec.name, p,
-				      inst->rec.uid);
+		if (fd < 0) {
+			rc = uh_err_prefix(err, "%s", inst->rec.name);
+			break;
+		}
+		if (fstat(fd, &was[n]) < 0 ||
+		    fchown(fd, (uid_t)inst->rec.uid, (gid_t)inst->rec.uid) < 0 ||
+		    fchmod(fd, 0600) < 0) {
+			rc = uh_err(err, errno, "%s: give --disk %s to uid %d", inst->rec.name, p,
+				    inst->rec.uid);
+			close(fd);
+			break;
+		}
+		fds[n++] = fd;
 	}
-	return 0;
+	for (k = 0; k < n; k++) {
+		if (rc < 0 && (fchown(fds[k], was[k].st_uid, was[k].st_gid) < 0 ||
+			       fchmod(fds[k], was[k].st_mode & 07777) < 0))
+			uh_warnx("%s: could not give a data disk back: %s", inst->rec.name,
+				 strerror(errno));
+		close(fds[k]);
+	}
+	return rc;
 }
 
 int uh_instance_create(struct uh_daemon *d, json_t *p, json_t **out, struct uh_error *err)
@@ -754,14 +774,15 @@ int uh_instance_create_from(struct uh_daemon *d, json_t *p, const struct uh_disk
 	}
 	if (inst->rec.swap_mib && make_swap(inst, err) < 0)
 		goto fail_dir;
-	if (inst->rec.uid > 0 && give_disks(inst, err) < 0)
-		goto fail_dir;
 	if (json_array_size(json_object_get(p, "ssh_keys")) > 0 &&
 	    uh_seed_create(inst->dir, name, inst->rec.created, json_object_get(p, "ssh_keys"),
 			   err) < 0) {
 		uh_err_prefix(err, "%s", name);
 		goto fail_dir;
 	}
+	/* last of the steps that can fail: a failure after it would leave the disks given */
+	if (inst->rec.uid > 0 && give_disks(inst, err) < 0)
+		goto fail_dir;
 	if (uh_store_instance_put(d->store, &inst->rec, err) < 0)
 		goto fail_dir;
 	uh_daemon_event(d, name, "created", "%s %s, memory %luM%s%s%s%s",
@@ -1191,11 +1212,30 @@ static void ready_continue(void *arg)
 	}
 	if (watch_pid(inst, &err) < 0 || mc_send(inst, "version", 1, &err) < 0)
 		goto fail;
+	inst->pid_timer = uh_loop_after(inst->d->loop, READY_RESEND_MS, ready_resend, inst);
 	return;
 fail:
 	uh_err_prefix(&err, "%s: start", inst->rec.name);
 	notify_close(inst);
 	start_fail(inst, &err);
+}
+
+/* The `version` request that proves the mconsole answers goes again every second until a
+ * reply comes or the start's deadline passes: one of 16 kernels booting at once on two
+ * cores once left a single request unanswered for the whole 30 s (CI). version is
+ * harmless to repeat; a late second reply is drained before the next command
+ * (uh_mc_send). */
+static void ready_resend(void *arg)
+{
+	struct uh_instance *inst = arg;
+	struct uh_error err;
+
+	inst->pid_timer = NULL;
+	if (inst->phase != PH_READY || !is_state(inst, "starting") || inst->mc_watch == NULL)
+		return;
+	if (mc_send(inst, "version", 1, &err) < 0)
+		uh_debug("%s: mconsole version again: %s", inst->rec.name, err.msg);
+	inst->pid_timer = uh_loop_after(inst->d->loop, READY_RESEND_MS, ready_resend, inst);
 }
 
 static void notify_readable(void *arg, uint32_t events)
@@ -1268,6 +1308,8 @@ static void mc_readable(void *arg, uint32_t events)
 	uh_loop_unwatch(inst->d->loop, inst->mc_watch);
 	inst->mc_watch = NULL;
 	if (inst->phase == PH_READY) {
+		uh_loop_cancel(inst->d->loop, inst->pid_timer); /* ready_resend */
+		inst->pid_timer = NULL;
 		if (r < 0) {
 			uh_err_prefix(&err, "%s: start", inst->rec.name);
 			start_fail(inst, &err);

@@ -25,6 +25,31 @@ static const char *const host_words[] = {"mem", "iomem", "initrd", "hostfs", "um
 					 "time", "root", "init", "console", "loglevel", NULL};
 static const char *const host_prefixes[] = {"ubd", "udb", "con", "ssl", "eth", "vec", "uml",
 					    "umlhost", "hostfs", "virtio", "pci", NULL};
+/* Every __uml_setup and arch/um __setup/early_param of linux-source-6.1 (grep of the tree),
+ * matched as the kernel matches them: a prefix of the whole argument, '-' and '_' alike. An
+ * entry ending in '=' takes only NAME=...; the others any argument that starts with them
+ * (noreboot matches noreboot=1 and norebootx). */
+static const char *const uml_setups[] = {"dsp=", "dtb=", "hostfs=", "initrd=", "iomem=", "mem=",
+					 "mixer=", "noreboot", "nosysemu", "umid=", "uml_dir=",
+					 "xterm=", "con", "earlyprintk", "eth", "fake_ide",
+					 "mconsole=", "ssl", "stderr=", "time_travel", "ubd", "udb",
+					 "vec", "debug", NULL};
+
+/* Is a (with '-' read as '_') one that UML's setup code would take? */
+static int uml_takes(const char *a)
+{
+	int i;
+
+	for (i = 0; uml_setups[i]; i++) {
+		const char *s = uml_setups[i], *p = a;
+
+		while (*s && (*p == *s || (*p == '-' && *s == '_')))
+			s++, p++;
+		if (*s == '\0')
+			return 1;
+	}
+	return 0;
+}
 
 static int in_set(const char *word, size_t len, const char *const *set)
 {
@@ -95,6 +120,10 @@ int uh_kernel_arg_check(const char *arg, struct uh_error *err)
 	if (eq == NULL) {
 		if (in_set(arg, strlen(arg), flags))
 			return 0;
+		if (uml_takes(arg))
+			return uh_errx(err, "kernel argument '%s' is managed by umlhost or read by "
+					    "UML on the host side",
+				       arg);
 		return uh_errx(err, "kernel argument '%s' is not allowed: flags are quiet, ro, rw, "
 				    "single, emergency",
 			       arg);
@@ -160,7 +189,8 @@ int uh_kernel_arg_check(const char *arg, struct uh_error *err)
 			return uh_errx(err, "kernel argument '%s' is not allowed: WORD=VALUE needs "
 					    "a lowercase WORD of 1-32 letters, digits or _",
 				       arg);
-		if (in_set(word, klen, host_words) || has_prefix(word, host_prefixes))
+		if (in_set(word, klen, host_words) || has_prefix(word, host_prefixes) ||
+		    uml_takes(arg))
 			return uh_errx(err, "kernel argument '%s' is managed by umlhost or read by "
 					    "UML on the host side",
 				       arg);

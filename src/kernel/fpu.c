@@ -29,7 +29,7 @@ int uh_fpu_probe_host(long *bytes, struct uh_error *err)
 	size_t len;
 	void *buf = NULL;
 	pid_t pid;
-	int status, rc = -1;
+	int status, rc = -1, reaped = 0;
 
 	pid = fork();
 	if (pid < 0)
@@ -41,6 +41,8 @@ int uh_fpu_probe_host(long *bytes, struct uh_error *err)
 		_exit(1);
 	}
 	if (waitpid(pid, &status, __WALL) != pid || !WIFSTOPPED(status)) {
+		/* it exited (and is reaped): its pid may be someone else's now, never signal it */
+		reaped = 1;
 		uh_errx(err, "XSAVE probe: the child did not stop under ptrace (ptrace not "
 			     "permitted here?)");
 		goto out;
@@ -73,9 +75,11 @@ int uh_fpu_probe_host(long *bytes, struct uh_error *err)
 	uh_errx(err, "XSAVE probe: the host's area is larger than 1 MiB");
 out:
 	free(buf);
-	kill(pid, SIGKILL);
-	while (waitpid(pid, &status, __WALL) < 0 && errno == EINTR)
-		;
+	if (!reaped) {
+		kill(pid, SIGKILL);
+		while (waitpid(pid, &status, __WALL) < 0 && errno == EINTR)
+			;
+	}
 	return rc;
 }
 

@@ -148,6 +148,14 @@ int uh_mc_send(struct uh_mc_client *c, const char *cmd, struct uh_mc_result *res
 		goto fail;
 	if (c->fd < 0 && client_open(c, err) < 0)
 		goto fail;
+	{
+		/* a reply that came after its request was given up on (or a second reply to a
+		 * request sent again) must not be taken for this command's */
+		uint8_t stale[UH_MC_REPLY_HDR + UH_MC_MAX_DATA + 1];
+
+		while (recv(c->fd, stale, sizeof(stale), MSG_DONTWAIT) >= 0)
+			;
+	}
 	if (sendto(c->fd, &req, sizeof(req), 0, (struct sockaddr *)&c->peer, sizeof(c->peer)) <
 	    0) {
 		if (errno == ENOENT || errno == ECONNREFUSED)

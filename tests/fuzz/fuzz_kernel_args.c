@@ -14,7 +14,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static const char *const host_side[] = {"mem=", "iomem=", "initrd=", "hostfs=", "umid=",
 					"uml_dir=", "mconsole=", "panic=", "tempdir=", "dtb=",
 					"xterm=", "ubd", "udb", "con1", "ssl", "eth", "vec",
-					"umlhost", NULL};
+					"umlhost", "noreboot", "nosysemu", "earlyprintk",
+					"fake_ide", "fake-ide", "time_travel", "time-travel",
+					"debug", "dsp=", "mixer=", NULL};
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
