@@ -5,7 +5,7 @@
 # exec -> the image's init prints its marker. Medians in ms, and the speed-up.
 # Baseline (issue 8's probe): stock 0.96 s to mconsole, 1.30 s to the init marker; target: the
 # hosting kernel >= 5x faster. HOSTING_KERNEL=PATH skips the build. Where the stock kernel
-# cannot run (the host's XSAVE area is not 2696 bytes: issue 13) only the hosting kernel is
+# cannot run (the host's XSAVE area is larger than its 2696 bytes: issue 13) only the hosting kernel is
 # measured and the baseline's figures are printed beside it.
 set -u
 RUNS=${1:-7}

@@ -2,7 +2,7 @@
 # bench/daemon.sh [RUNS=7]: the issue-3 figures in one run, each against its target.
 #  1. `umlhost start` -> ready vs the raw kernel -> mconsole answers, same image, same
 #     kernel arguments, alternating runs; medians. Target: overhead <= 5%. The kernel is the
-#     hosting kernel (Debian's runs only where the XSAVE area is 2696 bytes: issue 13).
+#     hosting kernel (Debian's runs only where the XSAVE area is at most 2696 bytes: issue 13).
 #  2. umlhostd idle CPU and RSS with 32 running instances. Target: < 1% of a core, < 10 MB.
 #     The 32 per-instance monitors are reported too (they are not the daemon, but they cost).
 #  3. `umlhost --json list` with 1000 defined instances. Target: < 20 ms (median of 20).

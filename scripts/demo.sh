@@ -76,7 +76,7 @@ echo "   so it runs on any x86-64 CPU), no hostfs, ~9x faster boot; built once, 
 echo "\$ umlhost kernel build hosting    # ~4 min the first time on 2 cores; progress below"
 "$B/umlhost" kernel build hosting --config-fragment "$PWD/kernel/hosting.config" | grep -E '^kernel-build: |^built'
 U kernel list
-echo "# USABLE: can it run on this CPU (Debian's stock kernel only where the XSAVE area is 2696 bytes)"
+echo "# USABLE: can it run on this CPU (Debian's stock kernel only where the XSAVE area is at most 2696 bytes)"
 
 step "a routed network: one public IP per instance, /32 route + proxy ARP on the uplink"
 U network create pub --mode routed --pool 192.0.2.16/28 --uplink up0

@@ -468,7 +468,7 @@ void uh_kernel_init(struct uh_daemon *d)
 	if (r < 0)
 		uh_warnx("stock kernel: %s", err.msg);
 	d->stock_fpu = r == 1 ? UH_FPU_PROBED : UH_FPU_UML61_BYTES;
-	if (d->host_fpu && d->stock_fpu != UH_FPU_PROBED && d->stock_fpu != d->host_fpu)
+	if (!uh_fpu_fits("stock", d->stock_fpu, d->host_fpu, NULL, 0))
 		uh_info("the stock kernel %s (%ld bytes of FPU state) cannot run on this CPU",
 			d->cfg.kernel, d->stock_fpu);
 

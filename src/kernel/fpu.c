@@ -103,15 +103,16 @@ int uh_fpu_parse(const char *value, long *fpu, struct uh_error *err)
 
 int uh_fpu_fits(const char *kernel, long fpu, long host, char *why, size_t len)
 {
-	if (fpu == UH_FPU_PROBED || host == 0 || fpu == host) {
+	/* the host clamps a longer SETREGSET to its area; a shorter one it refuses */
+	if (fpu == UH_FPU_PROBED || host == 0 || fpu >= host) {
 		if (len)
 			why[0] = '\0';
 		return 1;
 	}
 	snprintf(why, len,
 		 "kernel '%s' cannot run on this host: it moves %ld bytes of FPU state per "
-		 "process and this CPU's XSAVE area is %ld bytes (every guest would die at init); "
-		 "build one that sizes it at boot: umlhost kernel build hosting",
+		 "process and this CPU's XSAVE area is %ld bytes, more than that (every guest "
+		 "would die at init); build one that sizes it at boot: umlhost kernel build hosting",
 		 kernel, fpu, host);
 	return 0;
 }

@@ -1,9 +1,11 @@
 /* Can this UML kernel run on this host's CPU? A UML kernel moves each guest process's
- * FPU/vector registers with ptrace(PTRACE_GETREGSET/SETREGSET, NT_X86_XSTATE), and the host
- * kernel refuses SETREGSET unless the length is exactly the host's user XSAVE size, which
- * differs between CPUs (832 AVX2-only, 2440 AVX2 + PKRU, 2432 or 2696 AVX-512, 11008 AMX).
- * Debian's UML 6.1 hard-codes 2696; a kernel built with our patch series
- * (kernel/patches/) probes the size at boot and runs on any host. */
+ * FPU/vector registers with ptrace(PTRACE_GETREGSET/SETREGSET, NT_X86_XSTATE). The host's
+ * user XSAVE size differs between CPUs (832 AVX2-only, 2440 AVX2 + PKRU, 2432 or 2696
+ * AVX-512, 11008 AMX); SETREGSET clamps a longer buffer to it but refuses a shorter one with
+ * EFAULT (measured: 2432-byte host, lengths 512-2000 refused, 2432-11008 taken). Debian's
+ * UML 6.1 hard-codes 2696, so it runs where the area is at most 2696 bytes and dies at init
+ * on larger ones (AMX). A kernel built with our patch series (kernel/patches/) probes the
+ * size at boot and runs on any host. */
 #ifndef UH_KERNEL_FPU_H
 #define UH_KERNEL_FPU_H
 
@@ -28,7 +30,8 @@ int uh_fpu_probe_host(long *bytes, struct uh_error *err);
 int uh_fpu_parse(const char *value, long *fpu, struct uh_error *err);
 
 /* Does a kernel with FPU state `fpu` run on a host of `host` bytes (0: host unknown, then it
- * is assumed to)? When it does not, `why` says so in one line naming both sizes and the fix. */
+ * is assumed to)? A fixed size runs where it is at least the host's. When it does not, `why`
+ * says so in one line naming both sizes and the fix. */
 int uh_fpu_fits(const char *kernel, long fpu, long host, char *why, size_t len);
 
 /* Does this kernel binary carry the patch series (its boot line's format string)? 1 yes, 0

@@ -4,7 +4,7 @@
 set -u
 UMLHOST=${UMLHOST:?set UMLHOST to the umlhost binary}
 UH_SRC=${UH_SRC:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
-# Debian's kernel: it runs only on CPUs whose XSAVE area is 2696 bytes (issue 13), so tests
+# Debian's kernel: it runs only on CPUs whose XSAVE area is at most 2696 bytes (issue 13), so tests
 # never assume it boots; they ask the daemon (`kernel list`: usable) before using it.
 STOCK_UML=/usr/bin/linux.uml
 KERNEL_CACHE=${KERNEL_CACHE:-/var/cache/umlhost/kernels}
