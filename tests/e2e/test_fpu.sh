@@ -2,8 +2,9 @@
 # Issue 13, end to end: instances run on any x86-64 CPU. The hosting kernel (with
 # kernel/patches) sizes each guest process's FPU state from the host at boot and says so in
 # one line; umlhostd measures the host's XSAVE area at start and refuses, in one line naming
-# both sizes and the fix, a kernel that cannot run on this CPU (Debian's stock kernel unless
-# the area is 2696 bytes; here also a built kernel whose info records a fixed size), at
+# both sizes and the fix, a kernel that cannot run on this CPU (Debian's stock kernel where
+# the area is larger than its 2696 bytes; here also a built kernel whose info records a
+# fixed size smaller than this host's), at
 # create and at start, without a crash loop and leaving nothing behind. A static guest
 # program keeps 4 threads in 2 processes switching thousands of times with every vector
 # register the CPU has loaded and checks them after each switch.

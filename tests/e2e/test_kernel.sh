@@ -5,7 +5,7 @@
 # upgrade of six instances that answer on their addresses, and a broken kernel (no ext4: it
 # panics once its mconsole is up) that stops the rollout after the first instance, which goes
 # back to its old kernel. The daemon runs in a network namespace this test creates.
-# Debian's stock kernel runs only on CPUs whose XSAVE area is 2696 bytes: where it cannot,
+# Debian's stock kernel runs only on CPUs whose XSAVE area is at most 2696 bytes: where it cannot,
 # its checks say so, and the upgrade starts from a second built kernel instead.
 . "$(dirname "$0")/lib.sh"
 need
