@@ -18,14 +18,6 @@
 #define GUEST_BURST 20
 #define GUEST_PER_MINUTE 60
 
-static int64_t wall_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* The length of the valid UTF-8 sequence at s (2-4 bytes, no overlong forms, no
  * surrogates, at most U+10FFFF), or 0. */
 static size_t utf8_seq(const unsigned char *s)
@@ -86,7 +78,7 @@ void uh_daemon_event(struct uh_daemon *d, const char *instance, const char *type
 	char raw[sizeof(ev.message)];
 	va_list ap;
 
-	ev.ts_ms = wall_ms();
+	ev.ts_ms = uh_wall_ms();
 	snprintf(ev.instance, sizeof(ev.instance), "%s", instance);
 	snprintf(ev.type, sizeof(ev.type), "%s", type);
 	va_start(ap, fmt);
@@ -125,7 +117,7 @@ int uh_guest_event_allowed(struct uh_instance *inst)
 
 static void prune(struct uh_daemon *d)
 {
-	int64_t before = wall_ms() - (int64_t)d->cfg.events_max_days * 86400 * 1000;
+	int64_t before = uh_wall_ms() - (int64_t)d->cfg.events_max_days * 86400 * 1000;
 	struct uh_error err;
 	int n = 0;
 

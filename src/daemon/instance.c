@@ -53,13 +53,6 @@ static void ready_resend(void *arg);
 
 /* ---- small helpers */
 
-static int64_t wall_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void save(struct uh_instance *inst)
 {
