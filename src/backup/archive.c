@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -356,8 +357,8 @@ static ssize_t fd_read(void *ctx, void *buf, size_t len, struct uh_error *err)
 	return n;
 }
 
-int uh_backup_read(const char *path, const char *restore_dir, json_t **manifest,
-		   char archive_sha[UH_SHA256_HEX], struct uh_error *err)
+int uh_backup_read(const char *path, const char *restore_dir, uint64_t reserve,
+		   json_t **manifest, char archive_sha[UH_SHA256_HEX], struct uh_error *err)
 {
 	struct uh_backup_source *src = calloc(1, sizeof(*src));
 	int fd = open(path, O_RDONLY | O_CLOEXEC), ret;
@@ -371,15 +372,45 @@ int uh_backup_read(const char *path, const char *restore_dir, json_t **manifest,
 	}
 	src->read = fd_read;
 	src->ctx = &fd;
-	ret = uh_backup_read_from(src, path, restore_dir, manifest, archive_sha, err);
+	ret = uh_backup_read_from(src, path, restore_dir, reserve, manifest, archive_sha, err);
 	close(fd);
 	free(src);
 	return ret;
 }
 
+/* A member is written only if the filesystem holds it and keeps `reserve` bytes free: judged
+ * by its tar header's size before a byte of it is written (a small archive of zeros may claim
+ * terabytes), and the data may not run past that size. */
+static int check_room(const char *dir, const char *name, uint64_t size, uint64_t reserve,
+		      struct uh_error *err)
+{
+	struct statvfs vfs;
+	uint64_t avail;
+
+	if (statvfs(dir, &vfs) < 0)
+		return uh_err(err, errno, "backup: restore: free space under %s", dir);
+	avail = (uint64_t)vfs.f_bavail * vfs.f_frsize;
+	if (avail < reserve || size > avail - reserve)
+		return uh_errc(err, ENOSPC,
+			       "backup: member %s is %llu MiB and the state filesystem has "
+			       "%llu MiB free beyond its reserve of %llu MiB (disk_reserve): "
+			       "nothing restored",
+			       name, (unsigned long long)(size >> 20),
+			       (unsigned long long)((avail > reserve ? avail - reserve : 0) >> 20),
+			       (unsigned long long)(reserve >> 20));
+	return 0;
+}
+
+static int all_zero(const void *buf, size_t len)
+{
+	const unsigned char *p = buf;
+
+	return len == 0 || (p[0] == 0 && memcmp(p, p + 1, len - 1) == 0);
+}
+
 int uh_backup_read_from(struct uh_backup_source *src, const char *path,
-			const char *restore_dir, json_t **manifest, char archive_sha[UH_SHA256_HEX],
-			struct uh_error *err)
+			const char *restore_dir, uint64_t reserve, json_t **manifest,
+			char archive_sha[UH_SHA256_HEX], struct uh_error *err)
 {
 	struct archive *a = archive_read_new();
 	struct reader rd = {.src = src};
@@ -415,9 +446,16 @@ int uh_backup_read_from(struct uh_backup_source *src, const char *path,
 			uh_errx(err, "backup %s: too many members", path);
 			goto done;
 		}
+		if (!archive_entry_size_is_set(e) || archive_entry_size(e) < 0) {
+			uh_errx(err, "backup %s: member %s has no size", path, name);
+			goto done;
+		}
 		if (restore_dir && !is_manifest) {
 			char p[4096];
 
+			if (check_room(restore_dir, name, (uint64_t)archive_entry_size(e), reserve,
+				       err) < 0)
+				goto done;
 			snprintf(p, sizeof(p), "%s/%s", restore_dir, name);
 			out = open(p, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 			if (out < 0) {
@@ -440,8 +478,14 @@ int uh_backup_read_from(struct uh_backup_source *src, const char *path,
 				mtext[mlen] = '\0';
 				continue;
 			}
+			if (off < 0 || (uint64_t)off + len > (uint64_t)archive_entry_size(e)) {
+				uh_errx(err, "backup %s: member %s runs past its size", path, name);
+				goto done;
+			}
 			digest_block(&dg, (uint64_t)off, buf, len);
-			if (out >= 0 && uh_pwrite_full(out, buf, len, off) < 0) {
+			/* zeros stay a hole: the file is new, and sized at the end */
+			if (out >= 0 && !all_zero(buf, len) &&
+			    uh_pwrite_full(out, buf, len, off) < 0) {
 				uh_err(err, errno, "backup: restore %s", name);
 				goto done;
 			}

@@ -44,8 +44,8 @@ int uh_backup_write_to(const struct uh_backup_sink *out, const char *label,
 		       char sha256[UH_SHA256_HEX], uint64_t *bytes, struct uh_error *err);
 /* As uh_backup_read, from any source. */
 int uh_backup_read_from(struct uh_backup_source *src, const char *label,
-			const char *restore_dir, json_t **manifest, char archive_sha[UH_SHA256_HEX],
-			struct uh_error *err);
+			const char *restore_dir, uint64_t reserve, json_t **manifest,
+			char archive_sha[UH_SHA256_HEX], struct uh_error *err);
 
 /* Write `members` and the manifest (`extra` merged into it, may be NULL) to out_path. */
 int uh_backup_write(const char *out_path, const struct uh_backup_member *members, int n,
@@ -54,9 +54,11 @@ int uh_backup_write(const char *out_path, const struct uh_backup_member *members
 
 /* Read the archive, check every member against the manifest (size and sha256), and give the
  * manifest back. Errors name the member that does not match. If restore_dir is not NULL,
- * the file members are also written there (sparse), under their names. archive_sha (if not
+ * the file members are also written there (sparse), under their names, each only if its
+ * header's size fits the filesystem's free space less `reserve` bytes (else ENOSPC, before any
+ * of it is written; the caller removes the directory on any failure). archive_sha (if not
  * NULL) gets the sha256 of every byte read. */
-int uh_backup_read(const char *path, const char *restore_dir, json_t **manifest,
+int uh_backup_read(const char *path, const char *restore_dir, uint64_t reserve, json_t **manifest,
 		   char archive_sha[UH_SHA256_HEX], struct uh_error *err);
 
 /* A flag (a signal handler sets it) that makes a write or read in progress fail with

@@ -50,6 +50,7 @@ struct opts {
 	const char *template_path;
 	const char *prefix;
 	int keep;
+	uint64_t reserve; /* extract: bytes of the filesystem it leaves free */
 };
 
 /* ---- SFTP as a sink and a source (cancellation is archive.c's) */
@@ -184,7 +185,7 @@ static int cmd_read(const char *archive, const char *dir, struct opts *o, json_t
 	if (uh_target_parse(archive, &t, err) < 0)
 		return -1;
 	if (!t.remote) {
-		ret = uh_backup_read(t.path, dir, &man, sha, err);
+		ret = uh_backup_read(t.path, dir, o->reserve, &man, sha, err);
 	} else if (uh_sftp_connect(&t, &o->ssh, &s, err) == 0 &&
 		   uh_sftp_open_read(s, t.path, &f, err) == 0) {
 		src = calloc(1, sizeof(*src));
@@ -192,7 +193,7 @@ static int cmd_read(const char *archive, const char *dir, struct opts *o, json_t
 			abort();
 		src->read = remote_read;
 		src->ctx = f;
-		ret = uh_backup_read_from(src, archive, dir, &man, sha, err);
+		ret = uh_backup_read_from(src, archive, dir, o->reserve, &man, sha, err);
 	}
 	if (ret == 0) {
 		json_object_set_new(res, "archive", json_string(archive));
@@ -421,6 +422,7 @@ int main(int argc, char **argv)
 		{"template", required_argument, NULL, 'T'},
 		{"prefix", required_argument, NULL, 'p'},
 		{"keep", required_argument, NULL, 'n'},
+		{"reserve-mib", required_argument, NULL, 'R'},
 		{NULL, 0, NULL, 0},
 	};
 	struct opts o = {0};
@@ -444,6 +446,7 @@ int main(int argc, char **argv)
 		case 'T': o.template_path = optarg; break;
 		case 'p': o.prefix = optarg; break;
 		case 'n': o.keep = atoi(optarg); break;
+		case 'R': o.reserve = strtoull(optarg, NULL, 10) << 20; break;
 		case 'm':
 			if (add_member(&o, optarg, &err) < 0)
 				goto done;

@@ -888,8 +888,12 @@ void uh_backup_restore(struct uh_daemon *d, const char *archive, const char *as,
 		goto fail;
 	}
 	{
-		const char *args[] = {"extract", archive, j->extract, NULL};
+		char reserve[32];
+		const char *args[] = {"--reserve-mib", reserve, "extract",
+				      archive,	       j->extract, NULL};
 
+		snprintf(reserve, sizeof(reserve), "%llu",
+			 (unsigned long long)d->cfg.disk_reserve_mib);
 		if (job_spawn(j, args, restore_extracted, &err) < 0)
 			goto fail;
 	}

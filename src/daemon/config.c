@@ -19,6 +19,7 @@ void uh_config_defaults(struct uh_config *c)
 	strcpy(c->kernel, "/usr/bin/linux.uml");
 	strcpy(c->group, "umlhost");
 	c->memory_reserve_mib = 1024;
+	c->disk_reserve_mib = 1024;
 	c->default_memory_mib = 128;
 	c->min_memory_mib = 64; /* measured: mem=32M does not boot */
 	c->start_timeout_s = 30;
@@ -151,6 +152,8 @@ static int set_one(struct uh_config *c, const char *k, const char *v, struct uh_
 	}
 	if (strcmp(k, "memory_reserve") == 0)
 		return set_mib(&c->memory_reserve_mib, v, k, err);
+	if (strcmp(k, "disk_reserve") == 0)
+		return set_mib(&c->disk_reserve_mib, v, k, err);
 	if (strcmp(k, "default_memory") == 0)
 		return set_mib(&c->default_memory_mib, v, k, err);
 	if (strcmp(k, "min_memory") == 0)

@@ -16,6 +16,8 @@ struct uh_config {
 	char monitor[PATH_MAX]; /* umlhost-monitor binary */
 	char group[64];		/* callers in this group may use the API */
 	uint64_t memory_reserve_mib; /* RAM + swap kept out of the instances' budget */
+	uint64_t disk_reserve_mib;   /* free space on the state filesystem that restores and
+				      * resizes never use: the state database writes into it */
 	uint64_t default_memory_mib;
 	uint64_t min_memory_mib;
 	int start_timeout_s;

@@ -60,6 +60,7 @@ struct uh_instance {
 	char exit_status[64]; /* what the monitor recorded, while reaping */
 	int stop_step; /* where the stop sequence is: cad, halt, kill */
 	const char *disk_work; /* "flattened", "resized": its disk is being worked on */
+	int unsaved;	       /* memory holds a state the store could not write yet */
 	struct uh_timer *restart_timer;
 	int expect_exit; /* we asked the kernel to stop: its exit is not a crash */
 	int ready_seen;	 /* the notify socket said the mconsole is up */
@@ -98,9 +99,21 @@ struct uh_daemon {
 	struct uh_timer *events_timer;	       /* pruning, dropped-notification reports */
 	long host_fpu;			       /* the host's XSAVE size in bytes; 0 unknown */
 	long stock_fpu;			       /* the stock kernel's (kernel/fpu.h) */
+	struct uh_timer *reserve_timer;	       /* db_reserve.c */
+	int reserve_spent;		       /* the database's reserve was used, not yet taken again */
+	int reserve_reported;		       /* ... and the event about it written */
 };
 
+/* db_reserve.c: hold the database's reserve, give it to the store when the filesystem is
+ * full, take it again when there is room. */
+void uh_db_reserve_init(struct uh_daemon *d);
+/* Refuse (ENOSPC, naming the free space and disk_reserve) work that needs space on the state
+ * filesystem while it has less than disk_reserve free or the database's reserve is spent. */
+int uh_space_check(struct uh_daemon *d, const char *what, struct uh_error *err);
+
 /* instance.c */
+/* Write the instances whose last state could not be written (a full filesystem). */
+void uh_instance_save_pending(struct uh_daemon *d);
 int uh_daemon_load(struct uh_daemon *d, struct uh_error *err);
 struct uh_instance *uh_instance_find(struct uh_daemon *d, const char *name);
 json_t *uh_instance_json(const struct uh_instance *inst);
@@ -175,6 +188,10 @@ int uh_parse_duration(const char *s, int64_t *out);
 void uh_disk_flatten(struct uh_daemon *d, const char *name, uh_done_fn done, void *ctx);
 void uh_disk_resize(struct uh_daemon *d, const char *name, const char *size, uh_done_fn done,
 		    void *ctx);
+/* At start, after the instances are loaded: a disk worker a killed daemon left (its record
+ * in the instance's directory) keeps the instance busy while it lives; one that died halfway
+ * has its work undone. */
+void uh_disk_resume(struct uh_daemon *d);
 /* Is a worker at the instance's disk (flatten, resize)? -1 with EBUSY naming it. */
 int uh_disk_working(const struct uh_instance *inst, struct uh_error *err);
 /* instance.c: is the template its COW was made over still there and unchanged? */

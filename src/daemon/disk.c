@@ -3,25 +3,43 @@
  * minutes on a big disk, so the copying and the filesystem tools run in a forked worker
  * (job.c) while the daemon's loop goes on supervising; the instance is marked meanwhile, and
  * nothing starts, deletes, backs up or works on its disk until the worker is done. The
- * bookkeeping (the store, events, the answer) happens back in the daemon. */
+ * bookkeeping (the store, events, the answer) happens back in the daemon.
+ *
+ * The worker records itself in the instance's directory (WORK_MARK: pid, start time, kind)
+ * before it touches the disk and removes the record when the disk is whole again, so a
+ * daemon restarted under it (kill -9) knows: while that process lives the instance stays
+ * busy; if it died halfway, its work is undone (uh_disk_resume). e2fsck and resize2fs read a
+ * filesystem the guest wrote: they run as the instance's uid, without capabilities. */
 #include "cow/cow_file.h"
 #include "daemon/daemon.h"
 #include "util/log.h"
 #include "util/sparse_copy.h"
 #include "util/validate.h"
 
+#include "util/fileio.h"
+#include "util/proc.h"
+
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#define WORK_MARK "disk-work"	       /* "PID STARTTIME KIND\n" while a worker has the disk */
+#define RESIZE_BACKUP "disk.img.pre-resize" /* the safety copy of a resize */
+#define RESUME_POLL_MS 500
 
 struct disk_op {
 	struct uh_daemon *d;
 	char name[UH_KEY_MAX];
+	char dir[PATH_MAX];	     /* the instance's directory (WORK_MARK) */
 	char disk[PATH_MAX];	     /* what the instance has now */
 	char img[PATH_MAX];	     /* flatten: the new private image */
 	char backup[PATH_MAX + 16]; /* resize: the safety copy */
@@ -61,6 +79,7 @@ static struct disk_op *op_new(struct uh_instance *inst, uh_done_fn done, void *c
 		abort();
 	op->d = inst->d;
 	snprintf(op->name, sizeof(op->name), "%s", inst->rec.name);
+	snprintf(op->dir, sizeof(op->dir), "%s", inst->dir);
 	snprintf(op->disk, sizeof(op->disk), "%s", inst->rec.disk);
 	op->uid = inst->rec.uid;
 	op->done = done;
@@ -79,23 +98,70 @@ static struct uh_instance *op_end(struct disk_op *op)
 	return inst;
 }
 
+/* ---- the worker's record of itself */
+
+static void mark_path(const char *dir, char *p, size_t len)
+{
+	snprintf(p, len, "%.4000s/" WORK_MARK, dir);
+}
+
+/* In the worker, before it changes anything: temp file, fsync, rename. */
+static int mark_write(const struct disk_op *op, const char *kind, struct uh_error *err)
+{
+	struct uh_tmpfile t;
+	char p[PATH_MAX], line[96];
+	int n;
+
+	mark_path(op->dir, p, sizeof(p));
+	n = snprintf(line, sizeof(line), "%d %" PRIu64 " %s\n", (int)getpid(),
+		     uh_proc_starttime(getpid()), kind);
+	if (uh_tmpfile_open(&t, p, 0600, err) < 0)
+		return uh_err_prefix(err, "%s: record the disk worker", op->name);
+	if (uh_write_full(t.fd, line, (size_t)n) < 0) {
+		uh_err(err, errno, "%s: record the disk worker", op->name);
+		uh_tmpfile_discard(&t);
+		return -1;
+	}
+	n = uh_tmpfile_commit(&t, err);
+	uh_tmpfile_discard(&t);
+	return n < 0 ? uh_err_prefix(err, "%s: record the disk worker", op->name) : 0;
+}
+
+/* In the worker, once the disk is whole again (done or undone). */
+static void mark_clear(const char *dir)
+{
+	char p[PATH_MAX];
+
+	mark_path(dir, p, sizeof(p));
+	unlink(p);
+}
+
 /* ---- flatten */
 
 static int flatten_work(void *arg, struct uh_error *err)
 {
 	struct disk_op *op = arg;
 
-	/* the COW's data over the template's, into a new sparse image (temp + fsync + rename) */
+	if (mark_write(op, "flatten", err) < 0)
+		return -1;
+	/* the COW's data over the template's, into a new sparse image (temp + fsync + rename);
+	 * until the daemon records it, the COW is the disk and the image a leftover */
 	unlink(op->img);
-	if (uh_cow_merge(op->disk, op->img, NULL, err) < 0)
-		return uh_err_prefix(err, "%s: flatten", op->name);
+	if (uh_cow_merge(op->disk, op->img, NULL, err) < 0) {
+		uh_err_prefix(err, "%s: flatten", op->name);
+		goto fail;
+	}
 	if (op->uid > 0 && (chown(op->img, (uid_t)op->uid, (gid_t)op->uid) < 0 ||
 			    chmod(op->img, 0600) < 0)) {
 		uh_err(err, errno, "%s: give %s to uid %d", op->name, op->img, op->uid);
-		unlink(op->img);
-		return -1;
+		goto fail;
 	}
+	mark_clear(op->dir);
 	return 0;
+fail:
+	unlink(op->img);
+	mark_clear(op->dir);
+	return -1;
 }
 
 static void flatten_done(void *arg, int rc, struct uh_error *err)
@@ -159,8 +225,11 @@ fail:
 
 /* ---- resize */
 
-/* Run a tool (e2fsck, resize2fs) and keep its last output line for an error message. */
-static int run_fs_tool(char *const argv[], char *last, size_t len)
+/* Run a tool (e2fsck, resize2fs) and keep its last output line for an error message. With
+ * uid > 0 it runs as that uid and gid, no groups, no capabilities, no_new_privs: what it
+ * reads was written by the guest. The disk is handed over as /proc/self/fd/3, opened here,
+ * so that the tool needs no right on the directories above it. */
+static int run_fs_tool(char *const argv[], int disk_fd, int uid, char *last, size_t len)
 {
 	int pfd[2], status;
 	pid_t pid;
@@ -179,6 +248,13 @@ static int run_fs_tool(char *const argv[], char *last, size_t len)
 	if (pid == 0) {
 		dup2(pfd[1], 1);
 		dup2(pfd[1], 2);
+		if (dup2(disk_fd, 3) < 0)
+			_exit(126);
+		if (uid > 0 &&
+		    (setgroups(0, NULL) < 0 || setresgid((gid_t)uid, (gid_t)uid, (gid_t)uid) < 0 ||
+		     setresuid((uid_t)uid, (uid_t)uid, (uid_t)uid) < 0 ||
+		     prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0))
+			_exit(126);
 		execvp(argv[0], argv);
 		_exit(127);
 	}
@@ -201,20 +277,37 @@ static int run_fs_tool(char *const argv[], char *last, size_t len)
 	return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
 }
 
+/* Put the safety copy back: the disk as it was, the instance's again. */
+static int resize_undo(const char *backup, const char *disk, int uid)
+{
+	if (rename(backup, disk) < 0)
+		return -1;
+	if (uid > 0 && chown(disk, (uid_t)uid, (gid_t)uid) < 0)
+		return -1;
+	return chmod(disk, 0600);
+}
+
 static int resize_work(void *arg, struct uh_error *err)
 {
 	struct disk_op *op = arg;
 	char last[512];
 	struct stat st;
-	int r, in = -1, bk = -1;
+	int r, in = -1, bk = -1, fd = -1;
 
-	/* the seed's advice: a safety copy first (sparse, so cheap); restored on any failure */
+	if (mark_write(op, "resize", err) < 0)
+		return -1;
+	/* the seed's advice: a safety copy first (sparse, so cheap); restored on any failure,
+	 * with the owner and mode the jailed kernel needs */
 	in = open(op->disk, O_RDONLY | O_CLOEXEC);
 	bk = open(op->backup, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (in < 0 || bk < 0 || fstat(in, &st) < 0 || ftruncate(bk, st.st_size) < 0 ||
-	    uh_copy_data_extents(in, bk, (uint64_t)st.st_size, err) < 0 || fsync(bk) < 0) {
-		if (in < 0 || bk < 0)
-			uh_err(err, errno, "%s: safety copy %s", op->name, op->backup);
+	    (op->uid > 0 && fchown(bk, (uid_t)op->uid, (gid_t)op->uid) < 0)) {
+		uh_err(err, errno, "%s: safety copy %s", op->name, op->backup);
+		goto fail_copy;
+	}
+	if (uh_copy_data_extents(in, bk, (uint64_t)st.st_size, err) < 0 || fsync(bk) < 0) {
+		if (errno && err->msg[0] == '\0')
+			uh_err(err, errno, "fsync");
 		uh_err_prefix(err, "%s: safety copy", op->name);
 		goto fail_copy;
 	}
@@ -224,30 +317,41 @@ static int resize_work(void *arg, struct uh_error *err)
 		uh_err(err, errno, "%s: grow %s", op->name, op->disk);
 		goto restore;
 	}
+	fd = open(op->disk, O_RDWR | O_CLOEXEC);
+	if (fd < 0) {
+		uh_err(err, errno, "%s: open %s", op->name, op->disk);
+		goto restore;
+	}
 	{
-		char *fsck[] = {"e2fsck", "-f", "-p", op->disk, NULL};
+		char *fsck[] = {"e2fsck", "-f", "-p", "/proc/self/fd/3", NULL};
 
-		r = run_fs_tool(fsck, last, sizeof(last));
+		r = run_fs_tool(fsck, fd, op->uid, last, sizeof(last));
 		if (r != 0 && r != 1) { /* 1: errors corrected */
 			uh_errx(err, "%s: e2fsck before resizing: %s (exit %d)", op->name, last, r);
 			goto restore;
 		}
 	}
 	{
-		char *grow[] = {"resize2fs", op->disk, NULL};
+		char *grow[] = {"resize2fs", "/proc/self/fd/3", NULL};
 
-		r = run_fs_tool(grow, last, sizeof(last));
+		r = run_fs_tool(grow, fd, op->uid, last, sizeof(last));
 		if (r != 0) {
 			uh_errx(err, "%s: resize2fs: %s (exit %d)", op->name, last, r);
 			goto restore;
 		}
 	}
+	close(fd);
 	unlink(op->backup);
+	mark_clear(op->dir);
 	return 0;
 restore:
-	if (rename(op->backup, op->disk) < 0)
+	if (fd >= 0)
+		close(fd);
+	if (resize_undo(op->backup, op->disk, op->uid) < 0)
 		uh_warnx("%s: could not restore %s from %s: %s", op->name, op->disk, op->backup,
 			 strerror(errno));
+	else
+		mark_clear(op->dir);
 	return -1;
 fail_copy:
 	if (in >= 0)
@@ -255,6 +359,7 @@ fail_copy:
 	if (bk >= 0)
 		close(bk);
 	unlink(op->backup);
+	mark_clear(op->dir);
 	return -1;
 }
 
@@ -317,9 +422,30 @@ void uh_disk_resize(struct uh_daemon *d, const char *name, const char *size, uh_
 			name, size, (unsigned long long)st.st_size >> 20);
 		goto fail;
 	}
+	/* the grown disk may fill up, and the safety copy needs what the disk holds now: the new
+	 * size must fit in the free space less the reserve */
+	{
+		struct statvfs vfs;
+		uint64_t avail, reserve = d->cfg.disk_reserve_mib << 20;
+
+		if (statvfs(inst->dir, &vfs) < 0) {
+			uh_err(&err, errno, "%s: free space under %s", name, inst->dir);
+			goto fail;
+		}
+		avail = (uint64_t)vfs.f_bavail * vfs.f_frsize;
+		if (avail < reserve || bytes > avail - reserve) {
+			uh_errc(&err, ENOSPC,
+				"%s: %s does not fit: the state filesystem has %lluM free and "
+				"keeps %lluM of it (disk_reserve); the grown disk and its safety "
+				"copy must fit in the rest",
+				name, size, (unsigned long long)(avail >> 20),
+				(unsigned long long)d->cfg.disk_reserve_mib);
+			goto fail;
+		}
+	}
 	op = op_new(inst, done, ctx);
 	op->bytes = bytes;
-	snprintf(op->backup, sizeof(op->backup), "%.4000s/disk.img.pre-resize", inst->dir);
+	snprintf(op->backup, sizeof(op->backup), "%.4000s/" RESIZE_BACKUP, inst->dir);
 	if (uh_work_start(d, resize_work, resize_done, op, &err) < 0) {
 		free(op);
 		goto fail;
@@ -328,4 +454,106 @@ void uh_disk_resize(struct uh_daemon *d, const char *name, const char *size, uh_
 	return;
 fail:
 	done(ctx, uh_error_status(&err), uh_error_body(&err, NULL));
+}
+
+/* ---- after a restart: a worker's record left in an instance's directory */
+
+struct resume {
+	struct uh_daemon *d;
+	char name[UH_KEY_MAX];
+	pid_t pid;
+	uint64_t start;
+	char kind[16]; /* "resize" | "flatten" */
+};
+
+/* The worker is gone. If it cleared its record the disk is whole (done or undone by the
+ * worker itself); if not, it died halfway and its work is undone here. */
+static void resume_finish(const struct resume *r, struct uh_instance *inst)
+{
+	char mark[PATH_MAX], p[PATH_MAX + 32];
+
+	mark_path(inst->dir, mark, sizeof(mark));
+	if (access(mark, F_OK) != 0) {
+		inst->disk_work = NULL;
+		uh_daemon_event(r->d, r->name, "disk-work-finished",
+				"the %s begun before umlhostd restarted is over (worker pid %d)",
+				r->kind, (int)r->pid);
+		return;
+	}
+	if (strcmp(r->kind, "resize") == 0) {
+		snprintf(p, sizeof(p), "%.4000s/" RESIZE_BACKUP, inst->dir);
+		if (access(p, F_OK) == 0 && resize_undo(p, inst->rec.disk, inst->rec.uid) < 0) {
+			/* the instance stays busy: starting it on a half-grown disk is worse */
+			uh_warnx("%s: undo the interrupted resize: restore %s from %s: %s", r->name,
+				 inst->rec.disk, p, strerror(errno));
+			return;
+		}
+	} else if (!inst->rec.flat) {
+		snprintf(p, sizeof(p), "%.4000s/disk.img", inst->dir);
+		unlink(p); /* never recorded: the COW is still the disk */
+	}
+	unlink(mark);
+	inst->disk_work = NULL;
+	uh_daemon_event(r->d, r->name, "disk-work-undone",
+			"the %s begun before umlhostd restarted died halfway (worker pid %d): the "
+			"disk is as it was before",
+			r->kind, (int)r->pid);
+}
+
+static void resume_check(void *arg)
+{
+	struct resume *r = arg;
+	struct uh_instance *inst = uh_instance_find(r->d, r->name);
+
+	if (inst == NULL) {
+		free(r);
+		return;
+	}
+	if (uh_proc_running(r->pid, r->start)) {
+		uh_loop_after(r->d->loop, RESUME_POLL_MS, resume_check, r); /* still at work */
+		return;
+	}
+	resume_finish(r, inst);
+	free(r);
+}
+
+void uh_disk_resume(struct uh_daemon *d)
+{
+	struct uh_instance *inst;
+
+	for (inst = d->instances; inst; inst = inst->next) {
+		char mark[PATH_MAX], kind[16] = "";
+		unsigned long long start = 0;
+		struct resume *r;
+		FILE *fp;
+		int pid = 0;
+
+		mark_path(inst->dir, mark, sizeof(mark));
+		fp = fopen(mark, "re");
+		if (fp == NULL)
+			continue;
+		if (fscanf(fp, "%d %llu %15s", &pid, &start, kind) != 3 ||
+		    (strcmp(kind, "resize") != 0 && strcmp(kind, "flatten") != 0)) {
+			uh_warnx("%s: %s is not a worker's record; taken as a resize that died",
+				 inst->rec.name, mark);
+			snprintf(kind, sizeof(kind), "resize");
+			pid = 0;
+		}
+		fclose(fp);
+		r = calloc(1, sizeof(*r));
+		if (r == NULL)
+			abort();
+		r->d = d;
+		snprintf(r->name, sizeof(r->name), "%s", inst->rec.name);
+		r->pid = pid;
+		r->start = start;
+		snprintf(r->kind, sizeof(r->kind), "%s", kind);
+		inst->disk_work = strcmp(kind, "resize") == 0 ? "resized" : "flattened";
+		if (uh_proc_running(pid, start))
+			uh_daemon_event(d, inst->rec.name, "disk-work-adopted",
+					"a %s worker from before the restart (pid %d) is still at "
+					"work; the instance waits for it",
+					kind, pid);
+		resume_check(r);
+	}
 }

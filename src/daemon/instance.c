@@ -54,18 +54,60 @@ static void ready_resend(void *arg);
 /* ---- small helpers */
 
 
+/* Record what happened to the instance (a state it reached, a pid it got). These are facts
+ * already true on the host, so memory keeps them even when the write fails (after the store
+ * has used the database's reserve: db_reserve.c); the instance is then written again every
+ * few seconds until it is on disk (uh_instance_save_pending). What an admin asks for is
+ * written before it acts and refused if that fails (record_state). */
 static void save(struct uh_instance *inst)
 {
 	struct uh_error err;
 
-	if (uh_store_instance_put(inst->d->store, &inst->rec, &err) < 0)
-		uh_warnx("%s: %s", inst->rec.name, err.msg);
+	if (uh_store_instance_put(inst->d->store, &inst->rec, &err) < 0) {
+		if (!inst->unsaved)
+			uh_warnx("%s: %s (written again when it can be)", inst->rec.name, err.msg);
+		inst->unsaved = 1;
+		return;
+	}
+	inst->unsaved = 0;
+}
+
+void uh_instance_save_pending(struct uh_daemon *d)
+{
+	struct uh_instance *i;
+
+	for (i = d->instances; i; i = i->next)
+		if (i->unsaved) {
+			save(i);
+			if (!i->unsaved)
+				uh_info("%s: its state is recorded again", i->rec.name);
+		}
 }
 
 static void set_state(struct uh_instance *inst, const char *state)
 {
 	snprintf(inst->rec.state, sizeof(inst->rec.state), "%s", state);
 	save(inst);
+}
+
+/* The state an admin's operation moves to, written before the operation acts: if it cannot
+ * be written the operation is refused and memory keeps the old state. */
+static int record_state(struct uh_instance *inst, const char *state, const char *what,
+			struct uh_error *err)
+{
+	char old[sizeof(inst->rec.state)];
+
+	memcpy(old, inst->rec.state, sizeof(old));
+	if (state != inst->rec.state) /* (the same state: the record written as it is) */
+		snprintf(inst->rec.state, sizeof(inst->rec.state), "%s", state);
+	if (uh_store_instance_put(inst->d->store, &inst->rec, err) < 0) {
+		memcpy(inst->rec.state, old, sizeof(old));
+		return uh_err_prefix(err, "%s: %s refused, nothing changed: its state cannot be "
+					  "recorded",
+				     inst->rec.name, what);
+	}
+	inst->unsaved = 0;
+	return 0;
 }
 
 static int is_state(const struct uh_instance *inst, const char *s)
@@ -504,6 +546,12 @@ static int give_disks(struct uh_instance *inst, struct uh_error *err)
 
 int uh_instance_create(struct uh_daemon *d, json_t *p, json_t **out, struct uh_error *err)
 {
+	const char *name = json_string_value(json_object_get(p, "name"));
+	char what[64];
+
+	snprintf(what, sizeof(what), "%.32s: create", name ? name : "create");
+	if (uh_space_check(d, what, err) < 0)
+		return -1;
 	return uh_instance_create_from(d, p, NULL, out, err);
 }
 
@@ -1533,7 +1581,7 @@ static void start_begin(struct uh_instance *inst)
 {
 	struct uh_daemon *d = inst->d;
 	struct uh_error err;
-	char sock[PATH_MAX + 16];
+	char sock[PATH_MAX + 16], was[sizeof(inst->rec.state)];
 	pid_t pid;
 
 	if (is_active(inst)) {
@@ -1618,21 +1666,26 @@ static void start_begin(struct uh_instance *inst)
 		op_fail(inst, &err);
 		return;
 	}
-	pid = spawn_monitor(inst, &err);
-	if (pid < 0) {
+	/* "starting" is on disk before any process of it exists (a daemon restarted after this
+	 * finds it and cleans up); if it cannot be written nothing is started */
+	memcpy(was, inst->rec.state, sizeof(was));
+	if (record_state(inst, "starting", "start", &err) < 0 ||
+	    (pid = spawn_monitor(inst, &err)) < 0) {
 		struct uh_error cerr;
 
 		uh_net_down(inst);
 		uh_cgroup_destroy(&inst->cg, &cerr);
 		inst->have_cg = 0;
 		notify_close(inst);
+		if (strcmp(inst->rec.state, was) != 0)
+			set_state(inst, was);
 		op_fail(inst, &err);
 		return;
 	}
 	inst->rec.monitor_pid = pid;
 	inst->expect_exit = 0;
 	inst->phase = PH_BOOTING;
-	set_state(inst, "starting");
+	save(inst);
 	uh_daemon_event(d, inst->rec.name, "starting", "memory %luM",
 			(unsigned long)inst->rec.memory_mib);
 	inst->op_timer = uh_loop_after(d->loop, d->cfg.start_timeout_s * 1000LL, start_timeout,
@@ -1722,6 +1775,9 @@ static void stop_next(void *arg)
 
 static void stop_begin(struct uh_instance *inst, int kill_now)
 {
+	enum uh_op_type type = inst->ops->type;
+	struct uh_error err;
+
 	if (!is_active(inst)) {
 		if (inst->ops->type == UH_OP_RESTART) {
 			start_begin(inst);
@@ -1732,6 +1788,16 @@ static void stop_begin(struct uh_instance *inst, int kill_now)
 			inst->restart_timer = NULL;
 			op_ok(inst); /* stopping a stopped instance is done already */
 		}
+		return;
+	}
+	/* a stop must be on disk before it acts; a kill acts regardless */
+	if (type != UH_OP_KILL &&
+	    record_state(inst, "stopping",
+			 type == UH_OP_RESTART  ? "restart"
+			 : type == UH_OP_DELETE ? "delete"
+						: "stop",
+			 &err) < 0) {
+		op_fail(inst, &err);
 		return;
 	}
 	inst->expect_exit = 1;
@@ -1835,6 +1901,18 @@ static void delete_begin(struct uh_instance *inst)
 
 static void op_begin(struct uh_instance *inst)
 {
+	struct uh_error err;
+
+	/* start and stop write their new state before they act (record_state); a reboot and
+	 * a delete change no state first, so the record is written as it is: on a filesystem
+	 * that takes no write they are refused here. A kill goes ahead regardless (the admin's
+	 * last resort); its outcome is recorded when it can be. */
+	if ((inst->ops->type == UH_OP_REBOOT || inst->ops->type == UH_OP_DELETE) &&
+	    record_state(inst, inst->rec.state,
+			 inst->ops->type == UH_OP_REBOOT ? "reboot" : "delete", &err) < 0) {
+		op_fail(inst, &err);
+		return;
+	}
 	switch (inst->ops->type) {
 	case UH_OP_START:
 		start_begin(inst);
@@ -1925,6 +2003,7 @@ int uh_daemon_load(struct uh_daemon *d, struct uh_error *err)
 	for (i = d->instances; i; i = i->next)
 		if (is_active(i))
 			readopt(i);
+	uh_disk_resume(d);
 	/* run dirs of instances the state does not know: leftovers of a crash */
 	snprintf(path, sizeof(path), "%s/i", d->cfg.run_dir);
 	dir = opendir(path);

@@ -175,17 +175,26 @@ int uh_work_start(struct uh_daemon *d, uh_work_fn fn, uh_work_done_fn finish, vo
 		return uh_err(err, errno, "fork");
 	}
 	if (pid == 0) {
-		/* only file work and tools here: no loop, no store, no sockets of the daemon */
+		/* only file work and tools here: no loop, no store, no sockets of the daemon. Its
+		 * descriptors are closed too: a worker that outlives a killed daemon must not hold
+		 * the daemon's lock (umlhostd.lock: the next daemon would not start), its socket or
+		 * its database */
 		struct uh_error e = {0};
 		sigset_t none;
-		int rc;
+		int rc, out = pfd[1];
 
 		sigemptyset(&none);
 		sigprocmask(SIG_SETMASK, &none, NULL);
 		setpriority(PRIO_PROCESS, 0, 10);
+		if (out != 3) {
+			out = dup3(pfd[1], 3, O_CLOEXEC);
+			if (out < 0)
+				_exit(1);
+		}
+		closefrom(4);
 		rc = fn(arg, &e);
 		if (rc < 0)
-			(void)!write(pfd[1], &e, sizeof(e)); /* < PIPE_BUF: one piece */
+			(void)!write(out, &e, sizeof(e)); /* < PIPE_BUF: one piece */
 		_exit(rc < 0 ? 1 : 0);
 	}
 	close(pfd[1]);

@@ -253,6 +253,7 @@ int main(int argc, char **argv)
 	/* processes of instances orphaned while we run are reaped here (on_signal) */
 	prctl(PR_SET_CHILD_SUBREAPER, 1);
 
+	uh_db_reserve_init(&d); /* before anything writes to the store */
 	if (uh_daemon_load(&d, &err) < 0)
 		goto fail;
 	uh_kernel_init(&d);

@@ -88,6 +88,9 @@ int uh_template_import(struct uh_daemon *d, const char *name, const char *image,
 		return -1;
 	if (image == NULL || image[0] != '/')
 		return uh_errx(err, "template %s: the image path must be absolute", name);
+	snprintf(dir, sizeof(dir), "template %s: import", name);
+	if (uh_space_check(d, dir, err) < 0)
+		return -1;
 	r = uh_store_template_get(d->store, name, 0, &t, err);
 	if (r < 0)
 		return -1;
@@ -290,6 +293,9 @@ int uh_template_build_start(struct uh_daemon *d, json_t *p, json_t **out, struct
 	b = uh_build_find(d->tbuilds, name);
 	if (b && !b->failed)
 		return uh_errc(err, EBUSY, "template %s is being built already", name);
+	snprintf(dir, sizeof(dir), "template %s: build", name);
+	if (uh_space_check(d, dir, err) < 0)
+		return -1;
 	if (suite && (suite[0] == '\0' || strlen(suite) > 32 ||
 		      strspn(suite, "abcdefghijklmnopqrstuvwxyz0123456789-") != strlen(suite)))
 		return uh_errx(err, "template %s: invalid suite '%s'", name, suite);

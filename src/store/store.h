@@ -81,6 +81,9 @@ struct uh_event_rec {
 };
 
 int uh_store_open(const char *path, struct uh_store **out, struct uh_error *err);
+/* Called when a write finds the filesystem full; if it returns 1 (it made room) the write is
+ * tried once more. Errors from a full filesystem carry errnum ENOSPC. */
+void uh_store_set_full_hook(struct uh_store *s, int (*fn)(void *arg), void *arg);
 void uh_store_close(struct uh_store *s);
 
 int uh_store_begin(struct uh_store *s, struct uh_error *err);

@@ -11,6 +11,8 @@
 struct uh_store {
 	sqlite3 *db;
 	char *path;
+	int (*full_hook)(void *arg); /* the filesystem is full: 1 if it made room */
+	void *full_arg;
 };
 
 /* An instance's network: its attachment, and its traffic totals (instance's view) plus the
@@ -101,9 +103,50 @@ static const char *const migrations[] = {
 static const char indexes[] =
 	"CREATE UNIQUE INDEX IF NOT EXISTS instances_ip ON instances(ip) WHERE ip != '';";
 
+/* The errno a caller can act on: a full filesystem, an I/O error, a read-only one. */
+static int db_errno(struct uh_store *s)
+{
+	switch (sqlite3_errcode(s->db) & 0xff) {
+	case SQLITE_FULL:
+		return ENOSPC;
+	case SQLITE_IOERR:
+		return EIO;
+	case SQLITE_READONLY:
+		return EROFS;
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+		return EBUSY;
+	default:
+		return 0;
+	}
+}
+
 static int db_err(struct uh_store *s, struct uh_error *err, const char *what)
 {
-	return uh_errx(err, "state database %s: %s: %s", s->path, what, sqlite3_errmsg(s->db));
+	int e = db_errno(s);
+
+	uh_errx(err, "state database %s: %s: %s", s->path, what, sqlite3_errmsg(s->db));
+	err->errnum = e;
+	return -1;
+}
+
+void uh_store_set_full_hook(struct uh_store *s, int (*fn)(void *arg), void *arg)
+{
+	s->full_hook = fn;
+	s->full_arg = arg;
+}
+
+/* Step a statement that writes. On a full filesystem the hook may make room (the daemon's
+ * reserve file): then the same statement is tried once more. */
+static int write_step(struct uh_store *s, sqlite3_stmt *st)
+{
+	int rc = sqlite3_step(st);
+
+	if ((rc & 0xff) == SQLITE_FULL && s->full_hook && s->full_hook(s->full_arg) == 1) {
+		sqlite3_reset(st);
+		rc = sqlite3_step(st);
+	}
+	return rc;
 }
 
 static int exec(struct uh_store *s, const char *sql, struct uh_error *err)
@@ -112,6 +155,7 @@ static int exec(struct uh_store *s, const char *sql, struct uh_error *err)
 
 	if (sqlite3_exec(s->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
 		uh_errx(err, "state database %s: %s", s->path, msg ? msg : "error");
+		err->errnum = db_errno(s);
 		sqlite3_free(msg);
 		return -1;
 	}
@@ -143,6 +187,10 @@ int uh_store_open(const char *path, struct uh_store **out, struct uh_error *err)
 			version = sqlite3_column_int(st, 0);
 		sqlite3_finalize(st);
 		fresh = version == 0;
+		/* a database of this version needs no write to open: a daemon on a full
+		 * filesystem still starts */
+		if (version == SCHEMA_VERSION)
+			goto opened;
 		if (exec(s, "BEGIN IMMEDIATE", err) < 0 || exec(s, schema, err) < 0)
 			goto fail;
 		if (fresh)
@@ -160,6 +208,7 @@ int uh_store_open(const char *path, struct uh_store **out, struct uh_error *err)
 				goto fail;
 		}
 	}
+opened:
 	*out = s;
 	return 0;
 fail:
@@ -209,11 +258,14 @@ static void copy_col(char *dst, size_t len, sqlite3_stmt *st, int col)
 static int step_done(struct uh_store *s, sqlite3_stmt *st, const char *what,
 		     struct uh_error *err)
 {
-	int rc = sqlite3_step(st);
+	int rc = write_step(s, st);
 
+	if (rc != SQLITE_DONE) {
+		db_err(s, err, what);
+		sqlite3_finalize(st);
+		return -1;
+	}
 	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE)
-		return db_err(s, err, what);
 	return 0;
 }
 
@@ -420,13 +472,15 @@ int uh_store_instance_put(struct uh_store *s, const struct uh_instance_rec *r,
 	sqlite3_bind_int(st, 36, r->backup_keep);
 	sqlite3_bind_int64(st, 37, r->backup_last);
 	sqlite3_bind_text(st, 38, r->backup_to, -1, SQLITE_TRANSIENT);
-	if (sqlite3_step(st) != SQLITE_DONE) {
+	if (write_step(s, st) != SQLITE_DONE) {
 		int constraint = sqlite3_errcode(s->db) == SQLITE_CONSTRAINT;
 
+		if (!constraint)
+			db_err(s, err, "save instance");
 		sqlite3_finalize(st);
 		if (constraint)
 			return uh_errc(err, EEXIST, "address %s is already taken", r->ip);
-		return db_err(s, err, "save instance");
+		return -1;
 	}
 	sqlite3_finalize(st);
 	return 0;

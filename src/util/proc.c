@@ -46,6 +46,17 @@ uint64_t uh_proc_starttime(pid_t pid)
 	return strtoull(f[F(22)], NULL, 10);
 }
 
+int uh_proc_running(pid_t pid, uint64_t start)
+{
+	char buf[1024], *f[64];
+
+	if (pid <= 0 || start == 0 || read_stat(pid, buf, sizeof(buf), f, 64) <= F(22))
+		return 0;
+	if (f[F(3)][0] == 'Z' || f[F(3)][0] == 'X')
+		return 0;
+	return strtoull(f[F(22)], NULL, 10) == start;
+}
+
 /* Call fn for each pid in the session. */
 static int for_session(pid_t sid, void (*fn)(pid_t pid, char **f, int nf, void *arg), void *arg)
 {
@@ -146,7 +157,7 @@ int uh_proc_signal_file_users(const char *path, int sig)
 		if (fds == NULL)
 			continue;
 		while ((fe = readdir(fds)) != NULL) {
-			char fdpath[128];
+			char fdpath[sizeof(fddir) + sizeof(fe->d_name)];
 			struct stat st;
 
 			if (fe->d_name[0] == '.')

@@ -9,6 +9,8 @@
 
 /* Field 22 of /proc/PID/stat (clock ticks after boot), 0 if the process is gone. */
 uint64_t uh_proc_starttime(pid_t pid);
+/* Is pid the process that started at `start` (uh_proc_starttime), and not a zombie? */
+int uh_proc_running(pid_t pid, uint64_t start);
 /* Send sig to every process whose session id is sid and whose real uid is uid ((uid_t)-1:
  * any). Returns how many were signalled. */
 int uh_proc_signal_session(pid_t sid, uid_t uid, int sig);

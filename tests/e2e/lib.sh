@@ -67,6 +67,17 @@ wait_for() {
 	return 1
 }
 
+# wait_cmd SECONDS COMMAND...: wait until the command succeeds.
+wait_cmd() {
+	local t=$1 i
+	shift
+	for i in $(seq $((t * 10))); do
+		"$@" && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
 # wait_exit PID SECONDS: wait for a process to be gone.
 wait_exit() {
 	local pid=$1 t=$2 i

@@ -193,6 +193,29 @@ orig=$(U --json show b | jq_get '",".join(d["kernel_args"])')
 check "with only the allowed arguments (b's own and uhmode=idle)" test "$(U --json show forged | jq_get '",".join(d["kernel_args"])')" = "${orig:+$orig,}uhmode=idle"
 U delete forged > /dev/null
 
+# ---- a decompression bomb (issue 14, item 9): a small archive whose disk member claims 1 TiB
+# (here 1 MiB of it follows, then the archive ends: the claim alone must stop it). Refused by
+# the header's size against the free space less disk_reserve, before a byte is written;
+# nothing is left in the state directory.
+python3 - "$W/bomb.tar" << 'PY'
+import io, sys, tarfile
+with open(sys.argv[1], "wb") as f:
+    inst = tarfile.TarInfo("instance.json"); body = b'{"name": "bomb"}'; inst.size = len(body)
+    f.write(inst.tobuf(tarfile.PAX_FORMAT)); f.write(body + b"\0" * (-len(body) % 512))
+    disk = tarfile.TarInfo("disk.cow"); disk.size = 1 << 40
+    f.write(disk.tobuf(tarfile.PAX_FORMAT)); f.write(b"a" * (1 << 20))
+PY
+zstd -q -f "$W/bomb.tar" -o "$W/bomb.tar.zst"
+avail_before=$(df --output=avail -B1M "$W/state" | tail -n 1)
+run U backup restore "$W/bomb.tar.zst" --as bomb
+check "a member claiming more than the free space is refused, named, before writing" \
+	matches "$rc:$err_out" "1:*member disk.cow is 1048576 MiB and the state filesystem has * MiB free beyond its reserve of 1024 MiB (disk_reserve): nothing restored*"
+check "nothing of it is left in the state directory" \
+	test -z "$(ls -A "$W/state/instances" | grep -E '^(\.restore-|bomb$)')"
+avail_after=$(df --output=avail -B1M "$W/state" | tail -n 1)
+check "the free space did not shrink ($avail_before -> $avail_after MiB)" test $((avail_before - avail_after)) -lt 64
+check "no instance bomb" test "$(U --json list | jq_get '[i for i in d if i["name"]=="bomb"]')" = "[]"
+
 U stop b > /dev/null
 run U --json backup create b
 check "a stopped instance is backed up without a freeze" test "$rc:$(echo "$out" | jq_get 'd["freeze_ms"]')" = 0:0

@@ -50,6 +50,78 @@ cp --sparse=always "$W/state/instances/v/disk.img" "$W/broken.img"
 run U disk resize v 512M
 check "a resize that fails is an error naming the tool" matches "$rc:$err_out" "1:*v: e2fsck*"
 check "the disk is restored from the safety copy (same size, same bytes)" cmp -s "$W/state/instances/v/disk.img" "$W/broken.img"
+vuid=$(U --json show v | jq_get 'd["uid"]')
+check "... and is the instance's again (600, uid $vuid), not root's" \
+	test "$(stat -c '%a %u %g' "$W/state/instances/v/disk.img")" = "600 $vuid $vuid"
+run U disk resize v 100T
+check "a size beyond the free space less disk_reserve is refused, naming both" \
+	matches "$rc:$err_out" "1:*v: 100T does not fit: the state filesystem has *M free and keeps 1024M of it (disk_reserve)*"
+check "... before anything changed" cmp -s "$W/state/instances/v/disk.img" "$W/broken.img"
+
+# ---- the worker, and a daemon killed under it (issue 14, item 12). e2fsck is reached through
+# a wrapper on the daemon's PATH that records who runs it and waits for a go, then runs the
+# real tool: the test holds the worker at a known point.
+cp --sparse=always "$W/bb.img" "$W/state/instances/v/disk.img"
+chown "$vuid:$vuid" "$W/state/instances/v/disk.img"
+# outside $W (0700): the instance's uid runs the wrapper
+SLOW=$(mktemp -d /tmp/uh-slowbin.XXXXXX) && chmod 1777 "$SLOW" || die "mktemp"
+trap 'cleanup; rm -rf "$SLOW"' EXIT
+{
+	echo '#!/bin/sh'
+	echo "echo \"\$(id -u) \$(id -g) \$(grep ^CapEff /proc/self/status | cut -f2) \$\$\" > $SLOW/ran"
+	echo "while [ ! -e $SLOW/go ]; do sleep 0.1; done"
+	echo 'exec /usr/sbin/e2fsck "$@"'
+} > "$SLOW/e2fsck"
+chmod 755 "$SLOW/e2fsck"
+kill -TERM "$DAEMON_PID"; wait_exit "$DAEMON_PID" 10
+PATH=$SLOW:$PATH start_daemon
+U disk resize v 1G > /dev/null 2>&1 &
+wait_cmd 20 test -s "$SLOW/ran" || not_ok "the resize reached e2fsck"
+read -r ran_uid ran_gid ran_cap ran_pid < "$SLOW/ran"
+check "e2fsck runs as the instance's uid and gid, without capabilities" \
+	test "$ran_uid:$ran_gid:$ran_cap" = "$vuid:$vuid:0000000000000000"
+worker=$(awk '{print $4}' "/proc/${ran_pid:-0}/stat")
+kill -9 "$DAEMON_PID"; wait_exit "$DAEMON_PID" 5
+check "the worker outlives the killed daemon" kill -0 "${worker:-0}"
+start_daemon
+check "the restarted daemon adopts the worker (event)" \
+	matches "$(U events | grep ' v ' | tail -n 3)" "*disk-work-adopted*resize worker*pid $worker*"
+run U start v
+check "start is refused while the worker lives" matches "$rc:$err_out" "1:*its disk is being resized*"
+touch "$SLOW/go"
+wait_cmd 30 bash -c "'$UMLHOST' events | grep ' v ' | grep -q disk-work-finished" || not_ok "the worker's end was seen"
+check "the resize it finished stands (1 GiB), its record gone" \
+	test "$(stat -c %s "$W/state/instances/v/disk.img"):$(test -e "$W/state/instances/v/disk-work" && echo left)" = "$((1 << 30)):"
+run U start v
+check "then it starts" test "$rc" = 0
+wait_log v UH-INIT-UP 20
+run guest_sh v 'df -k / | tail -n 1'
+size_kb=$(echo "$out" | awk '/\/dev\/root|ubda/ {print $2; exit}')
+check "the guest sees the 1 GiB filesystem (${size_kb:-?} KiB)" test "${size_kb:-0}" -gt 900000
+U stop v > /dev/null
+
+# a worker that dies halfway (the file grown, e2fsck not yet run): undone at the next start
+rm -f "$SLOW/go" "$SLOW/ran"
+kill -TERM "$DAEMON_PID"; wait_exit "$DAEMON_PID" 10
+PATH=$SLOW:$PATH start_daemon
+cp --sparse=always "$W/state/instances/v/disk.img" "$W/before.img"
+U disk resize v 2G > /dev/null 2>&1 &
+wait_cmd 20 test -s "$SLOW/ran" || not_ok "the second resize reached e2fsck"
+read -r ran_uid ran_gid ran_cap ran_pid < "$SLOW/ran"
+worker=$(awk '{print $4}' "/proc/${ran_pid:-0}/stat")
+check "halfway: the image is grown already (2 GiB)" test "$(stat -c %s "$W/state/instances/v/disk.img")" = $((2 << 30))
+[ -n "$worker" ] && [ -n "$ran_pid" ] && kill -9 "$DAEMON_PID" "$worker" "$ran_pid"
+wait_exit "$DAEMON_PID" 5
+start_daemon
+# (the killed worker may be a zombie for a moment, until init reaps it: dead all the same)
+wait_cmd 10 bash -c "'$UMLHOST' events | grep ' v ' | tail -n 2 | grep -q disk-work-undone"
+check "the restarted daemon undoes it (event)" \
+	matches "$(U events | grep ' v ' | tail -n 2)" "*disk-work-undone*died halfway*"
+check "the disk is as before the resize" cmp -s "$W/state/instances/v/disk.img" "$W/before.img"
+check "... and the instance's (600, its uid)" test "$(stat -c '%a %u' "$W/state/instances/v/disk.img")" = "600 $vuid"
+run U start v
+check "and it starts" test "$rc" = 0
+U stop v > /dev/null
 
 # a swap disk and a data disk (data disks live under disk_dir, default <state>/disks)
 D=$W/state/disks

@@ -134,6 +134,7 @@ check "guest OOM: the guest's OOM killer acted" bash -c "'$UMLHOST' logs j2 | gr
 check "guest OOM: the instance keeps running" test "$(inst_state j2)" = running
 check "guest OOM: its shell still works" grep -q "AFTER-OOM-42" "$W/oom.out"
 check "guest OOM: the host did not kill the kernel (same pid)" test "$(inst_pid j2)" != None
+grep -q "AFTER-OOM-42" "$W/oom.out" || { tail -n 12 "$W/oom.out" | sed 's/^/#   console: /'; U logs j2 | tail -n 12 | sed 's/^/#   log: /'; }
 
 U stop lim > /dev/null
 check "after stop: the instance's cgroups are gone" bash -c "! ls -d /sys/fs/cgroup/*/$CGROUP_BASE/lim /sys/fs/cgroup/$CGROUP_BASE/lim 2>/dev/null | grep -q ."

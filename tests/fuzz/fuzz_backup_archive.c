@@ -43,7 +43,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	src.ctx = &m;
 	char sha[UH_SHA256_HEX];
 
-	if (uh_backup_read_from(&src, "fuzz", NULL, &man, sha, &err) == 0) {
+	if (uh_backup_read_from(&src, "fuzz", NULL, 0, &man, sha, &err) == 0) {
 		if (!json_is_object(json_object_get(man, "members")))
 			__builtin_trap();
 		json_decref(man);

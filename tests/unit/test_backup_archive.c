@@ -1,5 +1,6 @@
 /* Backup archives against real files: a sparse disk image round trip (bytes and holes kept),
  * the manifest (sizes, digests, the caller's fields), and damage found and named. */
+#include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -64,7 +65,7 @@ static void test_roundtrip_and_damage(void **state)
 
 	/* verify + restore: the same bytes, holes kept, the manifest as written */
 	assert_int_equal(mkdir(out, 0700), 0);
-	if (uh_backup_read(arch, out, &man, NULL, &err) < 0)
+	if (uh_backup_read(arch, out, 0, &man, NULL, &err) < 0)
 		fail_msg("%s", err.msg);
 	assert_string_equal(json_string_value(json_object_get(man, "template")), "deb");
 	assert_int_equal(json_integer_value(json_object_get(man, "template_version")), 2);
@@ -79,7 +80,16 @@ static void test_roundtrip_and_damage(void **state)
 	assert_int_equal(stat(cmd, &st), 0);
 	assert_true(st.st_blocks * 512 < (4 << 20));
 	/* restoring over existing files is refused */
-	assert_int_equal(uh_backup_read(arch, out, &man, NULL, &err), -1);
+	assert_int_equal(uh_backup_read(arch, out, 0, &man, NULL, &err), -1);
+	/* a reserve larger than the free space: refused with ENOSPC before a member is written */
+	snprintf(cmd, sizeof(cmd), "%s/restore2", dir);
+	assert_int_equal(mkdir(cmd, 0700), 0);
+	assert_int_equal(uh_backup_read(arch, cmd, UINT64_MAX / 2, &man, NULL, &err), -1);
+	assert_int_equal(err.errnum, ENOSPC);
+	assert_non_null(strstr(err.msg, "disk_reserve"));
+	assert_null(man);
+	snprintf(cmd, sizeof(cmd), "test -z \"$(ls -A %s/restore2)\"", dir);
+	assert_int_equal(system(cmd), 0);
 
 	/* one byte flipped in the middle (inside the random data): found, the member named */
 	{
@@ -92,7 +102,7 @@ static void test_roundtrip_and_damage(void **state)
 		assert_int_equal(pwrite(fd, &c, 1, mid), 1);
 		close(fd);
 	}
-	assert_int_equal(uh_backup_read(arch, NULL, &man, NULL, &err), -1);
+	assert_int_equal(uh_backup_read(arch, NULL, 0, &man, NULL, &err), -1);
 	assert_null(man);
 	assert_non_null(strstr(err.msg, "disk.cow"));
 	json_decref(extra);

@@ -17,6 +17,7 @@ static void test_defaults_and_parse(void **state)
 			   "state_dir = /srv/uml/state   # trailing comment\n"
 			   "\n"
 			   "  memory_reserve=2G\n"
+			   "disk_reserve = 512M\n"
 			   "stop_timeout = 45\n"
 			   "console_log_max = 256K\n"
 			   "group = hosting\n";
@@ -24,7 +25,9 @@ static void test_defaults_and_parse(void **state)
 	uh_config_defaults(&c);
 	assert_string_equal(c.run_dir, "/run/umlhost");
 	assert_int_equal(c.memory_reserve_mib, 1024);
+	assert_int_equal(c.disk_reserve_mib, 1024);
 	assert_int_equal(uh_config_parse(&c, text, "t.conf", &err), 0);
+	assert_int_equal(c.disk_reserve_mib, 512);
 	assert_string_equal(c.state_dir, "/srv/uml/state");
 	assert_int_equal(c.memory_reserve_mib, 2048);
 	assert_int_equal(c.stop_timeout_s, 45);
@@ -52,6 +55,7 @@ static void test_errors(void **state)
 	expect_error("stop_timeout = 5s\n", "stop_timeout must be a number");
 	expect_error("state_dir = relative/path\n", "must be an absolute path");
 	expect_error("memory_reserve = lots\n", "memory_reserve: invalid size");
+	expect_error("disk_reserve = -1G\n", "disk_reserve: invalid size");
 	expect_error("just words\n", "line 1: expected 'key = value'");
 }
 
