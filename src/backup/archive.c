@@ -317,11 +317,6 @@ out:
 	return ret;
 }
 
-struct seen {
-	char name[256];
-	char sha[UH_SHA256_HEX];
-	uint64_t size;
-};
 
 /* The source, hashed as it is read: the archive's own sha256 comes out of a verify. */
 struct reader {
@@ -378,6 +373,51 @@ int uh_backup_read(const char *path, const char *restore_dir, uint64_t reserve,
 	return ret;
 }
 
+int uh_backup_manifest_check(const char *text, size_t len, const struct uh_backup_seen *seen,
+			     int nseen, const char *label, json_t **manifest, struct uh_error *err)
+{
+	json_t *man, *members, *m;
+	const char *key;
+
+	*manifest = NULL;
+	man = text ? json_loadb(text, len, JSON_REJECT_DUPLICATES, NULL) : NULL;
+	members = json_object_get(man, "members");
+	if (!json_is_object(members)) {
+		json_decref(man);
+		return uh_errx(err, "backup %s: no valid %s", label, MANIFEST);
+	}
+	/* every member listed is there with its size and digest, and nothing else is */
+	json_object_foreach(members, key, m) {
+		json_t *size = json_object_get(m, "size");
+		const char *sha = json_string_value(json_object_get(m, "sha256"));
+		int k;
+
+		for (k = 0; k < nseen && strcmp(seen[k].name, key) != 0; k++)
+			;
+		if (k == nseen) {
+			uh_errx(err, "backup %s: member %s is missing", label, key);
+			goto bad;
+		}
+		if (!json_is_integer(size) || json_integer_value(size) < 0 ||
+		    seen[k].size != (uint64_t)json_integer_value(size) || sha == NULL ||
+		    strcmp(seen[k].sha, sha) != 0) {
+			uh_errx(err, "backup %s: member %s does not match its checksum", label, key);
+			goto bad;
+		}
+	}
+	for (int k = 0; k < nseen; k++)
+		if (json_object_get(members, seen[k].name) == NULL) {
+			uh_errx(err, "backup %s: member %s is not in the manifest", label,
+				seen[k].name);
+			goto bad;
+		}
+	*manifest = man;
+	return 0;
+bad:
+	json_decref(man);
+	return -1;
+}
+
 /* A member is written only if the filesystem holds it and keeps `reserve` bytes free: judged
  * by its tar header's size before a byte of it is written (a small archive of zeros may claim
  * terabytes), and the data may not run past that size. */
@@ -415,10 +455,9 @@ int uh_backup_read_from(struct uh_backup_source *src, const char *path,
 	struct archive *a = archive_read_new();
 	struct reader rd = {.src = src};
 	struct archive_entry *e;
-	struct seen seen[32];
+	struct uh_backup_seen seen[32];
 	int nseen = 0, r, ret = -1, out = -1;
-	json_t *man = NULL, *members, *m;
-	const char *key;
+	json_t *man = NULL;
 	char *mtext = NULL;
 	size_t mlen = 0;
 
@@ -444,6 +483,14 @@ int uh_backup_read_from(struct uh_backup_source *src, const char *path,
 		}
 		if (!is_manifest && nseen == (int)(sizeof(seen) / sizeof(seen[0]))) {
 			uh_errx(err, "backup %s: too many members", path);
+			goto done;
+		}
+		/* a name twice: which copy would count? verify and restore both refuse */
+		for (int k = 0; k < nseen; k++)
+			if (strcmp(seen[k].name, name) == 0)
+				is_manifest = -1;
+		if (is_manifest == -1 || (is_manifest && mtext != NULL)) {
+			uh_errx(err, "backup %s: member %s appears twice", path, name);
 			goto done;
 		}
 		if (!archive_entry_size_is_set(e) || archive_entry_size(e) < 0) {
@@ -515,34 +562,8 @@ int uh_backup_read_from(struct uh_backup_source *src, const char *path,
 			archive_error_string(a) ? archive_error_string(a) : "read error");
 		goto done;
 	}
-	man = mtext ? json_loads(mtext, 0, NULL) : NULL;
-	members = json_object_get(man, "members");
-	if (!json_is_object(members)) {
-		uh_errx(err, "backup %s: no valid %s", path, MANIFEST);
+	if (uh_backup_manifest_check(mtext, mlen, seen, nseen, path, &man, err) < 0)
 		goto done;
-	}
-	/* every member listed is there with its size and digest, and nothing else is */
-	json_object_foreach(members, key, m) {
-		int k;
-
-		for (k = 0; k < nseen && strcmp(seen[k].name, key) != 0; k++)
-			;
-		if (k == nseen) {
-			uh_errx(err, "backup %s: member %s is missing", path, key);
-			goto done;
-		}
-		if (seen[k].size != (uint64_t)json_integer_value(json_object_get(m, "size")) ||
-		    strcmp(seen[k].sha, json_string_value(json_object_get(m, "sha256")) ?: "") !=
-			    0) {
-			uh_errx(err, "backup %s: member %s does not match its checksum", path, key);
-			goto done;
-		}
-	}
-	for (int k = 0; k < nseen; k++)
-		if (json_object_get(members, seen[k].name) == NULL) {
-			uh_errx(err, "backup %s: member %s is not in the manifest", path, seen[k].name);
-			goto done;
-		}
 	if (archive_sha) {
 		/* libarchive stops at the end-of-archive blocks: the rest counts too */
 		uint8_t digest[SHA256_DIGEST_SIZE];

@@ -47,6 +47,18 @@ int uh_backup_read_from(struct uh_backup_source *src, const char *label,
 			const char *restore_dir, uint64_t reserve, json_t **manifest,
 			char archive_sha[UH_SHA256_HEX], struct uh_error *err);
 
+/* A member as the reader found it: its name, the digest of its data, its size. */
+struct uh_backup_seen {
+	char name[256];
+	char sha[UH_SHA256_HEX];
+	uint64_t size;
+};
+/* The manifest's text against the members read: valid JSON (no duplicate keys) with a
+ * "members" object listing exactly these, each with its size and sha256. Gives the parsed
+ * manifest back; `label` names the archive in errors. Pure: fuzzed (fuzz_backup_manifest). */
+int uh_backup_manifest_check(const char *text, size_t len, const struct uh_backup_seen *seen,
+			     int nseen, const char *label, json_t **manifest, struct uh_error *err);
+
 /* Write `members` and the manifest (`extra` merged into it, may be NULL) to out_path. */
 int uh_backup_write(const char *out_path, const struct uh_backup_member *members, int n,
 		    json_t *extra, char sha256[UH_SHA256_HEX], uint64_t *bytes,

@@ -91,8 +91,9 @@ static int allow(scmp_filter_ctx ctx, const char *name, unsigned n, const struct
 
 static int add_rules(scmp_filter_ctx ctx, struct uh_error *err)
 {
-	struct scmp_arg_cmp unix_only = SCMP_A0(SCMP_CMP_EQ, AF_UNIX);
-	struct scmp_arg_cmp no_ns = SCMP_A0(SCMP_CMP_MASKED_EQ, NS_FLAGS, 0);
+	struct scmp_arg_cmp unix_only = {.arg = 0, .op = SCMP_CMP_EQ, .datum_a = AF_UNIX};
+	struct scmp_arg_cmp no_ns = {
+		.arg = 0, .op = SCMP_CMP_MASKED_EQ, .datum_a = NS_FLAGS, .datum_b = 0};
 	unsigned i;
 	int r;
 

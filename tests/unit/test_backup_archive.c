@@ -123,6 +123,23 @@ static void test_failure_leaves_nothing(void **state)
 	assert_int_equal(system(cmd), 0);
 }
 
+/* A member twice (the same name): verify refuses it as restore does, naming it. */
+static void test_duplicate_member(void **state)
+{
+	char arch[256], sha[UH_SHA256_HEX];
+	struct uh_backup_member m[2] = {{.name = "instance.json", .text = "{\"name\": \"a\"}\n"},
+					{.name = "instance.json", .text = "{\"name\": \"b\"}\n"}};
+	struct uh_error err;
+	json_t *man = NULL;
+	uint64_t bytes;
+
+	snprintf(arch, sizeof(arch), "%s/dup.tar.zst", dir);
+	assert_int_equal(uh_backup_write(arch, m, 2, NULL, sha, &bytes, &err), 0);
+	assert_int_equal(uh_backup_read(arch, NULL, 0, &man, NULL, &err), -1);
+	assert_null(man);
+	assert_non_null(strstr(err.msg, "member instance.json appears twice"));
+}
+
 /* A member's digest: sha256sum for a file without holes; the same data at another offset
  * does not match. */
 static void test_digest_binds_offsets(void **state)
@@ -212,6 +229,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_roundtrip_and_damage),
 		cmocka_unit_test(test_failure_leaves_nothing),
+		cmocka_unit_test(test_duplicate_member),
 		cmocka_unit_test(test_digest_binds_offsets),
 		cmocka_unit_test(test_target_parse),
 	};
