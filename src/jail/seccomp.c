@@ -91,7 +91,10 @@ static int allow(scmp_filter_ctx ctx, const char *name, unsigned n, const struct
 
 static int add_rules(scmp_filter_ctx ctx, struct uh_error *err)
 {
-	struct scmp_arg_cmp unix_only = {.arg = 0, .op = SCMP_CMP_EQ, .datum_a = AF_UNIX};
+	/* the family is an int: its low 32 bits, all the kernel reads (the ABI leaves the high
+	 * ones undefined, so a full 64-bit compare could refuse a legitimate call) */
+	struct scmp_arg_cmp unix_only = {
+		.arg = 0, .op = SCMP_CMP_MASKED_EQ, .datum_a = 0xffffffffUL, .datum_b = AF_UNIX};
 	struct scmp_arg_cmp no_ns = {
 		.arg = 0, .op = SCMP_CMP_MASKED_EQ, .datum_a = NS_FLAGS, .datum_b = 0};
 	unsigned i;
@@ -100,9 +103,6 @@ static int add_rules(scmp_filter_ctx ctx, struct uh_error *err)
 	for (i = 0; allowed[i]; i++)
 		if (allow(ctx, allowed[i], 0, NULL, err) < 0)
 			return -1;
-	/* the comparisons are on all 64 bits and the kernel reads these arguments as int:
-	 * equality is safe (AF_UNIX with high bits set is refused); the denied ioctl requests
-	 * are matched on their low 32 bits, which is all the kernel reads of them */
 	if (allow(ctx, "socket", 1, &unix_only, err) < 0 ||
 	    allow(ctx, "socketpair", 1, &unix_only, err) < 0 || allow(ctx, "clone", 1, &no_ns, err) < 0 ||
 	    allow(ctx, "ioctl", 0, NULL, err) < 0)
