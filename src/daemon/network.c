@@ -514,10 +514,11 @@ static int reconcile_link(const struct uh_link_info *l, void *arg)
 	return 0;
 }
 
-static int reconcile_chain(const char *tap, void *arg)
+static int reconcile_chain(const char *tap, int rules, void *arg)
 {
 	struct reconcile *c = arg;
 
+	(void)rules; /* a partial chain of a live tap: the guard check remakes it */
 	/* a guard chain without its tap is an orphan whoever made it */
 	if (uh_nl_ifindex(tap) == 0 && c->n < 64)
 		snprintf(c->gone[c->n++], 16, "%s", tap);
@@ -574,35 +575,40 @@ static void sample_due(void *arg)
  * check, whatever the number of instances. */
 
 struct guard_seen {
-	char (*taps)[16];
+	struct {
+		char tap[16];
+		int rules;
+	} *v;
 	size_t n, cap;
 };
 
-static int guard_seen_add(const char *tap, void *arg)
+static int guard_seen_add(const char *tap, int rules, void *arg)
 {
 	struct guard_seen *g = arg;
 
 	if (g->n == g->cap) {
 		size_t cap = g->cap ? g->cap * 2 : 64;
-		char(*t)[16] = realloc(g->taps, cap * sizeof(*t));
+		void *t = realloc(g->v, cap * sizeof(*g->v));
 
 		if (t == NULL)
 			return -1;
-		g->taps = t;
+		g->v = t;
 		g->cap = cap;
 	}
-	snprintf(g->taps[g->n++], 16, "%s", tap);
+	snprintf(g->v[g->n].tap, sizeof(g->v[g->n].tap), "%s", tap);
+	g->v[g->n++].rules = rules;
 	return 0;
 }
 
-static int guard_seen_has(const struct guard_seen *g, const char *tap)
+/* The rules the tap's chain holds now, -1 if there is no such chain. */
+static int guard_seen_rules(const struct guard_seen *g, const char *tap)
 {
 	size_t k;
 
 	for (k = 0; k < g->n; k++)
-		if (strcmp(g->taps[k], tap) == 0)
-			return 1;
-	return 0;
+		if (strcmp(g->v[k].tap, tap) == 0)
+			return g->v[k].rules;
+	return -1;
 }
 
 static void guard_check(void *arg)
@@ -621,28 +627,35 @@ static void guard_check(void *arg)
 		return; /* no running instance with a network: nothing to list */
 	if (uh_nft_guard_list(guard_seen_add, &seen, &err) < 0) {
 		uh_warnx("guard check: %s", err.msg);
-		free(seen.taps);
+		free(seen.v);
 		return;
 	}
 	for (i = d->instances; i; i = i->next) {
-		struct uh_ip ip;
+		struct uh_nft_guard g = {.tap = i->rec.tap, .mac = i->rec.mac};
+		int have, want;
 
-		if (i->rec.pid <= 0 || i->rec.tap[0] == '\0' || guard_seen_has(&seen, i->rec.tap) ||
-		    uh_nl_ifindex(i->rec.tap) == 0)
+		if (i->rec.pid <= 0 || i->rec.tap[0] == '\0' || uh_nl_ifindex(i->rec.tap) == 0 ||
+		    uh_ip_parse(i->rec.ip, &g.ip, &err) < 0)
 			continue;
-		if (uh_ip_parse(i->rec.ip, &ip, &err) < 0 ||
-		    uh_nft_guard_add(&(struct uh_nft_guard){i->rec.tap, i->rec.mac, ip}, &err) < 0)
+		have = guard_seen_rules(&seen, i->rec.tap);
+		want = uh_nft_guard_rules(&g);
+		if (have == want)
+			continue;
+		/* gone, emptied (`nft flush chain`) or changed: made again from scratch */
+		if ((have >= 0 && uh_nft_guard_del(i->rec.tap, &err) < 0) ||
+		    uh_nft_guard_add(&g, &err) < 0)
 			uh_daemon_event(d, i->rec.name, "guard-lost",
-					"the anti-spoofing chain of tap %s is gone and could not be "
+					"the anti-spoofing chain of tap %s is %s and could not be "
 					"made again: %s",
-					i->rec.tap, err.msg);
+					i->rec.tap, have < 0 ? "gone" : "not whole", err.msg);
 		else
 			uh_daemon_event(d, i->rec.name, "guard-restored",
-					"the anti-spoofing chain of tap %s was gone (nft flush "
-					"ruleset?); made again",
-					i->rec.tap);
+					"the anti-spoofing chain of tap %s was %s; made again",
+					i->rec.tap,
+					have < 0 ? "gone (nft flush ruleset?)"
+						 : "changed (rules flushed or edited)");
 	}
-	free(seen.taps);
+	free(seen.v);
 }
 
 void uh_net_init(struct uh_daemon *d)

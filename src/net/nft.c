@@ -179,7 +179,29 @@ int uh_nft_guard_add(const struct uh_nft_guard *g, struct uh_error *err)
 	return 0;
 }
 
-int uh_nft_guard_list(int (*fn)(const char *tap, void *arg), void *arg, struct uh_error *err)
+int uh_nft_guard_rules(const struct uh_nft_guard *g)
+{
+	char script[4096];
+	const char *p;
+	int n = 0;
+
+	if (uh_nft_guard_script(g, script, sizeof(script)) < 0)
+		return -1;
+	for (p = script; (p = strstr(p, "add rule ")) != NULL; p++)
+		n++;
+	return n;
+}
+
+/* A rule's chain, if it is one of ours: the tap's name. */
+static const char *guard_tap(const char *chain)
+{
+	size_t n = strlen(UH_NFT_CHAIN_PREFIX);
+
+	return chain && strncmp(chain, UH_NFT_CHAIN_PREFIX, n) == 0 ? chain + n : NULL;
+}
+
+int uh_nft_guard_list(int (*fn)(const char *tap, int rules, void *arg), void *arg,
+		      struct uh_error *err)
 {
 	char *out = NULL;
 	json_t *root, *items, *it;
@@ -200,13 +222,27 @@ int uh_nft_guard_list(int (*fn)(const char *tap, void *arg), void *arg, struct u
 	root = json_loads(out, 0, NULL);
 	free(out);
 	items = json_object_get(root, "nftables");
+	/* each chain, then the rules that name it as theirs (`nft flush chain` leaves a chain
+	 * with none, its policy accept: not a guard any more) */
 	json_array_foreach(items, i, it)
 	{
-		const char *name = json_string_value(json_object_get(json_object_get(it, "chain"),
-								     "name"));
+		const char *tap = guard_tap(
+			json_string_value(json_object_get(json_object_get(it, "chain"), "name")));
+		size_t k;
+		json_t *rule;
+		int rules = 0;
 
-		if (name && strncmp(name, UH_NFT_CHAIN_PREFIX, strlen(UH_NFT_CHAIN_PREFIX)) == 0 &&
-		    fn(name + strlen(UH_NFT_CHAIN_PREFIX), arg) != 0)
+		if (tap == NULL)
+			continue;
+		json_array_foreach(items, k, rule)
+		{
+			const char *of = guard_tap(json_string_value(
+				json_object_get(json_object_get(rule, "rule"), "chain")));
+
+			if (of && strcmp(of, tap) == 0)
+				rules++;
+		}
+		if (fn(tap, rules, arg) != 0)
 			break;
 	}
 	if (root == NULL)

@@ -27,7 +27,10 @@ int uh_nft_guard_script(const struct uh_nft_guard *g, char *buf, size_t len);
 int uh_nft_guard_add(const struct uh_nft_guard *g, struct uh_error *err);
 /* Delete the tap's chain; 0 when it did not exist. */
 int uh_nft_guard_del(const char *tap, struct uh_error *err);
-/* Call fn with the tap name of every guard chain in the table. */
-int uh_nft_guard_list(int (*fn)(const char *tap, void *arg), void *arg, struct uh_error *err);
+/* How many rules the tap's chain holds when whole (what uh_nft_guard_script adds). */
+int uh_nft_guard_rules(const struct uh_nft_guard *g);
+/* Call fn with the tap name of every guard chain in the table and the rules it holds now. */
+int uh_nft_guard_list(int (*fn)(const char *tap, int rules, void *arg), void *arg,
+		      struct uh_error *err);
 
 #endif

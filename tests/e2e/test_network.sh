@@ -158,6 +158,19 @@ check "the restored guard drops a forged address again ($drops)" test "${drops:-
 run guest_sh a2 'ping -c 2 -W 2 192.0.2.254'
 check "and a2's own traffic still flows" matches "$out" "*2 packets received*"
 
+# ---- `nft flush chain` empties one guard and leaves the chain (policy accept): noticed by
+# its rule count and made again within the check period
+rules_of() { hx nft list chain netdev umlhost "guard-$1" 2> /dev/null | grep -c -E ' (drop|accept)$'; }
+whole=$(rules_of "$TAP2")
+hx nft flush chain netdev umlhost "guard-$TAP2"
+check "the flush emptied a2's guard ($whole rules -> $(rules_of "$TAP2"))" test "$(rules_of "$TAP2")" = 0 -a "$whole" -gt 3
+for i in $(seq 75); do [ "$(rules_of "$TAP2")" = "$whole" ] && break; sleep 0.2; done
+check "within the check period a2's guard is whole again ($(rules_of "$TAP2") rules)" test "$(rules_of "$TAP2")" = "$whole"
+check "an event says it was changed" matches "$(U events | grep ' a2 ' | grep guard-restored | tail -n 1)" "*was changed (rules flushed or edited); made again*"
+run guest_sh a2 'ip addr add 192.0.2.17/32 dev vec0; ping -c 3 -W 1 -I 192.0.2.17 192.0.2.254; ip addr del 192.0.2.17/32 dev vec0'
+drops=$(hx nft list chain netdev umlhost "guard-$TAP2" | grep -E 'ip saddr !=' | grep -o 'packets [0-9]*' | awk '{s+=$2} END{print s}')
+check "the remade guard drops a forged address again ($drops)" test "${drops:-0}" -ge 3
+
 # ---- re-adoption after a daemon crash: nothing duplicated, still serving
 kill -9 "$DAEMON_PID"
 wait "$DAEMON_PID" 2> /dev/null
