@@ -11,7 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -424,12 +423,10 @@ bad:
 static int check_room(const char *dir, const char *name, uint64_t size, uint64_t reserve,
 		      struct uh_error *err)
 {
-	struct statvfs vfs;
 	uint64_t avail;
 
-	if (statvfs(dir, &vfs) < 0)
-		return uh_err(err, errno, "backup: restore: free space under %s", dir);
-	avail = (uint64_t)vfs.f_bavail * vfs.f_frsize;
+	if (uh_fs_free(dir, &avail, err) < 0)
+		return uh_err_prefix(err, "backup: restore");
 	if (avail < reserve || size > avail - reserve)
 		return uh_errc(err, ENOSPC,
 			       "backup: member %s is %llu MiB and the state filesystem has "

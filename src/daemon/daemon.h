@@ -100,6 +100,7 @@ struct uh_daemon {
 	long host_fpu;			       /* the host's XSAVE size in bytes; 0 unknown */
 	long stock_fpu;			       /* the stock kernel's (kernel/fpu.h) */
 	struct uh_timer *reserve_timer;	       /* db_reserve.c */
+	struct uh_timer *save_timer;	       /* instance states written again (instance.c) */
 	int reserve_spent;		       /* the database's reserve was used, not yet taken again */
 	int reserve_reported;		       /* ... and the event about it written */
 };
@@ -112,8 +113,6 @@ void uh_db_reserve_init(struct uh_daemon *d);
 int uh_space_check(struct uh_daemon *d, const char *what, struct uh_error *err);
 
 /* instance.c */
-/* Write the instances whose last state could not be written (a full filesystem). */
-void uh_instance_save_pending(struct uh_daemon *d);
 int uh_daemon_load(struct uh_daemon *d, struct uh_error *err);
 struct uh_instance *uh_instance_find(struct uh_daemon *d, const char *name);
 json_t *uh_instance_json(const struct uh_instance *inst);

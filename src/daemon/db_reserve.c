@@ -6,6 +6,7 @@
  * (uh_space_check), and every RESERVE_CHECK_MS it is taken again once there is room
  * (disk_reserve free beside it), with an event either way. A write that fails even so fails the operation that asked for it. */
 #include "daemon/daemon.h"
+#include "util/fileio.h"
 #include "util/log.h"
 
 #include <errno.h>
@@ -13,7 +14,6 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/statvfs.h>
 #include <unistd.h>
 
 #define DB_RESERVE_FILE "db-reserve"
@@ -82,11 +82,11 @@ static int db_reserve_release(void *arg)
 
 static int room(const struct uh_daemon *d)
 {
-	struct statvfs vfs;
+	struct uh_error err;
+	uint64_t avail;
 
-	return statvfs(d->cfg.state_dir, &vfs) == 0 &&
-	       (uint64_t)vfs.f_bavail * vfs.f_frsize >=
-		       (d->cfg.disk_reserve_mib << 20) + reserve_size(d);
+	return uh_fs_free(d->cfg.state_dir, &avail, &err) == 0 &&
+	       avail >= (d->cfg.disk_reserve_mib << 20) + reserve_size(d);
 }
 
 static void tick(void *arg)
@@ -101,7 +101,6 @@ static void tick(void *arg)
 				"used; work that needs space is refused until there is room",
 				d->cfg.state_dir);
 	}
-	uh_instance_save_pending(d);
 	/* taken again only with room to spare (disk_reserve free beside it): taking the last
 	 * free blocks would only make the next write fail again */
 	if (d->reserve_spent && room(d) && take(d) == 0) {
@@ -127,12 +126,10 @@ void uh_db_reserve_init(struct uh_daemon *d)
 
 int uh_space_check(struct uh_daemon *d, const char *what, struct uh_error *err)
 {
-	struct statvfs vfs;
 	uint64_t avail;
 
-	if (statvfs(d->cfg.state_dir, &vfs) < 0)
-		return uh_err(err, errno, "%s: free space under %s", what, d->cfg.state_dir);
-	avail = (uint64_t)vfs.f_bavail * vfs.f_frsize;
+	if (uh_fs_free(d->cfg.state_dir, &avail, err) < 0)
+		return uh_err_prefix(err, "%s", what);
 	if (d->reserve_spent || avail < (d->cfg.disk_reserve_mib << 20))
 		return uh_errc(err, ENOSPC,
 			       "%s: the state filesystem %s has %lluM free, less than it keeps "

@@ -28,7 +28,6 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
-#include <sys/statvfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -425,14 +424,12 @@ void uh_disk_resize(struct uh_daemon *d, const char *name, const char *size, uh_
 	/* the grown disk may fill up, and the safety copy needs what the disk holds now: the new
 	 * size must fit in the free space less the reserve */
 	{
-		struct statvfs vfs;
 		uint64_t avail, reserve = d->cfg.disk_reserve_mib << 20;
 
-		if (statvfs(inst->dir, &vfs) < 0) {
-			uh_err(&err, errno, "%s: free space under %s", name, inst->dir);
+		if (uh_fs_free(inst->dir, &avail, &err) < 0) {
+			uh_err_prefix(&err, "%s", name);
 			goto fail;
 		}
-		avail = (uint64_t)vfs.f_bavail * vfs.f_frsize;
 		if (avail < reserve || bytes > avail - reserve) {
 			uh_errc(&err, ENOSPC,
 				"%s: %s does not fit: the state filesystem has %lluM free and "

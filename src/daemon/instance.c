@@ -48,6 +48,8 @@ static void notify_readable(void *arg, uint32_t events);
 static void ready_resend(void *arg);
 #define READY_RESEND_MS 1000
 
+/* a state the store could not write is tried again after this long (save_retry) */
+#define SAVE_RETRY_MS 5000
 /* guest notifications handled per loop turn (notify_readable) */
 #define NOTIFY_BATCH 32
 
@@ -57,25 +59,34 @@ static void ready_resend(void *arg);
 /* Record what happened to the instance (a state it reached, a pid it got). These are facts
  * already true on the host, so memory keeps them even when the write fails (after the store
  * has used the database's reserve: db_reserve.c); the instance is then written again every
- * few seconds until it is on disk (uh_instance_save_pending). What an admin asks for is
+ * few seconds until it is on disk (save_retry). What an admin asks for is
  * written before it acts and refused if that fails (record_state). */
+static void save_retry(void *arg);
+
 static void save(struct uh_instance *inst)
 {
+	struct uh_daemon *d = inst->d;
 	struct uh_error err;
 
-	if (uh_store_instance_put(inst->d->store, &inst->rec, &err) < 0) {
+	if (uh_store_instance_put(d->store, &inst->rec, &err) < 0) {
 		if (!inst->unsaved)
 			uh_warnx("%s: %s (written again when it can be)", inst->rec.name, err.msg);
 		inst->unsaved = 1;
+		if (d->save_timer == NULL)
+			d->save_timer = uh_loop_after(d->loop, SAVE_RETRY_MS, save_retry, d);
 		return;
 	}
 	inst->unsaved = 0;
 }
 
-void uh_instance_save_pending(struct uh_daemon *d)
+/* The instances whose last state could not be written, written again (re-armed by save()
+ * while one still fails). */
+static void save_retry(void *arg)
 {
+	struct uh_daemon *d = arg;
 	struct uh_instance *i;
 
+	d->save_timer = NULL;
 	for (i = d->instances; i; i = i->next)
 		if (i->unsaved) {
 			save(i);

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <libgen.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -156,4 +157,14 @@ void uh_tmpfile_discard(struct uh_tmpfile *t)
 	t->final_path = NULL;
 	uh_close(&t->fd);
 	uh_close(&t->dir_fd);
+}
+
+int uh_fs_free(const char *path, uint64_t *bytes, struct uh_error *err)
+{
+	struct statvfs vfs;
+
+	if (statvfs(path, &vfs) < 0)
+		return uh_err(err, errno, "free space under %s", path);
+	*bytes = (uint64_t)vfs.f_bavail * vfs.f_frsize;
+	return 0;
 }

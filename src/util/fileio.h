@@ -4,6 +4,7 @@
 #define UH_UTIL_FILEIO_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "util/error.h"
@@ -15,6 +16,8 @@ int uh_write_full(int fd, const void *buf, size_t len);
 
 /* mkdir -p: parents 0755, the last component `mode`; existing directories are fine. */
 int uh_mkdirs(const char *path, mode_t mode, struct uh_error *err);
+/* Bytes an unprivileged writer may still use on path's filesystem (f_bavail * f_frsize). */
+int uh_fs_free(const char *path, uint64_t *bytes, struct uh_error *err);
 
 /* A temp file next to `path`, for an atomic replace. */
 struct uh_tmpfile {
