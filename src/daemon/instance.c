@@ -2014,7 +2014,6 @@ int uh_daemon_load(struct uh_daemon *d, struct uh_error *err)
 	for (i = d->instances; i; i = i->next)
 		if (is_active(i))
 			readopt(i);
-	uh_disk_resume(d);
 	/* run dirs of instances the state does not know: leftovers of a crash */
 	snprintf(path, sizeof(path), "%s/i", d->cfg.run_dir);
 	dir = opendir(path);

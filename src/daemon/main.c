@@ -256,6 +256,7 @@ int main(int argc, char **argv)
 	uh_db_reserve_init(&d); /* before anything writes to the store */
 	if (uh_daemon_load(&d, &err) < 0)
 		goto fail;
+	uh_disk_resume(&d); /* disk workers a killed daemon left */
 	uh_kernel_init(&d);
 	uh_events_init(&d);
 	if (uh_api_start(&d, &err) < 0)
