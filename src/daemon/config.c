@@ -192,7 +192,8 @@ static int set_one(struct uh_config *c, const char *k, const char *v, struct uh_
 		return set_int(&c->events_max_days, v, 1, 36500, k, err);
 	if (strcmp(k, "uid_count") == 0) {
 		int n;
-		if (set_int(&n, v, 1, 1000000, k, err) < 0)
+		/* at least one instance and the builder (the last uid) */
+		if (set_int(&n, v, 2, 1000000, k, err) < 0)
 			return -1;
 		c->uid_count = (uint32_t)n;
 		return 0;

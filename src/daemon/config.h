@@ -56,6 +56,11 @@ void uh_config_defaults(struct uh_config *c);
 int uh_config_parse(struct uh_config *c, const char *text, const char *origin,
 		    struct uh_error *err);
 int uh_config_load(struct uh_config *c, const char *path, struct uh_error *err);
+/* The uid (and gid) kernel builds run as: the range's last, which no instance is given. */
+static inline uint32_t uh_config_build_uid(const struct uh_config *c)
+{
+	return c->uid_min + c->uid_count - 1;
+}
 /* Derive paths that depend on others (socket under run_dir when not set). */
 void uh_config_finish(struct uh_config *c);
 

@@ -758,20 +758,23 @@ int uh_instance_create_from(struct uh_daemon *d, json_t *p, const struct uh_disk
 			       name, tpl);
 
 	if (d->cfg.jail) {
-		/* the lowest free uid of the range: each instance its own */
-		uint32_t uid;
+		/* the lowest free uid of the range: each instance its own; the last is the
+		 * kernel builder's (uh_config_build_uid) */
+		uint32_t uid, end = uh_config_build_uid(&d->cfg);
 		struct uh_instance *o;
 
-		for (uid = d->cfg.uid_min; uid < d->cfg.uid_min + d->cfg.uid_count; uid++) {
+		for (uid = d->cfg.uid_min; uid < end; uid++) {
 			for (o = d->instances; o; o = o->next)
 				if ((uint32_t)o->rec.uid == uid)
 					break;
 			if (o == NULL)
 				break;
 		}
-		if (uid >= d->cfg.uid_min + d->cfg.uid_count)
-			return uh_errx(err, "%s: no free uid left in %u-%u (uid_min, uid_count)",
-				       name, d->cfg.uid_min, d->cfg.uid_min + d->cfg.uid_count - 1);
+		if (uid >= end)
+			return uh_errx(err,
+				       "%s: no free uid left in %u-%u (uid_min, uid_count; %u is the "
+				       "kernel builder's)",
+				       name, d->cfg.uid_min, end - 1, end);
 		rec.uid = (int)uid;
 	}
 	if (uh_network_assign(d, &rec, json_string_value(json_object_get(p, "network")),

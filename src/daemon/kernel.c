@@ -307,17 +307,21 @@ int uh_kernel_build_start(struct uh_daemon *d, json_t *p, json_t **out, struct u
 		return uh_err(err, errno, "kernel %s: create %s", name, kdir);
 	uh_rm_tree(dir);
 	snprintf(outdir, sizeof(outdir), "%s/out", dir);
-	if (mkdir(dir, 0755) < 0)
+	/* closed: the builder's uid must not reach another build's work directory */
+	if (mkdir(dir, 0700) < 0)
 		return uh_err(err, errno, "kernel %s: create %s", name, dir);
 	snprintf(log, sizeof(log), "%s/build.log", dir);
 	{
-		char work[PATH_MAX + 8];
+		char work[PATH_MAX + 8], uid[16];
+		/* the source's code runs as the range's last uid, which no instance gets
+		 * (uh_instance_uid_free), in the builder's namespaces */
 		char *argv[] = {"/bin/bash", d->cfg.kernel_builder, "--source", (char *)source,
 				"--fragment", (char *)fragment, "--out", outdir, "--work", work,
 				"--cache", d->cfg.kernel_cache, "--patches",
-				d->cfg.kernel_patches, NULL};
+				d->cfg.kernel_patches, "--build-uid", uid, NULL};
 
 		snprintf(work, sizeof(work), "%s/work", dir);
+		snprintf(uid, sizeof(uid), "%u", uh_config_build_uid(&d->cfg));
 		pid = uh_job_spawn(argv, log, err);
 	}
 	if (pid < 0) {
