@@ -142,7 +142,9 @@ check "create with a backup schedule" test "$rc:$(U --json show sch | jq_get 'st
 run U create bad-sch --template bb --backup-every soon
 check "a bad schedule is refused" matches "$rc:$err_out" "1:*--backup-every must be a duration*"
 U start sch > /dev/null
-sleep 7.5
+# three runs at 2 s take 6 s; a loaded machine gets 30 (a fixed sleep raced it)
+sch_done() { [ "$(U events | grep -c ' sch  *backup  ')" -ge 3 ] && [ "$(U --json backup list sch | jq_get 'len(d)')" = 2 ]; }
+wait_cmd 30 sch_done
 check "the daemon took scheduled backups (events)" test "$(U events | grep -c ' sch  *backup  ')" -ge 3
 check "and kept the newest 2" test "$(U --json backup list sch | jq_get 'len(d)')" = 2
 U delete --force sch > /dev/null
@@ -283,7 +285,8 @@ echo keep > "$W/remote/sch2/notes.txt"
 echo keep > "$W/remote/sch2/other-20200101T000000Z.tar.zst"
 run U create sch2 --template bb --memory 64M --backup-every 2s --backup-keep 2 --backup-to "$R2"
 check "create --backup-to sftp://" test "$rc:$(U --json show sch2 | jq_get 'd["backup_to"]')" = "0:$R2"
-sleep 7.5
+sch2_done() { [ "$(ls "$W/remote/sch2" | grep -c '^sch2-.*\.tar\.zst$')" = 2 ] && U events | grep ' sch2 ' | grep -q backup-pruned; }
+wait_cmd 30 sch2_done
 check "the schedule put its backups on the SFTP server, the newest 2 kept" test "$(ls "$W/remote/sch2" | grep -c '^sch2-.*\.tar\.zst$')" = 2
 check "pruning there left other files alone" test -f "$W/remote/sch2/notes.txt" -a -f "$W/remote/sch2/other-20200101T000000Z.tar.zst"
 check "the pruning is an event" matches "$(U events | grep ' sch2 ')" "*backup-pruned*$R2*"

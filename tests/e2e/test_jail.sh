@@ -129,7 +129,10 @@ check "fork bomb: the other instance is untouched" test "$(inst_state j1)" = run
 # a guest that allocates beyond its memory: its own OOM killer acts, the instance lives
 (sleep 1; printf '(x=$(head -c 150000000 /dev/zero | tr "\\000" a); echo OOM-SURVIVED-${#x}) &\n'
  for i in $(seq 60); do U logs j2 | grep -q "Out of memory" && break; sleep 0.5; done
- printf 'echo AFTER-OOM-$((40+2))\n'; sleep 1; printf '\035') | U console j2 > "$W/oom.out" 2>&1
+ # the shell may be slow just after an OOM on a loaded host: wait for its answer, not 1 s
+ printf 'echo AFTER-OOM-$((40+2))\n'
+ for i in $(seq 40); do grep -q AFTER-OOM-42 "$W/oom.out" 2> /dev/null && break; sleep 0.5; done
+ printf '\035') | U console j2 > "$W/oom.out" 2>&1
 check "guest OOM: the guest's OOM killer acted" bash -c "'$UMLHOST' logs j2 | grep -qiE 'out of memory|oom-kill|Killed process'"
 check "guest OOM: the instance keeps running" test "$(inst_state j2)" = running
 check "guest OOM: its shell still works" grep -q "AFTER-OOM-42" "$W/oom.out"
