@@ -4,6 +4,7 @@
  * `events` and `logs` with follow=1 stream, suspended while there is nothing new.
  * Callers are authorised by peer credentials: root, or a member of the configured group. */
 #include "daemon/daemon.h"
+#include "daemon/route.h"
 #include "util/cleanup.h"
 #include "util/fileio.h"
 #include "util/log.h"
@@ -390,78 +391,93 @@ static enum MHD_Result get_logs(struct req *r, struct uh_instance *inst)
 	return send_text(r->conn, 200, "text/plain", text, len);
 }
 
-static enum MHD_Result route_instance(struct req *r, const char *method, const char *rest)
+/* ---- the routes: one handler each; the router matches, parses the body, frees it */
+
+struct api_route;
+typedef enum MHD_Result (*route_fn)(struct req *r, const struct api_route *rt,
+				    const struct uh_route_args *a, json_t *body);
+struct api_route {
+	struct uh_route route; /* first: uh_route_find's table */
+	route_fn fn;
+	unsigned flags;
+	int arg; /* the handler's own: an operation, templates or kernels */
+};
+#define ROUTE_BODY 1u /* a JSON object body (400 if it is not one), freed after the handler */
+
+static enum MHD_Result h_version(struct req *r, const struct api_route *rt,
+				 const struct uh_route_args *a, json_t *body)
 {
-	struct uh_daemon *d = r->api->d;
-	char name[64];
-	const char *slash = strchr(rest, '/'), *action = slash ? slash + 1 : NULL;
-	struct uh_instance *inst;
+	return send_json(r->conn, 200, json_pack("{s:s}", "version", UMLHOST_VERSION));
+}
+
+static enum MHD_Result h_instances(struct req *r, const struct api_route *rt,
+				   const struct uh_route_args *a, json_t *body)
+{
+	struct uh_instance *i;
+	json_t *arr = json_array();
+
+	/* arg: the records, or their traffic (/v1/stats) */
+	for (i = r->api->d->instances; i; i = i->next)
+		json_array_append_new(arr, rt->arg ? uh_instance_stats(i) : uh_instance_json(i));
+	return send_json(r->conn, 200, arr);
+}
+
+static enum MHD_Result h_instance_create(struct req *r, const struct api_route *rt,
+					 const struct uh_route_args *a, json_t *body)
+{
 	struct uh_error err;
-	size_t n = slash ? (size_t)(slash - rest) : strlen(rest);
+	json_t *out = NULL;
 
-	if (n == 0 || n >= sizeof(name))
-		return send_error(r->conn, 404, "not_found", "no such instance");
-	memcpy(name, rest, n);
-	name[n] = '\0';
-	if (action == NULL && strcmp(method, "DELETE") == 0)
-		return run_op(r, name, UH_OP_DELETE, 0, query_flag(r->conn, "force"));
-	if (action != NULL && strcmp(method, "POST") == 0 && strcmp(action, "backup") == 0) {
-		json_t *body = parse_body(r, &err);
+	if (uh_instance_create(r->api->d, body, &out, &err) < 0)
+		return send_err(r, &err);
+	return send_json(r->conn, 201, out);
+}
 
-		if (body == NULL)
-			return send_json(r->conn, 400, uh_error_body(&err, "invalid"));
-		async_begin(r);
-		uh_backup_create(d, name, json_string_value(json_object_get(body, "to")), 0, op_done,
-				 r);
-		json_decref(body);
-		return async_wait(r);
-	}
-	if (action != NULL && strcmp(method, "POST") == 0 &&
-	    (strcmp(action, "flatten") == 0 || strcmp(action, "resize") == 0)) {
-		json_t *body = parse_body(r, &err);
+static enum MHD_Result h_instance_get(struct req *r, const struct api_route *rt,
+				      const struct uh_route_args *a, json_t *body)
+{
+	struct uh_instance *inst = uh_instance_find(r->api->d, a->v[0]);
 
-		if (body == NULL)
-			return send_json(r->conn, 400, uh_error_body(&err, "invalid"));
-		async_begin(r);
-		if (action[0] == 'f')
-			uh_disk_flatten(d, name, op_done, r);
-		else
-			uh_disk_resize(d, name, json_string_value(json_object_get(body, "size")),
-				       op_done, r);
-		json_decref(body);
-		return async_wait(r);
-	}
-	if (action != NULL && strcmp(method, "POST") == 0) {
-		static const struct {
-			const char *name;
-			enum uh_op_type type;
-		} ops[] = {{"start", UH_OP_START},   {"stop", UH_OP_STOP},
-			   {"kill", UH_OP_KILL},     {"restart", UH_OP_RESTART},
-			   {"reboot", UH_OP_REBOOT}};
-		json_t *body = parse_body(r, &err);
-		int timeout, i;
-
-		if (body == NULL)
-			return send_json(r->conn, 400, uh_error_body(&err, "invalid"));
-		timeout = (int)json_integer_value(json_object_get(body, "timeout"));
-		json_decref(body);
-		for (i = 0; i < (int)(sizeof(ops) / sizeof(ops[0])); i++)
-			if (strcmp(action, ops[i].name) == 0)
-				return run_op(r, name, ops[i].type, timeout, 0);
-		return send_error(r->conn, 404, "not_found", "unknown action '%s'", action);
-	}
-	inst = uh_instance_find(d, name);
 	if (inst == NULL)
-		return send_error(r->conn, 404, "not_found", "no instance named '%s'", name);
-	if (strcmp(method, "GET") != 0)
-		return send_error(r->conn, 405, "invalid", "method %s not allowed", method);
-	if (action == NULL)
-		return send_json(r->conn, 200, uh_instance_json(inst));
-	if (strcmp(action, "stats") == 0)
+		return send_error(r->conn, 404, "not_found", "no instance named '%s'", a->v[0]);
+	switch (rt->arg) {
+	case 1:
 		return send_json(r->conn, 200, uh_instance_stats(inst));
-	if (strcmp(action, "logs") == 0)
+	case 2:
 		return get_logs(r, inst);
-	return send_error(r->conn, 404, "not_found", "unknown resource '%s'", action);
+	default:
+		return send_json(r->conn, 200, uh_instance_json(inst));
+	}
+}
+
+static enum MHD_Result h_instance_op(struct req *r, const struct api_route *rt,
+				     const struct uh_route_args *a, json_t *body)
+{
+	if (rt->arg == UH_OP_DELETE)
+		return run_op(r, a->v[0], UH_OP_DELETE, 0, query_flag(r->conn, "force"));
+	return run_op(r, a->v[0], (enum uh_op_type)rt->arg,
+		      (int)json_integer_value(json_object_get(body, "timeout")), 0);
+}
+
+static enum MHD_Result h_instance_backup(struct req *r, const struct api_route *rt,
+					 const struct uh_route_args *a, json_t *body)
+{
+	async_begin(r);
+	uh_backup_create(r->api->d, a->v[0], json_string_value(json_object_get(body, "to")), 0,
+			 op_done, r);
+	return async_wait(r);
+}
+
+static enum MHD_Result h_instance_disk(struct req *r, const struct api_route *rt,
+				       const struct uh_route_args *a, json_t *body)
+{
+	async_begin(r);
+	if (rt->arg == 0)
+		uh_disk_flatten(r->api->d, a->v[0], op_done, r);
+	else
+		uh_disk_resize(r->api->d, a->v[0], json_string_value(json_object_get(body, "size")),
+			       op_done, r);
+	return async_wait(r);
 }
 
 /* A build log from ?offset= on: the CLI polls it while the build runs. */
@@ -488,15 +504,16 @@ static enum MHD_Result send_log_from(struct req *r, const char *path)
 	return send_text(r->conn, 200, "text/plain", text, got > 0 ? (size_t)got : 0);
 }
 
-/* The things builds make: templates and kernels, each GET (status), GET .../log (the build
- * log), DELETE (a template's ?version=N, or all of it). */
+/* The things builds make: templates and kernels, each a list, an import or build, GET
+ * (status), GET .../log (the build log), DELETE (a template's ?version=N, or all of it). */
 struct built_ops {
-	const char *what;
+	json_t *(*list)(struct uh_daemon *d, struct uh_error *err);
 	json_t *(*get)(struct uh_daemon *d, const char *name, struct uh_error *err);
 	int (*log_path)(struct uh_daemon *d, const char *name, char *out, size_t len,
 			struct uh_error *err);
 	int (*remove)(struct uh_daemon *d, const char *name, int version, int force,
 		      struct uh_error *err);
+	int (*build)(struct uh_daemon *d, json_t *params, json_t **out, struct uh_error *err);
 	int versions;
 };
 
@@ -515,221 +532,242 @@ static int template_remove(struct uh_daemon *d, const char *name, int version, i
 	return uh_template_remove(d, name, version, force, err);
 }
 
-static const struct built_ops template_ops = {"template", uh_template_get_json,
-					      uh_template_log_path, template_remove, 1};
-static const struct built_ops kernel_ops = {"kernel", uh_kernel_get_json, uh_kernel_log_path,
-					    kernel_remove, 0};
+enum { BUILT_TEMPLATES, BUILT_KERNELS };
+static const struct built_ops built[] = {
+	[BUILT_TEMPLATES] = {uh_template_list, uh_template_get_json, uh_template_log_path,
+			     template_remove, uh_template_build_start, 1},
+	[BUILT_KERNELS] = {uh_kernel_list, uh_kernel_get_json, uh_kernel_log_path, kernel_remove,
+			   uh_kernel_build_start, 0},
+};
 
-static enum MHD_Result route_built(struct req *r, const char *method, const char *rest,
-				   const struct built_ops *ops)
+static enum MHD_Result h_built_list(struct req *r, const struct api_route *rt,
+				    const struct uh_route_args *a, json_t *body)
+{
+	struct uh_error err;
+	json_t *out = built[rt->arg].list(r->api->d, &err);
+
+	if (out == NULL)
+		return send_json(r->conn, 500, uh_error_body(&err, NULL));
+	return send_json(r->conn, 200, out);
+}
+
+static enum MHD_Result h_built_build(struct req *r, const struct api_route *rt,
+				     const struct uh_route_args *a, json_t *body)
+{
+	struct uh_error err;
+	json_t *out = NULL;
+
+	if (built[rt->arg].build(r->api->d, body, &out, &err) < 0)
+		return send_err(r, &err);
+	return send_json(r->conn, 202, out);
+}
+
+static enum MHD_Result h_built_get(struct req *r, const struct api_route *rt,
+				   const struct uh_route_args *a, json_t *body)
+{
+	struct uh_error err;
+	json_t *out = built[rt->arg].get(r->api->d, a->v[0], &err);
+
+	return out ? send_json(r->conn, 200, out) : send_err(r, &err);
+}
+
+static enum MHD_Result h_built_log(struct req *r, const struct api_route *rt,
+				   const struct uh_route_args *a, json_t *body)
+{
+	struct uh_error err;
+	char path[PATH_MAX];
+
+	if (built[rt->arg].log_path(r->api->d, a->v[0], path, sizeof(path), &err) < 0)
+		return send_err(r, &err);
+	return send_log_from(r, path);
+}
+
+static enum MHD_Result h_built_delete(struct req *r, const struct api_route *rt,
+				      const struct uh_route_args *a, json_t *body)
+{
+	const struct built_ops *ops = &built[rt->arg];
+	int version = ops->versions ? (int)query_int(r->conn, "version", 0) : 0;
+	struct uh_error err;
+
+	if (ops->remove(r->api->d, a->v[0], version, query_flag(r->conn, "force"), &err) < 0)
+		return send_err(r, &err);
+	return send_json(r->conn, 200,
+			 ops->versions ? json_pack("{s:s, s:i}", "deleted", a->v[0], "version",
+						   version)
+				       : json_pack("{s:s}", "deleted", a->v[0]));
+}
+
+static enum MHD_Result h_template_import(struct req *r, const struct api_route *rt,
+					 const struct uh_route_args *a, json_t *body)
+{
+	struct uh_error err;
+	json_t *out = NULL;
+
+	if (uh_template_import(r->api->d, json_string_value(json_object_get(body, "name")) ?: "",
+			       json_string_value(json_object_get(body, "image")), r->uid, &out,
+			       &err) < 0)
+		return send_err(r, &err);
+	return send_json(r->conn, 201, out);
+}
+
+static enum MHD_Result h_upgrade(struct req *r, const struct api_route *rt,
+				 const struct uh_route_args *a, json_t *body)
+{
+	async_begin(r);
+	uh_upgrade_start(r->api->d, body, op_done, r);
+	return async_wait(r);
+}
+
+static enum MHD_Result h_backups(struct req *r, const struct api_route *rt,
+				 const struct uh_route_args *a, json_t *body)
+{
+	const char *inst = MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, "instance");
+	const char *from = MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, "from");
+
+	if (from == NULL)
+		return send_json(r->conn, 200, uh_backup_list(r->api->d, inst));
+	async_begin(r);
+	uh_backup_list_from(r->api->d, inst, from, op_done, r);
+	return async_wait(r);
+}
+
+enum { ARCHIVE_RESTORE, ARCHIVE_VERIFY, ARCHIVE_PRUNE };
+
+static enum MHD_Result h_archives(struct req *r, const struct api_route *rt,
+				  const struct uh_route_args *a, json_t *body)
 {
 	struct uh_daemon *d = r->api->d;
+	const char *archive = json_string_value(json_object_get(body, "archive"));
+
+	async_begin(r);
+	switch (rt->arg) {
+	case ARCHIVE_RESTORE:
+		uh_backup_restore(d, archive, json_string_value(json_object_get(body, "as")),
+				  op_done, r);
+		break;
+	case ARCHIVE_VERIFY:
+		uh_backup_verify(d, archive, op_done, r);
+		break;
+	default:
+		uh_backup_prune(d, json_string_value(json_object_get(body, "instance")),
+				(int)json_integer_value(json_object_get(body, "keep")),
+				json_string_value(json_object_get(body, "from")), op_done, r);
+	}
+	return async_wait(r);
+}
+
+static enum MHD_Result h_networks(struct req *r, const struct api_route *rt,
+				  const struct uh_route_args *a, json_t *body)
+{
 	struct uh_error err;
-	char name[64], path[PATH_MAX];
-	const char *slash = strchr(rest, '/');
-	size_t n = slash ? (size_t)(slash - rest) : strlen(rest);
-	json_t *out;
+	json_t *out = uh_network_list(r->api->d, &err);
 
-	if (n == 0 || n >= sizeof(name))
-		return send_error(r->conn, 404, "not_found", "no such %s", ops->what);
-	memcpy(name, rest, n);
-	name[n] = '\0';
-	if (slash == NULL && strcmp(method, "DELETE") == 0) {
-		int version = ops->versions ? (int)query_int(r->conn, "version", 0) : 0;
+	if (out == NULL)
+		return send_json(r->conn, 500, uh_error_body(&err, NULL));
+	return send_json(r->conn, 200, out);
+}
 
-		if (ops->remove(d, name, version, query_flag(r->conn, "force"), &err) < 0)
-			return send_err(r, &err);
-		return send_json(r->conn, 200,
-				 ops->versions ? json_pack("{s:s, s:i}", "deleted", name, "version",
-							   version)
-					       : json_pack("{s:s}", "deleted", name));
-	}
-	if (strcmp(method, "GET") != 0)
-		return send_error(r->conn, 405, "invalid", "method %s not allowed", method);
-	if (slash == NULL) {
-		out = ops->get(d, name, &err);
-		return out ? send_json(r->conn, 200, out) : send_err(r, &err);
-	}
-	if (strcmp(slash + 1, "log") == 0) {
-		if (ops->log_path(d, name, path, sizeof(path), &err) < 0)
-			return send_err(r, &err);
-		return send_log_from(r, path);
-	}
-	return send_error(r->conn, 404, "not_found", "unknown resource '%s'", slash + 1);
+static enum MHD_Result h_network_create(struct req *r, const struct api_route *rt,
+					const struct uh_route_args *a, json_t *body)
+{
+	struct uh_error err;
+	json_t *out = NULL;
+
+	if (uh_network_create(r->api->d, body, &out, &err) < 0)
+		return send_err(r, &err);
+	return send_json(r->conn, 201, out);
+}
+
+static enum MHD_Result h_network_delete(struct req *r, const struct api_route *rt,
+					const struct uh_route_args *a, json_t *body)
+{
+	struct uh_error err;
+
+	if (uh_network_remove(r->api->d, a->v[0], &err) < 0)
+		return send_err(r, &err);
+	return send_json(r->conn, 200, json_pack("{s:s}", "deleted", a->v[0]));
+}
+
+static enum MHD_Result h_events(struct req *r, const struct api_route *rt,
+				const struct uh_route_args *a, json_t *body)
+{
+	int64_t since = query_int(r->conn, "since", 0);
+	struct follower tmp = {.api = r->api, .kind = FOLLOW_EVENTS, .last_id = since};
+
+	if (query_flag(r->conn, "follow"))
+		return start_follow(r, FOLLOW_EVENTS, since, NULL, 0);
+	follower_fill(&tmp);
+	return send_text(r->conn, 200, "application/x-ndjson", tmp.buf ? tmp.buf : strdup(""),
+			 tmp.len);
+}
+
+/* In match order: a literal segment before a "{}" in the same place. */
+static const struct api_route routes[] = {
+	{{"GET", "/v1/version"}, h_version, 0, 0},
+	{{"GET", "/v1/instances"}, h_instances, 0, 0},
+	{{"POST", "/v1/instances"}, h_instance_create, ROUTE_BODY, 0},
+	{{"GET", "/v1/instances/{}"}, h_instance_get, 0, 0},
+	{{"DELETE", "/v1/instances/{}"}, h_instance_op, 0, UH_OP_DELETE},
+	{{"GET", "/v1/instances/{}/stats"}, h_instance_get, 0, 1},
+	{{"GET", "/v1/instances/{}/logs"}, h_instance_get, 0, 2},
+	{{"POST", "/v1/instances/{}/start"}, h_instance_op, ROUTE_BODY, UH_OP_START},
+	{{"POST", "/v1/instances/{}/stop"}, h_instance_op, ROUTE_BODY, UH_OP_STOP},
+	{{"POST", "/v1/instances/{}/kill"}, h_instance_op, ROUTE_BODY, UH_OP_KILL},
+	{{"POST", "/v1/instances/{}/restart"}, h_instance_op, ROUTE_BODY, UH_OP_RESTART},
+	{{"POST", "/v1/instances/{}/reboot"}, h_instance_op, ROUTE_BODY, UH_OP_REBOOT},
+	{{"POST", "/v1/instances/{}/backup"}, h_instance_backup, ROUTE_BODY, 0},
+	{{"POST", "/v1/instances/{}/flatten"}, h_instance_disk, ROUTE_BODY, 0},
+	{{"POST", "/v1/instances/{}/resize"}, h_instance_disk, ROUTE_BODY, 1},
+	{{"GET", "/v1/stats"}, h_instances, 0, 1},
+	{{"GET", "/v1/templates"}, h_built_list, 0, BUILT_TEMPLATES},
+	{{"POST", "/v1/templates"}, h_template_import, ROUTE_BODY, 0},
+	{{"POST", "/v1/templates/build"}, h_built_build, ROUTE_BODY, BUILT_TEMPLATES},
+	{{"GET", "/v1/templates/{}"}, h_built_get, 0, BUILT_TEMPLATES},
+	{{"DELETE", "/v1/templates/{}"}, h_built_delete, 0, BUILT_TEMPLATES},
+	{{"GET", "/v1/templates/{}/log"}, h_built_log, 0, BUILT_TEMPLATES},
+	{{"GET", "/v1/kernels"}, h_built_list, 0, BUILT_KERNELS},
+	{{"POST", "/v1/kernels"}, h_built_build, ROUTE_BODY, BUILT_KERNELS},
+	{{"GET", "/v1/kernels/{}"}, h_built_get, 0, BUILT_KERNELS},
+	{{"DELETE", "/v1/kernels/{}"}, h_built_delete, 0, BUILT_KERNELS},
+	{{"GET", "/v1/kernels/{}/log"}, h_built_log, 0, BUILT_KERNELS},
+	{{"POST", "/v1/upgrade"}, h_upgrade, ROUTE_BODY, 0},
+	{{"GET", "/v1/backups"}, h_backups, 0, 0},
+	{{"POST", "/v1/backups/restore"}, h_archives, ROUTE_BODY, ARCHIVE_RESTORE},
+	{{"POST", "/v1/backups/verify"}, h_archives, ROUTE_BODY, ARCHIVE_VERIFY},
+	{{"POST", "/v1/backups/prune"}, h_archives, ROUTE_BODY, ARCHIVE_PRUNE},
+	{{"GET", "/v1/networks"}, h_networks, 0, 0},
+	{{"POST", "/v1/networks"}, h_network_create, ROUTE_BODY, 0},
+	{{"DELETE", "/v1/networks/{}"}, h_network_delete, 0, 0},
+	{{"GET", "/v1/events"}, h_events, 0, 0},
+};
+
+const struct uh_route *uh_api_routes(size_t *n, size_t *stride)
+{
+	*n = sizeof(routes) / sizeof(routes[0]);
+	*stride = sizeof(routes[0]);
+	return &routes[0].route;
 }
 
 static enum MHD_Result dispatch(struct req *r, const char *method, const char *url)
 {
-	struct uh_daemon *d = r->api->d;
+	struct uh_route_args args;
 	struct uh_error err;
-	json_t *out = NULL, *body;
-	int get = strcmp(method, "GET") == 0, post = strcmp(method, "POST") == 0;
+	char allow[64];
+	json_t *body = NULL;
+	enum MHD_Result ret;
+	int i = uh_route_find(routes, sizeof(routes) / sizeof(routes[0]), sizeof(routes[0]),
+			      method, url, &args, allow, sizeof(allow));
 
-	if (strcmp(url, "/v1/version") == 0 && get)
-		return send_json(r->conn, 200, json_pack("{s:s}", "version", UMLHOST_VERSION));
-	if (strcmp(url, "/v1/instances") == 0 && get) {
-		struct uh_instance *i;
-		json_t *arr = json_array();
-
-		for (i = d->instances; i; i = i->next)
-			json_array_append_new(arr, uh_instance_json(i));
-		return send_json(r->conn, 200, arr);
-	}
-	if (strcmp(url, "/v1/instances") == 0 && post) {
-		body = parse_body(r, &err);
-		if (body == NULL)
-			return send_json(r->conn, 400, uh_error_body(&err, "invalid"));
-		if (uh_instance_create(d, body, &out, &err) < 0) {
-			json_decref(body);
-			return send_err(r, &err);
-		}
-		json_decref(body);
-		return send_json(r->conn, 201, out);
-	}
-	if (strncmp(url, "/v1/instances/", 14) == 0)
-		return route_instance(r, method, url + 14);
-	if (strcmp(url, "/v1/stats") == 0 && get) {
-		struct uh_instance *i;
-		json_t *arr = json_array();
-
-		for (i = d->instances; i; i = i->next)
-			json_array_append_new(arr, uh_instance_stats(i));
-		return send_json(r->conn, 200, arr);
-	}
-	if (strcmp(url, "/v1/templates") == 0 && get) {
-		out = uh_template_list(d, &err);
-		if (out == NULL)
-			return send_json(r->conn, 500, uh_error_body(&err, NULL));
-		return send_json(r->conn, 200, out);
-	}
-	if (strcmp(url, "/v1/templates") == 0 && post) {
-		body = parse_body(r, &err);
-		if (body == NULL)
-			return send_json(r->conn, 400, uh_error_body(&err, "invalid"));
-		if (uh_template_import(d, json_string_value(json_object_get(body, "name")) ?: "",
-				       json_string_value(json_object_get(body, "image")), r->uid,
-				       &out, &err) < 0) {
-			json_decref(body);
-			return send_err(r, &err);
-		}
-		json_decref(body);
-		return send_json(r->conn, 201, out);
-	}
-	if (strcmp(url, "/v1/templates/build") == 0 && post) {
-		body = parse_body(r, &err);
-		if (body == NULL)
-			return send_json(r->conn, 400, uh_error_body(&err, "invalid"));
-		if (uh_template_build_start(d, body, &out, &err) < 0) {
-			json_decref(body);
-			return send_err(r, &err);
-		}
-		json_decref(body);
-		return send_json(r->conn, 202, out);
-	}
-	if (strncmp(url, "/v1/templates/", 14) == 0)
-		return route_built(r, method, url + 14, &template_ops);
-	if (strcmp(url, "/v1/kernels") == 0 && get) {
-		out = uh_kernel_list(d, &err);
-		if (out == NULL)
-			return send_json(r->conn, 500, uh_error_body(&err, NULL));
-		return send_json(r->conn, 200, out);
-	}
-	if (strcmp(url, "/v1/kernels") == 0 && post) {
-		body = parse_body(r, &err);
-		if (body == NULL)
-			return send_json(r->conn, 400, uh_error_body(&err, "invalid"));
-		if (uh_kernel_build_start(d, body, &out, &err) < 0) {
-			json_decref(body);
-			return send_err(r, &err);
-		}
-		json_decref(body);
-		return send_json(r->conn, 202, out);
-	}
-	if (strncmp(url, "/v1/kernels/", 12) == 0)
-		return route_built(r, method, url + 12, &kernel_ops);
-	if (strcmp(url, "/v1/upgrade") == 0 && post) {
-		body = parse_body(r, &err);
-		if (body == NULL)
-			return send_json(r->conn, 400, uh_error_body(&err, "invalid"));
-		async_begin(r);
-		uh_upgrade_start(d, body, op_done, r);
-		json_decref(body);
-		return async_wait(r);
-	}
-	if (strcmp(url, "/v1/backups") == 0 && get) {
-		const char *inst = MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND,
-							       "instance");
-		const char *from = MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND,
-							       "from");
-
-		if (from == NULL)
-			return send_json(r->conn, 200, uh_backup_list(d, inst));
-		async_begin(r);
-		uh_backup_list_from(d, inst, from, op_done, r);
-		return async_wait(r);
-	}
-	if ((strcmp(url, "/v1/backups/restore") == 0 || strcmp(url, "/v1/backups/verify") == 0) &&
-	    post) {
-		body = parse_body(r, &err);
-		if (body == NULL)
-			return send_json(r->conn, 400, uh_error_body(&err, "invalid"));
-		async_begin(r);
-		if (url[12] == 'r')
-			uh_backup_restore(d, json_string_value(json_object_get(body, "archive")),
-					  json_string_value(json_object_get(body, "as")), op_done, r);
-		else
-			uh_backup_verify(d, json_string_value(json_object_get(body, "archive")),
-					 op_done, r);
-		json_decref(body);
-		return async_wait(r);
-	}
-	if (strcmp(url, "/v1/backups/prune") == 0 && post) {
-		body = parse_body(r, &err);
-		if (body == NULL)
-			return send_json(r->conn, 400, uh_error_body(&err, "invalid"));
-		async_begin(r);
-		uh_backup_prune(d, json_string_value(json_object_get(body, "instance")),
-				(int)json_integer_value(json_object_get(body, "keep")),
-				json_string_value(json_object_get(body, "from")), op_done, r);
-		json_decref(body);
-		return async_wait(r);
-	}
-	if (strcmp(url, "/v1/networks") == 0 && get) {
-		out = uh_network_list(d, &err);
-		if (out == NULL)
-			return send_json(r->conn, 500, uh_error_body(&err, NULL));
-		return send_json(r->conn, 200, out);
-	}
-	if (strcmp(url, "/v1/networks") == 0 && post) {
-		body = parse_body(r, &err);
-		if (body == NULL)
-			return send_json(r->conn, 400, uh_error_body(&err, "invalid"));
-		if (uh_network_create(d, body, &out, &err) < 0) {
-			json_decref(body);
-			return send_err(r, &err);
-		}
-		json_decref(body);
-		return send_json(r->conn, 201, out);
-	}
-	if (strncmp(url, "/v1/networks/", 13) == 0 && strcmp(method, "DELETE") == 0) {
-		if (uh_network_remove(d, url + 13, &err) < 0)
-			return send_err(r, &err);
-		return send_json(r->conn, 200, json_pack("{s:s}", "deleted", url + 13));
-	}
-	if (strcmp(url, "/v1/events") == 0 && get) {
-		int64_t since = query_int(r->conn, "since", 0);
-
-		if (query_flag(r->conn, "follow"))
-			return start_follow(r, FOLLOW_EVENTS, since, NULL, 0);
-		{
-			struct follower tmp = {.api = r->api, .kind = FOLLOW_EVENTS,
-					       .last_id = since};
-			follower_fill(&tmp);
-			return send_text(r->conn, 200, "application/x-ndjson",
-					 tmp.buf ? tmp.buf : strdup(""), tmp.len);
-		}
-	}
-	return send_error(r->conn, 404, "not_found", "no route for %s %s", method, url);
+	if (i == UH_ROUTE_NONE)
+		return send_error(r->conn, 404, "not_found", "no route for %s %s", method, url);
+	if (i == UH_ROUTE_METHOD)
+		return send_error(r->conn, 405, "invalid", "method %s not allowed on %s (%s)",
+				  method, url, allow);
+	if ((routes[i].flags & ROUTE_BODY) && (body = parse_body(r, &err)) == NULL)
+		return send_json(r->conn, 400, uh_error_body(&err, "invalid"));
+	ret = routes[i].fn(r, &routes[i], &args, body);
+	json_decref(body);
+	return ret;
 }
 
 /* ---- authorisation */

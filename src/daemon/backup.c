@@ -17,6 +17,7 @@
 #include "util/fileio.h"
 #include "util/log.h"
 #include "util/sparse_copy.h"
+#include "util/timeutil.h"
 #include "util/validate.h"
 
 #include <dirent.h>
@@ -66,19 +67,6 @@ struct uh_backup_job {
 	struct uh_backup_job *next_job;
 };
 
-static int64_t mono_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
-static int64_t mono_ms(void)
-{
-	return mono_us() / 1000;
-}
-
 /* ---- jobs */
 
 static struct uh_backup_job *job_new(struct uh_daemon *d, const char *kind, uh_done_fn done,
@@ -107,6 +95,7 @@ static struct uh_backup_job *job_new(struct uh_daemon *d, const char *kind, uh_d
 static void job_finish(struct uh_backup_job *j, int status, json_t *body)
 {
 	struct uh_daemon *d = j->d;
+	struct uh_instance *inst;
 	struct uh_backup_job **pp;
 
 	for (pp = &d->backup_jobs; *pp; pp = &(*pp)->next_job)
@@ -114,6 +103,8 @@ static void job_finish(struct uh_backup_job *j, int status, json_t *body)
 			*pp = j->next_job;
 			break;
 		}
+	if (strcmp(j->kind, "create") == 0 && (inst = uh_instance_find(d, j->name)) != NULL)
+		uh_instance_release(inst, j);
 	if (j->timer)
 		uh_loop_cancel(d->loop, j->timer);
 	if (j->pid > 0)
@@ -145,6 +136,8 @@ static void job_path(const struct uh_backup_job *j, const char *file, char *out,
 	snprintf(out, len, "%s/%s", j->work, file);
 }
 
+static void helper_exited(void *arg, pid_t pid, int status);
+
 /* Run the helper: argv after the program name, NULL-terminated; --result, --key and
  * --known-hosts are added. */
 static int job_spawn(struct uh_backup_job *j, const char **args, stage_fn next,
@@ -173,12 +166,15 @@ static int job_spawn(struct uh_backup_job *j, const char **args, stage_fn next,
 		j->pid = 0;
 		return uh_err_prefix(err, "backup helper %s", c->backup_helper);
 	}
+	uh_child_watch(j->d, j->pid, helper_exited, j->d);
 	j->next = next;
 	return 0;
 }
 
-int uh_backup_child_exited(struct uh_daemon *d, pid_t pid, int status)
+/* The helper ended: its result (or why there is none) goes to the job's next stage. */
+static void helper_exited(void *arg, pid_t pid, int status)
 {
+	struct uh_daemon *d = arg;
 	struct uh_backup_job *j;
 	char result[PATH_MAX + 32], log[PATH_MAX + 32], line[512];
 	json_t *res;
@@ -186,7 +182,7 @@ int uh_backup_child_exited(struct uh_daemon *d, pid_t pid, int status)
 	for (j = d->backup_jobs; j && j->pid != pid; j = j->next_job)
 		;
 	if (j == NULL)
-		return 0;
+		return;
 	j->pid = 0;
 	job_path(j, "result.json", result, sizeof(result));
 	res = json_load_file(result, 0, NULL);
@@ -200,7 +196,6 @@ int uh_backup_child_exited(struct uh_daemon *d, pid_t pid, int status)
 	}
 	j->next(j, res);
 	json_decref(res);
-	return 1;
 }
 
 /* The helper's failure as an error. */
@@ -221,28 +216,14 @@ void uh_backup_shutdown(struct uh_daemon *d)
 	}
 }
 
-void uh_backup_cancel(struct uh_daemon *d, const char *name)
+/* delete --force: the backup being made of the instance ends (its claim's cancel hook) */
+static void create_cancel(void *arg)
 {
-	struct uh_backup_job *j;
+	struct uh_backup_job *j = arg;
 	struct uh_error err;
 
-	for (j = d->backup_jobs; j; j = j->next_job)
-		if (strcmp(j->kind, "create") == 0 && strcmp(j->name, name) == 0) {
-			uh_errc(&err, ECANCELED, "backup %s: cancelled: the instance is being deleted",
-				name);
-			job_fail(j, 409, &err, NULL);
-			return;
-		}
-}
-
-int uh_backup_busy(struct uh_daemon *d, const char *name)
-{
-	struct uh_backup_job *j;
-
-	for (j = d->backup_jobs; j; j = j->next_job)
-		if (strcmp(j->kind, "create") == 0 && strcmp(j->name, name) == 0)
-			return 1;
-	return 0;
+	uh_errc(&err, ECANCELED, "backup %s: cancelled: the instance is being deleted", j->name);
+	job_fail(j, 409, &err, NULL);
 }
 
 /* ---- create */
@@ -398,7 +379,7 @@ static void create_freeze(struct uh_backup_job *j)
 		goto fail;
 	}
 	if (j->mc) {
-		t0 = mono_us();
+		t0 = uh_now_us();
 		if (uh_mc_command(j->mc, "stop", 2000, &res, &err) < 0 || res.err) {
 			if (res.err)
 				uh_errx(&err, "backup %s: stop: %s", j->name,
@@ -424,7 +405,7 @@ static void create_freeze(struct uh_backup_job *j)
 			uh_mc_result_clear(&res);
 		}
 		uh_mc_result_clear(&res);
-		j->freeze_us = mono_us() - t0;
+		j->freeze_us = uh_now_us() - t0;
 		j->freeze_ms = (j->freeze_us + 999) / 1000;
 	}
 	uh_mc_client_free(j->mc);
@@ -447,7 +428,7 @@ static void create_sync_poll(void *arg)
 		create_freeze(j);
 		return;
 	}
-	if (inst == NULL || mono_ms() > j->sync_deadline) {
+	if (inst == NULL || uh_now_ms() > j->sync_deadline) {
 		uh_errc(&err, inst ? ETIMEDOUT : ENOENT,
 			inst ? "backup %s: the guest did not finish its sync within %d s"
 			     : "backup %s: the instance is gone",
@@ -526,11 +507,7 @@ void uh_backup_create(struct uh_daemon *d, const char *name, const char *to, int
 		uh_errc(&err, EBUSY, "%s is busy (%s); try again", name, inst->rec.state);
 		goto fail;
 	}
-	if (uh_backup_busy(d, name)) {
-		uh_errc(&err, EBUSY, "a backup of %s is running; try again when it is done", name);
-		goto fail;
-	}
-	if (uh_disk_working(inst, &err) < 0)
+	if (uh_instance_claimed(inst, &err) < 0)
 		goto fail;
 	if (to && uh_target_parse(to, &t, &err) < 0) {
 		uh_err_prefix(&err, "backup %s: --to", name);
@@ -550,6 +527,9 @@ void uh_backup_create(struct uh_daemon *d, const char *name, const char *to, int
 		goto fail;
 	j->scheduled = scheduled;
 	snprintf(j->name, sizeof(j->name), "%s", name);
+	/* the snapshot lives in the instance's directory: no delete, flatten or resize under it */
+	if (uh_instance_claim(inst, UH_CLAIM_BACKUP, create_cancel, j, &err) < 0)
+		goto fail;
 	gmtime_r(&now, &tm);
 	strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", &tm);
 	snprintf(j->dir, sizeof(j->dir), "%s", dir);
@@ -578,7 +558,7 @@ void uh_backup_create(struct uh_daemon *d, const char *name, const char *to, int
 		goto fail;
 	}
 	uh_mc_result_clear(&res);
-	j->sync_deadline = mono_ms() + SYNC_WAIT_MS;
+	j->sync_deadline = uh_now_ms() + SYNC_WAIT_MS;
 	j->timer = uh_loop_after(d->loop, SYNC_POLL_MS, create_sync_poll, j);
 	return;
 fail:
@@ -1172,7 +1152,7 @@ static void schedule_due(void *arg)
 		struct uh_error err;
 
 		if (i->rec.backup_every_s <= 0 || now - i->rec.backup_last < i->rec.backup_every_s ||
-		    i->ops != NULL || i->disk_work || uh_backup_busy(d, i->rec.name))
+		    i->ops != NULL || i->claim.kind != UH_CLAIM_NONE)
 			continue;
 		i->rec.backup_last = now;
 		if (uh_store_instance_put(d->store, &i->rec, &err) < 0)

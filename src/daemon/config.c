@@ -3,6 +3,7 @@
 #include "util/validate.h"
 
 #include <ctype.h>
+#include <stddef.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -288,4 +289,89 @@ int uh_config_load(struct uh_config *c, const char *path, struct uh_error *err)
 		return uh_err(err, errno, "read config %s", path);
 	buf[n] = '\0';
 	return uh_config_parse(c, buf, path, err);
+}
+
+/* ---- reload (SIGHUP) */
+
+/* Every key, where it lives, and whether a running daemon can take a new value. Live: read
+ * where it is used (timeouts, caps, defaults for new instances, what the next start or build
+ * uses). Not live: the daemon's places and identities (directories, socket, lock; disk_dir,
+ * which defaults from state_dir), what running instances already have (their uids, cgroups,
+ * jail), and what is measured or held at start (the stock kernel's FPU size, the database's
+ * reserve). */
+#define KEY(name, live) {#name, offsetof(struct uh_config, name), sizeof(((struct uh_config *)0)->name), live}
+static const struct {
+	const char *name;
+	size_t off, size;
+	int live;
+} keys[] = {
+	KEY(state_dir, 0),	     KEY(run_dir, 0),		    KEY(socket, 0),
+	KEY(kernel, 0),		     KEY(monitor, 1),		    KEY(group, 1),
+	KEY(memory_reserve_mib, 1),  KEY(disk_reserve_mib, 0),	    KEY(default_memory_mib, 1),
+	KEY(min_memory_mib, 1),	     KEY(start_timeout_s, 1),	    KEY(stop_timeout_s, 1),
+	KEY(console_log_max, 1),     KEY(restart_max, 1),	    KEY(restart_window_s, 1),
+	KEY(jail, 0),		     KEY(uid_min, 0),		    KEY(uid_count, 0),
+	KEY(guard_check_seconds, 1), KEY(events_keep, 1),	    KEY(events_max_days, 1),
+	KEY(jail_libs, 1),	     KEY(cgroup_base, 0),	    KEY(pids_max, 1),
+	KEY(seccomp, 1),	     KEY(net_transport, 1),	    KEY(kernel_builder, 1),
+	KEY(kernel_source, 1),	     KEY(kernel_fragment, 1),	    KEY(disk_dir, 0),
+	KEY(kernel_patches, 1),	     KEY(kernel_cache, 1),	    KEY(default_kernel, 1),
+	KEY(template_builder, 1),    KEY(template_cache, 1),	    KEY(backup_helper, 1),
+	KEY(backup_ssh_key, 1),	     KEY(backup_known_hosts, 1),
+};
+#undef KEY
+
+/* The config file's name of a field: "default_memory_mib" is "default_memory",
+ * "start_timeout_s" is "start_timeout". */
+static void key_name(const char *field, char *out, size_t len)
+{
+	size_t n = strlen(field);
+
+	if (n > 4 && strcmp(field + n - 4, "_mib") == 0)
+		n -= 4;
+	else if (n > 2 && strcmp(field + n - 2, "_s") == 0)
+		n -= 2;
+	snprintf(out, len, "%.*s", (int)n, field);
+}
+
+static void append(char *list, size_t len, const char *word)
+{
+	size_t used = strlen(list);
+
+	snprintf(list + used, len - used, "%s%s", used ? ", " : "", word);
+}
+
+int uh_config_reload(struct uh_config *cur, const struct uh_config *next, char *applied,
+		     size_t applied_len, char *kept, size_t kept_len)
+{
+	size_t i;
+	int changed = 0;
+
+	applied[0] = kept[0] = '\0';
+	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		char *a = (char *)cur + keys[i].off;
+		const char *b = (const char *)next + keys[i].off;
+		char name[64];
+
+		if (memcmp(a, b, keys[i].size) == 0)
+			continue;
+		key_name(keys[i].name, name, sizeof(name));
+		if (keys[i].live) {
+			memcpy(a, b, keys[i].size);
+			append(applied, applied_len, name);
+			changed++;
+		} else {
+			append(kept, kept_len, name);
+		}
+	}
+	return changed;
+}
+
+int uh_config_key(int i, char *name, size_t len, int *live)
+{
+	if (i < 0 || (size_t)i >= sizeof(keys) / sizeof(keys[0]))
+		return -1;
+	key_name(keys[i].name, name, len);
+	*live = keys[i].live;
+	return 0;
 }

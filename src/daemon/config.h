@@ -4,6 +4,7 @@
 #define UH_DAEMON_CONFIG_H
 
 #include <limits.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "util/error.h"
@@ -61,6 +62,14 @@ static inline uint32_t uh_config_build_uid(const struct uh_config *c)
 {
 	return c->uid_min + c->uid_count - 1;
 }
+/* SIGHUP: take from `next` the keys a running daemon can change (listed in `applied`, comma
+ * separated) and leave the others as they are (listed in `kept`: they need a restart).
+ * Returns how many were applied. */
+int uh_config_reload(struct uh_config *cur, const struct uh_config *next, char *applied,
+		     size_t applied_len, char *kept, size_t kept_len);
+/* Key i of the config file (0, 1, ...): its name and whether a reload changes it; -1 past
+ * the last. */
+int uh_config_key(int i, char *name, size_t len, int *live);
 /* Derive paths that depend on others (socket under run_dir when not set). */
 void uh_config_finish(struct uh_config *c);
 

@@ -33,6 +33,11 @@ struct uh_op {
 	struct uh_op *next;
 };
 
+/* What works on an instance's disk outside its kernel (claim.c). A backup lets the kernel run
+ * (it copies a snapshot); a flatten or resize has the disk itself. */
+enum uh_claim_kind { UH_CLAIM_NONE, UH_CLAIM_BACKUP, UH_CLAIM_FLATTEN, UH_CLAIM_RESIZE };
+typedef void (*uh_cancel_fn)(void *arg);
+
 struct uh_instance {
 	struct uh_daemon *d;
 	struct uh_instance_rec rec;
@@ -59,7 +64,11 @@ struct uh_instance {
 	int reap_tries;
 	char exit_status[64]; /* what the monitor recorded, while reaping */
 	int stop_step; /* where the stop sequence is: cad, halt, kill */
-	const char *disk_work; /* "flattened", "resized": its disk is being worked on */
+	struct {
+		enum uh_claim_kind kind;
+		uh_cancel_fn cancel; /* delete --force: end the work (NULL: it cannot be) */
+		void *arg;	     /* the claimant's job */
+	} claim;
 	int unsaved;	       /* memory holds a state the store could not write yet */
 	struct uh_timer *restart_timer;
 	int expect_exit; /* we asked the kernel to stop: its exit is not a crash */
@@ -73,6 +82,7 @@ struct uh_instance {
 struct uh_follower; /* an event stream (api.c) */
 struct uh_backup_job;
 struct uh_work;
+struct uh_child;
 
 struct uh_daemon {
 	struct uh_config cfg;
@@ -94,6 +104,7 @@ struct uh_daemon {
 	struct uh_timer *backup_timer;	       /* scheduled backups (backup.c) */
 	struct uh_backup_job *backup_jobs;     /* backups, verifies, restores running */
 	struct uh_work *works;		       /* forked workers running (job.c) */
+	struct uh_child *children;	       /* children and who waits for each (job.c) */
 	struct uh_upgrade *upgrade;	       /* the rolling upgrade in progress (upgrade.c) */
 	struct uh_timer *guard_timer;	       /* the anti-spoofing chains are checked (network.c) */
 	struct uh_timer *events_timer;	       /* pruning, dropped-notification reports */
@@ -104,6 +115,17 @@ struct uh_daemon {
 	int reserve_spent;		       /* the database's reserve was used, not yet taken again */
 	int reserve_reported;		       /* ... and the event about it written */
 };
+
+/* claim.c: one claim at a time on an instance's disk. */
+/* -1 with EBUSY naming the work when the disk is claimed. */
+int uh_instance_claimed(const struct uh_instance *inst, struct uh_error *err);
+/* Take the claim for the job `arg` (refused as uh_instance_claimed says). */
+int uh_instance_claim(struct uh_instance *inst, enum uh_claim_kind kind, uh_cancel_fn cancel,
+		      void *arg, struct uh_error *err);
+/* The job `arg` is done with the disk (nothing if the claim is not its). */
+void uh_instance_release(struct uh_instance *inst, void *arg);
+/* delete --force: call the claim's cancel hook, if it has one. */
+void uh_instance_claim_cancel(struct uh_instance *inst);
 
 /* db_reserve.c: hold the database's reserve, give it to the store when the filesystem is
  * full, take it again when there is room. */
@@ -130,7 +152,6 @@ int uh_instance_create_from(struct uh_daemon *d, json_t *params, const struct uh
 void uh_instance_submit(struct uh_daemon *d, const char *name, enum uh_op_type type,
 			int timeout_s, int force, uh_done_fn done, void *ctx);
 
-void uh_daemon_reap_children(struct uh_daemon *d);
 void uh_daemon_autostart(struct uh_daemon *d);
 /* RAM + swap of the host in MiB, and what running instances hold. */
 uint64_t uh_host_memory_mib(void);
@@ -150,8 +171,6 @@ int uh_template_log_path(struct uh_daemon *d, const char *name, char *out, size_
 /* Start `template build` (returns at once; the builder runs as a job). */
 int uh_template_build_start(struct uh_daemon *d, json_t *params, json_t **out,
 			    struct uh_error *err);
-/* A child ended: 1 if it was a template build (then registered or marked failed). */
-int uh_template_child_exited(struct uh_daemon *d, pid_t pid, int status);
 int uh_template_forget_build(struct uh_daemon *d, const char *name);
 void uh_template_shutdown(struct uh_daemon *d);
 
@@ -191,8 +210,6 @@ void uh_disk_resize(struct uh_daemon *d, const char *name, const char *size, uh_
  * in the instance's directory) keeps the instance busy while it lives; one that died halfway
  * has its work undone. */
 void uh_disk_resume(struct uh_daemon *d);
-/* Is a worker at the instance's disk (flatten, resize)? -1 with EBUSY naming it. */
-int uh_disk_working(const struct uh_instance *inst, struct uh_error *err);
 /* instance.c: is the template its COW was made over still there and unchanged? */
 int uh_instance_check_template(struct uh_instance *inst, struct uh_error *err);
 
@@ -214,16 +231,10 @@ void uh_backup_prune(struct uh_daemon *d, const char *name, int keep, const char
 		     uh_done_fn done, void *ctx);
 /* Run each instance's --backup-every schedule (and its --backup-keep). */
 void uh_backup_schedule_init(struct uh_daemon *d);
-/* A helper ended: 1 if it was a backup job's. */
-int uh_backup_child_exited(struct uh_daemon *d, pid_t pid, int status);
 /* How many recorded backups were made over template `tpl` (version 0: any version); one of
  * them in `example`. Local archives removed by hand are forgotten on the way. */
 int uh_backup_template_users(struct uh_daemon *d, const char *tpl, int version, char *example,
 			     size_t len, struct uh_error *err);
-/* Cancel the backup of `name` being made, if any (delete --force). */
-void uh_backup_cancel(struct uh_daemon *d, const char *name);
-/* Is a backup of `name` being made (its disk must stay)? */
-int uh_backup_busy(struct uh_daemon *d, const char *name);
 /* Cancel the running jobs (their helpers clean up), answering their requesters. */
 void uh_backup_shutdown(struct uh_daemon *d);
 
@@ -254,11 +265,16 @@ void uh_build_drop(struct uh_build **list, struct uh_build *b, int remove_dir);
 json_t *uh_build_json(const struct uh_build *b);
 /* TERM every running build's session. */
 void uh_build_stop_all(struct uh_build *list);
+/* A child of the daemon ended: fn(arg, pid, status), once. Whoever forks a child registers
+ * it here (helpers, workers, monitors), so that reaping asks no module in turn. */
+typedef void (*uh_child_exit_fn)(void *arg, pid_t pid, int status);
+void uh_child_watch(struct uh_daemon *d, pid_t pid, uh_child_exit_fn fn, void *arg);
+/* SIGCHLD: reap every child that ended and call its watcher (unwatched ones: reaped only). */
+void uh_daemon_reap_children(struct uh_daemon *d);
 /* Run argv[0] in its own session at nice 10, output to log (truncated). */
 pid_t uh_job_spawn(char *const argv[], const char *log, struct uh_error *err);
 /* The log's last "<prefix>... error:" line, else its last line. */
 void uh_job_error_line(const char *log, const char *prefix, char *out, size_t len);
-void uh_rm_tree(const char *path);
 /* Blocking work (a disk merge, e2fsck) in a forked child at nice 10: fn runs there (only file
  * work and tools, no loop or store), finish(arg, 0 or -1, its error) in the daemon when it
  * ends. */
@@ -266,7 +282,6 @@ typedef int (*uh_work_fn)(void *arg, struct uh_error *err);
 typedef void (*uh_work_done_fn)(void *arg, int rc, struct uh_error *err);
 int uh_work_start(struct uh_daemon *d, uh_work_fn fn, uh_work_done_fn finish, void *arg,
 		  struct uh_error *err);
-int uh_work_child_exited(struct uh_daemon *d, pid_t pid, int status);
 /* At shutdown: wait for the running work to finish (it is not cut halfway). */
 void uh_work_wait_all(struct uh_daemon *d);
 
@@ -300,8 +315,6 @@ int uh_kernel_log_path(struct uh_daemon *d, const char *name, char *out, size_t 
 /* Start building (returns at once; the build runs in a child). */
 int uh_kernel_build_start(struct uh_daemon *d, json_t *params, json_t **out,
 			  struct uh_error *err);
-/* A child ended: 1 if it was a kernel build (then registered or marked failed). */
-int uh_kernel_child_exited(struct uh_daemon *d, pid_t pid, int status);
 int uh_kernel_remove(struct uh_daemon *d, const char *name, struct uh_error *err);
 /* Refuse (one line naming both sizes and the fix) a kernel that cannot run on this CPU. */
 int uh_kernel_check_usable(struct uh_daemon *d, const char *name, struct uh_error *err);
@@ -316,6 +329,10 @@ void uh_upgrade_start(struct uh_daemon *d, json_t *params, uh_done_fn done, void
 
 /* api.c */
 int uh_api_start(struct uh_daemon *d, struct uh_error *err);
+/* The route table (for its unit test): n entries of `stride` bytes, each a struct uh_route
+ * first (route.h). */
+struct uh_route;
+const struct uh_route *uh_api_routes(size_t *n, size_t *stride);
 void uh_api_stop(struct uh_daemon *d);
 
 /* An error for the API: its HTTP status from the errno class (ENOENT 404, EEXIST/EBUSY 409,

@@ -48,26 +48,16 @@ struct disk_op {
 	void *ctx;
 };
 
-int uh_disk_working(const struct uh_instance *inst, struct uh_error *err)
-{
-	if (inst->disk_work)
-		return uh_errc(err, EBUSY, "%s: its disk is being %s; try again when that is done",
-			       inst->rec.name, inst->disk_work);
-	return 0;
-}
-
 static int disk_busy(struct uh_instance *inst, struct uh_error *err)
 {
-	if (uh_disk_working(inst, err) < 0)
+	/* another worker first, then the kernel, then a backup's snapshot */
+	if (inst->claim.kind != UH_CLAIM_BACKUP && uh_instance_claimed(inst, err) < 0)
 		return -1;
 	if (strcmp(inst->rec.state, "starting") == 0 || strcmp(inst->rec.state, "running") == 0 ||
 	    strcmp(inst->rec.state, "stopping") == 0 || inst->ops != NULL)
 		return uh_errc(err, EBUSY, "%s is %s; stop it first", inst->rec.name,
 			       inst->rec.state);
-	if (uh_backup_busy(inst->d, inst->rec.name))
-		return uh_errc(err, EBUSY, "%s: a backup is being made; try again when it is done",
-			       inst->rec.name);
-	return 0;
+	return uh_instance_claimed(inst, err);
 }
 
 static struct disk_op *op_new(struct uh_instance *inst, uh_done_fn done, void *ctx)
@@ -93,7 +83,7 @@ static struct uh_instance *op_end(struct disk_op *op)
 	struct uh_instance *inst = uh_instance_find(op->d, op->name);
 
 	if (inst)
-		inst->disk_work = NULL;
+		uh_instance_release(inst, op);
 	return inst;
 }
 
@@ -212,11 +202,12 @@ void uh_disk_flatten(struct uh_daemon *d, const char *name, uh_done_fn done, voi
 		goto fail;
 	op = op_new(inst, done, ctx);
 	snprintf(op->img, sizeof(op->img), "%.4000s/disk.img", inst->dir);
-	if (uh_work_start(d, flatten_work, flatten_done, op, &err) < 0) {
+	if (uh_instance_claim(inst, UH_CLAIM_FLATTEN, NULL, op, &err) < 0 ||
+	    uh_work_start(d, flatten_work, flatten_done, op, &err) < 0) {
+		uh_instance_release(inst, op);
 		free(op);
 		goto fail;
 	}
-	inst->disk_work = "flattened";
 	return;
 fail:
 	done(ctx, uh_error_status(&err), uh_error_body(&err, NULL));
@@ -443,11 +434,12 @@ void uh_disk_resize(struct uh_daemon *d, const char *name, const char *size, uh_
 	op = op_new(inst, done, ctx);
 	op->bytes = bytes;
 	snprintf(op->backup, sizeof(op->backup), "%.4000s/" RESIZE_BACKUP, inst->dir);
-	if (uh_work_start(d, resize_work, resize_done, op, &err) < 0) {
+	if (uh_instance_claim(inst, UH_CLAIM_RESIZE, NULL, op, &err) < 0 ||
+	    uh_work_start(d, resize_work, resize_done, op, &err) < 0) {
+		uh_instance_release(inst, op);
 		free(op);
 		goto fail;
 	}
-	inst->disk_work = "resized";
 	return;
 fail:
 	done(ctx, uh_error_status(&err), uh_error_body(&err, NULL));
@@ -471,7 +463,7 @@ static void resume_finish(const struct resume *r, struct uh_instance *inst)
 
 	mark_path(inst->dir, mark, sizeof(mark));
 	if (access(mark, F_OK) != 0) {
-		inst->disk_work = NULL;
+		uh_instance_release(inst, (void *)r);
 		uh_daemon_event(r->d, r->name, "disk-work-finished",
 				"the %s begun before umlhostd restarted is over (worker pid %d)",
 				r->kind, (int)r->pid);
@@ -490,7 +482,7 @@ static void resume_finish(const struct resume *r, struct uh_instance *inst)
 		unlink(p); /* never recorded: the COW is still the disk */
 	}
 	unlink(mark);
-	inst->disk_work = NULL;
+	uh_instance_release(inst, (void *)r);
 	uh_daemon_event(r->d, r->name, "disk-work-undone",
 			"the %s begun before umlhostd restarted died halfway (worker pid %d): the "
 			"disk is as it was before",
@@ -521,6 +513,7 @@ void uh_disk_resume(struct uh_daemon *d)
 	for (inst = d->instances; inst; inst = inst->next) {
 		char mark[PATH_MAX], kind[16] = "";
 		unsigned long long start = 0;
+		struct uh_error err;
 		struct resume *r;
 		FILE *fp;
 		int pid = 0;
@@ -545,7 +538,11 @@ void uh_disk_resume(struct uh_daemon *d)
 		r->pid = pid;
 		r->start = start;
 		snprintf(r->kind, sizeof(r->kind), "%s", kind);
-		inst->disk_work = strcmp(kind, "resize") == 0 ? "resized" : "flattened";
+		/* nothing else runs yet: the claim is free */
+		if (uh_instance_claim(inst,
+				      strcmp(kind, "resize") == 0 ? UH_CLAIM_RESIZE : UH_CLAIM_FLATTEN,
+				      NULL, r, &err) < 0)
+			uh_warnx("%s", err.msg);
 		if (uh_proc_running(pid, start))
 			uh_daemon_event(d, inst->rec.name, "disk-work-adopted",
 					"a %s worker from before the restart (pid %d) is still at "

@@ -132,30 +132,6 @@ static int is_active(const struct uh_instance *inst)
 	       is_state(inst, "stopping");
 }
 
-static void rm_rf(const char *path)
-{
-	DIR *d = opendir(path);
-	struct dirent *de;
-
-	if (d == NULL) {
-		unlink(path);
-		return;
-	}
-	while ((de = readdir(d)) != NULL) {
-		char p[PATH_MAX];
-
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-			continue;
-		snprintf(p, sizeof(p), "%s/%s", path, de->d_name);
-		if (de->d_type == DT_DIR)
-			rm_rf(p);
-		else
-			unlink(p);
-	}
-	closedir(d);
-	rmdir(path);
-}
-
 /* The last lines the kernel printed, joined on one line for an error message. */
 static void console_tail(const struct uh_instance *inst, char *out, size_t len)
 {
@@ -797,7 +773,7 @@ int uh_instance_create_from(struct uh_daemon *d, json_t *p, const struct uh_disk
 
 	/* files first, then the row: a crash in between leaves a directory the next create
 	 * of the same name replaces, never a row without its disk */
-	rm_rf(inst->dir);
+	uh_rm_tree(inst->dir);
 	if (mkdir(inst->dir, 0750) < 0) {
 		uh_err(err, errno, "%s: create %s", name, inst->dir);
 		goto fail;
@@ -847,7 +823,7 @@ int uh_instance_create_from(struct uh_daemon *d, json_t *p, const struct uh_disk
 	*out = uh_instance_json(inst);
 	return 0;
 fail_dir:
-	rm_rf(inst->dir);
+	uh_rm_tree(inst->dir);
 fail:
 	inst_remove(inst);
 	return -1;
@@ -896,14 +872,15 @@ void uh_instance_submit(struct uh_daemon *d, const char *name, enum uh_op_type t
 		return;
 	}
 	/* the worker has the disk */
-	if (type != UH_OP_STOP && type != UH_OP_KILL && uh_disk_working(inst, &err) < 0) {
+	if (type != UH_OP_STOP && type != UH_OP_KILL && inst->claim.kind != UH_CLAIM_BACKUP &&
+	    uh_instance_claimed(inst, &err) < 0) {
 		if (done)
 			done(ctx, 409, uh_error_body(&err, NULL));
 		return;
 	}
 	if (type == UH_OP_DELETE && force)
-		uh_backup_cancel(d, name);
-	if (type == UH_OP_DELETE && uh_backup_busy(d, name)) {
+		uh_instance_claim_cancel(inst);
+	if (type == UH_OP_DELETE && inst->claim.kind == UH_CLAIM_BACKUP) {
 		/* its snapshot lives in the instance's directory */
 		uh_errc(&err, EBUSY,
 			"%s: a backup is being made; delete it when that is done (--force cancels "
@@ -1129,7 +1106,7 @@ static void exit_finalize(struct uh_instance *inst, const char *status)
 	inst->op_timer = NULL;
 	mc_close(inst);
 	notify_close(inst);
-	rm_rf(inst->run_dir);
+	uh_rm_tree(inst->run_dir);
 	if (inst->have_cg) {
 		struct uh_error cerr;
 
@@ -1591,6 +1568,8 @@ static pid_t spawn_monitor(struct uh_instance *inst, struct uh_error *err)
 	return pid;
 }
 
+static void monitor_child_exited(void *arg, pid_t pid, int status);
+
 static void start_begin(struct uh_instance *inst)
 {
 	struct uh_daemon *d = inst->d;
@@ -1618,7 +1597,7 @@ static void start_begin(struct uh_instance *inst)
 		op_fail(inst, &err);
 		return;
 	}
-	rm_rf(inst->run_dir);
+	uh_rm_tree(inst->run_dir);
 	if (mkdir(inst->run_dir, 0750) < 0 || mkdir(inst->umid_dir, 0750) < 0) {
 		uh_err(&err, errno, "%s: create %s", inst->rec.name, inst->run_dir);
 		op_fail(inst, &err);
@@ -1697,6 +1676,7 @@ static void start_begin(struct uh_instance *inst)
 		return;
 	}
 	inst->rec.monitor_pid = pid;
+	uh_child_watch(d, pid, monitor_child_exited, d);
 	inst->expect_exit = 0;
 	inst->phase = PH_BOOTING;
 	save(inst);
@@ -1717,24 +1697,18 @@ static void monitor_exited(struct uh_instance *inst)
 	}
 }
 
-void uh_daemon_reap_children(struct uh_daemon *d)
+/* A monitor (our child) ended: the instance it ran is reaped. */
+static void monitor_child_exited(void *arg, pid_t pid, int status)
 {
+	struct uh_daemon *d = arg;
 	struct uh_instance *i;
-	pid_t pid;
-	int status;
 
-	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-		if (uh_kernel_child_exited(d, pid, status) ||
-		    uh_template_child_exited(d, pid, status) ||
-		    uh_backup_child_exited(d, pid, status) || uh_work_child_exited(d, pid, status))
-			continue;
-		for (i = d->instances; i; i = i->next) {
-			if (i->rec.monitor_pid == pid) {
-				monitor_exited(i);
-				break;
-			}
+	(void)status;
+	for (i = d->instances; i; i = i->next)
+		if (i->rec.monitor_pid == pid) {
+			monitor_exited(i);
+			return;
 		}
-	}
 }
 
 /* ---- stop, kill, reboot */
@@ -1872,8 +1846,8 @@ static void delete_finish(struct uh_instance *inst)
 	}
 	snprintf(name, sizeof(name), "%s", inst->rec.name);
 	uh_net_down(inst);
-	rm_rf(inst->dir);
-	rm_rf(inst->run_dir);
+	uh_rm_tree(inst->dir);
+	uh_rm_tree(inst->run_dir);
 	uh_loop_cancel(d->loop, inst->restart_timer);
 	uh_loop_cancel(d->loop, inst->op_timer);
 	uh_loop_cancel(d->loop, inst->reap_timer);
@@ -2027,7 +2001,7 @@ int uh_daemon_load(struct uh_daemon *d, struct uh_error *err)
 			continue;
 		snprintf(p, sizeof(p), "%s/%s", path, de->d_name);
 		uh_warnx("removing leftover run directory %s", p);
-		rm_rf(p);
+		uh_rm_tree(p);
 	}
 	if (dir)
 		closedir(dir);

@@ -4,6 +4,7 @@
  * (merging a disk, e2fsck) in a forked child. The daemon learns of their end from SIGCHLD
  * (main loop). */
 #include "daemon/daemon.h"
+#include "util/fileio.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -79,19 +80,6 @@ void uh_job_error_line(const char *log, const char *prefix, char *out, size_t le
 		snprintf(out, len, "%s", line);
 }
 
-void uh_rm_tree(const char *path)
-{
-	pid_t pid = fork();
-
-	/* build trees are deep and may hold anything debootstrap made: rm is the tool */
-	if (pid == 0) {
-		execl("/bin/rm", "rm", "-rf", "--one-file-system", "--", path, (char *)NULL);
-		_exit(127);
-	}
-	if (pid > 0)
-		waitpid(pid, NULL, 0);
-}
-
 struct uh_build *uh_build_find(struct uh_build *list, const char *name)
 {
 	for (; list; list = list->next)
@@ -149,6 +137,55 @@ void uh_build_stop_all(struct uh_build *list)
 			kill(-list->pid, SIGTERM);
 }
 
+/* ---- children and who waits for them */
+struct uh_child {
+	pid_t pid;
+	uh_child_exit_fn fn;
+	void *arg;
+	struct uh_child *next;
+};
+
+void uh_child_watch(struct uh_daemon *d, pid_t pid, uh_child_exit_fn fn, void *arg)
+{
+	struct uh_child *c = calloc(1, sizeof(*c));
+
+	if (c == NULL)
+		abort();
+	c->pid = pid;
+	c->fn = fn;
+	c->arg = arg;
+	c->next = d->children;
+	d->children = c;
+}
+
+/* Take pid's watcher off the list; NULL if none. */
+static struct uh_child *child_take(struct uh_daemon *d, pid_t pid)
+{
+	struct uh_child *c, **pp;
+
+	for (pp = &d->children; (c = *pp) != NULL; pp = &c->next)
+		if (c->pid == pid) {
+			*pp = c->next;
+			return c;
+		}
+	return NULL;
+}
+
+void uh_daemon_reap_children(struct uh_daemon *d)
+{
+	pid_t pid;
+	int status;
+
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		struct uh_child *c = child_take(d, pid);
+
+		if (c == NULL)
+			continue;
+		c->fn(c->arg, pid, status);
+		free(c);
+	}
+}
+
 /* ---- work in a forked child */
 
 struct uh_work {
@@ -158,6 +195,8 @@ struct uh_work {
 	void *arg;
 	struct uh_work *next;
 };
+
+static void work_exited(void *arg, pid_t pid, int status);
 
 int uh_work_start(struct uh_daemon *d, uh_work_fn fn, uh_work_done_fn finish, void *arg,
 		  struct uh_error *err)
@@ -207,11 +246,13 @@ int uh_work_start(struct uh_daemon *d, uh_work_fn fn, uh_work_done_fn finish, vo
 	w->arg = arg;
 	w->next = d->works;
 	d->works = w;
+	uh_child_watch(d, pid, work_exited, d);
 	return 0;
 }
 
-int uh_work_child_exited(struct uh_daemon *d, pid_t pid, int status)
+static void work_exited(void *arg, pid_t pid, int status)
 {
+	struct uh_daemon *d = arg;
 	struct uh_work *w, **pp;
 	struct uh_error e = {0};
 	int rc;
@@ -220,7 +261,7 @@ int uh_work_child_exited(struct uh_daemon *d, pid_t pid, int status)
 		if (w->pid == pid)
 			break;
 	if (w == NULL)
-		return 0;
+		return;
 	*pp = w->next;
 	rc = WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
 	if (rc < 0 && read(w->fd, &e, sizeof(e)) != (ssize_t)sizeof(e))
@@ -231,7 +272,6 @@ int uh_work_child_exited(struct uh_daemon *d, pid_t pid, int status)
 	close(w->fd);
 	w->finish(w->arg, rc, &e);
 	free(w);
-	return 1;
 }
 
 void uh_work_wait_all(struct uh_daemon *d)
@@ -245,6 +285,8 @@ void uh_work_wait_all(struct uh_daemon *d)
 			continue;
 		if (pid < 0)
 			status = 0;
-		uh_work_child_exited(d, d->works->pid, status);
+		pid = d->works->pid;
+		free(child_take(d, pid));
+		work_exited(d, pid, status);
 	}
 }

@@ -4,6 +4,7 @@
  * <state>/kernels/NAME/ (linux, config, info, build.log); the build happens in
  * <state>/kernels/.build-NAME/ and is renamed into place only once it succeeded. */
 #include "daemon/daemon.h"
+#include "util/fileio.h"
 #include "kernel/fpu.h"
 #include "kernel/source.h"
 #include "util/log.h"
@@ -249,6 +250,8 @@ int uh_kernel_log_path(struct uh_daemon *d, const char *name, char *out, size_t 
 	return 0;
 }
 
+static void build_exited(void *arg, pid_t pid, int status);
+
 int uh_kernel_build_start(struct uh_daemon *d, json_t *p, json_t **out, struct uh_error *err)
 {
 	const char *name = json_string_value(json_object_get(p, "name"));
@@ -330,6 +333,7 @@ int uh_kernel_build_start(struct uh_daemon *d, json_t *p, json_t **out, struct u
 		return -1;
 	}
 	uh_build_started(&d->builds, name, dir, pid);
+	uh_child_watch(d, pid, build_exited, d);
 	uh_daemon_event(d, "", "kernel-build", "%s: building from %s with %s (pid %d)", name, source,
 			fragment, (int)pid);
 	*out = json_pack("{s:s, s:s, s:s}", "name", name, "status", "building", "log", log);
@@ -373,8 +377,10 @@ static int build_finish(struct uh_daemon *d, struct uh_build *b, struct uh_error
 	return uh_store_kernel_put(d->store, &k, err);
 }
 
-int uh_kernel_child_exited(struct uh_daemon *d, pid_t pid, int status)
+/* The builder ended: register the kernel, or keep the build as failed with its error. */
+static void build_exited(void *arg, pid_t pid, int status)
 {
+	struct uh_daemon *d = arg;
 	struct uh_build *b, **pp;
 	struct uh_error err;
 
@@ -382,14 +388,14 @@ int uh_kernel_child_exited(struct uh_daemon *d, pid_t pid, int status)
 		if (b->pid == pid && !b->failed)
 			break;
 	if (b == NULL)
-		return 0;
+		return;
 	b->pid = 0;
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 0 && build_finish(d, b, &err) == 0) {
 		uh_daemon_event(d, "", "kernel-built", "%s: ready after %lld s", b->name,
 				(long long)(time(NULL) - b->started));
 		*pp = b->next;
 		free(b);
-		return 1;
+		return;
 	}
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
 		snprintf(b->message, sizeof(b->message), "%.500s", err.msg);
@@ -409,7 +415,6 @@ int uh_kernel_child_exited(struct uh_daemon *d, pid_t pid, int status)
 		uh_rm_tree(p);
 	}
 	uh_daemon_event(d, "", "kernel-build-failed", "%s: %s", b->name, b->message);
-	return 1;
 }
 
 int uh_kernel_remove(struct uh_daemon *d, const char *name, struct uh_error *err)

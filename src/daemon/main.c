@@ -96,6 +96,57 @@ static int check_config(const struct uh_config *c, struct uh_error *err)
 	return 0;
 }
 
+/* What the command line set: a reload starts from the file again and puts these over it. */
+static const char *opt_state_dir, *opt_run_dir, *opt_socket, *opt_config;
+
+static int read_config(struct uh_config *c, struct uh_error *err)
+{
+	const char *config = opt_config;
+
+	uh_config_defaults(c);
+	if (config == NULL && access(DEFAULT_CONFIG, F_OK) == 0)
+		config = DEFAULT_CONFIG;
+	if (config && uh_config_load(c, config, err) < 0)
+		return -1;
+	if (opt_state_dir)
+		snprintf(c->state_dir, sizeof(c->state_dir), "%s", opt_state_dir);
+	if (opt_run_dir)
+		snprintf(c->run_dir, sizeof(c->run_dir), "%s", opt_run_dir);
+	if (opt_socket)
+		snprintf(c->socket, sizeof(c->socket), "%s", opt_socket);
+	uh_config_finish(c);
+	find_helpers(c);
+	return check_config(c, err);
+}
+
+/* SIGHUP: the config file again. What a running daemon can change is taken; what needs a
+ * restart is kept and named; a file that would not start a daemon changes nothing. */
+static void reload(struct uh_daemon *d)
+{
+	struct uh_config *next = malloc(sizeof(*next));
+	char applied[1024], kept[512];
+	struct uh_error err;
+
+	if (next == NULL)
+		abort();
+	if (read_config(next, &err) < 0) {
+		uh_daemon_event(d, "", "config-reload-failed", "%s; the running configuration is "
+				"unchanged", err.msg);
+		free(next);
+		return;
+	}
+	uh_config_reload(&d->cfg, next, applied, sizeof(applied), kept, sizeof(kept));
+	free(next);
+	if (strstr(applied, "group")) {
+		struct group *gr = getgrnam(d->cfg.group);
+
+		d->have_group = gr != NULL;
+		d->group_gid = gr ? gr->gr_gid : 0;
+	}
+	uh_daemon_event(d, "", "config-reloaded", "applied: %s; needs a restart, kept as it was: %s",
+			applied[0] ? applied : "nothing changed", kept[0] ? kept : "none");
+}
+
 static void on_signal(void *arg, uint32_t events)
 {
 	struct uh_daemon *d = arg;
@@ -106,6 +157,8 @@ static void on_signal(void *arg, uint32_t events)
 			uh_daemon_reap_children(d);
 		else if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT)
 			d->quit = 1;
+		else if (si.ssi_signo == SIGHUP)
+			reload(d);
 	}
 }
 
@@ -120,7 +173,6 @@ int main(int argc, char **argv)
 					     {"version", no_argument, NULL, 'V'},
 					     {"help", no_argument, NULL, 'h'},
 					     {NULL, 0, NULL, 0}};
-	const char *state_dir = NULL, *run_dir = NULL, *sock = NULL, *config = NULL;
 	int check_only = 0, foreground = 0, debug = 0, c, lock_fd = -1, ready_pipe[2] = {-1, -1};
 	struct uh_daemon d = {0};
 	struct uh_error err;
@@ -131,16 +183,16 @@ int main(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "nh", opts, NULL)) != -1) {
 		switch (c) {
 		case 's':
-			state_dir = optarg;
+			opt_state_dir = optarg;
 			break;
 		case 'r':
-			run_dir = optarg;
+			opt_run_dir = optarg;
 			break;
 		case 'S':
-			sock = optarg;
+			opt_socket = optarg;
 			break;
 		case 'c':
-			config = optarg;
+			opt_config = optarg;
 			break;
 		case 'f':
 			foreground = 1;
@@ -167,22 +219,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	uh_log_init("umlhostd", debug);
-	uh_config_defaults(&d.cfg);
-	if (config == NULL && access(DEFAULT_CONFIG, F_OK) == 0)
-		config = DEFAULT_CONFIG;
-	if (config && uh_config_load(&d.cfg, config, &err) < 0) {
-		fprintf(stderr, "umlhostd: %s\n", err.msg);
-		return 1;
-	}
-	if (state_dir)
-		snprintf(d.cfg.state_dir, sizeof(d.cfg.state_dir), "%s", state_dir);
-	if (run_dir)
-		snprintf(d.cfg.run_dir, sizeof(d.cfg.run_dir), "%s", run_dir);
-	if (sock)
-		snprintf(d.cfg.socket, sizeof(d.cfg.socket), "%s", sock);
-	uh_config_finish(&d.cfg);
-	find_helpers(&d.cfg);
-	if (check_config(&d.cfg, &err) < 0) {
+	if (read_config(&d.cfg, &err) < 0) {
 		fprintf(stderr, "umlhostd: %s\n", err.msg);
 		return 1;
 	}

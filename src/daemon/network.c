@@ -506,9 +506,12 @@ static int reconcile_link(const struct uh_link_info *l, void *arg)
 								  sizeof(name))
 		return 0; /* another daemon's */
 	snprintf(name, sizeof(name), "%.*s", (int)(colon - l->alias - 8), l->alias + 8);
-	inst = uh_instance_find(c->d, name);
-	if (inst && inst->rec.pid > 0 && strcmp(inst->rec.tap, l->name) == 0)
-		return 0; /* running and re-adopted: keep */
+	/* the tap of a running, re-adopted instance is kept (the instances are walked here, not
+	 * looked up: the instance module calls this one, never the other way) */
+	for (inst = c->d->instances; inst; inst = inst->next)
+		if (inst->rec.pid > 0 && strcmp(inst->rec.name, name) == 0 &&
+		    strcmp(inst->rec.tap, l->name) == 0)
+			return 0;
 	if (c->n < 64)
 		snprintf(c->gone[c->n++], 16, "%s", l->name);
 	return 0;

@@ -272,6 +272,8 @@ json_t *uh_template_list(struct uh_daemon *d, struct uh_error *err)
 
 /* ---- builds */
 
+static void build_exited(void *arg, pid_t pid, int status);
+
 int uh_template_build_start(struct uh_daemon *d, json_t *p, json_t **out, struct uh_error *err)
 {
 	const char *name = json_string_value(json_object_get(p, "name"));
@@ -351,6 +353,7 @@ int uh_template_build_start(struct uh_daemon *d, json_t *p, json_t **out, struct
 		return uh_err_prefix(err, "template %s", name);
 	}
 	uh_build_started(&d->tbuilds, name, dir, pid);
+	uh_child_watch(d, pid, build_exited, d);
 	uh_daemon_event(d, "-", "template-build", "%s: %s%s%s (pid %d)", name,
 			suite ? suite : "bookworm", packages ? " + " : "", packages ? packages : "",
 			(int)pid);
@@ -395,8 +398,10 @@ static int build_register(struct uh_daemon *d, struct uh_build *b, int *version,
 	return 0;
 }
 
-int uh_template_child_exited(struct uh_daemon *d, pid_t pid, int status)
+/* The builder ended: register the image as a new version, or keep the build as failed. */
+static void build_exited(void *arg, pid_t pid, int status)
 {
+	struct uh_daemon *d = arg;
 	struct uh_build *b, **pp;
 	struct uh_error err;
 	char log[PATH_MAX + 16], keep[PATH_MAX + 32];
@@ -406,7 +411,7 @@ int uh_template_child_exited(struct uh_daemon *d, pid_t pid, int status)
 		if (b->pid == pid && !b->failed)
 			break;
 	if (b == NULL)
-		return 0;
+		return;
 	b->pid = 0;
 	snprintf(log, sizeof(log), "%s/build.log", b->dir);
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 0 &&
@@ -420,7 +425,7 @@ int uh_template_child_exited(struct uh_daemon *d, pid_t pid, int status)
 		uh_rm_tree(b->dir);
 		*pp = b->next;
 		free(b);
-		return 1;
+		return;
 	}
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
 		snprintf(b->message, sizeof(b->message), "%.500s", err.msg);
@@ -433,7 +438,6 @@ int uh_template_child_exited(struct uh_daemon *d, pid_t pid, int status)
 	snprintf(keep, sizeof(keep), "%s/image", b->dir);
 	unlink(keep);
 	uh_daemon_event(d, "-", "template-build-failed", "%s: %s", b->name, b->message);
-	return 1;
 }
 
 json_t *uh_template_get_json(struct uh_daemon *d, const char *name, struct uh_error *err)

@@ -8,6 +8,7 @@
 #include "daemon/daemon.h"
 #include "net/addr.h"
 #include "util/log.h"
+#include "util/timeutil.h"
 
 #include <errno.h>
 #include <netinet/in.h>
@@ -50,14 +51,6 @@ struct uh_upgrade {
 	uh_done_fn done;
 	void *ctx;
 };
-
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void schedule(struct uh_upgrade *u);
 
@@ -169,7 +162,7 @@ static void probe_attempt(void *arg);
 static void probe_retry(struct item *it)
 {
 	item_close_probe(it);
-	if (now_ms() >= it->deadline_ms) {
+	if (uh_now_ms() >= it->deadline_ms) {
 		struct uh_instance *inst = uh_instance_find(it->u->d, it->name);
 
 		item_fail(it, "ready, but no answer on %s within %d s",
@@ -265,7 +258,7 @@ static void settled(void *arg)
 		return;
 	}
 	it->phase = P_PROBE;
-	it->deadline_ms = now_ms() + PROBE_TIMEOUT_MS;
+	it->deadline_ms = uh_now_ms() + PROBE_TIMEOUT_MS;
 	probe_attempt(it);
 }
 

@@ -1,6 +1,7 @@
 #include "util/fileio.h"
 #include "util/cleanup.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
@@ -167,4 +168,44 @@ int uh_fs_free(const char *path, uint64_t *bytes, struct uh_error *err)
 		return uh_err(err, errno, "free space under %s", path);
 	*bytes = (uint64_t)vfs.f_bavail * vfs.f_frsize;
 	return 0;
+}
+
+/* name in directory `at` and, if it is a directory on filesystem dev, everything under it. */
+static void rm_at(int at, const char *name, dev_t dev, int depth)
+{
+	struct dirent *de;
+	struct stat st;
+	DIR *d;
+	int fd;
+
+	if (fstatat(at, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return;
+	if (!S_ISDIR(st.st_mode)) {
+		unlinkat(at, name, 0);
+		return;
+	}
+	/* a mount left inside (a build's /proc): not ours to empty */
+	if (st.st_dev != dev || depth > 256)
+		return;
+	fd = openat(at, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	d = fdopendir(fd);
+	if (d == NULL) {
+		close(fd);
+		return;
+	}
+	while ((de = readdir(d)) != NULL)
+		if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
+			rm_at(dirfd(d), de->d_name, dev, depth + 1);
+	closedir(d);
+	unlinkat(at, name, AT_REMOVEDIR);
+}
+
+void uh_rm_tree(const char *path)
+{
+	struct stat st;
+
+	if (lstat(path, &st) == 0)
+		rm_at(AT_FDCWD, path, st.st_dev, 0);
 }

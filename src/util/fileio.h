@@ -18,6 +18,10 @@ int uh_write_full(int fd, const void *buf, size_t len);
 int uh_mkdirs(const char *path, mode_t mode, struct uh_error *err);
 /* Bytes an unprivileged writer may still use on path's filesystem (f_bavail * f_frsize). */
 int uh_fs_free(const char *path, uint64_t *bytes, struct uh_error *err);
+/* Remove path and everything under it as `rm -rf --one-file-system` does, in this process:
+ * symlinks are removed, never followed; a directory on another filesystem (a mount left in
+ * a build tree) is left alone. What cannot be removed stays, silently. */
+void uh_rm_tree(const char *path);
 
 /* A temp file next to `path`, for an atomic replace. */
 struct uh_tmpfile {

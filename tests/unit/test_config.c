@@ -3,6 +3,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -59,11 +60,67 @@ static void test_errors(void **state)
 	expect_error("just words\n", "line 1: expected 'key = value'");
 }
 
+/* SIGHUP: live keys are taken and named, the others kept and named */
+static void test_reload(void **state)
+{
+	struct uh_config cur, next;
+	struct uh_error err;
+	char applied[512], kept[512];
+
+	uh_config_defaults(&cur);
+	uh_config_defaults(&next);
+	assert_int_equal(uh_config_parse(&next,
+					 "default_memory = 96M\nstart_timeout = 7\n"
+					 "restart_window = 60\nuid_min = 310000\n"
+					 "state_dir = /srv/uh\nguard_check_seconds = 3\n",
+					 "t.conf", &err),
+			 0);
+	assert_int_equal(uh_config_reload(&cur, &next, applied, sizeof(applied), kept,
+					  sizeof(kept)),
+			 4);
+	assert_string_equal(applied,
+			    "default_memory, start_timeout, restart_window, guard_check_seconds");
+	assert_string_equal(kept, "state_dir, uid_min");
+	assert_int_equal(cur.default_memory_mib, 96);
+	assert_int_equal(cur.start_timeout_s, 7);
+	assert_int_equal(cur.guard_check_seconds, 3);
+	assert_int_equal(cur.uid_min, 200000);
+	assert_string_equal(cur.state_dir, "/var/lib/umlhost");
+	/* the same again: nothing to do */
+	assert_int_equal(uh_config_reload(&cur, &cur, applied, sizeof(applied), kept,
+					  sizeof(kept)),
+			 0);
+	assert_string_equal(applied, "");
+	assert_string_equal(kept, "");
+}
+
+/* The reload table names every key the parser knows, by the parser's own names */
+static void test_reload_keys(void **state)
+{
+	char name[64], line[128];
+	int i, live, n = 0;
+
+	for (i = 0; uh_config_key(i, name, sizeof(name), &live) == 0; i++) {
+		struct uh_config c;
+		struct uh_error err;
+
+		uh_config_defaults(&c);
+		snprintf(line, sizeof(line), "%s = \x01\n", name);
+		if (uh_config_parse(&c, line, "t.conf", &err) < 0 && strstr(err.msg, "unknown setting"))
+			fail_msg("the reload table's '%s' is not a setting", name);
+		n++;
+	}
+	/* every field of struct uh_config is a setting (38 of them, README's list) */
+	assert_int_equal(n, 38);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_defaults_and_parse),
 		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_reload),
+		cmocka_unit_test(test_reload_keys),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
