@@ -4,7 +4,9 @@
 
 #include <jansson.h>
 
+#include <getopt.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #include "util/error.h"
 
@@ -68,6 +70,51 @@ int uh_cmd_logs(struct uh_cli *cli, int argc, char **argv);
 int uh_cmd_events(struct uh_cli *cli, int argc, char **argv);
 int uh_cmd_stats(struct uh_cli *cli, int argc, char **argv);
 int uh_cmd_console(struct uh_cli *cli, int argc, char **argv);
+
+/* ---- the command table (commands.c) */
+
+/* Beside each option of a command's getopt_long array: its argument's name (NULL: a flag),
+ * one line of help (NULL: not shown, e.g. --json, which is global), whether it is needed. */
+struct uh_cli_doc {
+	const char *arg;
+	const char *help;
+	int required;
+};
+
+/* A command: usage, help and dispatch come from here. opts is the very array its parser gives
+ * getopt_long (NULL: none), docs[i] describes opts[i]; fn is called with argv from the
+ * command's first word ("template" of "template build"). */
+struct uh_cli_command {
+	const char *name;    /* "create", "template build" */
+	const char *args;    /* its positional arguments: "NAME", "[NAME]", "COW OUTPUT" */
+	const char *summary; /* one line */
+	const struct option *opts;
+	const struct uh_cli_doc *docs;
+	int (*fn)(struct uh_cli *cli, int argc, char **argv);
+};
+
+extern const struct uh_cli_command *const uh_cli_commands[];
+extern const size_t uh_cli_n_commands;
+/* The command argv's first one or two words name (NULL: none); *words: how many. */
+const struct uh_cli_command *uh_cli_command_find(int argc, char **argv, int *words);
+/* "usage: umlhost NAME ARGS [--opt ARG]..." from the table */
+void uh_cli_synopsis(const struct uh_cli_command *c, char *buf, size_t len);
+void uh_cli_print_help(const struct uh_cli_command *c, FILE *f);
+void uh_cli_print_usage(FILE *f);
+/* A usage error naming c's synopsis. Returns UH_EXIT_USAGE. */
+int uh_cli_usage_of(const struct uh_cli *cli, const struct uh_cli_command *c);
+
+extern const struct uh_cli_command uh_cli_cmd_create, uh_cli_cmd_start, uh_cli_cmd_stop,
+	uh_cli_cmd_restart, uh_cli_cmd_reboot, uh_cli_cmd_kill, uh_cli_cmd_delete, uh_cli_cmd_list,
+	uh_cli_cmd_show, uh_cli_cmd_stats, uh_cli_cmd_console, uh_cli_cmd_logs, uh_cli_cmd_events,
+	uh_cli_cmd_disk_flatten, uh_cli_cmd_disk_resize, uh_cli_cmd_backup_create,
+	uh_cli_cmd_backup_list, uh_cli_cmd_backup_verify, uh_cli_cmd_backup_restore,
+	uh_cli_cmd_backup_prune, uh_cli_cmd_template_import, uh_cli_cmd_template_build,
+	uh_cli_cmd_template_list, uh_cli_cmd_template_rm, uh_cli_cmd_network_create,
+	uh_cli_cmd_network_list, uh_cli_cmd_network_rm, uh_cli_cmd_kernel_build,
+	uh_cli_cmd_kernel_list, uh_cli_cmd_kernel_rm, uh_cli_cmd_upgrade, uh_cli_cmd_cow_create,
+	uh_cli_cmd_cow_info, uh_cli_cmd_cow_merge, uh_cli_cmd_mconsole, uh_cli_cmd_version,
+	uh_cli_cmd_help;
 
 /* A backup location for the daemon: an URL as it is, a local path made absolute (the daemon
  * has another working directory; a directory it will create need not exist yet). */

@@ -5,17 +5,85 @@
 #include "cli/cli.h"
 
 #include <errno.h>
+#include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-static const char usage[] =
-	"usage: umlhost backup create NAME [--to DIR|sftp://[USER@]HOST[:PORT]/DIR]\n"
-	"       umlhost backup list [NAME] [--from DIR|URL]\n"
-	"       umlhost backup verify ARCHIVE | umlhost backup restore ARCHIVE [--as NAME]\n"
-	"       umlhost backup prune NAME --keep N [--from DIR|URL]";
+static const struct option create_opts[] = {{"to", required_argument, NULL, 't'},
+					    {"json", no_argument, NULL, 'j'},
+					    {NULL, 0, NULL, 0}};
+static const struct uh_cli_doc create_docs[] = {
+	{"DIR|URL", "a directory or sftp://[USER@]HOST[:PORT]/DIR (default <state>/backups/NAME)",
+	 0},
+	{NULL, NULL, 0},
+};
+static const struct option from_opts[] = {{"from", required_argument, NULL, 'f'},
+					  {"json", no_argument, NULL, 'j'},
+					  {NULL, 0, NULL, 0}};
+static const struct uh_cli_doc from_docs[] = {
+	{"DIR|URL", "the archives in a directory or on an SFTP server", 0},
+	{NULL, NULL, 0},
+};
+static const struct option restore_opts[] = {{"as", required_argument, NULL, 'a'},
+					     {"json", no_argument, NULL, 'j'},
+					     {NULL, 0, NULL, 0}};
+static const struct uh_cli_doc restore_docs[] = {
+	{"NAME", "restore under another name", 0},
+	{NULL, NULL, 0},
+};
+static const struct option prune_opts[] = {{"keep", required_argument, NULL, 'k'},
+					   {"from", required_argument, NULL, 'f'},
+					   {"json", no_argument, NULL, 'j'},
+					   {NULL, 0, NULL, 0}};
+static const struct uh_cli_doc prune_docs[] = {
+	{"N", "keep the newest N of the instance's archives", 1},
+	{"DIR|URL", "where (default the instance's backup directory)", 0},
+	{NULL, NULL, 0},
+};
+const struct uh_cli_command uh_cli_cmd_backup_create = {
+	"backup create", "NAME", "an online backup (freeze for milliseconds, then archive)",
+	create_opts, create_docs, uh_cmd_backup};
+const struct uh_cli_command uh_cli_cmd_backup_list = {
+	"backup list", "[NAME]", "recorded archives, or those in a directory or on a server",
+	from_opts, from_docs, uh_cmd_backup};
+const struct uh_cli_command uh_cli_cmd_backup_verify = {
+	"backup verify", "ARCHIVE", "check an archive's manifest and every digest", NULL, NULL,
+	uh_cmd_backup};
+const struct uh_cli_command uh_cli_cmd_backup_restore = {
+	"backup restore", "ARCHIVE", "verify, then restore as a stopped instance", restore_opts,
+	restore_docs, uh_cmd_backup};
+const struct uh_cli_command uh_cli_cmd_backup_prune = {
+	"backup prune", "NAME", "keep the newest archives, remove the older ones", prune_opts,
+	prune_docs, uh_cmd_backup};
+
+/* getopt_long over argv[1..] (argv[1] the subcommand) with c's options; each option's value
+ * in val[] by its index (flags: ""), the positional arguments moved to the front of pos[].
+ * Returns how many positional arguments there are, or -1 on an unknown option. */
+static int parse(struct uh_cli *cli, const struct uh_cli_command *c, int argc, char **argv,
+		 const char *val[], char **pos, int max_pos)
+{
+	int ch, idx, n = 0;
+
+	optind = 0;
+	while ((ch = getopt_long(argc - 1, argv + 1, "", c->opts, &idx)) != -1) {
+		if (ch == '?' || ch == ':')
+			return -1;
+		if (ch == 'j') {
+			cli->json = 1;
+			continue;
+		}
+		val[idx] = optarg ? optarg : "";
+	}
+	for (; optind < argc - 1; optind++) {
+		if (n == max_pos)
+			return -1;
+		pos[n++] = argv[1 + optind];
+	}
+	return n;
+}
 
 /* A query parameter's value: everything but unreserved characters percent-encoded. */
 static char *query_escape(const char *v)
@@ -68,21 +136,27 @@ int uh_cmd_backup(struct uh_cli *cli, int argc, char **argv)
 	char path[PATH_MAX], url[256];
 	size_t k;
 
-	if (argc >= 3 && strcmp(argv[1], "create") == 0 &&
-	    (argc == 3 || (argc == 5 && strcmp(argv[3], "--to") == 0))) {
-		json_t *body = json_object();
+	const char *val[4] = {NULL, NULL, NULL, NULL};
+	char *pos[1] = {NULL};
 
-		if (strlen(argv[2]) > 64)
-			return uh_cli_usage(cli, "%s", usage);
-		if (argc == 5) {
-			if (uh_cli_location(argv[4], path, &err) < 0) {
+	if (argc < 2)
+		return uh_cli_usage(cli, "backup needs a subcommand (umlhost help backup)");
+	if (strcmp(argv[1], "create") == 0) {
+		json_t *body;
+
+		if (parse(cli, &uh_cli_cmd_backup_create, argc, argv, val, pos, 1) != 1 ||
+		    strlen(pos[0]) > 64)
+			return uh_cli_usage_of(cli, &uh_cli_cmd_backup_create);
+		body = json_object();
+		if (val[0]) {
+			if (uh_cli_location(val[0], path, &err) < 0) {
 				json_decref(body);
 				uh_err_prefix(&err, "--to");
 				return uh_cli_fail(cli, &err);
 			}
 			json_object_set_new(body, "to", json_string(path));
 		}
-		snprintf(url, sizeof(url), "/v1/instances/%s/backup", argv[2]);
+		snprintf(url, sizeof(url), "/v1/instances/%s/backup", pos[0]);
 		if (uh_client_call(cli, "POST", url, body, &resp, &err) < 0)
 			return uh_cli_fail(cli, &err);
 		if (cli->json) {
@@ -96,8 +170,10 @@ int uh_cmd_backup(struct uh_cli *cli, int argc, char **argv)
 		json_decref(resp);
 		return UH_EXIT_OK;
 	}
-	if (argc == 3 && strcmp(argv[1], "verify") == 0) {
-		if (uh_cli_location(argv[2], path, &err) < 0) {
+	if (strcmp(argv[1], "verify") == 0) {
+		if (parse(cli, &uh_cli_cmd_backup_verify, argc, argv, val, pos, 1) != 1)
+			return uh_cli_usage_of(cli, &uh_cli_cmd_backup_verify);
+		if (uh_cli_location(pos[0], path, &err) < 0) {
 			uh_err_prefix(&err, "backup verify");
 			return uh_cli_fail(cli, &err);
 		}
@@ -114,17 +190,18 @@ int uh_cmd_backup(struct uh_cli *cli, int argc, char **argv)
 		json_decref(resp);
 		return UH_EXIT_OK;
 	}
-	if (strcmp(argv[1] ? argv[1] : "", "restore") == 0 &&
-	    (argc == 3 || (argc == 5 && strcmp(argv[3], "--as") == 0))) {
+	if (strcmp(argv[1], "restore") == 0) {
 		json_t *body;
 
-		if (uh_cli_location(argv[2], path, &err) < 0) {
+		if (parse(cli, &uh_cli_cmd_backup_restore, argc, argv, val, pos, 1) != 1)
+			return uh_cli_usage_of(cli, &uh_cli_cmd_backup_restore);
+		if (uh_cli_location(pos[0], path, &err) < 0) {
 			uh_err_prefix(&err, "backup restore");
 			return uh_cli_fail(cli, &err);
 		}
 		body = json_pack("{s:s}", "archive", path);
-		if (argc == 5)
-			json_object_set_new(body, "as", json_string(argv[4]));
+		if (val[0])
+			json_object_set_new(body, "as", json_string(val[0]));
 		if (uh_client_call(cli, "POST", "/v1/backups/restore", body, &resp, &err) < 0)
 			return uh_cli_fail(cli, &err);
 		if (cli->json) {
@@ -143,16 +220,17 @@ int uh_cmd_backup(struct uh_cli *cli, int argc, char **argv)
 		json_decref(resp);
 		return UH_EXIT_OK;
 	}
-	if ((argc == 5 || argc == 7) && strcmp(argv[1], "prune") == 0 &&
-	    strcmp(argv[3], "--keep") == 0 && (argc == 5 || strcmp(argv[5], "--from") == 0)) {
+	if (strcmp(argv[1], "prune") == 0) {
 		long keep;
 		json_t *body;
 
-		if (uh_cli_parse_long(argv[4], &keep) < 0 || keep < 1 || strlen(argv[2]) > 64)
-			return uh_cli_usage(cli, "%s", usage);
-		body = json_pack("{s:s, s:i}", "instance", argv[2], "keep", (int)keep);
-		if (argc == 7) {
-			if (uh_cli_location(argv[6], path, &err) < 0) {
+		if (parse(cli, &uh_cli_cmd_backup_prune, argc, argv, val, pos, 1) != 1 ||
+		    val[0] == NULL || uh_cli_parse_long(val[0], &keep) < 0 || keep < 1 ||
+		    strlen(pos[0]) > 64)
+			return uh_cli_usage_of(cli, &uh_cli_cmd_backup_prune);
+		body = json_pack("{s:s, s:i}", "instance", pos[0], "keep", (int)keep);
+		if (val[1]) {
+			if (uh_cli_location(val[1], path, &err) < 0) {
 				json_decref(body);
 				uh_err_prefix(&err, "--from");
 				return uh_cli_fail(cli, &err);
@@ -171,19 +249,15 @@ int uh_cmd_backup(struct uh_cli *cli, int argc, char **argv)
 		json_decref(resp);
 		return UH_EXIT_OK;
 	}
-	if (argc >= 2 && argc <= 5 && strcmp(argv[1], "list") == 0) {
+	if (strcmp(argv[1], "list") == 0) {
 		const char *name = NULL, *from = NULL;
 		char *q = NULL, *efrom = NULL;
-		int a;
+		int a = parse(cli, &uh_cli_cmd_backup_list, argc, argv, val, pos, 1);
 
-		for (a = 2; a < argc; a++) {
-			if (strcmp(argv[a], "--from") == 0 && a + 1 < argc && from == NULL)
-				from = argv[++a];
-			else if (name == NULL && argv[a][0] != '-' && strlen(argv[a]) <= 64)
-				name = argv[a];
-			else
-				return uh_cli_usage(cli, "%s", usage);
-		}
+		if (a < 0 || (a == 1 && strlen(pos[0]) > 64))
+			return uh_cli_usage_of(cli, &uh_cli_cmd_backup_list);
+		name = a == 1 ? pos[0] : NULL;
+		from = val[0];
 		if (from) {
 			if (uh_cli_location(from, path, &err) < 0) {
 				uh_err_prefix(&err, "--from");
@@ -211,5 +285,5 @@ int uh_cmd_backup(struct uh_cli *cli, int argc, char **argv)
 		json_decref(resp);
 		return UH_EXIT_OK;
 	}
-	return uh_cli_usage(cli, "%s", usage);
+	return uh_cli_usage(cli, "unknown backup subcommand '%s' (umlhost help backup)", argv[1]);
 }

@@ -14,6 +14,9 @@
 
 #define DETACH 0x1d /* Ctrl-] */
 
+const struct uh_cli_command uh_cli_cmd_console = {
+	"console", "NAME", "attach to its console (Ctrl-] detaches)", NULL, NULL, uh_cmd_console};
+
 int uh_cmd_console(struct uh_cli *cli, int argc, char **argv)
 {
 	struct sockaddr_un addr = {.sun_family = AF_UNIX};
@@ -26,7 +29,7 @@ int uh_cmd_console(struct uh_cli *cli, int argc, char **argv)
 	int tty = isatty(0), rc = UH_EXIT_OK;
 
 	if (argc != 2 || strlen(argv[1]) > 64)
-		return uh_cli_usage(cli, "usage: umlhost console NAME");
+		return uh_cli_usage_of(cli, &uh_cli_cmd_console);
 	snprintf(url, sizeof(url), "/v1/instances/%s", argv[1]);
 	if (uh_client_call(cli, "GET", url, NULL, &resp, &err) < 0)
 		return uh_cli_fail(cli, &err);

@@ -6,16 +6,29 @@
 #include <stdio.h>
 #include <string.h>
 
-static const char cow_usage[] = "usage: umlhost cow create COW BACKING\n"
-				"       umlhost cow info COW\n"
-				"       umlhost cow merge COW OUTPUT [--backing PATH]\n";
+static const struct option merge_opts[] = {{"backing", required_argument, NULL, 'b'},
+					   {"json", no_argument, NULL, 'j'},
+					   {NULL, 0, NULL, 0}};
+static const struct uh_cli_doc merge_docs[] = {
+	{"PATH", "the backing file (default: the one the COW names)", 0},
+	{NULL, NULL, 0},
+};
+const struct uh_cli_command uh_cli_cmd_cow_create = {
+	"cow create", "COW BACKING", "a UBD COW v3 file over BACKING (no daemon)", NULL, NULL,
+	uh_cmd_cow};
+const struct uh_cli_command uh_cli_cmd_cow_info = {
+	"cow info", "COW", "a COW file's header and how much of it is written", NULL, NULL,
+	uh_cmd_cow};
+const struct uh_cli_command uh_cli_cmd_cow_merge = {
+	"cow merge", "COW OUTPUT", "the COW merged over its backing into a new sparse image",
+	merge_opts, merge_docs, uh_cmd_cow};
 
 static int cow_create(struct uh_cli *cli, int argc, char **argv)
 {
 	struct uh_error err;
 
 	if (argc != 3)
-		return uh_cli_usage(cli, "cow create needs COW and BACKING\n%s", cow_usage);
+		return uh_cli_usage_of(cli, &uh_cli_cmd_cow_create);
 	if (uh_cow_create(argv[1], argv[2], &err) < 0)
 		return uh_cli_fail(cli, &err);
 	if (cli->json)
@@ -30,7 +43,7 @@ static int cow_info(struct uh_cli *cli, int argc, char **argv)
 	struct uh_error err;
 
 	if (argc != 2)
-		return uh_cli_usage(cli, "cow info needs COW\n%s", cow_usage);
+		return uh_cli_usage_of(cli, &uh_cli_cmd_cow_info);
 	if (uh_cow_info(argv[1], &info, &err) < 0)
 		return uh_cli_fail(cli, &err);
 	if (cli->json) {
@@ -61,9 +74,7 @@ static int cow_info(struct uh_cli *cli, int argc, char **argv)
 
 static int cow_merge(struct uh_cli *cli, int argc, char **argv)
 {
-	static const struct option opts[] = {{"backing", required_argument, NULL, 'b'},
-					     {"json", no_argument, NULL, 'j'},
-					     {NULL, 0, NULL, 0}};
+	static const struct option *const opts = merge_opts;
 	const char *backing = NULL;
 	struct uh_error err;
 	int c;
@@ -79,11 +90,11 @@ static int cow_merge(struct uh_cli *cli, int argc, char **argv)
 			cli->json = 1;
 			break;
 		default:
-			return uh_cli_usage(cli, "%s", cow_usage);
+			return uh_cli_usage_of(cli, &uh_cli_cmd_cow_merge);
 		}
 	}
 	if (argc - optind != 2)
-		return uh_cli_usage(cli, "cow merge needs COW and OUTPUT\n%s", cow_usage);
+		return uh_cli_usage_of(cli, &uh_cli_cmd_cow_merge);
 	if (uh_cow_merge(argv[optind], argv[optind + 1], backing, &err) < 0)
 		return uh_cli_fail(cli, &err);
 	if (cli->json)
@@ -95,12 +106,12 @@ static int cow_merge(struct uh_cli *cli, int argc, char **argv)
 int uh_cmd_cow(struct uh_cli *cli, int argc, char **argv)
 {
 	if (argc < 2)
-		return uh_cli_usage(cli, "cow needs a subcommand\n%s", cow_usage);
+		return uh_cli_usage(cli, "cow needs a subcommand (umlhost help cow)");
 	if (strcmp(argv[1], "create") == 0)
 		return cow_create(cli, argc - 1, argv + 1);
 	if (strcmp(argv[1], "info") == 0)
 		return cow_info(cli, argc - 1, argv + 1);
 	if (strcmp(argv[1], "merge") == 0)
 		return cow_merge(cli, argc - 1, argv + 1);
-	return uh_cli_usage(cli, "unknown cow subcommand '%s'\n%s", argv[1], cow_usage);
+	return uh_cli_usage(cli, "unknown cow subcommand '%s' (umlhost help cow)", argv[1]);
 }

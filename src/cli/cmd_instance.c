@@ -57,26 +57,51 @@ static int read_keys(const char *path, json_t *keys, struct uh_error *err)
 	return 0;
 }
 
+/* The options of create, as its parser takes them, and their help (commands.c prints it) */
+static const struct option create_opts[] = {{"template", required_argument, NULL, 't'},
+					    {"memory", required_argument, NULL, 'm'},
+					    {"network", required_argument, NULL, 'n'},
+					    {"ip", required_argument, NULL, 'i'},
+					    {"ssh-key", required_argument, NULL, 'S'},
+					    {"swap", required_argument, NULL, 'w'},
+					    {"disk", required_argument, NULL, 'D'},
+					    {"kernel", required_argument, NULL, 'k'},
+					    {"kernel-arg", required_argument, NULL, 'a'},
+					    {"autostart", no_argument, NULL, 'A'},
+					    {"restart", required_argument, NULL, 'r'},
+					    {"cpu-quota", required_argument, NULL, 'q'},
+					    {"pids-max", required_argument, NULL, 'p'},
+					    {"backup-every", required_argument, NULL, 'E'},
+					    {"backup-keep", required_argument, NULL, 'K'},
+					    {"backup-to", required_argument, NULL, 'T'},
+					    {"json", no_argument, NULL, 'j'},
+					    {NULL, 0, NULL, 0}};
+static const struct uh_cli_doc create_docs[] = {
+	{"T", "the template its disk is a COW over", 1},
+	{"SIZE", "memory (default: the daemon's default_memory)", 0},
+	{"NET", "a network made with `network create`", 0},
+	{"ADDR", "its address in the network's pool (default: the first free one)", 0},
+	{"FILE", "public keys for root, one per line (cloud-init)", 0},
+	{"SIZE", "a swap disk of this size", 0},
+	{"FILE", "an extra disk, a file under the daemon's disk_dir (repeatable)", 0},
+	{"K", "the kernel (default: the daemon's default kernel)", 0},
+	{"ARG", "a kernel argument from the allowlist (repeatable)", 0},
+	{NULL, "start it when the daemon starts", 0},
+	{"POLICY", "no, on-failure or always", 0},
+	{"PCT", "CPU limit, e.g. 50%", 0},
+	{"N", "process limit (default: the daemon's pids_max)", 0},
+	{"DURATION", "back it up every 24h, 30m, ...", 0},
+	{"N", "keep the newest N scheduled backups", 0},
+	{"DIR|URL", "where scheduled backups go (a directory or sftp://)", 0},
+	{NULL, NULL, 0},
+};
+const struct uh_cli_command uh_cli_cmd_create = {
+	"create", "NAME", "define an instance (stopped) over a template", create_opts, create_docs,
+	uh_cmd_create};
+
 int uh_cmd_create(struct uh_cli *cli, int argc, char **argv)
 {
-	static const struct option opts[] = {{"template", required_argument, NULL, 't'},
-					     {"memory", required_argument, NULL, 'm'},
-					     {"kernel", required_argument, NULL, 'k'},
-					     {"kernel-arg", required_argument, NULL, 'a'},
-					     {"autostart", no_argument, NULL, 'A'},
-					     {"restart", required_argument, NULL, 'r'},
-					     {"cpu-quota", required_argument, NULL, 'q'},
-					     {"pids-max", required_argument, NULL, 'p'},
-					     {"network", required_argument, NULL, 'n'},
-					     {"ip", required_argument, NULL, 'i'},
-					     {"ssh-key", required_argument, NULL, 'S'},
-					     {"swap", required_argument, NULL, 'w'},
-					     {"backup-every", required_argument, NULL, 'E'},
-					     {"backup-keep", required_argument, NULL, 'K'},
-					     {"backup-to", required_argument, NULL, 'T'},
-					     {"disk", required_argument, NULL, 'D'},
-					     {"json", no_argument, NULL, 'j'},
-					     {NULL, 0, NULL, 0}};
+	static const struct option *const opts = create_opts;
 	/* the body owns the arrays: one json_decref frees everything */
 	json_t *body = json_object(), *args = json_array(), *keys = json_array();
 	json_t *disks = json_array(), *resp = NULL;
@@ -161,13 +186,7 @@ int uh_cmd_create(struct uh_cli *cli, int argc, char **argv)
 			cli->json = 1;
 			break;
 		default:
-			rc = uh_cli_usage(cli, "usage: umlhost create NAME --template T "
-					       "[--memory 128M] [--network NET [--ip ADDR]] "
-					       "[--ssh-key FILE] [--swap SIZE] [--disk FILE]... "
-					       "[--backup-every 24h [--backup-keep N] [--backup-to DIR|URL]] "
-					       "[--kernel K] [--kernel-arg ARG]... "
-					       "[--autostart] [--restart no|on-failure|always] "
-					       "[--cpu-quota 50%%] [--pids-max N]");
+			rc = uh_cli_usage_of(cli, &uh_cli_cmd_create);
 		}
 	}
 	if (rc == UH_EXIT_OK && argc - optind != 1)
@@ -198,12 +217,34 @@ int uh_cmd_create(struct uh_cli *cli, int argc, char **argv)
 	return UH_EXIT_OK;
 }
 
+static const struct option lifecycle_opts[] = {{"timeout", required_argument, NULL, 't'},
+					       {"json", no_argument, NULL, 'j'},
+					       {NULL, 0, NULL, 0}};
+static const struct uh_cli_doc lifecycle_docs[] = {
+	{"SECONDS", "how long to wait for it (default: the daemon's start/stop timeout)", 0},
+	{NULL, NULL, 0},
+};
+const struct uh_cli_command uh_cli_cmd_start = {
+	"start", "NAME", "start an instance; returns when its kernel is up", lifecycle_opts,
+	lifecycle_docs, uh_cmd_lifecycle};
+const struct uh_cli_command uh_cli_cmd_stop = {
+	"stop", "NAME", "stop it: ctrl-alt-del, halt, then SIGKILL at the timeout", lifecycle_opts,
+	lifecycle_docs, uh_cmd_lifecycle};
+const struct uh_cli_command uh_cli_cmd_restart = {
+	"restart", "NAME", "stop, then start", lifecycle_opts, lifecycle_docs, uh_cmd_lifecycle};
+const struct uh_cli_command uh_cli_cmd_reboot = {
+	"reboot", "NAME", "reboot from inside (the kernel restarts, the process stays)",
+	lifecycle_opts, lifecycle_docs, uh_cmd_lifecycle};
+const struct uh_cli_command uh_cli_cmd_kill = {
+	"kill", "NAME", "SIGKILL its kernel at once", lifecycle_opts, lifecycle_docs,
+	uh_cmd_lifecycle};
+
 int uh_cmd_lifecycle(struct uh_cli *cli, int argc, char **argv)
 {
-	static const struct option opts[] = {{"timeout", required_argument, NULL, 't'},
-					     {"json", no_argument, NULL, 'j'},
-					     {NULL, 0, NULL, 0}};
+	static const struct option *const opts = lifecycle_opts;
 	const char *action = argv[0];
+	int words;
+	const struct uh_cli_command *self = uh_cli_command_find(1, argv, &words);
 	char path[256];
 	json_t *body = json_object(), *resp = NULL;
 	int c, ms, rc;
@@ -224,8 +265,7 @@ int uh_cmd_lifecycle(struct uh_cli *cli, int argc, char **argv)
 			break;
 		default:
 			json_decref(body);
-			return uh_cli_usage(cli, "usage: umlhost %s NAME [--timeout SECONDS]",
-					    action);
+			return uh_cli_usage_of(cli, self);
 		}
 	}
 	if (argc - optind != 1) {
@@ -254,24 +294,41 @@ int uh_cmd_lifecycle(struct uh_cli *cli, int argc, char **argv)
 	return UH_EXIT_OK;
 }
 
-/* Parse "NAME [--flag]" (flag_short may be NULL). Returns 0, or -1 on a usage error. */
-static int name_and_flag(int argc, char **argv, const char *flag, const char *flag_short,
-			 const char **name, int *set)
+/* "NAME [--flag]": getopt_long with the command's options (flag: its first); -1 on a usage
+ * error. */
+static int name_and_flag(const struct uh_cli_command *c, struct uh_cli *cli, int argc,
+			 char **argv, const char **name, int *set)
 {
-	int i;
+	int ch;
 
 	*name = NULL;
 	*set = 0;
-	for (i = 1; i < argc; i++) {
-		if (strcmp(argv[i], flag) == 0 || (flag_short && strcmp(argv[i], flag_short) == 0))
+	optind = 0;
+	/* -f only where the flag is --follow: never a short way to --force */
+	while ((ch = getopt_long(argc, argv, c->opts[0].val == 'f' ? "f" : "", c->opts, NULL)) != -1) {
+		if (ch == c->opts[0].val || ch == 'f')
 			*set = 1;
-		else if (*name == NULL && argv[i][0] != '-')
-			*name = argv[i];
+		else if (ch == 'j')
+			cli->json = 1;
 		else
 			return -1;
 	}
-	return *name == NULL || strlen(*name) > 64 ? -1 : 0;
+	if (argc - optind != 1)
+		return -1;
+	*name = argv[optind];
+	return strlen(*name) > 64 ? -1 : 0;
 }
+
+static const struct option delete_opts[] = {{"force", no_argument, NULL, 'F'},
+					    {"json", no_argument, NULL, 'j'},
+					    {NULL, 0, NULL, 0}};
+static const struct uh_cli_doc delete_docs[] = {
+	{NULL, "also while a backup is being made (it is cancelled)", 0},
+	{NULL, NULL, 0},
+};
+const struct uh_cli_command uh_cli_cmd_delete = {
+	"delete", "NAME", "delete a stopped instance and its disk", delete_opts, delete_docs,
+	uh_cmd_delete};
 
 int uh_cmd_delete(struct uh_cli *cli, int argc, char **argv)
 {
@@ -280,8 +337,8 @@ int uh_cmd_delete(struct uh_cli *cli, int argc, char **argv)
 	const char *name;
 	int force, rc;
 
-	if (name_and_flag(argc, argv, "--force", NULL, &name, &force) < 0)
-		return uh_cli_usage(cli, "usage: umlhost delete NAME [--force]");
+	if (name_and_flag(&uh_cli_cmd_delete, cli, argc, argv, &name, &force) < 0)
+		return uh_cli_usage_of(cli, &uh_cli_cmd_delete);
 	snprintf(path, sizeof(path), "/v1/instances/%s%s", name, force ? "?force=1" : "");
 	rc = call(cli, "DELETE", path, NULL, &resp);
 	if (rc != UH_EXIT_OK)
@@ -295,6 +352,9 @@ int uh_cmd_delete(struct uh_cli *cli, int argc, char **argv)
 	return UH_EXIT_OK;
 }
 
+const struct uh_cli_command uh_cli_cmd_list = {"list", "", "the instances, one a line", NULL,
+					       NULL, uh_cmd_list};
+
 int uh_cmd_list(struct uh_cli *cli, int argc, char **argv)
 {
 	json_t *resp = NULL, *i;
@@ -302,7 +362,7 @@ int uh_cmd_list(struct uh_cli *cli, int argc, char **argv)
 	int rc;
 
 	if (argc != 1)
-		return uh_cli_usage(cli, "usage: umlhost list");
+		return uh_cli_usage_of(cli, &uh_cli_cmd_list);
 	if (cli->json) {
 		struct uh_error err;
 		char *raw = NULL;
@@ -343,6 +403,9 @@ static void print_object(json_t *o)
 	}
 }
 
+const struct uh_cli_command uh_cli_cmd_show = {"show", "NAME", "one instance, every field", NULL,
+					       NULL, uh_cmd_show};
+
 int uh_cmd_show(struct uh_cli *cli, int argc, char **argv)
 {
 	char path[256];
@@ -350,7 +413,7 @@ int uh_cmd_show(struct uh_cli *cli, int argc, char **argv)
 	int rc;
 
 	if (argc != 2 || strlen(argv[1]) > 64)
-		return uh_cli_usage(cli, "usage: umlhost show NAME");
+		return uh_cli_usage_of(cli, &uh_cli_cmd_show);
 	snprintf(path, sizeof(path), "/v1/instances/%s", argv[1]);
 	rc = call(cli, "GET", path, NULL, &resp);
 	if (rc != UH_EXIT_OK)
@@ -364,6 +427,10 @@ int uh_cmd_show(struct uh_cli *cli, int argc, char **argv)
 	return UH_EXIT_OK;
 }
 
+const struct uh_cli_command uh_cli_cmd_stats = {
+	"stats", "[NAME]", "CPU, memory, disk and traffic of the instances (or one)", NULL, NULL,
+	uh_cmd_stats};
+
 int uh_cmd_stats(struct uh_cli *cli, int argc, char **argv)
 {
 	char path[256];
@@ -372,7 +439,7 @@ int uh_cmd_stats(struct uh_cli *cli, int argc, char **argv)
 	int rc;
 
 	if (argc > 2 || (argc == 2 && strlen(argv[1]) > 64))
-		return uh_cli_usage(cli, "usage: umlhost stats [NAME]");
+		return uh_cli_usage_of(cli, &uh_cli_cmd_stats);
 	if (argc == 2)
 		snprintf(path, sizeof(path), "/v1/instances/%s/stats", argv[1]);
 	else
@@ -409,6 +476,16 @@ static int write_out(const char *data, size_t len, void *arg)
 	return 0;
 }
 
+static const struct option logs_opts[] = {{"follow", no_argument, NULL, 'f'},
+					  {"json", no_argument, NULL, 'j'},
+					  {NULL, 0, NULL, 0}};
+static const struct uh_cli_doc logs_docs[] = {
+	{NULL, "go on printing what comes (-f)", 0},
+	{NULL, NULL, 0},
+};
+const struct uh_cli_command uh_cli_cmd_logs = {"logs", "NAME", "its console log", logs_opts,
+					       logs_docs, uh_cmd_logs};
+
 int uh_cmd_logs(struct uh_cli *cli, int argc, char **argv)
 {
 	struct uh_error err;
@@ -416,8 +493,8 @@ int uh_cmd_logs(struct uh_cli *cli, int argc, char **argv)
 	char path[256];
 	int follow;
 
-	if (name_and_flag(argc, argv, "--follow", "-f", &name, &follow) < 0)
-		return uh_cli_usage(cli, "usage: umlhost logs NAME [--follow]");
+	if (name_and_flag(&uh_cli_cmd_logs, cli, argc, argv, &name, &follow) < 0)
+		return uh_cli_usage_of(cli, &uh_cli_cmd_logs);
 	snprintf(path, sizeof(path), "/v1/instances/%s/logs%s", name, follow ? "?follow=1" : "");
 	if (uh_client_stream(cli, path, write_out, NULL, &err) < 0)
 		return uh_cli_fail(cli, &err);
@@ -481,22 +558,41 @@ static int events_chunk(const char *data, size_t len, void *arg)
 	return 0;
 }
 
+static const struct option events_opts[] = {{"follow", no_argument, NULL, 'f'},
+					    {"since", required_argument, NULL, 's'},
+					    {"json", no_argument, NULL, 'j'},
+					    {NULL, 0, NULL, 0}};
+static const struct uh_cli_doc events_docs[] = {
+	{NULL, "go on printing events as they come (-f)", 0},
+	{"ID", "only events after this one", 0},
+	{NULL, NULL, 0},
+};
+const struct uh_cli_command uh_cli_cmd_events = {
+	"events", "", "what happened: starts, crashes, backups, guards, ...", events_opts,
+	events_docs, uh_cmd_events};
+
 int uh_cmd_events(struct uh_cli *cli, int argc, char **argv)
 {
 	struct events_ctx c = {.cli = cli};
 	struct uh_error err;
 	char path[128];
 	long long since = 0;
-	int follow = 0, i, r;
+	long v;
+	int follow = 0, ch, r;
 
-	for (i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--follow") == 0 || strcmp(argv[i], "-f") == 0)
+	optind = 0;
+	while ((ch = getopt_long(argc, argv, "f", events_opts, NULL)) != -1) {
+		if (ch == 'f')
 			follow = 1;
-		else if (strcmp(argv[i], "--since") == 0 && i + 1 < argc)
-			since = atoll(argv[++i]);
+		else if (ch == 's' && uh_cli_parse_long(optarg, &v) == 0 && v >= 0)
+			since = v;
+		else if (ch == 'j')
+			cli->json = 1;
 		else
-			return uh_cli_usage(cli, "usage: umlhost events [--follow] [--since ID]");
+			return uh_cli_usage_of(cli, &uh_cli_cmd_events);
 	}
+	if (optind != argc)
+		return uh_cli_usage_of(cli, &uh_cli_cmd_events);
 	if (cli->json && !follow)
 		c.all = json_array();
 	snprintf(path, sizeof(path), "/v1/events?since=%lld%s", since, follow ? "&follow=1" : "");
@@ -511,15 +607,24 @@ int uh_cmd_events(struct uh_cli *cli, int argc, char **argv)
 	return UH_EXIT_OK;
 }
 
+const struct uh_cli_command uh_cli_cmd_disk_flatten = {
+	"disk flatten", "NAME", "make a stopped instance's COW a private image (no template)", NULL,
+	NULL, uh_cmd_disk};
+const struct uh_cli_command uh_cli_cmd_disk_resize = {
+	"disk resize", "NAME SIZE", "grow a stopped instance's private image and its ext4", NULL,
+	NULL, uh_cmd_disk};
+
 int uh_cmd_disk(struct uh_cli *cli, int argc, char **argv)
 {
-	static const char usage[] = "usage: umlhost disk flatten NAME | umlhost disk resize NAME SIZE";
+	const struct uh_cli_command *self =
+		argc >= 2 && strcmp(argv[1], "resize") == 0 ? &uh_cli_cmd_disk_resize
+							    : &uh_cli_cmd_disk_flatten;
 	char path[256];
 	json_t *resp = NULL;
 	int rc;
 
 	if (argc < 3 || strlen(argv[2]) > 64)
-		return uh_cli_usage(cli, "%s", usage);
+		return uh_cli_usage_of(cli, self);
 	if (strcmp(argv[1], "flatten") == 0 && argc == 3) {
 		snprintf(path, sizeof(path), "/v1/instances/%s/flatten", argv[2]);
 		rc = call(cli, "POST", path, json_object(), &resp);
@@ -527,7 +632,7 @@ int uh_cmd_disk(struct uh_cli *cli, int argc, char **argv)
 		snprintf(path, sizeof(path), "/v1/instances/%s/resize", argv[2]);
 		rc = call(cli, "POST", path, json_pack("{s:s}", "size", argv[3]), &resp);
 	} else {
-		return uh_cli_usage(cli, "%s", usage);
+		return uh_cli_usage_of(cli, self);
 	}
 	if (rc != UH_EXIT_OK)
 		return rc;

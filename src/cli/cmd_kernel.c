@@ -10,9 +10,37 @@
 #include <time.h>
 #include <unistd.h>
 
-static const char usage[] =
-	"usage: umlhost kernel build NAME [--source TARBALL] [--config-fragment FILE]\n"
-	"       umlhost kernel list | umlhost kernel rm NAME";
+static const struct option build_opts[] = {{"source", required_argument, NULL, 's'},
+					   {"config-fragment", required_argument, NULL, 'f'},
+					   {"json", no_argument, NULL, 'j'},
+					   {NULL, 0, NULL, 0}};
+static const struct uh_cli_doc build_docs[] = {
+	{"TARBALL", "Debian's kernel source (default /usr/src/linux-source-6.1.tar.xz)", 0},
+	{"FILE", "the config fragment (default the installed hosting.config)", 0},
+	{NULL, NULL, 0},
+};
+const struct uh_cli_command uh_cli_cmd_kernel_build = {
+	"kernel build", "NAME", "build a hosting kernel (sandboxed), with progress", build_opts,
+	build_docs, uh_cmd_kernel};
+const struct uh_cli_command uh_cli_cmd_kernel_list = {
+	"kernel list", "", "kernels: usable on this CPU, default, instances", NULL, NULL,
+	uh_cmd_kernel};
+const struct uh_cli_command uh_cli_cmd_kernel_rm = {
+	"kernel rm", "NAME", "remove a built kernel no instance uses", NULL, NULL, uh_cmd_kernel};
+static const struct option upgrade_opts[] = {{"kernel", required_argument, NULL, 'k'},
+					     {"all", no_argument, NULL, 'a'},
+					     {"parallel", required_argument, NULL, 'p'},
+					     {"json", no_argument, NULL, 'j'},
+					     {NULL, 0, NULL, 0}};
+static const struct uh_cli_doc upgrade_docs[] = {
+	{"NAME", "the kernel to move to", 1},
+	{NULL, "every instance (else the NAMEs given)", 0},
+	{"N", "how many at a time (default 1)", 0},
+	{NULL, NULL, 0},
+};
+const struct uh_cli_command uh_cli_cmd_upgrade = {
+	"upgrade", "[NAME...]", "move instances to a kernel, rolling back at the first failure",
+	upgrade_opts, upgrade_docs, uh_cmd_upgrade};
 
 int uh_cli_follow_build(struct uh_cli *cli, const char *collection, const char *name,
 			json_t **final, struct uh_error *err)
@@ -60,10 +88,7 @@ int uh_cli_follow_build(struct uh_cli *cli, const char *collection, const char *
 
 static int build(struct uh_cli *cli, int argc, char **argv)
 {
-	static const struct option opts[] = {{"source", required_argument, NULL, 's'},
-					     {"config-fragment", required_argument, NULL, 'f'},
-					     {"json", no_argument, NULL, 'j'},
-					     {NULL, 0, NULL, 0}};
+	static const struct option *const opts = build_opts;
 	json_t *body = json_object(), *resp = NULL;
 	struct uh_error err;
 	char abs[PATH_MAX];
@@ -83,7 +108,7 @@ static int build(struct uh_cli *cli, int argc, char **argv)
 			json_object_set_new(body, c == 's' ? "source" : "fragment", json_string(abs));
 		} else {
 			json_decref(body);
-			return uh_cli_usage(cli, "%s", usage);
+			return uh_cli_usage_of(cli, &uh_cli_cmd_kernel_build);
 		}
 	}
 	if (argc - optind != 1) {
@@ -158,7 +183,11 @@ int uh_cmd_kernel(struct uh_cli *cli, int argc, char **argv)
 		}
 		return UH_EXIT_OK;
 	}
-	return uh_cli_usage(cli, "%s", usage);
+	if (argc >= 2 && strcmp(argv[1], "list") == 0)
+		return uh_cli_usage_of(cli, &uh_cli_cmd_kernel_list);
+	if (argc >= 2 && strcmp(argv[1], "rm") == 0)
+		return uh_cli_usage_of(cli, &uh_cli_cmd_kernel_rm);
+	return uh_cli_usage(cli, "unknown kernel subcommand (umlhost help kernel)");
 }
 
 static void print_names(const char *label, json_t *a)
@@ -176,11 +205,7 @@ static void print_names(const char *label, json_t *a)
 
 int uh_cmd_upgrade(struct uh_cli *cli, int argc, char **argv)
 {
-	static const struct option opts[] = {{"kernel", required_argument, NULL, 'k'},
-					     {"all", no_argument, NULL, 'a'},
-					     {"parallel", required_argument, NULL, 'p'},
-					     {"json", no_argument, NULL, 'j'},
-					     {NULL, 0, NULL, 0}};
+	static const struct option *const opts = upgrade_opts;
 	json_t *body = json_object(), *names = json_array(), *resp = NULL, *failed;
 	struct uh_error err;
 	long v;
@@ -209,8 +234,7 @@ int uh_cmd_upgrade(struct uh_cli *cli, int argc, char **argv)
 		default:
 			json_decref(body);
 			json_decref(names);
-			return uh_cli_usage(cli, "usage: umlhost upgrade --kernel NAME [--all | NAME...] "
-						 "[--parallel N]");
+			return uh_cli_usage_of(cli, &uh_cli_cmd_upgrade);
 		}
 	}
 	for (; optind < argc; optind++)

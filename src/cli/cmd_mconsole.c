@@ -10,9 +10,24 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char mc_usage[] =
-	"usage: umlhost mconsole [--uml-dir DIR] [--timeout SECONDS] UMID|SOCKET COMMAND...\n"
-	"       umlhost mconsole --listen NOTIFY_SOCKET [--count N] [--timeout SECONDS]\n";
+static const struct option mc_opts[] = {{"uml-dir", required_argument, NULL, 'u'},
+					{"timeout", required_argument, NULL, 't'},
+					{"listen", required_argument, NULL, 'l'},
+					{"count", required_argument, NULL, 'c'},
+					{"json", no_argument, NULL, 'j'},
+					{"help", no_argument, NULL, 'h'},
+					{NULL, 0, NULL, 0}};
+static const struct uh_cli_doc mc_docs[] = {
+	{"DIR", "where UMID's socket is (UML's uml_dir; default ~/.uml)", 0},
+	{"SECONDS", "how long to wait for the answer (default 5)", 0},
+	{"NOTIFY_SOCKET", "instead: receive mconsole=notify: messages on this socket", 0},
+	{"N", "with --listen: stop after N messages", 0},
+	{NULL, NULL, 0},
+	{NULL, NULL, 0},
+};
+const struct uh_cli_command uh_cli_cmd_mconsole = {
+	"mconsole", "UMID|SOCKET COMMAND...", "a UML management console command (no daemon)",
+	mc_opts, mc_docs, uh_cmd_mconsole};
 
 static int listen_notify(struct uh_cli *cli, const char *path, int count, int timeout_ms)
 {
@@ -67,13 +82,7 @@ out:
 
 int uh_cmd_mconsole(struct uh_cli *cli, int argc, char **argv)
 {
-	static const struct option opts[] = {{"uml-dir", required_argument, NULL, 'u'},
-					     {"timeout", required_argument, NULL, 't'},
-					     {"listen", required_argument, NULL, 'l'},
-					     {"count", required_argument, NULL, 'c'},
-					     {"json", no_argument, NULL, 'j'},
-					     {"help", no_argument, NULL, 'h'},
-					     {NULL, 0, NULL, 0}};
+	static const struct option *const opts = mc_opts;
 	const char *uml_dir = NULL, *listen_path = NULL;
 	uh_autofree char *sock = NULL, *cmd = NULL;
 	struct uh_mc_client *client = NULL;
@@ -102,19 +111,19 @@ int uh_cmd_mconsole(struct uh_cli *cli, int argc, char **argv)
 			cli->json = 1;
 			break;
 		case 'h':
-			fputs(mc_usage, stdout);
+			uh_cli_print_help(&uh_cli_cmd_mconsole, stdout);
 			return UH_EXIT_OK;
 		default:
-			return uh_cli_usage(cli, "%s", mc_usage);
+			return uh_cli_usage_of(cli, &uh_cli_cmd_mconsole);
 		}
 	}
 	if (listen_path != NULL) {
 		if (optind != argc)
-			return uh_cli_usage(cli, "--listen takes no command\n%s", mc_usage);
+			return uh_cli_usage(cli, "--listen takes no command");
 		return listen_notify(cli, listen_path, count, timeout_ms);
 	}
 	if (argc - optind < 2)
-		return uh_cli_usage(cli, "mconsole needs UMID|SOCKET and COMMAND\n%s", mc_usage);
+		return uh_cli_usage_of(cli, &uh_cli_cmd_mconsole);
 
 	/* A name with a slash is a socket path; anything else is a umid, like uml_mconsole. */
 	if (strchr(argv[optind], '/') != NULL) {

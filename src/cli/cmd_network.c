@@ -5,21 +5,34 @@
 #include <stdio.h>
 #include <string.h>
 
-static const char usage[] =
-	"usage: umlhost network create NAME --mode routed --pool CIDR [--uplink IFACE]\n"
-	"       umlhost network create NAME --mode bridge --bridge BRIDGE --pool CIDR "
-	"[--gateway IP]\n"
-	"       umlhost network list | umlhost network rm NAME";
+static const struct option create_opts[] = {{"mode", required_argument, NULL, 'm'},
+					    {"pool", required_argument, NULL, 'p'},
+					    {"uplink", required_argument, NULL, 'u'},
+					    {"bridge", required_argument, NULL, 'b'},
+					    {"gateway", required_argument, NULL, 'g'},
+					    {"json", no_argument, NULL, 'j'},
+					    {NULL, 0, NULL, 0}};
+static const struct uh_cli_doc create_docs[] = {
+	{"routed|bridge", "routed: a tap per instance, routes and proxy ARP/NDP; bridge: taps on "
+			  "a bridge", 1},
+	{"CIDR", "the instances' addresses", 1},
+	{"IFACE", "routed: the interface the addresses are proxied on", 0},
+	{"BRIDGE", "bridge: the bridge the taps join", 0},
+	{"IP", "bridge: the instances' gateway", 0},
+	{NULL, NULL, 0},
+};
+const struct uh_cli_command uh_cli_cmd_network_create = {
+	"network create", "NAME", "a network: its mode and address pool", create_opts, create_docs,
+	uh_cmd_network};
+const struct uh_cli_command uh_cli_cmd_network_list = {
+	"network list", "", "the networks and how many instances each has", NULL, NULL,
+	uh_cmd_network};
+const struct uh_cli_command uh_cli_cmd_network_rm = {
+	"network rm", "NAME", "remove a network no instance uses", NULL, NULL, uh_cmd_network};
 
 static int create(struct uh_cli *cli, int argc, char **argv)
 {
-	static const struct option opts[] = {{"mode", required_argument, NULL, 'm'},
-					     {"pool", required_argument, NULL, 'p'},
-					     {"uplink", required_argument, NULL, 'u'},
-					     {"bridge", required_argument, NULL, 'b'},
-					     {"gateway", required_argument, NULL, 'g'},
-					     {"json", no_argument, NULL, 'j'},
-					     {NULL, 0, NULL, 0}};
+	static const struct option *const opts = create_opts;
 	static const char *const keys[] = {['m'] = "mode", ['p'] = "pool", ['u'] = "uplink",
 					   ['b'] = "bridge", ['g'] = "gateway"};
 	json_t *body = json_object(), *resp = NULL;
@@ -34,7 +47,7 @@ static int create(struct uh_cli *cli, int argc, char **argv)
 			json_object_set_new(body, keys[c], json_string(optarg));
 		} else {
 			json_decref(body);
-			return uh_cli_usage(cli, "%s", usage);
+			return uh_cli_usage_of(cli, &uh_cli_cmd_network_create);
 		}
 	}
 	if (argc - optind != 1) {
@@ -94,5 +107,9 @@ int uh_cmd_network(struct uh_cli *cli, int argc, char **argv)
 		}
 		return UH_EXIT_OK;
 	}
-	return uh_cli_usage(cli, "%s", usage);
+	if (argc >= 2 && strcmp(argv[1], "list") == 0)
+		return uh_cli_usage_of(cli, &uh_cli_cmd_network_list);
+	if (argc >= 2 && strcmp(argv[1], "rm") == 0)
+		return uh_cli_usage_of(cli, &uh_cli_cmd_network_rm);
+	return uh_cli_usage(cli, "unknown network subcommand (umlhost help network)");
 }

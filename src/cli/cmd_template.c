@@ -8,20 +8,44 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char usage[] =
-	"usage: umlhost template import NAME IMAGE\n"
-	"       umlhost template build NAME [--suite bookworm] [--packages a,b] [--size 2G] "
-	"[--mirror URL]\n"
-	"       umlhost template list | umlhost template rm NAME [--version N] [--force]";
+static const struct option build_opts[] = {{"suite", required_argument, NULL, 's'},
+					   {"packages", required_argument, NULL, 'p'},
+					   {"size", required_argument, NULL, 'z'},
+					   {"mirror", required_argument, NULL, 'm'},
+					   {"json", no_argument, NULL, 'j'},
+					   {NULL, 0, NULL, 0}};
+static const struct uh_cli_doc build_docs[] = {
+	{"SUITE", "Debian suite (default bookworm)", 0},
+	{"A,B", "extra packages", 0},
+	{"SIZE", "the image's size (default 2G)", 0},
+	{"URL", "the Debian mirror (http(s):// or file:/)", 0},
+	{NULL, NULL, 0},
+};
+static const struct option rm_opts[] = {{"version", required_argument, NULL, 'v'},
+					{"force", no_argument, NULL, 'F'},
+					{"json", no_argument, NULL, 'j'},
+					{NULL, 0, NULL, 0}};
+static const struct uh_cli_doc rm_docs[] = {
+	{"N", "only this version (default: all of them)", 0},
+	{NULL, "also when backups were made over it (they cannot be restored then)", 0},
+	{NULL, NULL, 0},
+};
+const struct uh_cli_command uh_cli_cmd_template_import = {
+	"template import", "NAME IMAGE", "copy an ext4 image in as a template (a new version)",
+	NULL, NULL, uh_cmd_template};
+const struct uh_cli_command uh_cli_cmd_template_build = {
+	"template build", "NAME", "build a Debian template (mmdebstrap, cloud-init), with progress",
+	build_opts, build_docs, uh_cmd_template};
+const struct uh_cli_command uh_cli_cmd_template_list = {
+	"template list", "", "templates, versions and the instances over them", NULL, NULL,
+	uh_cmd_template};
+const struct uh_cli_command uh_cli_cmd_template_rm = {
+	"template rm", "NAME", "remove a template (no instance may use it)", rm_opts, rm_docs,
+	uh_cmd_template};
 
 static int build(struct uh_cli *cli, int argc, char **argv)
 {
-	static const struct option opts[] = {{"suite", required_argument, NULL, 's'},
-					     {"packages", required_argument, NULL, 'p'},
-					     {"size", required_argument, NULL, 'z'},
-					     {"mirror", required_argument, NULL, 'm'},
-					     {"json", no_argument, NULL, 'j'},
-					     {NULL, 0, NULL, 0}};
+	static const struct option *const opts = build_opts;
 	json_t *body = json_object(), *resp = NULL;
 	struct uh_error err;
 	int c;
@@ -37,7 +61,7 @@ static int build(struct uh_cli *cli, int argc, char **argv)
 			json_object_set_new(body, key, json_string(optarg));
 		} else {
 			json_decref(body);
-			return uh_cli_usage(cli, "%s", usage);
+			return uh_cli_usage_of(cli, &uh_cli_cmd_template_build);
 		}
 	}
 	if (argc - optind != 1) {
@@ -68,7 +92,7 @@ int uh_cmd_template(struct uh_cli *cli, int argc, char **argv)
 	size_t k;
 
 	if (argc < 2)
-		return uh_cli_usage(cli, "%s", usage);
+		return uh_cli_usage_of(cli, &uh_cli_cmd_template_list);
 	if (strcmp(argv[1], "build") == 0)
 		return build(cli, argc - 1, argv + 1);
 	if (strcmp(argv[1], "import") == 0 && argc == 4) {
@@ -115,22 +139,23 @@ int uh_cmd_template(struct uh_cli *cli, int argc, char **argv)
 		json_decref(resp);
 		return UH_EXIT_OK;
 	}
-	if (strcmp(argv[1], "rm") == 0 && argc >= 3) {
+	if (strcmp(argv[1], "rm") == 0) {
 		long v = 0;
-		int force = 0;
+		int force = 0, c;
 
-		for (int a = 3; a < argc; a++) {
-			if (strcmp(argv[a], "--force") == 0) {
+		optind = 0;
+		while ((c = getopt_long(argc - 1, argv + 1, "", rm_opts, NULL)) != -1) {
+			if (c == 'F')
 				force = 1;
-			} else if (strcmp(argv[a], "--version") == 0 && a + 1 < argc) {
-				if (uh_cli_parse_long(argv[++a], &v) < 0 || v < 1)
-					return uh_cli_usage(cli, "%s", usage);
-			} else {
-				return uh_cli_usage(cli, "%s", usage);
-			}
+			else if (c == 'j')
+				cli->json = 1;
+			else if (c != 'v' || uh_cli_parse_long(optarg, &v) < 0 || v < 1)
+				return uh_cli_usage_of(cli, &uh_cli_cmd_template_rm);
 		}
-		if (strlen(argv[2]) > 64)
-			return uh_cli_usage(cli, "%s", usage);
+		/* getopt moved the name behind the options */
+		if (argc - 1 - optind != 1 || strlen(argv[1 + optind]) > 64)
+			return uh_cli_usage_of(cli, &uh_cli_cmd_template_rm);
+		argv[2] = argv[1 + optind];
 		snprintf(url, sizeof(url), "/v1/templates/%s?version=%ld%s", argv[2], v,
 			 force ? "&force=1" : "");
 		if (uh_client_call(cli, "DELETE", url, NULL, &resp, &err) < 0)
@@ -146,5 +171,10 @@ int uh_cmd_template(struct uh_cli *cli, int argc, char **argv)
 		}
 		return UH_EXIT_OK;
 	}
-	return uh_cli_usage(cli, "%s", usage);
+	if (strcmp(argv[1], "import") == 0)
+		return uh_cli_usage_of(cli, &uh_cli_cmd_template_import);
+	if (strcmp(argv[1], "list") == 0)
+		return uh_cli_usage_of(cli, &uh_cli_cmd_template_list);
+	return uh_cli_usage(cli, "unknown template subcommand '%s' (umlhost help template)",
+			    argv[1]);
 }

@@ -37,6 +37,7 @@ struct req {
 	int in_op;
 	int have_response;
 	int status;
+	int ok; /* the route's status on success (200, 201 for what it makes) */
 	json_t *resp;
 	struct req *next; /* in api->pending while an operation runs */
 };
@@ -69,6 +70,51 @@ struct api {
 };
 
 /* ---- responses */
+
+/* The one place an error's kind becomes an HTTP status and a code: the errno class the
+ * domain code set. */
+static const struct {
+	int errnum;
+	int status;
+	const char *code;
+} error_classes[] = {
+	{ENOENT, 404, "not_found"},
+	{EEXIST, 409, "exists"},
+	{EBUSY, 409, "busy"},
+	{ECANCELED, 409, "failed"},	  /* a backup cancelled by delete --force */
+	{EACCES, 403, "permission_denied"},
+	{EPERM, 403, "permission_denied"},
+	{ETIMEDOUT, 504, "timeout"},
+	{ENOSPC, 507, "no_space"},
+	{EBADMSG, 422, "verify_failed"}, /* an archive whose digests or manifest are wrong */
+	{EINVAL, 400, "invalid"},
+	{ENOEXEC, 400, "kernel_unusable"}, /* uh_kernel_check_usable */
+	{EIO, 500, "failed"},		   /* the daemon could not do its part */
+	{ESHUTDOWN, 503, "failed"},	   /* umlhostd is stopping */
+};
+
+int uh_api_error_status(const struct uh_error *err)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(error_classes) / sizeof(error_classes[0]); i++)
+		if (error_classes[i].errnum == err->errnum)
+			return error_classes[i].status;
+	return 400;
+}
+
+/* {"error": message, "code": code, or the class's} */
+json_t *uh_api_error_body(const struct uh_error *err, const char *code)
+{
+	size_t i;
+
+	for (i = 0; code == NULL && i < sizeof(error_classes) / sizeof(error_classes[0]); i++)
+		if (error_classes[i].errnum == err->errnum)
+			code = error_classes[i].code;
+	return json_pack("{s:s, s:s}", "error", err->msg, "code", code ? code : "failed");
+}
+
+
 
 static enum MHD_Result send_text(struct MHD_Connection *c, int status, const char *type,
 				 char *text /* owned */, size_t len)
@@ -104,7 +150,7 @@ static enum MHD_Result send_error(struct MHD_Connection *c, int status, const ch
 	va_start(ap, fmt);
 	vsnprintf(e.msg, sizeof(e.msg), fmt, ap);
 	va_end(ap);
-	return send_json(c, status, uh_error_body(&e, code));
+	return send_json(c, status, uh_api_error_body(&e, code));
 }
 
 /* ---- asynchronous operations */
@@ -112,7 +158,7 @@ static enum MHD_Result send_error(struct MHD_Connection *c, int status, const ch
 /* An operation's error: its status from the errno class, its {"error", "code"} body. */
 static enum MHD_Result send_err(struct req *r, struct uh_error *err)
 {
-	return send_json(r->conn, uh_error_status(err), uh_error_body(err, NULL));
+	return send_json(r->conn, uh_api_error_status(err), uh_api_error_body(err, NULL));
 }
 
 static void mhd_kick_due(void *arg)
@@ -130,12 +176,12 @@ static void mhd_kick(struct api *api)
 		api->kick = uh_loop_after(api->d->loop, 0, mhd_kick_due, api);
 }
 
-static void op_done(void *ctx, int status, json_t *body)
+static void op_done(void *ctx, const struct uh_error *err, json_t *result)
 {
 	struct req *r = ctx, **pp;
 
-	r->status = status;
-	r->resp = body;
+	r->status = err ? uh_api_error_status(err) : r->ok;
+	r->resp = err ? uh_api_error_body(err, NULL) : result ? result : json_object();
 	r->have_response = 1;
 	for (pp = &r->api->pending; *pp; pp = &(*pp)->next) {
 		if (*pp == r) {
@@ -462,6 +508,7 @@ static enum MHD_Result h_instance_op(struct req *r, const struct api_route *rt,
 static enum MHD_Result h_instance_backup(struct req *r, const struct api_route *rt,
 					 const struct uh_route_args *a, json_t *body)
 {
+	r->ok = 201;
 	async_begin(r);
 	uh_backup_create(r->api->d, a->v[0], json_string_value(json_object_get(body, "to")), 0,
 			 op_done, r);
@@ -547,7 +594,7 @@ static enum MHD_Result h_built_list(struct req *r, const struct api_route *rt,
 	json_t *out = built[rt->arg].list(r->api->d, &err);
 
 	if (out == NULL)
-		return send_json(r->conn, 500, uh_error_body(&err, NULL));
+		return send_json(r->conn, 500, uh_api_error_body(&err, NULL));
 	return send_json(r->conn, 200, out);
 }
 
@@ -639,6 +686,7 @@ static enum MHD_Result h_archives(struct req *r, const struct api_route *rt,
 	struct uh_daemon *d = r->api->d;
 	const char *archive = json_string_value(json_object_get(body, "archive"));
 
+	r->ok = rt->arg == ARCHIVE_RESTORE ? 201 : 200;
 	async_begin(r);
 	switch (rt->arg) {
 	case ARCHIVE_RESTORE:
@@ -663,7 +711,7 @@ static enum MHD_Result h_networks(struct req *r, const struct api_route *rt,
 	json_t *out = uh_network_list(r->api->d, &err);
 
 	if (out == NULL)
-		return send_json(r->conn, 500, uh_error_body(&err, NULL));
+		return send_json(r->conn, 500, uh_api_error_body(&err, NULL));
 	return send_json(r->conn, 200, out);
 }
 
@@ -764,7 +812,8 @@ static enum MHD_Result dispatch(struct req *r, const char *method, const char *u
 		return send_error(r->conn, 405, "invalid", "method %s not allowed on %s (%s)",
 				  method, url, allow);
 	if ((routes[i].flags & ROUTE_BODY) && (body = parse_body(r, &err)) == NULL)
-		return send_json(r->conn, 400, uh_error_body(&err, "invalid"));
+		return send_json(r->conn, 400, uh_api_error_body(&err, "invalid"));
+	r->ok = 200;
 	ret = routes[i].fn(r, &routes[i], &args, body);
 	json_decref(body);
 	return ret;
@@ -966,7 +1015,7 @@ void uh_api_stop(struct uh_daemon *d)
 		struct uh_error e;
 		uh_errx(&e, "umlhostd is shutting down");
 		r->status = 503;
-		r->resp = uh_error_body(&e, "shutting_down");
+		r->resp = uh_api_error_body(&e, "shutting_down");
 		r->have_response = 1;
 		if (r->suspended) {
 			r->suspended = 0;

@@ -92,7 +92,7 @@ static struct uh_backup_job *job_new(struct uh_daemon *d, const char *kind, uh_d
 }
 
 /* Answer once, remove everything the job made, forget it. */
-static void job_finish(struct uh_backup_job *j, int status, json_t *body)
+static void job_finish(struct uh_backup_job *j, const struct uh_error *err, json_t *result)
 {
 	struct uh_daemon *d = j->d;
 	struct uh_instance *inst;
@@ -118,17 +118,26 @@ static void job_finish(struct uh_backup_job *j, int status, json_t *body)
 	json_decref(j->manifest);
 	json_decref(j->out);
 	if (j->done)
-		j->done(j->ctx, status, body);
+		j->done(j->ctx, err, result);
 	else
-		json_decref(body);
+		json_decref(result);
 	free(j);
 }
 
-static void job_fail(struct uh_backup_job *j, int status, struct uh_error *err, const char *code)
+/* The job failed: err's errno class says how (the API maps it to a status). */
+static void job_fail(struct uh_backup_job *j, struct uh_error *err)
 {
 	if (strcmp(j->kind, "create") == 0)
 		uh_daemon_event(j->d, j->name, "backup-failed", "%s", err->msg);
-	job_finish(j, status ? status : uh_error_status(err), uh_error_body(err, code));
+	job_finish(j, err, NULL);
+}
+
+/* A failure of the archive (digests, manifest) or of the daemon itself, whatever errno the
+ * call that found it set. */
+static void job_fail_as(struct uh_backup_job *j, struct uh_error *err, int errnum)
+{
+	err->errnum = errnum;
+	job_fail(j, err);
 }
 
 static void job_path(const struct uh_backup_job *j, const char *file, char *out, size_t len)
@@ -211,8 +220,8 @@ void uh_backup_shutdown(struct uh_daemon *d)
 
 	/* a helper does not outlive the daemon: it removes its partial archive on SIGTERM */
 	while (d->backup_jobs) {
-		uh_errc(&err, ECANCELED, "umlhostd is stopping");
-		job_fail(d->backup_jobs, 503, &err, NULL);
+		uh_errc(&err, ESHUTDOWN, "umlhostd is stopping");
+		job_fail(d->backup_jobs, &err);
 	}
 }
 
@@ -223,7 +232,7 @@ static void create_cancel(void *arg)
 	struct uh_error err;
 
 	uh_errc(&err, ECANCELED, "backup %s: cancelled: the instance is being deleted", j->name);
-	job_fail(j, 409, &err, NULL);
+	job_fail(j, &err);
 }
 
 /* ---- create */
@@ -414,7 +423,7 @@ static void create_freeze(struct uh_backup_job *j)
 		return;
 fail:
 	uh_mc_result_clear(&res);
-	job_fail(j, 0, &err, NULL);
+	job_fail(j, &err);
 }
 
 static void create_sync_poll(void *arg)
@@ -433,7 +442,7 @@ static void create_sync_poll(void *arg)
 			inst ? "backup %s: the guest did not finish its sync within %d s"
 			     : "backup %s: the instance is gone",
 			j->name, SYNC_WAIT_MS / 1000);
-		job_fail(j, 0, &err, NULL);
+		job_fail(j, &err);
 		return;
 	}
 	j->timer = uh_loop_after(j->d->loop, SYNC_POLL_MS, create_sync_poll, j);
@@ -446,7 +455,7 @@ static void create_archived(struct uh_backup_job *j, json_t *res)
 
 	if (!json_is_true(json_object_get(res, "ok"))) {
 		result_err(res, &err);
-		job_fail(j, err.errnum == ENOSPC ? 507 : 0, &err, NULL);
+		job_fail(j, &err);
 		return;
 	}
 	{
@@ -482,7 +491,7 @@ static void create_archived(struct uh_backup_job *j, json_t *res)
 			return;
 		j->out = NULL;
 	}
-	job_finish(j, 201, out);
+	job_finish(j, NULL, out);
 }
 
 void uh_backup_create(struct uh_daemon *d, const char *name, const char *to, int scheduled,
@@ -562,12 +571,14 @@ void uh_backup_create(struct uh_daemon *d, const char *name, const char *to, int
 	j->timer = uh_loop_after(d->loop, SYNC_POLL_MS, create_sync_poll, j);
 	return;
 fail:
+	if (status == 400)
+		err.errnum = EINVAL;
 	if (j) {
-		job_fail(j, status, &err, NULL);
+		job_fail(j, &err);
 		return;
 	}
 	if (done)
-		done(ctx, status ? status : uh_error_status(&err), uh_error_body(&err, NULL));
+		done(ctx, &err, NULL);
 	if (inst)
 		uh_daemon_event(d, name, "backup-failed", "%s", err.msg);
 }
@@ -611,10 +622,10 @@ static void verify_done(struct uh_backup_job *j, json_t *res)
 	if (!json_is_true(json_object_get(res, "ok")))
 		result_err(res, &err);
 	if (!json_is_true(json_object_get(res, "ok")) || check_recorded(j, res, &err) < 0) {
-		job_fail(j, 422, &err, "verify_failed");
+		job_fail_as(j, &err, EBADMSG);
 		return;
 	}
-	job_finish(j, 200,
+	job_finish(j, NULL,
 		   json_pack("{s:s, s:b, s:O, s:O}", "archive", j->target, "ok", 1, "sha256",
 			     json_object_get(res, "sha256"), "manifest",
 			     json_object_get(res, "manifest")));
@@ -642,17 +653,19 @@ void uh_backup_verify(struct uh_daemon *d, const char *archive, uh_done_fn done,
 	const char *args[] = {"verify", canon, NULL};
 
 	if (check_archive_arg(archive, "verify", canon, sizeof(canon), &err) < 0) {
-		done(ctx, 400, uh_error_body(&err, "invalid"));
+		err.errnum = EINVAL;
+		done(ctx, &err, NULL);
 		return;
 	}
 	j = job_new(d, "verify", done, ctx, &err);
 	if (j == NULL) {
-		done(ctx, 500, uh_error_body(&err, NULL));
+		err.errnum = EIO;
+		done(ctx, &err, NULL);
 		return;
 	}
 	snprintf(j->target, sizeof(j->target), "%s", canon);
 	if (job_spawn(j, args, verify_done, &err) < 0)
-		job_fail(j, 500, &err, NULL);
+		job_fail_as(j, &err, EIO);
 }
 
 /* ---- restore: extract (verified) into a temp directory, check the template the disk was
@@ -751,13 +764,13 @@ static void restore_create(struct uh_backup_job *j)
 	json_decref(def);
 	json_decref(params);
 	json_decref(dropped);
-	job_finish(j, 200, created);
+	job_finish(j, NULL, created);
 	return;
 fail:
 	json_decref(def);
 	json_decref(params);
 	json_decref(dropped);
-	job_fail(j, 0, &err, NULL);
+	job_fail(j, &err);
 }
 
 static void restore_hashed(struct uh_backup_job *j, json_t *res)
@@ -768,7 +781,7 @@ static void restore_hashed(struct uh_backup_job *j, json_t *res)
 
 	if (!json_is_true(json_object_get(res, "ok"))) {
 		result_err(res, &err);
-		job_fail(j, 0, &err, NULL);
+		job_fail(j, &err);
 		return;
 	}
 	if (want && (have == NULL || strcmp(want, have) != 0)) {
@@ -778,7 +791,7 @@ static void restore_hashed(struct uh_backup_job *j, json_t *res)
 			json_string_value(json_object_get(j->manifest, "template")),
 			(int)json_integer_value(json_object_get(j->manifest, "template_version")),
 			have ? have : "?", want);
-		job_fail(j, 409, &err, NULL);
+		job_fail(j, &err);
 		return;
 	}
 	restore_create(j);
@@ -798,7 +811,7 @@ static void restore_extracted(struct uh_backup_job *j, json_t *res)
 	if (!json_is_true(json_object_get(res, "ok")))
 		result_err(res, &err);
 	if (!json_is_true(json_object_get(res, "ok")) || check_recorded(j, res, &err) < 0) {
-		job_fail(j, 422, &err, "verify_failed");
+		job_fail_as(j, &err, EBADMSG);
 		return;
 	}
 	j->manifest = json_incref(man);
@@ -806,11 +819,11 @@ static void restore_extracted(struct uh_backup_job *j, json_t *res)
 	if (name == NULL || (!flat && tpl == NULL)) {
 		uh_errx(&err, "backup restore: %s has no instance or template in its manifest",
 			j->target);
-		job_fail(j, 422, &err, NULL);
+		job_fail_as(j, &err, EBADMSG);
 		return;
 	}
 	if (restore_refuse_existing(d, name, &err) < 0) {
-		job_fail(j, 0, &err, NULL);
+		job_fail(j, &err);
 		return;
 	}
 	if (flat) {
@@ -822,7 +835,7 @@ static void restore_extracted(struct uh_backup_job *j, json_t *res)
 			"backup restore: template '%s' version %d is missing (the backup's disk is a "
 			"COW over it)",
 			tpl, version ? version : 1);
-		job_fail(j, 0, &err, NULL);
+		job_fail(j, &err);
 		return;
 	}
 	if (json_object_get(man, "template_sha256") == NULL) {
@@ -830,7 +843,7 @@ static void restore_extracted(struct uh_backup_job *j, json_t *res)
 		return;
 	}
 	if (job_spawn(j, args, restore_hashed, &err) < 0)
-		job_fail(j, 500, &err, NULL);
+		job_fail_as(j, &err, EIO);
 }
 
 void uh_backup_restore(struct uh_daemon *d, const char *archive, const char *as,
@@ -879,11 +892,13 @@ void uh_backup_restore(struct uh_daemon *d, const char *archive, const char *as,
 	}
 	return;
 fail:
+	if (status == 400)
+		err.errnum = EINVAL;
 	if (j) {
-		job_fail(j, status, &err, NULL);
+		job_fail(j, &err);
 		return;
 	}
-	done(ctx, status ? status : uh_error_status(&err), uh_error_body(&err, NULL));
+	done(ctx, &err, NULL);
 }
 
 /* ---- list and prune (the local default directory) */
@@ -977,10 +992,10 @@ static void listed(struct uh_backup_job *j, json_t *res)
 
 	if (!json_is_true(json_object_get(res, "ok"))) {
 		result_err(res, &err);
-		job_fail(j, 0, &err, NULL);
+		job_fail(j, &err);
 		return;
 	}
-	job_finish(j, 200, json_incref(json_object_get(res, "archives")));
+	job_finish(j, NULL, json_incref(json_object_get(res, "archives")));
 }
 
 void uh_backup_list_from(struct uh_daemon *d, const char *name, const char *from,
@@ -994,19 +1009,21 @@ void uh_backup_list_from(struct uh_daemon *d, const char *name, const char *from
 
 	if ((name && uh_validate_name("instance", name, &err) < 0) ||
 	    uh_target_parse(from, &t, &err) < 0) {
-		done(ctx, 400, uh_error_body(&err, NULL));
+		err.errnum = EINVAL;
+		done(ctx, &err, NULL);
 		return;
 	}
 	j = job_new(d, "list", done, ctx, &err);
 	if (j == NULL) {
-		done(ctx, 500, uh_error_body(&err, NULL));
+		err.errnum = EIO;
+		done(ctx, &err, NULL);
 		return;
 	}
 	canonical(&t, j->dir, sizeof(j->dir));
 	snprintf(prefix, sizeof(prefix), "%s-", name ? name : "");
 	args[3] = j->dir;
 	if (job_spawn(j, name ? args : args + 2, listed, &err) < 0)
-		job_fail(j, 500, &err, NULL);
+		job_fail_as(j, &err, EIO);
 }
 
 /* ---- what template rm must not break silently */
@@ -1069,10 +1086,10 @@ static void prune_done(struct uh_backup_job *j, json_t *res)
 		result_err(res, &err);
 		if (j->out) { /* a scheduled backup: it was made, only the pruning failed */
 			uh_daemon_event(j->d, j->name, "backup-prune-failed", "%s", err.msg);
-			job_finish(j, 201, json_incref(j->out));
+			job_finish(j, NULL, json_incref(j->out));
 			return;
 		}
-		job_fail(j, 0, &err, NULL);
+		job_fail(j, &err);
 		return;
 	}
 	{
@@ -1087,10 +1104,10 @@ static void prune_done(struct uh_backup_job *j, json_t *res)
 			(long long)json_integer_value(json_object_get(res, "kept")),
 			json_array_size(json_object_get(res, "removed")));
 	if (j->out) {
-		job_finish(j, 201, json_incref(j->out));
+		job_finish(j, NULL, json_incref(j->out));
 		return;
 	}
-	job_finish(j, 200,
+	job_finish(j, NULL,
 		   json_pack("{s:s, s:s, s:O, s:O}", "instance", j->name, "dir", j->dir, "kept",
 			     json_object_get(res, "kept"), "removed",
 			     json_object_get(res, "removed")));
@@ -1114,7 +1131,11 @@ void uh_backup_prune(struct uh_daemon *d, const char *name, int keep, const char
 	struct uh_error err;
 	int status = 400;
 
-	if (name == NULL || uh_validate_name("instance", name, &err) < 0)
+	if (name == NULL) {
+		uh_errx(&err, "backup prune: an instance name is needed");
+		goto fail;
+	}
+	if (uh_validate_name("instance", name, &err) < 0)
 		goto fail;
 	if (keep < 1) {
 		uh_errx(&err, "backup prune: --keep must be at least 1");
@@ -1134,10 +1155,11 @@ void uh_backup_prune(struct uh_daemon *d, const char *name, int keep, const char
 	else
 		default_dir(d, name, j->dir, sizeof(j->dir));
 	if (prune_spawn(j, keep, &err) < 0)
-		job_fail(j, 500, &err, NULL);
+		job_fail_as(j, &err, EIO);
 	return;
 fail:
-	done(ctx, status, uh_error_body(&err, NULL));
+	err.errnum = status == 500 ? EIO : EINVAL;
+	done(ctx, &err, NULL);
 }
 
 /* ---- schedules: checked every second; each backup answers with events */

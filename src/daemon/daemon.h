@@ -16,11 +16,14 @@
 #include "mconsole/mconsole_notify.h"
 #include "net/netlink.h"
 #include "store/store.h"
+#include "util/error.h"
 #include "util/ratelimit.h"
 
 struct uh_daemon;
 
-typedef void (*uh_done_fn)(void *ctx, int status, json_t *body);
+/* How an operation that may take time answers, exactly once: err (its errno class says what
+ * kind of failure; the API turns it into a status) or result (taken over; may be NULL). */
+typedef void (*uh_done_fn)(void *ctx, const struct uh_error *err, json_t *result);
 
 enum uh_op_type { UH_OP_START, UH_OP_STOP, UH_OP_KILL, UH_OP_RESTART, UH_OP_REBOOT, UH_OP_DELETE };
 
@@ -196,8 +199,6 @@ json_t *uh_net_json(struct uh_instance *inst);
 void uh_net_reconcile(struct uh_daemon *d);
 void uh_net_init(struct uh_daemon *d);
 
-/* instance.c: "24h", "30m", "10s", "2d" (at least 1 s). */
-int uh_parse_duration(const char *s, int64_t *out);
 
 /* instance.c: offline disk operations */
 /* disk.c: on a stopped instance, in a forked worker; `done` is called once. Flatten: the
@@ -329,15 +330,15 @@ void uh_upgrade_start(struct uh_daemon *d, json_t *params, uh_done_fn done, void
 
 /* api.c */
 int uh_api_start(struct uh_daemon *d, struct uh_error *err);
+/* An error's HTTP status and {"error", "code"} body, from its errno class (one table; code
+ * NULL: the class's). */
+int uh_api_error_status(const struct uh_error *err);
+json_t *uh_api_error_body(const struct uh_error *err, const char *code);
 /* The route table (for its unit test): n entries of `stride` bytes, each a struct uh_route
  * first (route.h). */
 struct uh_route;
 const struct uh_route *uh_api_routes(size_t *n, size_t *stride);
 void uh_api_stop(struct uh_daemon *d);
 
-/* An error for the API: its HTTP status from the errno class (ENOENT 404, EEXIST/EBUSY 409,
- * EACCES 403, ETIMEDOUT 504, else 400) and its {"error", "code"} body. */
-int uh_error_status(const struct uh_error *err);
-json_t *uh_error_body(const struct uh_error *err, const char *code);
 
 #endif

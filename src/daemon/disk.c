@@ -171,14 +171,14 @@ static void flatten_done(void *arg, int rc, struct uh_error *err)
 	}
 	if (rc < 0) {
 		unlink(op->img);
-		op->done(op->ctx, uh_error_status(err), uh_error_body(err, NULL));
+		op->done(op->ctx, err, NULL);
 		free(op);
 		return;
 	}
 	unlink(op->disk);
 	uh_daemon_event(op->d, op->name, "disk-flattened", "%s (was a COW over %s version %d)",
 			op->img, inst->rec.template_name, inst->rec.template_version);
-	op->done(op->ctx, 200, uh_instance_json(inst));
+	op->done(op->ctx, NULL, uh_instance_json(inst));
 	free(op);
 }
 
@@ -210,7 +210,7 @@ void uh_disk_flatten(struct uh_daemon *d, const char *name, uh_done_fn done, voi
 	}
 	return;
 fail:
-	done(ctx, uh_error_status(&err), uh_error_body(&err, NULL));
+	done(ctx, &err, NULL);
 }
 
 /* ---- resize */
@@ -363,7 +363,7 @@ static void resize_done(void *arg, int rc, struct uh_error *err)
 	if (rc < 0 || inst == NULL) {
 		if (rc == 0)
 			uh_errc(err, ENOENT, "%s: the instance is gone", op->name);
-		op->done(op->ctx, uh_error_status(err), uh_error_body(err, NULL));
+		op->done(op->ctx, err, NULL);
 		free(op);
 		return;
 	}
@@ -371,7 +371,7 @@ static void resize_done(void *arg, int rc, struct uh_error *err)
 	uh_daemon_event(op->d, op->name, "disk-resized", "%s -> %s", op->disk, sz);
 	out = uh_instance_json(inst);
 	json_object_set_new(out, "disk_bytes", json_integer((json_int_t)op->bytes));
-	op->done(op->ctx, 200, out);
+	op->done(op->ctx, NULL, out);
 	free(op);
 }
 
@@ -442,7 +442,7 @@ void uh_disk_resize(struct uh_daemon *d, const char *name, const char *size, uh_
 	}
 	return;
 fail:
-	done(ctx, uh_error_status(&err), uh_error_body(&err, NULL));
+	done(ctx, &err, NULL);
 }
 
 /* ---- after a restart: a worker's record left in an instance's directory */

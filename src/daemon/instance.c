@@ -7,6 +7,7 @@
 #include "daemon/budget.h"
 #include "backup/target.h"
 #include "daemon/daemon.h"
+#include "daemon/instance_spec.h"
 #include "jail/idrange.h"
 #include "kernel/args.h"
 #include "cow/cow_file.h"
@@ -170,59 +171,6 @@ static void console_tail(const struct uh_instance *inst, char *out, size_t len)
 		size_t used = strlen(out);
 		snprintf(out + used, len - used, "%s%s", i ? " | " : "", lines[i]);
 	}
-}
-
-int uh_error_status(const struct uh_error *err)
-{
-	switch (err->errnum) {
-	case ENOENT:
-		return 404;
-	case EEXIST:
-	case EBUSY:
-		return 409;
-	case EACCES:
-	case EPERM:
-		return 403;
-	case ETIMEDOUT:
-		return 504;
-	case ENOSPC:
-		return 507;
-	default:
-		return 400;
-	}
-}
-
-json_t *uh_error_body(const struct uh_error *err, const char *code)
-{
-	if (code == NULL) {
-		switch (err->errnum) {
-		case ENOENT:
-			code = "not_found";
-			break;
-		case EEXIST:
-			code = "exists";
-			break;
-		case EBUSY:
-			code = "busy";
-			break;
-		case EACCES:
-		case EPERM:
-			code = "permission_denied";
-			break;
-		case ETIMEDOUT:
-			code = "timeout";
-			break;
-		case ENOSPC:
-			code = "no_space";
-			break;
-		case ENOEXEC: /* uh_kernel_check_usable */
-			code = "kernel_unusable";
-			break;
-		default:
-			code = "failed";
-		}
-	}
-	return json_pack("{s:s, s:s}", "error", err->msg, "code", code);
 }
 
 /* ---- lookup, paths, JSON */
@@ -420,44 +368,7 @@ uint64_t uh_daemon_committed_mib(struct uh_daemon *d)
 /* ---- create */
 
 /* "24h", "30m", "10s", "2d" or plain seconds; at least 1 s. */
-int uh_parse_duration(const char *s, int64_t *out)
-{
-	char *end;
-	long long v = strtoll(s, &end, 10);
-	int64_t mul = 1;
-
-	if (end == s || v < 1)
-		return -1;
-	if (*end == 'd')
-		mul = 86400;
-	else if (*end == 'h')
-		mul = 3600;
-	else if (*end == 'm')
-		mul = 60;
-	else if (*end != 's' && *end != '\0')
-		return -1;
-	if (*end && end[1])
-		return -1;
-	if (v > 3650LL * 86400 / mul)
-		return -1;
-	*out = (int64_t)v * mul;
-	return 0;
-}
-
 /* Whether the space-separated list holds exactly `path`. */
-static int has_disk(const char *list, const char *path)
-{
-	size_t n = strlen(path);
-	const char *p = list;
-
-	while ((p = strstr(p, path)) != NULL) {
-		if ((p == list || p[-1] == ' ') && (p[n] == '\0' || p[n] == ' '))
-			return 1;
-		p += n;
-	}
-	return 0;
-}
-
 /* <dir>/swap.img: sparse, formatted by mkswap, the instance's own. */
 static int make_swap(struct uh_instance *inst, struct uh_error *err)
 {
@@ -546,189 +457,59 @@ int uh_instance_create_from(struct uh_daemon *d, json_t *p, const struct uh_disk
 			    json_t **out, struct uh_error *err)
 {
 	int flat = src && src->flat;
-	const char *name = json_string_value(json_object_get(p, "name"));
-	const char *tpl = json_string_value(json_object_get(p, "template"));
-	const char *memory = json_string_value(json_object_get(p, "memory"));
-	const char *restart = json_string_value(json_object_get(p, "restart"));
-	const char *kernel = json_string_value(json_object_get(p, "kernel"));
-	json_t *args = json_object_get(p, "kernel_args"), *a;
-	struct uh_instance_rec rec = {0};
+	struct uh_instance_limits lim = {d->cfg.default_memory_mib, d->cfg.min_memory_mib,
+					 uh_host_memory_mib(), sysconf(_SC_NPROCESSORS_ONLN)};
+	struct uh_instance_spec spec;
+	struct uh_instance_rec rec;
 	struct uh_template_rec t;
 	struct uh_instance *inst;
-	uint64_t bytes, host = uh_host_memory_mib();
-	char hs[32];
-	size_t idx;
+	const char *name, *tpl;
 	int r;
 
-	if (name == NULL)
-		return uh_errx(err, "create: a name is required");
-	if (uh_validate_name("instance", name, err) < 0)
+	/* what the request says, checked without touching anything */
+	if (uh_instance_spec_parse(p, flat, &lim, &spec, err) < 0)
 		return -1;
-	if (tpl == NULL && !flat)
-		return uh_errx(err, "%s: --template is required", name);
-	if (tpl && uh_validate_name("template", tpl, err) < 0)
-		return uh_err_prefix(err, "%s", name);
-	if (memory == NULL) {
-		bytes = d->cfg.default_memory_mib << 20;
-	} else if (uh_parse_size(memory, &bytes, err) < 0) {
-		return uh_err_prefix(err, "%s: --memory", name);
-	}
-	uh_format_size(host << 20, hs, sizeof(hs));
-	if ((bytes >> 20) < d->cfg.min_memory_mib || bytes % (1 << 20) != 0)
-		return uh_errx(err, "%s: memory %s is below the minimum %luM (or not whole MiB); "
-				    "UML does not boot with less",
-			       name, memory ? memory : "?", (unsigned long)d->cfg.min_memory_mib);
-	if ((bytes >> 20) > host)
-		return uh_errx(err, "%s: memory %s exceeds the host's RAM + swap (%s)", name,
-			       memory ? memory : "?", hs);
-	if (restart == NULL)
-		restart = "no";
-	if (strcmp(restart, "no") != 0 && strcmp(restart, "on-failure") != 0 &&
-	    strcmp(restart, "always") != 0)
-		return uh_errx(err, "%s: --restart must be no, on-failure or always, not '%s'",
-			       name, restart);
-	{
-		const char *q = json_string_value(json_object_get(p, "cpu_quota"));
-		json_t *pm = json_object_get(p, "pids_max");
-
-		if (q != NULL) {
-			char *end;
-			long v = strtol(q, &end, 10);
-
-			if (end == q || (*end != '%' && *end != '\0') || (*end == '%' && end[1]) ||
-			    v < 1 || v > 100 * sysconf(_SC_NPROCESSORS_ONLN))
-				return uh_errx(err, "%s: --cpu-quota must be a percentage of one core from "
-						    "1%% to %ld%%, not '%s'",
-					       name, 100 * sysconf(_SC_NPROCESSORS_ONLN), q);
-			rec.cpu_quota_pct = (int)v;
-		}
-		if (pm != NULL) {
-			if (!json_is_integer(pm) || json_integer_value(pm) < 16 ||
-			    json_integer_value(pm) > (1 << 22))
-				return uh_errx(err, "%s: --pids-max must be a number from 16 to %d", name,
-					       1 << 22);
-			rec.pids_max = (int)json_integer_value(pm);
-		}
-	}
-	if (kernel != NULL) {
+	rec = spec.rec;
+	name = rec.name;
+	tpl = rec.template_name[0] ? rec.template_name : NULL;
+	/* then what needs the daemon: the kernel, the disk files, the name, the template */
+	if (spec.kernel_named) {
 		char kpath[PATH_MAX];
 
-		if (uh_validate_name("kernel", kernel, err) < 0 ||
-		    uh_kernel_resolve(d, kernel, kpath, sizeof(kpath), err) < 0)
+		if (uh_kernel_resolve(d, rec.kernel, kpath, sizeof(kpath), err) < 0)
 			return uh_err_prefix(err, "%s", name);
-		snprintf(rec.kernel, sizeof(rec.kernel), "%s", kernel);
 	} else {
 		uh_kernel_default(d, rec.kernel);
 	}
 	/* an instance that could only crash at init is not made */
 	if (uh_kernel_check_usable(d, rec.kernel, err) < 0)
 		return uh_err_prefix(err, "%s", name);
-	if (args != NULL && !json_is_array(args))
-		return uh_errx(err, "%s: kernel_args must be an array", name);
-	json_array_foreach(args, idx, a) {
-		const char *s = json_string_value(a);
-		size_t used = strlen(rec.kernel_args);
-
-		if (s == NULL || uh_kernel_arg_check(s, err) < 0)
-			return uh_err_prefix(err, "%s", name);
-		if (used + strlen(s) + 2 > sizeof(rec.kernel_args))
-			return uh_errx(err, "%s: kernel arguments are too long", name);
-		snprintf(rec.kernel_args + used, sizeof(rec.kernel_args) - used, "%s%s",
-			 used ? " " : "", s);
-	}
 	{
-		json_t *keys = json_object_get(p, "ssh_keys"), *k;
-		size_t ki;
+		/* checked here for a clear answer; given away (by descriptor) at the end */
+		char list[sizeof(rec.disks)], *path, *save = NULL;
 
-		if (keys != NULL && !json_is_array(keys))
-			return uh_errx(err, "%s: ssh_keys must be an array", name);
-		json_array_foreach(keys, ki, k)
-			if (!json_is_string(k) || uh_seed_check_key(json_string_value(k), err) < 0)
-				return uh_err_prefix(err, "%s", name);
-	}
-	{
-		const char *every = json_string_value(json_object_get(p, "backup_every"));
-		json_t *keep = json_object_get(p, "backup_keep");
+		snprintf(list, sizeof(list), "%s", rec.disks);
+		for (path = strtok_r(list, " ", &save); path; path = strtok_r(NULL, " ", &save)) {
+			int dfd = uh_data_disk_open(d, name, path, err);
 
-		if (every && uh_parse_duration(every, &rec.backup_every_s) < 0)
-			return uh_errx(err, "%s: --backup-every must be a duration like 24h, 30m or 10s, "
-					    "not '%s'",
-				       name, every);
-		if (keep && (!json_is_integer(keep) || json_integer_value(keep) < 1 ||
-			     json_integer_value(keep) > 10000))
-			return uh_errx(err, "%s: --backup-keep must be a number from 1", name);
-		if (keep && !every)
-			return uh_errx(err, "%s: --backup-keep goes with --backup-every", name);
-		{
-			const char *to = json_string_value(json_object_get(p, "backup_to"));
-			struct uh_target bt;
-
-			if (to && !every)
-				return uh_errx(err, "%s: --backup-to goes with --backup-every", name);
-			if (to && (uh_target_parse(to, &bt, err) < 0 ||
-				   strlen(to) >= sizeof(rec.backup_to)))
-				return uh_err_prefix(err, "%s: --backup-to", name);
-			snprintf(rec.backup_to, sizeof(rec.backup_to), "%s", to ? to : "");
-		}
-		rec.backup_keep = keep ? (int)json_integer_value(keep) : 0;
-		rec.backup_last = time(NULL); /* the first one an interval after creation */
-	}
-	{
-		const char *swap = json_string_value(json_object_get(p, "swap"));
-		json_t *disks = json_object_get(p, "disks"), *dv;
-		size_t di;
-		uint64_t sb;
-
-		if (swap) {
-			if (uh_parse_size(swap, &sb, err) < 0)
-				return uh_err_prefix(err, "%s: --swap", name);
-			if (sb < (16ULL << 20) || sb > (64ULL << 30) || sb % (1 << 20))
-				return uh_errx(err, "%s: --swap must be whole MiB from 16M to 64G", name);
-			rec.swap_mib = sb >> 20;
-		}
-		if (disks != NULL && !json_is_array(disks))
-			return uh_errx(err, "%s: disks must be an array", name);
-		if (json_array_size(disks) > 8)
-			return uh_errx(err, "%s: at most 8 --disk", name);
-		json_array_foreach(disks, di, dv) {
-			const char *path = json_string_value(dv);
-			size_t used = strlen(rec.disks);
-			int dfd;
-
-			if (path == NULL || path[0] != '/' || strchr(path, ' ') || strchr(path, ',') ||
-			    strchr(path, ':'))
-				return uh_errx(err, "%s: --disk needs an absolute path without spaces, "
-						    "commas or colons",
-					       name);
-			if (has_disk(rec.disks, path))
-				return uh_errx(err, "%s: --disk %s is given twice", name, path);
-			/* checked here for a clear answer; given away (by descriptor) at the end */
-			dfd = uh_data_disk_open(d, name, path, err);
 			if (dfd < 0)
 				return uh_err_prefix(err, "%s", name);
 			close(dfd);
-			if (used + strlen(path) + 2 > sizeof(rec.disks))
-				return uh_errx(err, "%s: too many --disk paths", name);
-			snprintf(rec.disks + used, sizeof(rec.disks) - used, "%s%s", used ? " " : "",
-				 path);
 		}
 	}
+	rec.backup_last = time(NULL); /* the first backup an interval after creation */
 	if (uh_instance_find(d, name) != NULL)
 		return uh_errc(err, EEXIST, "instance '%s' already exists", name);
 	/* the newest version, unless a restore asks for the one its disk was made over; a
 	 * restored private image needs none */
 	memset(&t, 0, sizeof(t));
-	t.version = (int)json_integer_value(json_object_get(p, "template_version"));
-	r = flat ? 0
-		 : uh_store_template_get(d->store, tpl,
-					 (int)json_integer_value(
-						 json_object_get(p, "template_version")),
-					 &t, err);
+	t.version = spec.template_version;
+	r = flat ? 0 : uh_store_template_get(d->store, tpl, spec.template_version, &t, err);
 	if (r < 0)
 		return -1;
-	if (r == 1 && json_integer_value(json_object_get(p, "template_version")))
+	if (r == 1 && spec.template_version)
 		return uh_errc(err, ENOENT, "%s: template '%s' version %d is missing", name, tpl,
-			       (int)json_integer_value(json_object_get(p, "template_version")));
+			       spec.template_version);
 	if (r == 1)
 		return uh_errc(err, ENOENT, "%s: unknown template '%s' (see umlhost template list)",
 			       name, tpl);
@@ -753,17 +534,11 @@ int uh_instance_create_from(struct uh_daemon *d, json_t *p, const struct uh_disk
 				       name, d->cfg.uid_min, end - 1, end);
 		rec.uid = (int)uid;
 	}
-	if (uh_network_assign(d, &rec, json_string_value(json_object_get(p, "network")),
-			      json_string_value(json_object_get(p, "ip")), err) < 0)
+	if (uh_network_assign(d, &rec, spec.network, spec.ip, err) < 0)
 		return uh_err_prefix(err, "%s", name);
-	snprintf(rec.name, sizeof(rec.name), "%s", name);
-	snprintf(rec.template_name, sizeof(rec.template_name), "%s", tpl ? tpl : "");
 	rec.template_version = t.version;
 	rec.flat = flat;
-	snprintf(rec.restart, sizeof(rec.restart), "%s", restart);
 	snprintf(rec.state, sizeof(rec.state), "stopped");
-	rec.memory_mib = bytes >> 20;
-	rec.autostart = json_is_true(json_object_get(p, "autostart"));
 	rec.created = time(NULL);
 	inst = inst_add(d, &rec, err);
 	if (inst == NULL)
@@ -805,9 +580,8 @@ int uh_instance_create_from(struct uh_daemon *d, json_t *p, const struct uh_disk
 	}
 	if (inst->rec.swap_mib && make_swap(inst, err) < 0)
 		goto fail_dir;
-	if (json_array_size(json_object_get(p, "ssh_keys")) > 0 &&
-	    uh_seed_create(inst->dir, name, inst->rec.created, json_object_get(p, "ssh_keys"),
-			   err) < 0) {
+	if (spec.ssh_keys && uh_seed_create(inst->dir, name, inst->rec.created, spec.ssh_keys,
+					    err) < 0) {
 		uh_err_prefix(err, "%s", name);
 		goto fail_dir;
 	}
@@ -831,7 +605,7 @@ fail:
 
 /* ---- the operation queue */
 
-static void op_finish(struct uh_instance *inst, int status, json_t *body)
+static void op_finish(struct uh_instance *inst, const struct uh_error *err, json_t *result)
 {
 	struct uh_op *op = inst->ops;
 
@@ -840,9 +614,9 @@ static void op_finish(struct uh_instance *inst, int status, json_t *body)
 	inst->phase = PH_NONE;
 	inst->ops = op->next;
 	if (op->done)
-		op->done(op->ctx, status, body);
+		op->done(op->ctx, err, result);
 	else
-		json_decref(body);
+		json_decref(result);
 	free(op);
 	if (inst->ops)
 		op_begin(inst);
@@ -850,12 +624,12 @@ static void op_finish(struct uh_instance *inst, int status, json_t *body)
 
 static void op_fail(struct uh_instance *inst, struct uh_error *err)
 {
-	op_finish(inst, uh_error_status(err), uh_error_body(err, NULL));
+	op_finish(inst, err, NULL);
 }
 
 static void op_ok(struct uh_instance *inst)
 {
-	op_finish(inst, 200, uh_instance_json(inst));
+	op_finish(inst, NULL, uh_instance_json(inst));
 }
 
 void uh_instance_submit(struct uh_daemon *d, const char *name, enum uh_op_type type,
@@ -868,14 +642,14 @@ void uh_instance_submit(struct uh_daemon *d, const char *name, enum uh_op_type t
 	if (inst == NULL) {
 		uh_errc(&err, ENOENT, "no instance named '%s'", name);
 		if (done)
-			done(ctx, 404, uh_error_body(&err, NULL));
+			done(ctx, &err, NULL);
 		return;
 	}
 	/* the worker has the disk */
 	if (type != UH_OP_STOP && type != UH_OP_KILL && inst->claim.kind != UH_CLAIM_BACKUP &&
 	    uh_instance_claimed(inst, &err) < 0) {
 		if (done)
-			done(ctx, 409, uh_error_body(&err, NULL));
+			done(ctx, &err, NULL);
 		return;
 	}
 	if (type == UH_OP_DELETE && force)
@@ -887,7 +661,7 @@ void uh_instance_submit(struct uh_daemon *d, const char *name, enum uh_op_type t
 			"the backup)",
 			name);
 		if (done)
-			done(ctx, 409, uh_error_body(&err, NULL));
+			done(ctx, &err, NULL);
 		return;
 	}
 	op = calloc(1, sizeof(*op));
@@ -1857,7 +1631,7 @@ static void delete_finish(struct uh_instance *inst)
 	rest = op->next;
 	inst_remove(inst);
 	if (op->done)
-		op->done(op->ctx, 200, json_pack("{s:s}", "deleted", name));
+		op->done(op->ctx, NULL, json_pack("{s:s}", "deleted", name));
 	free(op);
 	/* operations queued behind the delete find no instance */
 	while (rest) {
@@ -1865,7 +1639,7 @@ static void delete_finish(struct uh_instance *inst)
 		rest = o->next;
 		uh_errc(&err, ENOENT, "no instance named '%s' (deleted)", name);
 		if (o->done)
-			o->done(o->ctx, 404, uh_error_body(&err, NULL));
+			o->done(o->ctx, &err, NULL);
 		free(o);
 	}
 }

@@ -78,7 +78,7 @@ static void finish(struct uh_upgrade *u)
 		return json_decref(report);
 	/* the upgrade ran: its report, failure or not, is the answer (the CLI exits 1 when
 	 * "failed" is set) */
-	done(ctx, 200, report);
+	done(ctx, NULL, report);
 }
 
 static void item_close_probe(struct item *it)
@@ -115,7 +115,7 @@ static void item_done(struct item *it)
 	schedule(u);
 }
 
-static void rolled_back(void *ctx, int status, json_t *body)
+static void rolled_back(void *ctx, const struct uh_error *err, json_t *result)
 {
 	struct item *it = ctx;
 	struct uh_upgrade *u = it->u;
@@ -123,10 +123,10 @@ static void rolled_back(void *ctx, int status, json_t *body)
 
 	u->failure = json_pack("{s:s, s:s, s:s, s:b, s:s}", "instance", it->name, "error",
 			       it->error, "rolled_back_to", it->old_kernel, "running_again",
-			       status == 200, "state", inst ? inst->rec.state : "deleted");
-	json_decref(body);
+			       err == NULL, "state", inst ? inst->rec.state : "deleted");
+	json_decref(result);
 	uh_daemon_event(u->d, it->name, "upgrade-rolled-back", "back on kernel %s (%s)",
-			it->old_kernel, status == 200 ? "running" : "did not start");
+			it->old_kernel, err == NULL ? "running" : "did not start");
 	item_done(it);
 }
 
@@ -262,19 +262,16 @@ static void settled(void *arg)
 	probe_attempt(it);
 }
 
-static void restarted(void *ctx, int status, json_t *body)
+static void restarted(void *ctx, const struct uh_error *err, json_t *result)
 {
 	struct item *it = ctx;
 	struct uh_instance *inst = uh_instance_find(it->u->d, it->name);
 
-	if (status != 200) {
-		const char *e = json_string_value(json_object_get(body, "error"));
-
-		item_fail(it, "%s", e ? e : "restart failed");
-		json_decref(body);
+	json_decref(result);
+	if (err) {
+		item_fail(it, "%s", err->msg[0] ? err->msg : "restart failed");
 		return;
 	}
-	json_decref(body);
 	it->pid_after = inst ? inst->rec.pid : 0;
 	it->phase = P_SETTLE;
 	it->timer = uh_loop_after(it->u->d->loop, SETTLE_MS, settled, it);
@@ -376,5 +373,5 @@ void uh_upgrade_start(struct uh_daemon *d, json_t *p, uh_done_fn done, void *ctx
 	schedule(u);
 	return;
 refuse:
-	done(ctx, uh_error_status(&err), uh_error_body(&err, NULL));
+	done(ctx, &err, NULL);
 }

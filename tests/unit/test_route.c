@@ -1,6 +1,8 @@
 /* Unit tests of the API's routing (daemon/route.c) and of its route table (api.c): matching
  * by method and path, 404 for no such path, 405 (with the allowed methods) for a path that
- * exists under other methods, and every route of the table reachable. */
+ * exists under other methods, and every route of the table reachable; and of the one table
+ * that turns an error's errno class into a status and a code (api.c). */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -166,6 +168,40 @@ static void test_api_table(void **state)
 	assert_string_equal(allow, "DELETE");
 }
 
+/* The error table: each errno class its status and code; an unknown class 400 "failed" */
+static void test_error_table(void **state)
+{
+	static const struct {
+		int errnum, status;
+		const char *code;
+	} want[] = {
+		{ENOENT, 404, "not_found"},	 {EEXIST, 409, "exists"},
+		{EBUSY, 409, "busy"},		 {ECANCELED, 409, "failed"},
+		{EACCES, 403, "permission_denied"}, {EPERM, 403, "permission_denied"},
+		{ETIMEDOUT, 504, "timeout"},	 {ENOSPC, 507, "no_space"},
+		{EBADMSG, 422, "verify_failed"}, {EINVAL, 400, "invalid"},
+		{ENOEXEC, 400, "kernel_unusable"}, {EIO, 500, "failed"},
+		{ESHUTDOWN, 503, "failed"},	 {0, 400, "failed"},
+		{EMLINK, 400, "failed"},
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		struct uh_error e;
+		json_t *body;
+
+		uh_errc(&e, want[i].errnum, "message %zu", i);
+		assert_int_equal(uh_api_error_status(&e), want[i].status);
+		body = uh_api_error_body(&e, NULL);
+		assert_string_equal(json_string_value(json_object_get(body, "code")), want[i].code);
+		assert_string_equal(json_string_value(json_object_get(body, "error")), e.msg);
+		json_decref(body);
+		body = uh_api_error_body(&e, "usage");
+		assert_string_equal(json_string_value(json_object_get(body, "code")), "usage");
+		json_decref(body);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -173,6 +209,7 @@ int main(void)
 		cmocka_unit_test(test_not_found),
 		cmocka_unit_test(test_method),
 		cmocka_unit_test(test_api_table),
+		cmocka_unit_test(test_error_table),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
