@@ -686,7 +686,6 @@ static enum MHD_Result h_archives(struct req *r, const struct api_route *rt,
 	struct uh_daemon *d = r->api->d;
 	const char *archive = json_string_value(json_object_get(body, "archive"));
 
-	r->ok = rt->arg == ARCHIVE_RESTORE ? 201 : 200;
 	async_begin(r);
 	switch (rt->arg) {
 	case ARCHIVE_RESTORE:

@@ -455,6 +455,10 @@ struct resume {
 	char kind[16]; /* "resize" | "flatten" */
 };
 
+/* The owner of a claim taken for a worker found at start: not the (freed) resume record, so
+ * that no later job allocated at its address could release it. */
+static char resumed_worker;
+
 /* The worker is gone. If it cleared its record the disk is whole (done or undone by the
  * worker itself); if not, it died halfway and its work is undone here. */
 static void resume_finish(const struct resume *r, struct uh_instance *inst)
@@ -463,7 +467,7 @@ static void resume_finish(const struct resume *r, struct uh_instance *inst)
 
 	mark_path(inst->dir, mark, sizeof(mark));
 	if (access(mark, F_OK) != 0) {
-		uh_instance_release(inst, (void *)r);
+		uh_instance_release(inst, &resumed_worker);
 		uh_daemon_event(r->d, r->name, "disk-work-finished",
 				"the %s begun before umlhostd restarted is over (worker pid %d)",
 				r->kind, (int)r->pid);
@@ -482,7 +486,7 @@ static void resume_finish(const struct resume *r, struct uh_instance *inst)
 		unlink(p); /* never recorded: the COW is still the disk */
 	}
 	unlink(mark);
-	uh_instance_release(inst, (void *)r);
+	uh_instance_release(inst, &resumed_worker);
 	uh_daemon_event(r->d, r->name, "disk-work-undone",
 			"the %s begun before umlhostd restarted died halfway (worker pid %d): the "
 			"disk is as it was before",
@@ -541,7 +545,7 @@ void uh_disk_resume(struct uh_daemon *d)
 		/* nothing else runs yet: the claim is free */
 		if (uh_instance_claim(inst,
 				      strcmp(kind, "resize") == 0 ? UH_CLAIM_RESIZE : UH_CLAIM_FLATTEN,
-				      NULL, r, &err) < 0)
+				      NULL, &resumed_worker, &err) < 0)
 			uh_warnx("%s", err.msg);
 		if (uh_proc_running(pid, start))
 			uh_daemon_event(d, inst->rec.name, "disk-work-adopted",

@@ -278,6 +278,18 @@ int uh_kernel_build_start(struct uh_daemon *d, json_t *p, json_t **out, struct u
 	if (r == 0)
 		return uh_errc(err, EEXIST, "kernel '%s' exists (umlhost kernel rm %s first)", name,
 			       name);
+	/* the builder's uid must be no instance's (one made before it was kept for builds) */
+	{
+		struct uh_instance *i;
+
+		for (i = d->instances; i; i = i->next)
+			if ((uint32_t)i->rec.uid == uh_config_build_uid(&d->cfg))
+				return uh_errc(err, EBUSY,
+					       "kernel %s: instance %s has uid %u, the kernel "
+					       "builder's (the last of uid_min/uid_count); widen the "
+					       "range by one or move the instance",
+					       name, i->rec.name, uh_config_build_uid(&d->cfg));
+	}
 	if (source == NULL)
 		source = d->cfg.kernel_source;
 	if (fragment == NULL)

@@ -135,6 +135,14 @@ run U create i2 --template bb --memory 64M
 check "two instances get 300000 and 300001" test "$(U --json show i1 | jq_get 'd["uid"]'),$(U --json show i2 | jq_get 'd["uid"]')" = 300000,300001
 run U create i3 --template bb --memory 64M
 check "the third is refused: 300002 is the builder's" matches "$rc:$err_out" "1:*no free uid left in 300000-300001 (uid_min, uid_count; 300002 is the kernel builder's)*"
+# an instance made before the range's last uid was kept for builds may hold it: no build then
+kill "$DAEMON_PID"
+wait "$DAEMON_PID" 2> /dev/null
+sed -i 's/^uid_count = 3$/uid_count = 2/' "$W/uh.conf"
+NO_HOSTING_KERNEL=1 start_daemon --config "$W/uh.conf"
+run U kernel build evil3 --source "$W/evil/linux-source-evil.tar.xz" --config-fragment "$W/probe.config"
+check "a build whose uid an instance holds is refused, naming it" matches "$rc:$err_out" "1:*instance i2 has uid 300001, the kernel builder's*"
+check "and nothing ran (no probe in any log)" test -z "$(grep -rl 'PROBE uid=300001' "$W/state/kernels" 2> /dev/null)"
 echo "uid_count = 1" > "$W/one.conf"
 run "$UMLHOSTD" -n --config "$W/one.conf" --state-dir "$W/state2" --run-dir "$W/run2"
 check "uid_count 1 is refused (no room for the builder)" matches "$rc:$out$err_out" "1:*uid_count must be a number from 2 to*"
