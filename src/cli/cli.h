@@ -101,6 +101,12 @@ const struct uh_cli_command *uh_cli_command_find(int argc, char **argv, int *wor
 void uh_cli_synopsis(const struct uh_cli_command *c, char *buf, size_t len);
 void uh_cli_print_help(const struct uh_cli_command *c, FILE *f);
 void uh_cli_print_usage(FILE *f);
+/* getopt_long over argv (argv[0] the command's last word) with c's options: option i's value
+ * in val[i] ("" for a flag; one slot per option), --json sets cli->json, the positional
+ * arguments in pos[]. shortopts: the short forms c allows ("f": -f for --follow), else "".
+ * How many positional arguments there are, or -1 (an unknown option, more than max_pos). */
+int uh_cli_getopt(struct uh_cli *cli, const struct uh_cli_command *c, const char *shortopts,
+		  int argc, char **argv, const char *val[], char **pos, int max_pos);
 /* A usage error naming c's synopsis. Returns UH_EXIT_USAGE. */
 int uh_cli_usage_of(const struct uh_cli *cli, const struct uh_cli_command *c);
 

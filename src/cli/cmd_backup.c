@@ -59,32 +59,6 @@ const struct uh_cli_command uh_cli_cmd_backup_prune = {
 	"backup prune", "NAME", "keep the newest archives, remove the older ones", prune_opts,
 	prune_docs, uh_cmd_backup};
 
-/* getopt_long over argv[1..] (argv[1] the subcommand) with c's options; each option's value
- * in val[] by its index (flags: ""), the positional arguments moved to the front of pos[].
- * Returns how many positional arguments there are, or -1 on an unknown option. */
-static int parse(struct uh_cli *cli, const struct uh_cli_command *c, int argc, char **argv,
-		 const char *val[], char **pos, int max_pos)
-{
-	int ch, idx, n = 0;
-
-	optind = 0;
-	while ((ch = getopt_long(argc - 1, argv + 1, "", c->opts, &idx)) != -1) {
-		if (ch == '?' || ch == ':')
-			return -1;
-		if (ch == 'j') {
-			cli->json = 1;
-			continue;
-		}
-		val[idx] = optarg ? optarg : "";
-	}
-	for (; optind < argc - 1; optind++) {
-		if (n == max_pos)
-			return -1;
-		pos[n++] = argv[1 + optind];
-	}
-	return n;
-}
-
 /* A query parameter's value: everything but unreserved characters percent-encoded. */
 static char *query_escape(const char *v)
 {
@@ -144,7 +118,7 @@ int uh_cmd_backup(struct uh_cli *cli, int argc, char **argv)
 	if (strcmp(argv[1], "create") == 0) {
 		json_t *body;
 
-		if (parse(cli, &uh_cli_cmd_backup_create, argc, argv, val, pos, 1) != 1 ||
+		if (uh_cli_getopt(cli, &uh_cli_cmd_backup_create, "", argc - 1, argv + 1, val, pos, 1) != 1 ||
 		    strlen(pos[0]) > 64)
 			return uh_cli_usage_of(cli, &uh_cli_cmd_backup_create);
 		body = json_object();
@@ -171,7 +145,7 @@ int uh_cmd_backup(struct uh_cli *cli, int argc, char **argv)
 		return UH_EXIT_OK;
 	}
 	if (strcmp(argv[1], "verify") == 0) {
-		if (parse(cli, &uh_cli_cmd_backup_verify, argc, argv, val, pos, 1) != 1)
+		if (uh_cli_getopt(cli, &uh_cli_cmd_backup_verify, "", argc - 1, argv + 1, val, pos, 1) != 1)
 			return uh_cli_usage_of(cli, &uh_cli_cmd_backup_verify);
 		if (uh_cli_location(pos[0], path, &err) < 0) {
 			uh_err_prefix(&err, "backup verify");
@@ -193,7 +167,7 @@ int uh_cmd_backup(struct uh_cli *cli, int argc, char **argv)
 	if (strcmp(argv[1], "restore") == 0) {
 		json_t *body;
 
-		if (parse(cli, &uh_cli_cmd_backup_restore, argc, argv, val, pos, 1) != 1)
+		if (uh_cli_getopt(cli, &uh_cli_cmd_backup_restore, "", argc - 1, argv + 1, val, pos, 1) != 1)
 			return uh_cli_usage_of(cli, &uh_cli_cmd_backup_restore);
 		if (uh_cli_location(pos[0], path, &err) < 0) {
 			uh_err_prefix(&err, "backup restore");
@@ -224,7 +198,7 @@ int uh_cmd_backup(struct uh_cli *cli, int argc, char **argv)
 		long keep;
 		json_t *body;
 
-		if (parse(cli, &uh_cli_cmd_backup_prune, argc, argv, val, pos, 1) != 1 ||
+		if (uh_cli_getopt(cli, &uh_cli_cmd_backup_prune, "", argc - 1, argv + 1, val, pos, 1) != 1 ||
 		    val[0] == NULL || uh_cli_parse_long(val[0], &keep) < 0 || keep < 1 ||
 		    strlen(pos[0]) > 64)
 			return uh_cli_usage_of(cli, &uh_cli_cmd_backup_prune);
@@ -252,7 +226,7 @@ int uh_cmd_backup(struct uh_cli *cli, int argc, char **argv)
 	if (strcmp(argv[1], "list") == 0) {
 		const char *name = NULL, *from = NULL;
 		char *q = NULL, *efrom = NULL;
-		int a = parse(cli, &uh_cli_cmd_backup_list, argc, argv, val, pos, 1);
+		int a = uh_cli_getopt(cli, &uh_cli_cmd_backup_list, "", argc - 1, argv + 1, val, pos, 1);
 
 		if (a < 0 || (a == 1 && strlen(pos[0]) > 64))
 			return uh_cli_usage_of(cli, &uh_cli_cmd_backup_list);

@@ -294,29 +294,18 @@ int uh_cmd_lifecycle(struct uh_cli *cli, int argc, char **argv)
 	return UH_EXIT_OK;
 }
 
-/* "NAME [--flag]": getopt_long with the command's options (flag: its first); -1 on a usage
- * error. */
-static int name_and_flag(const struct uh_cli_command *c, struct uh_cli *cli, int argc,
-			 char **argv, const char **name, int *set)
+/* "NAME [--flag]" (shortopts: "f" where the flag is --follow, never a short --force) */
+static int name_and_flag(const struct uh_cli_command *c, const char *shortopts,
+			 struct uh_cli *cli, int argc, char **argv, const char **name, int *set)
 {
-	int ch;
+	const char *val[2] = {NULL, NULL};
+	char *pos[1];
 
-	*name = NULL;
-	*set = 0;
-	optind = 0;
-	/* -f only where the flag is --follow: never a short way to --force */
-	while ((ch = getopt_long(argc, argv, c->opts[0].val == 'f' ? "f" : "", c->opts, NULL)) != -1) {
-		if (ch == c->opts[0].val || ch == 'f')
-			*set = 1;
-		else if (ch == 'j')
-			cli->json = 1;
-		else
-			return -1;
-	}
-	if (argc - optind != 1)
+	if (uh_cli_getopt(cli, c, shortopts, argc, argv, val, pos, 1) != 1 || strlen(pos[0]) > 64)
 		return -1;
-	*name = argv[optind];
-	return strlen(*name) > 64 ? -1 : 0;
+	*name = pos[0];
+	*set = val[0] != NULL;
+	return 0;
 }
 
 static const struct option delete_opts[] = {{"force", no_argument, NULL, 'F'},
@@ -337,7 +326,7 @@ int uh_cmd_delete(struct uh_cli *cli, int argc, char **argv)
 	const char *name;
 	int force, rc;
 
-	if (name_and_flag(&uh_cli_cmd_delete, cli, argc, argv, &name, &force) < 0)
+	if (name_and_flag(&uh_cli_cmd_delete, "", cli, argc, argv, &name, &force) < 0)
 		return uh_cli_usage_of(cli, &uh_cli_cmd_delete);
 	snprintf(path, sizeof(path), "/v1/instances/%s%s", name, force ? "?force=1" : "");
 	rc = call(cli, "DELETE", path, NULL, &resp);
@@ -493,7 +482,7 @@ int uh_cmd_logs(struct uh_cli *cli, int argc, char **argv)
 	char path[256];
 	int follow;
 
-	if (name_and_flag(&uh_cli_cmd_logs, cli, argc, argv, &name, &follow) < 0)
+	if (name_and_flag(&uh_cli_cmd_logs, "f", cli, argc, argv, &name, &follow) < 0)
 		return uh_cli_usage_of(cli, &uh_cli_cmd_logs);
 	snprintf(path, sizeof(path), "/v1/instances/%s/logs%s", name, follow ? "?follow=1" : "");
 	if (uh_client_stream(cli, path, write_out, NULL, &err) < 0)
@@ -576,23 +565,16 @@ int uh_cmd_events(struct uh_cli *cli, int argc, char **argv)
 	struct events_ctx c = {.cli = cli};
 	struct uh_error err;
 	char path[128];
+	const char *val[3] = {NULL, NULL, NULL};
 	long long since = 0;
-	long v;
-	int follow = 0, ch, r;
+	long v = 0;
+	int follow, r;
 
-	optind = 0;
-	while ((ch = getopt_long(argc, argv, "f", events_opts, NULL)) != -1) {
-		if (ch == 'f')
-			follow = 1;
-		else if (ch == 's' && uh_cli_parse_long(optarg, &v) == 0 && v >= 0)
-			since = v;
-		else if (ch == 'j')
-			cli->json = 1;
-		else
-			return uh_cli_usage_of(cli, &uh_cli_cmd_events);
-	}
-	if (optind != argc)
+	if (uh_cli_getopt(cli, &uh_cli_cmd_events, "f", argc, argv, val, NULL, 0) != 0 ||
+	    (val[1] && (uh_cli_parse_long(val[1], &v) < 0 || v < 0)))
 		return uh_cli_usage_of(cli, &uh_cli_cmd_events);
+	follow = val[0] != NULL;
+	since = v;
 	if (cli->json && !follow)
 		c.all = json_array();
 	snprintf(path, sizeof(path), "/v1/events?since=%lld%s", since, follow ? "&follow=1" : "");

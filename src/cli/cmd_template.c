@@ -140,22 +140,18 @@ int uh_cmd_template(struct uh_cli *cli, int argc, char **argv)
 		return UH_EXIT_OK;
 	}
 	if (strcmp(argv[1], "rm") == 0) {
+		const char *val[3] = {NULL, NULL, NULL};
+		char *pos[1];
 		long v = 0;
-		int force = 0, c;
+		int force;
 
-		optind = 0;
-		while ((c = getopt_long(argc - 1, argv + 1, "", rm_opts, NULL)) != -1) {
-			if (c == 'F')
-				force = 1;
-			else if (c == 'j')
-				cli->json = 1;
-			else if (c != 'v' || uh_cli_parse_long(optarg, &v) < 0 || v < 1)
-				return uh_cli_usage_of(cli, &uh_cli_cmd_template_rm);
-		}
-		/* getopt moved the name behind the options */
-		if (argc - 1 - optind != 1 || strlen(argv[1 + optind]) > 64)
+		if (uh_cli_getopt(cli, &uh_cli_cmd_template_rm, "", argc - 1, argv + 1, val, pos,
+				  1) != 1 ||
+		    strlen(pos[0]) > 64 ||
+		    (val[0] && (uh_cli_parse_long(val[0], &v) < 0 || v < 1)))
 			return uh_cli_usage_of(cli, &uh_cli_cmd_template_rm);
-		argv[2] = argv[1 + optind];
+		force = val[1] != NULL;
+		argv[2] = pos[0];
 		snprintf(url, sizeof(url), "/v1/templates/%s?version=%ld%s", argv[2], v,
 			 force ? "&force=1" : "");
 		if (uh_client_call(cli, "DELETE", url, NULL, &resp, &err) < 0)

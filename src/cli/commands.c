@@ -123,6 +123,31 @@ void uh_cli_print_usage(FILE *f)
 	}
 }
 
+int uh_cli_getopt(struct uh_cli *cli, const struct uh_cli_command *c, const char *shortopts,
+		  int argc, char **argv, const char *val[], char **pos, int max_pos)
+{
+	int ch, i, n = 0;
+
+	optind = 0;
+	while ((ch = getopt_long(argc, argv, shortopts, c->opts, NULL)) != -1) {
+		/* long or short, an option is known by its val */
+		for (i = 0; c->opts && c->opts[i].name && c->opts[i].val != ch; i++)
+			;
+		if (ch == '?' || ch == ':' || c->opts == NULL || c->opts[i].name == NULL)
+			return -1;
+		if (ch == 'j')
+			cli->json = 1;
+		else
+			val[i] = optarg ? optarg : "";
+	}
+	for (; optind < argc; optind++) {
+		if (n == max_pos)
+			return -1;
+		pos[n++] = argv[optind];
+	}
+	return n;
+}
+
 int uh_cli_usage_of(const struct uh_cli *cli, const struct uh_cli_command *c)
 {
 	char syn[1024];

@@ -71,51 +71,6 @@ struct api {
 
 /* ---- responses */
 
-/* The one place an error's kind becomes an HTTP status and a code: the errno class the
- * domain code set. */
-static const struct {
-	int errnum;
-	int status;
-	const char *code;
-} error_classes[] = {
-	{ENOENT, 404, "not_found"},
-	{EEXIST, 409, "exists"},
-	{EBUSY, 409, "busy"},
-	{ECANCELED, 409, "failed"},	  /* a backup cancelled by delete --force */
-	{EACCES, 403, "permission_denied"},
-	{EPERM, 403, "permission_denied"},
-	{ETIMEDOUT, 504, "timeout"},
-	{ENOSPC, 507, "no_space"},
-	{EBADMSG, 422, "verify_failed"}, /* an archive whose digests or manifest are wrong */
-	{EINVAL, 400, "invalid"},
-	{ENOEXEC, 400, "kernel_unusable"}, /* uh_kernel_check_usable */
-	{EIO, 500, "failed"},		   /* the daemon could not do its part */
-	{ESHUTDOWN, 503, "failed"},	   /* umlhostd is stopping */
-};
-
-int uh_api_error_status(const struct uh_error *err)
-{
-	size_t i;
-
-	for (i = 0; i < sizeof(error_classes) / sizeof(error_classes[0]); i++)
-		if (error_classes[i].errnum == err->errnum)
-			return error_classes[i].status;
-	return 400;
-}
-
-/* {"error": message, "code": code, or the class's} */
-json_t *uh_api_error_body(const struct uh_error *err, const char *code)
-{
-	size_t i;
-
-	for (i = 0; code == NULL && i < sizeof(error_classes) / sizeof(error_classes[0]); i++)
-		if (error_classes[i].errnum == err->errnum)
-			code = error_classes[i].code;
-	return json_pack("{s:s, s:s}", "error", err->msg, "code", code ? code : "failed");
-}
-
-
-
 static enum MHD_Result send_text(struct MHD_Connection *c, int status, const char *type,
 				 char *text /* owned */, size_t len)
 {
@@ -446,7 +401,9 @@ struct api_route {
 	struct uh_route route; /* first: uh_route_find's table */
 	route_fn fn;
 	unsigned flags;
-	int arg; /* the handler's own: an operation, templates or kernels */
+	int arg; /* the handler's own: an operation, templates or kernels, a status */
+	/* h_make's: what makes the thing from the body (an instance, a network, a build) */
+	int (*make)(struct uh_daemon *d, json_t *params, json_t **out, struct uh_error *err);
 };
 #define ROUTE_BODY 1u /* a JSON object body (400 if it is not one), freed after the handler */
 
@@ -468,15 +425,16 @@ static enum MHD_Result h_instances(struct req *r, const struct api_route *rt,
 	return send_json(r->conn, 200, arr);
 }
 
-static enum MHD_Result h_instance_create(struct req *r, const struct api_route *rt,
-					 const struct uh_route_args *a, json_t *body)
+/* POST of something made from the body at once: 201 (a build that goes on: 202, rt->arg) */
+static enum MHD_Result h_make(struct req *r, const struct api_route *rt,
+			      const struct uh_route_args *a, json_t *body)
 {
 	struct uh_error err;
 	json_t *out = NULL;
 
-	if (uh_instance_create(r->api->d, body, &out, &err) < 0)
+	if (rt->make(r->api->d, body, &out, &err) < 0)
 		return send_err(r, &err);
-	return send_json(r->conn, 201, out);
+	return send_json(r->conn, rt->arg, out);
 }
 
 static enum MHD_Result h_instance_get(struct req *r, const struct api_route *rt,
@@ -560,7 +518,6 @@ struct built_ops {
 			struct uh_error *err);
 	int (*remove)(struct uh_daemon *d, const char *name, int version, int force,
 		      struct uh_error *err);
-	int (*build)(struct uh_daemon *d, json_t *params, json_t **out, struct uh_error *err);
 	int versions;
 };
 
@@ -582,9 +539,9 @@ static int template_remove(struct uh_daemon *d, const char *name, int version, i
 enum { BUILT_TEMPLATES, BUILT_KERNELS };
 static const struct built_ops built[] = {
 	[BUILT_TEMPLATES] = {uh_template_list, uh_template_get_json, uh_template_log_path,
-			     template_remove, uh_template_build_start, 1},
+			     template_remove, 1},
 	[BUILT_KERNELS] = {uh_kernel_list, uh_kernel_get_json, uh_kernel_log_path, kernel_remove,
-			   uh_kernel_build_start, 0},
+			   0},
 };
 
 static enum MHD_Result h_built_list(struct req *r, const struct api_route *rt,
@@ -596,17 +553,6 @@ static enum MHD_Result h_built_list(struct req *r, const struct api_route *rt,
 	if (out == NULL)
 		return send_json(r->conn, 500, uh_api_error_body(&err, NULL));
 	return send_json(r->conn, 200, out);
-}
-
-static enum MHD_Result h_built_build(struct req *r, const struct api_route *rt,
-				     const struct uh_route_args *a, json_t *body)
-{
-	struct uh_error err;
-	json_t *out = NULL;
-
-	if (built[rt->arg].build(r->api->d, body, &out, &err) < 0)
-		return send_err(r, &err);
-	return send_json(r->conn, 202, out);
 }
 
 static enum MHD_Result h_built_get(struct req *r, const struct api_route *rt,
@@ -714,17 +660,6 @@ static enum MHD_Result h_networks(struct req *r, const struct api_route *rt,
 	return send_json(r->conn, 200, out);
 }
 
-static enum MHD_Result h_network_create(struct req *r, const struct api_route *rt,
-					const struct uh_route_args *a, json_t *body)
-{
-	struct uh_error err;
-	json_t *out = NULL;
-
-	if (uh_network_create(r->api->d, body, &out, &err) < 0)
-		return send_err(r, &err);
-	return send_json(r->conn, 201, out);
-}
-
 static enum MHD_Result h_network_delete(struct req *r, const struct api_route *rt,
 					const struct uh_route_args *a, json_t *body)
 {
@@ -750,42 +685,42 @@ static enum MHD_Result h_events(struct req *r, const struct api_route *rt,
 
 /* In match order: a literal segment before a "{}" in the same place. */
 static const struct api_route routes[] = {
-	{{"GET", "/v1/version"}, h_version, 0, 0},
-	{{"GET", "/v1/instances"}, h_instances, 0, 0},
-	{{"POST", "/v1/instances"}, h_instance_create, ROUTE_BODY, 0},
-	{{"GET", "/v1/instances/{}"}, h_instance_get, 0, 0},
-	{{"DELETE", "/v1/instances/{}"}, h_instance_op, 0, UH_OP_DELETE},
-	{{"GET", "/v1/instances/{}/stats"}, h_instance_get, 0, 1},
-	{{"GET", "/v1/instances/{}/logs"}, h_instance_get, 0, 2},
-	{{"POST", "/v1/instances/{}/start"}, h_instance_op, ROUTE_BODY, UH_OP_START},
-	{{"POST", "/v1/instances/{}/stop"}, h_instance_op, ROUTE_BODY, UH_OP_STOP},
-	{{"POST", "/v1/instances/{}/kill"}, h_instance_op, ROUTE_BODY, UH_OP_KILL},
-	{{"POST", "/v1/instances/{}/restart"}, h_instance_op, ROUTE_BODY, UH_OP_RESTART},
-	{{"POST", "/v1/instances/{}/reboot"}, h_instance_op, ROUTE_BODY, UH_OP_REBOOT},
-	{{"POST", "/v1/instances/{}/backup"}, h_instance_backup, ROUTE_BODY, 0},
-	{{"POST", "/v1/instances/{}/flatten"}, h_instance_disk, ROUTE_BODY, 0},
-	{{"POST", "/v1/instances/{}/resize"}, h_instance_disk, ROUTE_BODY, 1},
-	{{"GET", "/v1/stats"}, h_instances, 0, 1},
-	{{"GET", "/v1/templates"}, h_built_list, 0, BUILT_TEMPLATES},
-	{{"POST", "/v1/templates"}, h_template_import, ROUTE_BODY, 0},
-	{{"POST", "/v1/templates/build"}, h_built_build, ROUTE_BODY, BUILT_TEMPLATES},
-	{{"GET", "/v1/templates/{}"}, h_built_get, 0, BUILT_TEMPLATES},
-	{{"DELETE", "/v1/templates/{}"}, h_built_delete, 0, BUILT_TEMPLATES},
-	{{"GET", "/v1/templates/{}/log"}, h_built_log, 0, BUILT_TEMPLATES},
-	{{"GET", "/v1/kernels"}, h_built_list, 0, BUILT_KERNELS},
-	{{"POST", "/v1/kernels"}, h_built_build, ROUTE_BODY, BUILT_KERNELS},
-	{{"GET", "/v1/kernels/{}"}, h_built_get, 0, BUILT_KERNELS},
-	{{"DELETE", "/v1/kernels/{}"}, h_built_delete, 0, BUILT_KERNELS},
-	{{"GET", "/v1/kernels/{}/log"}, h_built_log, 0, BUILT_KERNELS},
-	{{"POST", "/v1/upgrade"}, h_upgrade, ROUTE_BODY, 0},
-	{{"GET", "/v1/backups"}, h_backups, 0, 0},
-	{{"POST", "/v1/backups/restore"}, h_archives, ROUTE_BODY, ARCHIVE_RESTORE},
-	{{"POST", "/v1/backups/verify"}, h_archives, ROUTE_BODY, ARCHIVE_VERIFY},
-	{{"POST", "/v1/backups/prune"}, h_archives, ROUTE_BODY, ARCHIVE_PRUNE},
-	{{"GET", "/v1/networks"}, h_networks, 0, 0},
-	{{"POST", "/v1/networks"}, h_network_create, ROUTE_BODY, 0},
-	{{"DELETE", "/v1/networks/{}"}, h_network_delete, 0, 0},
-	{{"GET", "/v1/events"}, h_events, 0, 0},
+	{{"GET", "/v1/version"}, h_version, 0, 0, NULL},
+	{{"GET", "/v1/instances"}, h_instances, 0, 0, NULL},
+	{{"POST", "/v1/instances"}, h_make, ROUTE_BODY, 201, uh_instance_create},
+	{{"GET", "/v1/instances/{}"}, h_instance_get, 0, 0, NULL},
+	{{"DELETE", "/v1/instances/{}"}, h_instance_op, 0, UH_OP_DELETE, NULL},
+	{{"GET", "/v1/instances/{}/stats"}, h_instance_get, 0, 1, NULL},
+	{{"GET", "/v1/instances/{}/logs"}, h_instance_get, 0, 2, NULL},
+	{{"POST", "/v1/instances/{}/start"}, h_instance_op, ROUTE_BODY, UH_OP_START, NULL},
+	{{"POST", "/v1/instances/{}/stop"}, h_instance_op, ROUTE_BODY, UH_OP_STOP, NULL},
+	{{"POST", "/v1/instances/{}/kill"}, h_instance_op, ROUTE_BODY, UH_OP_KILL, NULL},
+	{{"POST", "/v1/instances/{}/restart"}, h_instance_op, ROUTE_BODY, UH_OP_RESTART, NULL},
+	{{"POST", "/v1/instances/{}/reboot"}, h_instance_op, ROUTE_BODY, UH_OP_REBOOT, NULL},
+	{{"POST", "/v1/instances/{}/backup"}, h_instance_backup, ROUTE_BODY, 0, NULL},
+	{{"POST", "/v1/instances/{}/flatten"}, h_instance_disk, ROUTE_BODY, 0, NULL},
+	{{"POST", "/v1/instances/{}/resize"}, h_instance_disk, ROUTE_BODY, 1, NULL},
+	{{"GET", "/v1/stats"}, h_instances, 0, 1, NULL},
+	{{"GET", "/v1/templates"}, h_built_list, 0, BUILT_TEMPLATES, NULL},
+	{{"POST", "/v1/templates"}, h_template_import, ROUTE_BODY, 0, NULL},
+	{{"POST", "/v1/templates/build"}, h_make, ROUTE_BODY, 202, uh_template_build_start},
+	{{"GET", "/v1/templates/{}"}, h_built_get, 0, BUILT_TEMPLATES, NULL},
+	{{"DELETE", "/v1/templates/{}"}, h_built_delete, 0, BUILT_TEMPLATES, NULL},
+	{{"GET", "/v1/templates/{}/log"}, h_built_log, 0, BUILT_TEMPLATES, NULL},
+	{{"GET", "/v1/kernels"}, h_built_list, 0, BUILT_KERNELS, NULL},
+	{{"POST", "/v1/kernels"}, h_make, ROUTE_BODY, 202, uh_kernel_build_start},
+	{{"GET", "/v1/kernels/{}"}, h_built_get, 0, BUILT_KERNELS, NULL},
+	{{"DELETE", "/v1/kernels/{}"}, h_built_delete, 0, BUILT_KERNELS, NULL},
+	{{"GET", "/v1/kernels/{}/log"}, h_built_log, 0, BUILT_KERNELS, NULL},
+	{{"POST", "/v1/upgrade"}, h_upgrade, ROUTE_BODY, 0, NULL},
+	{{"GET", "/v1/backups"}, h_backups, 0, 0, NULL},
+	{{"POST", "/v1/backups/restore"}, h_archives, ROUTE_BODY, ARCHIVE_RESTORE, NULL},
+	{{"POST", "/v1/backups/verify"}, h_archives, ROUTE_BODY, ARCHIVE_VERIFY, NULL},
+	{{"POST", "/v1/backups/prune"}, h_archives, ROUTE_BODY, ARCHIVE_PRUNE, NULL},
+	{{"GET", "/v1/networks"}, h_networks, 0, 0, NULL},
+	{{"POST", "/v1/networks"}, h_make, ROUTE_BODY, 201, uh_network_create},
+	{{"DELETE", "/v1/networks/{}"}, h_network_delete, 0, 0, NULL},
+	{{"GET", "/v1/events"}, h_events, 0, 0, NULL},
 };
 
 const struct uh_route *uh_api_routes(size_t *n, size_t *stride)

@@ -12,7 +12,7 @@ need
 command -v sqlite3 > /dev/null || die "sqlite3 missing (apt-get install sqlite3)"
 mkdir -p "$W/state"
 mount -t tmpfs -o size=320m,mode=0755 umlhost-e2e-state "$W/state" || die "cannot mount a tmpfs"
-trap 'cleanup; umount -l "$W/state" 2> /dev/null' EXIT
+trap 'cleanup; umount -l "$W/state" 2> /dev/null; rm -rf "$W"' EXIT
 make_image "$W/bb.img" 64M
 echo "disk_reserve = 32M" > "$W/full.conf"
 start_daemon --config "$W/full.conf"
