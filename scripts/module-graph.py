@@ -4,8 +4,9 @@
   module-graph.py SRC BUILD            print the generated part of docs/architecture.md
   module-graph.py --write SRC BUILD    put it into docs/architecture.md (between the markers)
   module-graph.py --check SRC BUILD    fail if docs/architecture.md is stale, if the daemon's
-                                       files or src/'s subsystems call in a circle, or if a
-                                       daemon module has no sentence in the document
+                                       files or src/'s subsystems call in a circle, if a
+                                       daemon module has no sentence in the document, or if
+                                       a daemon file is over LONG lines
 
 Calls between the daemon's files come from the symbols of the compiled objects (nm: what
 each object defines and what it needs), so a call through a header's inline function or a
@@ -179,6 +180,10 @@ def main():
     for n in sorted(dg):
         if not re.search(r"^\| `%s` \| [^|]*[a-z][^|]* \|" % re.escape(n), head + tail, re.M):
             bad.append("%s has no sentence in docs/architecture.md's module table" % n)
+    for n in sorted(dg):
+        lines = line_count(os.path.join(src, "src", "daemon", n))
+        if lines > LONG:
+            bad.append("%s has %d lines, over %d: split it by job" % (n, lines, LONG))
     for b in bad:
         print("module-graph: " + b)
     if bad:

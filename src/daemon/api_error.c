@@ -12,6 +12,7 @@ static const struct {
 	{ENOENT, 404, "not_found"},
 	{EEXIST, 409, "exists"},
 	{EBUSY, 409, "busy"},
+	{ESTALE, 409, "conflict"}, /* a compare-and-swap on the state lost (store.h) */
 	{ECANCELED, 409, "failed"},	  /* a backup cancelled by delete --force */
 	{EACCES, 403, "permission_denied"},
 	{EPERM, 403, "permission_denied"},

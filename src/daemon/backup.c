@@ -11,9 +11,8 @@
  * libarchive, zstd, nettle or libssh. A job answers its requester (an API call, or the
  * schedule) once, when the helper's result is in. */
 #include "backup/target.h"
-#include "daemon/daemon.h"
-#include "kernel/args.h"
-#include "mconsole/mconsole_client.h"
+#include "daemon/backup_job.h"
+#include "util/cleanup.h"
 #include "util/fileio.h"
 #include "util/log.h"
 #include "util/sparse_copy.h"
@@ -25,205 +24,14 @@
 #include <fcntl.h>
 #include <linux/fs.h>
 #include <signal.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <time.h>
-#include <unistd.h>
+
 
 #define SYNC_WAIT_MS 10000
 #define SYNC_POLL_MS 10
-#define ARCHIVE_SUFFIX ".tar.zst"
-
-struct uh_backup_job;
-typedef void (*stage_fn)(struct uh_backup_job *j, json_t *result);
-
-struct uh_backup_job {
-	struct uh_daemon *d;
-	const char *kind;	 /* "create", "verify", "restore" */
-	char name[UH_KEY_MAX];	 /* create: the instance; restore: --as (or "") */
-	char target[PATH_MAX];	 /* create: the archive path or URL; else the archive read */
-	char work[PATH_MAX];	 /* <run>/backup-XXXXXX: the helper's log, result, inputs */
-	char snap[PATH_MAX + 32]; /* create: the frozen copy of the disk */
-	char extract[PATH_MAX];	 /* restore: <state>/instances/.restore-XXXXXX */
-	pid_t pid;
-	stage_fn next; /* what to do with the helper's result */
-	struct uh_timer *timer;
-	struct uh_mc_client *mc;
-	off_t log_from;
-	int64_t sync_deadline, freeze_us, freeze_ms; /* ms rounded up: a freeze is never "0" */
-	int reflinked, scheduled;
-	int recorded;	  /* restore: an archive this daemon made (recorded, same sha256) */
-	json_t *manifest; /* restore */
-	json_t *out;	  /* create: the answer, kept while a scheduled prune runs */
-	char tpl_name[UH_KEY_MAX]; /* create: what the disk was made over ("" flat) */
-	int tpl_version;
-	char dir[PATH_MAX]; /* create, prune: the directory (or URL) of the archives */
-	uh_done_fn done;
-	void *ctx;
-	struct uh_backup_job *next_job;
-};
-
-/* ---- jobs */
-
-static struct uh_backup_job *job_new(struct uh_daemon *d, const char *kind, uh_done_fn done,
-				     void *ctx, struct uh_error *err)
-{
-	struct uh_backup_job *j = calloc(1, sizeof(*j));
-
-	if (j == NULL)
-		abort();
-	j->d = d;
-	j->kind = kind;
-	j->done = done;
-	j->ctx = ctx;
-	snprintf(j->work, sizeof(j->work), "%.4000s/backup-XXXXXX", d->cfg.run_dir);
-	if (mkdtemp(j->work) == NULL) {
-		uh_err(err, errno, "backup: work directory under %s", d->cfg.run_dir);
-		free(j);
-		return NULL;
-	}
-	j->next_job = d->backup_jobs;
-	d->backup_jobs = j;
-	return j;
-}
-
-/* Answer once, remove everything the job made, forget it. */
-static void job_finish(struct uh_backup_job *j, const struct uh_error *err, json_t *result)
-{
-	struct uh_daemon *d = j->d;
-	struct uh_instance *inst;
-	struct uh_backup_job **pp;
-
-	for (pp = &d->backup_jobs; *pp; pp = &(*pp)->next_job)
-		if (*pp == j) {
-			*pp = j->next_job;
-			break;
-		}
-	if (strcmp(j->kind, "create") == 0 && (inst = uh_instance_find(d, j->name)) != NULL)
-		uh_instance_release(inst, j);
-	if (j->timer)
-		uh_loop_cancel(d->loop, j->timer);
-	if (j->pid > 0)
-		kill(-j->pid, SIGTERM);
-	uh_mc_client_free(j->mc);
-	if (j->snap[0])
-		unlink(j->snap);
-	if (j->extract[0])
-		uh_rm_tree(j->extract);
-	uh_rm_tree(j->work);
-	json_decref(j->manifest);
-	json_decref(j->out);
-	if (j->done)
-		j->done(j->ctx, err, result);
-	else
-		json_decref(result);
-	free(j);
-}
-
-/* The job failed: err's errno class says how (the API maps it to a status). */
-static void job_fail(struct uh_backup_job *j, struct uh_error *err)
-{
-	if (strcmp(j->kind, "create") == 0)
-		uh_daemon_event(j->d, j->name, "backup-failed", "%s", err->msg);
-	job_finish(j, err, NULL);
-}
-
-/* A failure of the archive (digests, manifest) or of the daemon itself, whatever errno the
- * call that found it set. */
-static void job_fail_as(struct uh_backup_job *j, struct uh_error *err, int errnum)
-{
-	err->errnum = errnum;
-	job_fail(j, err);
-}
-
-static void job_path(const struct uh_backup_job *j, const char *file, char *out, size_t len)
-{
-	snprintf(out, len, "%s/%s", j->work, file);
-}
-
-static void helper_exited(void *arg, pid_t pid, int status);
-
-/* Run the helper: argv after the program name, NULL-terminated; --result, --key and
- * --known-hosts are added. */
-static int job_spawn(struct uh_backup_job *j, const char **args, stage_fn next,
-		     struct uh_error *err)
-{
-	const struct uh_config *c = &j->d->cfg;
-	char result[PATH_MAX + 32], log[PATH_MAX + 32];
-	char *argv[48];
-	int n = 0;
-
-	job_path(j, "result.json", result, sizeof(result));
-	job_path(j, "helper.log", log, sizeof(log));
-	unlink(result);
-	argv[n++] = (char *)c->backup_helper;
-	argv[n++] = "--result";
-	argv[n++] = result;
-	argv[n++] = "--key";
-	argv[n++] = (char *)c->backup_ssh_key;
-	argv[n++] = "--known-hosts";
-	argv[n++] = (char *)c->backup_known_hosts;
-	for (; *args && n < 47; args++)
-		argv[n++] = (char *)*args;
-	argv[n] = NULL;
-	j->pid = uh_job_spawn(argv, log, err);
-	if (j->pid < 0) {
-		j->pid = 0;
-		return uh_err_prefix(err, "backup helper %s", c->backup_helper);
-	}
-	uh_child_watch(j->d, j->pid, helper_exited, j->d);
-	j->next = next;
-	return 0;
-}
-
-/* The helper ended: its result (or why there is none) goes to the job's next stage. */
-static void helper_exited(void *arg, pid_t pid, int status)
-{
-	struct uh_daemon *d = arg;
-	struct uh_backup_job *j;
-	char result[PATH_MAX + 32], log[PATH_MAX + 32], line[512];
-	json_t *res;
-
-	for (j = d->backup_jobs; j && j->pid != pid; j = j->next_job)
-		;
-	if (j == NULL)
-		return;
-	j->pid = 0;
-	job_path(j, "result.json", result, sizeof(result));
-	res = json_load_file(result, 0, NULL);
-	if (!json_is_object(res)) {
-		/* killed, or not even started: its log says why */
-		job_path(j, "helper.log", log, sizeof(log));
-		uh_job_error_line(log, "umlhost-backup", line, sizeof(line));
-		json_decref(res);
-		res = json_pack("{s:b, s:i, s:s}", "ok", 0, "errno", EIO, "error",
-				WIFSIGNALED(status) ? "the backup helper was killed" : line);
-	}
-	j->next(j, res);
-	json_decref(res);
-}
-
-/* The helper's failure as an error. */
-static void result_err(json_t *res, struct uh_error *err)
-{
-	uh_errc(err, (int)json_integer_value(json_object_get(res, "errno")), "%s",
-		json_string_value(json_object_get(res, "error")) ?: "the backup helper failed");
-}
-
-void uh_backup_shutdown(struct uh_daemon *d)
-{
-	struct uh_error err;
-
-	/* a helper does not outlive the daemon: it removes its partial archive on SIGTERM */
-	while (d->backup_jobs) {
-		uh_errc(&err, ESHUTDOWN, "umlhostd is stopping");
-		job_fail(d->backup_jobs, &err);
-	}
-}
 
 /* delete --force: the backup being made of the instance ends (its claim's cancel hook) */
 static void create_cancel(void *arg)
@@ -232,7 +40,7 @@ static void create_cancel(void *arg)
 	struct uh_error err;
 
 	uh_errc(&err, ECANCELED, "backup %s: cancelled: the instance is being deleted", j->name);
-	job_fail(j, &err);
+	uh_backup_job_fail(j, &err);
 }
 
 /* ---- create */
@@ -256,7 +64,8 @@ static void canonical(struct uh_target *t, char *out, size_t len)
 static int console_has(const char *log, off_t from, const char *text)
 {
 	char buf[8192];
-	int fd = open(log, O_RDONLY | O_CLOEXEC), found = 0;
+	uh_autoclose int fd = open(log, O_RDONLY | O_CLOEXEC);
+	int found = 0;
 	struct stat st;
 
 	if (fd >= 0 && fstat(fd, &st) == 0 && st.st_size > from) {
@@ -268,8 +77,6 @@ static int console_has(const char *log, off_t from, const char *text)
 		buf[n > 0 ? n : 0] = '\0';
 		found = strstr(buf, text) != NULL;
 	}
-	if (fd >= 0)
-		close(fd);
 	return found;
 }
 
@@ -277,7 +84,9 @@ static int console_has(const char *log, off_t from, const char *text)
  * the data extents only. */
 static int snapshot(const char *src, const char *dst, int *reflinked, struct uh_error *err)
 {
-	int in = open(src, O_RDONLY | O_CLOEXEC), out = -1, ret = -1;
+	uh_autoclose int in = open(src, O_RDONLY | O_CLOEXEC);
+	uh_autoclose int out = -1;
+	int ret = -1;
 	struct stat st;
 
 	*reflinked = 0;
@@ -304,10 +113,6 @@ static int snapshot(const char *src, const char *dst, int *reflinked, struct uh_
 	}
 	ret = 0;
 out:
-	if (in >= 0)
-		close(in);
-	if (out >= 0)
-		close(out);
 	if (ret < 0)
 		unlink(dst);
 	return ret;
@@ -324,7 +129,8 @@ static int create_spawn(struct uh_backup_job *j, struct uh_instance *inst, struc
 	char member[PATH_MAX + 48], defarg[PATH_MAX + 48];
 	char tpl[PATH_MAX], stamp[32];
 	struct uh_template_rec t;
-	json_t *def = uh_instance_json(inst), *extra;
+	uh_autojson json_t *def = uh_instance_json(inst);
+	uh_autojson json_t *extra = NULL;
 	const char *args[16];
 	int n = 0, r;
 	time_t now = time(NULL);
@@ -347,12 +153,10 @@ static int create_spawn(struct uh_backup_job *j, struct uh_instance *inst, struc
 			  inst->rec.template_version, "freeze_ms", (json_int_t)j->freeze_ms,
 			  "freeze_us", (json_int_t)j->freeze_us, "reflink", j->reflinked,
 			  "created_at", stamp);
-	job_path(j, "instance.json", defp, sizeof(defp));
-	job_path(j, "extra.json", extrap, sizeof(extrap));
+	uh_backup_job_path(j, "instance.json", defp, sizeof(defp));
+	uh_backup_job_path(j, "extra.json", extrap, sizeof(extrap));
 	r = json_dump_file(def, defp, JSON_INDENT(2) | JSON_PRESERVE_ORDER) < 0 ||
 	    json_dump_file(extra, extrap, JSON_COMPACT) < 0;
-	json_decref(def);
-	json_decref(extra);
 	if (r)
 		return uh_err(err, errno, "backup %s: write %s", j->name, j->work);
 	snprintf(member, sizeof(member), "%s=%s", inst->rec.flat ? "disk.img" : "disk.cow",
@@ -371,7 +175,7 @@ static int create_spawn(struct uh_backup_job *j, struct uh_instance *inst, struc
 	args[n++] = "write";
 	args[n++] = j->target;
 	args[n] = NULL;
-	return job_spawn(j, args, create_archived, err);
+	return uh_backup_job_spawn(j, args, create_archived, err);
 }
 
 /* Freeze, snapshot, resume; then the archive in the helper. */
@@ -423,7 +227,7 @@ static void create_freeze(struct uh_backup_job *j)
 		return;
 fail:
 	uh_mc_result_clear(&res);
-	job_fail(j, &err);
+	uh_backup_job_fail(j, &err);
 }
 
 static void create_sync_poll(void *arg)
@@ -442,7 +246,7 @@ static void create_sync_poll(void *arg)
 			inst ? "backup %s: the guest did not finish its sync within %d s"
 			     : "backup %s: the instance is gone",
 			j->name, SYNC_WAIT_MS / 1000);
-		job_fail(j, &err);
+		uh_backup_job_fail(j, &err);
 		return;
 	}
 	j->timer = uh_loop_after(j->d->loop, SYNC_POLL_MS, create_sync_poll, j);
@@ -454,8 +258,8 @@ static void create_archived(struct uh_backup_job *j, json_t *res)
 	json_t *out;
 
 	if (!json_is_true(json_object_get(res, "ok"))) {
-		result_err(res, &err);
-		job_fail(j, &err);
+		uh_backup_result_err(res, &err);
+		uh_backup_job_fail(j, &err);
 		return;
 	}
 	{
@@ -491,7 +295,7 @@ static void create_archived(struct uh_backup_job *j, json_t *res)
 			return;
 		j->out = NULL;
 	}
-	job_finish(j, NULL, out);
+	uh_backup_job_finish(j, NULL, out);
 }
 
 void uh_backup_create(struct uh_daemon *d, const char *name, const char *to, int scheduled,
@@ -513,7 +317,7 @@ void uh_backup_create(struct uh_daemon *d, const char *name, const char *to, int
 		goto fail;
 	}
 	if (inst->ops != NULL) {
-		uh_errc(&err, EBUSY, "%s is busy (%s); try again", name, inst->rec.state);
+		uh_errc(&err, EBUSY, "%s is busy (%s); try again", name, uh_state_name(inst->state));
 		goto fail;
 	}
 	if (uh_instance_claimed(inst, &err) < 0)
@@ -531,7 +335,7 @@ void uh_backup_create(struct uh_daemon *d, const char *name, const char *to, int
 		uh_err_prefix(&err, "backup %s", name);
 		goto fail;
 	}
-	j = job_new(d, "create", done, ctx, &err);
+	j = uh_backup_job_new(d, "create", done, ctx, &err);
 	if (j == NULL)
 		goto fail;
 	j->scheduled = scheduled;
@@ -542,7 +346,7 @@ void uh_backup_create(struct uh_daemon *d, const char *name, const char *to, int
 	gmtime_r(&now, &tm);
 	strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", &tm);
 	snprintf(j->dir, sizeof(j->dir), "%s", dir);
-	snprintf(j->target, sizeof(j->target), "%.3900s/%s-%s" ARCHIVE_SUFFIX, dir, name, stamp);
+	snprintf(j->target, sizeof(j->target), "%.3900s/%s-%s" UH_ARCHIVE_SUFFIX, dir, name, stamp);
 	if (!uh_target_is_remote(dir) && stat(j->target, &st) == 0) {
 		uh_errc(&err, EEXIST, "backup %s: %s exists (one backup a second)", name,
 			j->target);
@@ -551,7 +355,7 @@ void uh_backup_create(struct uh_daemon *d, const char *name, const char *to, int
 	/* the snapshot beside the disk: the same filesystem, so a reflink can work */
 	snprintf(j->snap, sizeof(j->snap), "%.4000s/backup-snapshot.tmp", inst->dir);
 	unlink(j->snap);
-	if (!(inst->rec.pid > 0 && strcmp(inst->rec.state, "running") == 0)) {
+	if (!(inst->rec.pid > 0 && inst->state == UH_STATE_RUNNING)) {
 		create_freeze(j); /* nothing runs: nothing to flush or freeze */
 		return;
 	}
@@ -574,7 +378,7 @@ fail:
 	if (status == 400)
 		err.errnum = EINVAL;
 	if (j) {
-		job_fail(j, &err);
+		uh_backup_job_fail(j, &err);
 		return;
 	}
 	if (done)
@@ -583,329 +387,11 @@ fail:
 		uh_daemon_event(d, name, "backup-failed", "%s", err.msg);
 }
 
-/* ---- verify */
-
-/* An archive this daemon made must still be the very file it made: a valid archive put in
- * its place (an older one renamed, one from another host) is caught by its sha256. */
-static int check_recorded(struct uh_backup_job *j, json_t *res, struct uh_error *err)
-{
-	struct uh_backup_rec *b = calloc(1, sizeof(*b));
-	const char *sha = json_string_value(json_object_get(res, "sha256"));
-	int ret = 0;
-
-	if (b == NULL)
-		abort();
-	if (uh_store_backup_get(j->d->store, j->target, b, err) == 0 && b->sha256[0] && sha &&
-	    strcmp(sha, b->sha256) == 0)
-		j->recorded = 1;
-	if (uh_store_backup_get(j->d->store, j->target, b, err) == 0 && b->sha256[0] &&
-	    (sha == NULL || strcmp(sha, b->sha256) != 0)) {
-		char when[32];
-		struct tm tm;
-		time_t t = (time_t)b->created;
-
-		gmtime_r(&t, &tm);
-		strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%SZ", &tm);
-		ret = uh_errc(err, EILSEQ,
-			      "backup %s: not the archive umlhostd made at %s (sha256 %.12s..., "
-			      "recorded %.12s...)",
-			      j->target, when, sha ? sha : "?", b->sha256);
-	}
-	free(b);
-	return ret;
-}
-
-static void verify_done(struct uh_backup_job *j, json_t *res)
-{
-	struct uh_error err;
-
-	if (!json_is_true(json_object_get(res, "ok")))
-		result_err(res, &err);
-	if (!json_is_true(json_object_get(res, "ok")) || check_recorded(j, res, &err) < 0) {
-		job_fail_as(j, &err, EBADMSG);
-		return;
-	}
-	job_finish(j, NULL,
-		   json_pack("{s:s, s:b, s:O, s:O}", "archive", j->target, "ok", 1, "sha256",
-			     json_object_get(res, "sha256"), "manifest",
-			     json_object_get(res, "manifest")));
-}
-
-/* Check an archive argument and spell it as it was recorded. */
-static int check_archive_arg(const char *archive, const char *what, char *out, size_t len,
-			     struct uh_error *err)
-{
-	struct uh_target t;
-
-	if (archive == NULL)
-		return uh_errx(err, "backup %s: an archive is needed", what);
-	if (uh_target_parse(archive, &t, err) < 0)
-		return uh_err_prefix(err, "backup %s", what);
-	uh_target_format(&t, t.path, out, len);
-	return 0;
-}
-
-void uh_backup_verify(struct uh_daemon *d, const char *archive, uh_done_fn done, void *ctx)
-{
-	struct uh_backup_job *j = NULL;
-	struct uh_error err;
-	char canon[PATH_MAX];
-	const char *args[] = {"verify", canon, NULL};
-
-	if (check_archive_arg(archive, "verify", canon, sizeof(canon), &err) < 0) {
-		err.errnum = EINVAL;
-		done(ctx, &err, NULL);
-		return;
-	}
-	j = job_new(d, "verify", done, ctx, &err);
-	if (j == NULL) {
-		err.errnum = EIO;
-		done(ctx, &err, NULL);
-		return;
-	}
-	snprintf(j->target, sizeof(j->target), "%s", canon);
-	if (job_spawn(j, args, verify_done, &err) < 0)
-		job_fail_as(j, &err, EIO);
-}
-
-/* ---- restore: extract (verified) into a temp directory, check the template the disk was
- * made over is here and the same (its sha256), then create the instance with that disk */
-
-static int restore_refuse_existing(struct uh_daemon *d, const char *name, struct uh_error *err)
-{
-	struct uh_instance *inst = uh_instance_find(d, name);
-
-	if (inst == NULL)
-		return 0;
-	if (inst->rec.pid > 0)
-		return uh_errc(err, EBUSY, "backup restore: %s is running; it is not overwritten "
-					   "(stop and delete it, or restore --as another name)",
-			       name);
-	return uh_errc(err, EEXIST, "backup restore: instance %s exists (delete it, or restore "
-				    "--as another name)",
-		       name);
-}
-
-static void restore_create(struct uh_backup_job *j)
-{
-	struct uh_daemon *d = j->d;
-	json_t *man = j->manifest, *def = NULL, *params = NULL, *created = NULL;
-	json_t *dropped = json_array(); /* settings of the archive left out, and why */
-	const char *name, *tpl = json_string_value(json_object_get(man, "template"));
-	int flat = json_object_get(json_object_get(man, "members"), "disk.img") != NULL;
-	char p[PATH_MAX + 32], disk[PATH_MAX + 32], mem[32];
-	struct uh_disk_src src = {disk, flat};
-	struct uh_error err;
-
-	snprintf(p, sizeof(p), "%s/instance.json", j->extract);
-	snprintf(disk, sizeof(disk), "%s/%s", j->extract, flat ? "disk.img" : "disk.cow");
-	def = json_load_file(p, 0, NULL);
-	name = j->name[0] ? j->name : json_string_value(json_object_get(man, "instance"));
-	if (!json_is_object(def) || name == NULL) {
-		uh_errx(&err, "backup restore: %s has no instance definition", j->target);
-		goto fail;
-	}
-	if (restore_refuse_existing(d, name, &err) < 0)
-		goto fail;
-	snprintf(mem, sizeof(mem), "%lldM",
-		 (long long)json_integer_value(json_object_get(def, "memory_mib")));
-	params = json_pack("{s:s, s:s?, s:I, s:s}", "name", name, "template",
-			   tpl ? tpl : json_string_value(json_object_get(def, "template")),
-			   "template_version",
-			   json_integer_value(json_object_get(man, "template_version")), "memory",
-			   mem);
-	{
-		const char *kernel = json_string_value(json_object_get(def, "kernel"));
-		const char *net = json_string_value(json_object_get(def, "network"));
-		json_t *args = json_object_get(def, "kernel_args"), *a, *kept = json_array();
-		char kpath[PATH_MAX];
-		struct uh_network_rec n;
-		struct uh_error e2;
-		size_t k;
-
-		/* Settings that touch isolation follow this host's policy, not the archive's
-		 * word: the archive's kernel only from an archive this daemon made (and only if
-		 * it exists and can run here), else the default kernel; kernel arguments only
-		 * those the allowlist passes. What is left out is said in the answer. */
-		if (kernel && !j->recorded) {
-			json_array_append_new(dropped, json_sprintf("kernel %.64s (the archive is not "
-								    "one this host made: the "
-								    "default kernel instead)",
-								    kernel));
-		} else if (kernel && (uh_kernel_resolve(d, kernel, kpath, sizeof(kpath), &e2) < 0 ||
-				      uh_kernel_check_usable(d, kernel, &e2) < 0)) {
-			json_array_append_new(dropped,
-					      json_sprintf("kernel %.64s (%.300s)", kernel, e2.msg));
-		} else if (kernel) {
-			json_object_set_new(params, "kernel", json_string(kernel));
-		}
-		json_array_foreach(args, k, a) {
-			const char *s = json_string_value(a);
-
-			if (s && uh_kernel_arg_check(s, &e2) == 0)
-				json_array_append(kept, a);
-			else
-				json_array_append_new(dropped, json_sprintf("kernel argument: %.300s",
-									    s ? e2.msg : "not a string"));
-		}
-		json_object_set_new(params, "kernel_args", kept);
-		/* a fresh address in the same network, if it exists here */
-		if (net && uh_store_network_get(d->store, net, &n, &e2) == 0)
-			json_object_set_new(params, "network", json_string(net));
-	}
-	if (uh_instance_create_from(d, params, &src, &created, &err) < 0) {
-		uh_err_prefix(&err, "backup restore");
-		goto fail;
-	}
-	uh_daemon_event(d, name, "restored", "from %s%s", j->target,
-			json_array_size(dropped) ? " (settings left out: see the restore's answer)"
-						 : "");
-	json_object_set(created, "restore_dropped", dropped);
-	json_decref(def);
-	json_decref(params);
-	json_decref(dropped);
-	job_finish(j, NULL, created);
-	return;
-fail:
-	json_decref(def);
-	json_decref(params);
-	json_decref(dropped);
-	job_fail(j, &err);
-}
-
-static void restore_hashed(struct uh_backup_job *j, json_t *res)
-{
-	struct uh_error err;
-	const char *want = json_string_value(json_object_get(j->manifest, "template_sha256"));
-	const char *have = json_string_value(json_object_get(res, "sha256"));
-
-	if (!json_is_true(json_object_get(res, "ok"))) {
-		result_err(res, &err);
-		job_fail(j, &err);
-		return;
-	}
-	if (want && (have == NULL || strcmp(want, have) != 0)) {
-		uh_errc(&err, EEXIST,
-			"backup restore: template '%s' version %d here is not the one the backup "
-			"was made over (sha256 %.12s..., the backup's %.12s...)",
-			json_string_value(json_object_get(j->manifest, "template")),
-			(int)json_integer_value(json_object_get(j->manifest, "template_version")),
-			have ? have : "?", want);
-		job_fail(j, &err);
-		return;
-	}
-	restore_create(j);
-}
-
-static void restore_extracted(struct uh_backup_job *j, json_t *res)
-{
-	struct uh_daemon *d = j->d;
-	struct uh_error err;
-	json_t *man = json_object_get(res, "manifest");
-	const char *name, *tpl = json_string_value(json_object_get(man, "template"));
-	int version = (int)json_integer_value(json_object_get(man, "template_version"));
-	int flat = json_object_get(json_object_get(man, "members"), "disk.img") != NULL;
-	struct uh_template_rec t;
-	const char *args[4] = {"hash", t.path, NULL};
-
-	if (!json_is_true(json_object_get(res, "ok")))
-		result_err(res, &err);
-	if (!json_is_true(json_object_get(res, "ok")) || check_recorded(j, res, &err) < 0) {
-		job_fail_as(j, &err, EBADMSG);
-		return;
-	}
-	j->manifest = json_incref(man);
-	name = j->name[0] ? j->name : json_string_value(json_object_get(man, "instance"));
-	if (name == NULL || (!flat && tpl == NULL)) {
-		uh_errx(&err, "backup restore: %s has no instance or template in its manifest",
-			j->target);
-		job_fail_as(j, &err, EBADMSG);
-		return;
-	}
-	if (restore_refuse_existing(d, name, &err) < 0) {
-		job_fail(j, &err);
-		return;
-	}
-	if (flat) {
-		restore_create(j);
-		return;
-	}
-	if (uh_store_template_get(d->store, tpl, version ? version : 1, &t, &err) != 0) {
-		uh_errc(&err, ENOENT,
-			"backup restore: template '%s' version %d is missing (the backup's disk is a "
-			"COW over it)",
-			tpl, version ? version : 1);
-		job_fail(j, &err);
-		return;
-	}
-	if (json_object_get(man, "template_sha256") == NULL) {
-		restore_create(j);
-		return;
-	}
-	if (job_spawn(j, args, restore_hashed, &err) < 0)
-		job_fail_as(j, &err, EIO);
-}
-
-void uh_backup_restore(struct uh_daemon *d, const char *archive, const char *as,
-		       uh_done_fn done, void *ctx)
-{
-	struct uh_backup_job *j = NULL;
-	struct uh_error err;
-	char parent[PATH_MAX], canon[PATH_MAX];
-	int status = 400;
-
-	if (check_archive_arg(archive, "restore", canon, sizeof(canon), &err) < 0)
-		goto fail;
-	archive = canon;
-	if (as && uh_validate_name("instance", as, &err) < 0)
-		goto fail;
-	status = 0;
-	/* refuse early what can be refused without reading the archive */
-	if (as && restore_refuse_existing(d, as, &err) < 0)
-		goto fail;
-	j = job_new(d, "restore", done, ctx, &err);
-	if (j == NULL)
-		goto fail;
-	snprintf(j->target, sizeof(j->target), "%s", archive);
-	snprintf(j->name, sizeof(j->name), "%s", as ? as : "");
-	/* beside the instances: the disk is renamed into place */
-	snprintf(parent, sizeof(parent), "%.4000s/instances", d->cfg.state_dir);
-	snprintf(j->extract, sizeof(j->extract), "%.4000s/.restore-XXXXXX", parent);
-	if (uh_mkdirs(parent, 0750, &err) < 0) {
-		j->extract[0] = '\0';
-		goto fail;
-	}
-	if (mkdtemp(j->extract) == NULL) {
-		uh_err(&err, errno, "backup restore: temp dir under %s", parent);
-		j->extract[0] = '\0';
-		goto fail;
-	}
-	{
-		char reserve[32];
-		const char *args[] = {"--reserve-mib", reserve, "extract",
-				      archive,	       j->extract, NULL};
-
-		snprintf(reserve, sizeof(reserve), "%llu",
-			 (unsigned long long)d->cfg.disk_reserve_mib);
-		if (job_spawn(j, args, restore_extracted, &err) < 0)
-			goto fail;
-	}
-	return;
-fail:
-	if (status == 400)
-		err.errnum = EINVAL;
-	if (j) {
-		job_fail(j, &err);
-		return;
-	}
-	done(ctx, &err, NULL);
-}
-
 /* ---- list and prune (the local default directory) */
 
 static void list_dir(const char *dir, const char *instance, json_t *arr)
 {
-	DIR *dp = opendir(dir);
+	uh_autoclosedir DIR *dp = opendir(dir);
 	struct dirent *de;
 
 	while (dp && (de = readdir(dp)) != NULL) {
@@ -915,7 +401,7 @@ static void list_dir(const char *dir, const char *instance, json_t *arr)
 
 		/* a temp file of a running backup starts with '.' */
 		if (de->d_name[0] == '.' || n < 9 ||
-		    strcmp(de->d_name + n - strlen(ARCHIVE_SUFFIX), ARCHIVE_SUFFIX) != 0)
+		    strcmp(de->d_name + n - strlen(UH_ARCHIVE_SUFFIX), UH_ARCHIVE_SUFFIX) != 0)
 			continue;
 		snprintf(p, sizeof(p), "%s/%s", dir, de->d_name);
 		if (stat(p, &st) < 0)
@@ -924,8 +410,6 @@ static void list_dir(const char *dir, const char *instance, json_t *arr)
 						     "archive", p, "bytes", (json_int_t)st.st_size,
 						     "mtime", (json_int_t)st.st_mtime));
 	}
-	if (dp)
-		closedir(dp);
 }
 
 struct list_ctx {
@@ -966,7 +450,7 @@ json_t *uh_backup_list(struct uh_daemon *d, const char *name)
 	char base[PATH_MAX], dir[PATH_MAX * 2];
 	struct list_ctx c = {arr, name};
 	struct uh_error err;
-	DIR *dp;
+	uh_autoclosedir DIR *dp = NULL;
 	struct dirent *de;
 
 	/* what is in the default directories (also archives put there by hand) */
@@ -978,8 +462,6 @@ json_t *uh_backup_list(struct uh_daemon *d, const char *name)
 		snprintf(dir, sizeof(dir), "%s/%s", base, de->d_name);
 		list_dir(dir, de->d_name, arr);
 	}
-	if (dp)
-		closedir(dp);
 	if (uh_store_backup_list(d->store, list_recorded, &c, &err) < 0)
 		uh_warnx("backup list: %s", err.msg);
 	return arr;
@@ -991,11 +473,11 @@ static void listed(struct uh_backup_job *j, json_t *res)
 	struct uh_error err;
 
 	if (!json_is_true(json_object_get(res, "ok"))) {
-		result_err(res, &err);
-		job_fail(j, &err);
+		uh_backup_result_err(res, &err);
+		uh_backup_job_fail(j, &err);
 		return;
 	}
-	job_finish(j, NULL, json_incref(json_object_get(res, "archives")));
+	uh_backup_job_finish(j, NULL, json_incref(json_object_get(res, "archives")));
 }
 
 void uh_backup_list_from(struct uh_daemon *d, const char *name, const char *from,
@@ -1013,7 +495,7 @@ void uh_backup_list_from(struct uh_daemon *d, const char *name, const char *from
 		done(ctx, &err, NULL);
 		return;
 	}
-	j = job_new(d, "list", done, ctx, &err);
+	j = uh_backup_job_new(d, "list", done, ctx, &err);
 	if (j == NULL) {
 		err.errnum = EIO;
 		done(ctx, &err, NULL);
@@ -1022,8 +504,8 @@ void uh_backup_list_from(struct uh_daemon *d, const char *name, const char *from
 	canonical(&t, j->dir, sizeof(j->dir));
 	snprintf(prefix, sizeof(prefix), "%s-", name ? name : "");
 	args[3] = j->dir;
-	if (job_spawn(j, name ? args : args + 2, listed, &err) < 0)
-		job_fail_as(j, &err, EIO);
+	if (uh_backup_job_spawn(j, name ? args : args + 2, listed, &err) < 0)
+		uh_backup_job_fail_as(j, &err, EIO);
 }
 
 /* ---- what template rm must not break silently */
@@ -1058,22 +540,17 @@ static int count_uses(const struct uh_backup_rec *b, void *arg)
 int uh_backup_template_users(struct uh_daemon *d, const char *tpl, int version, char *example,
 			     size_t len, struct uh_error *err)
 {
-	struct uses_ctx *c = calloc(1, sizeof(*c));
-	int n;
+	uh_autofree struct uses_ctx *c = calloc(1, sizeof(*c));
 
 	if (c == NULL)
 		abort();
 	c->d = d;
 	c->tpl = tpl;
 	c->version = version;
-	if (uh_store_backup_list(d->store, count_uses, c, err) < 0) {
-		free(c);
+	if (uh_store_backup_list(d->store, count_uses, c, err) < 0)
 		return -1;
-	}
 	snprintf(example, len, "%s", c->example);
-	n = c->count;
-	free(c);
-	return n;
+	return c->count;
 }
 
 /* One implementation of retention, in the helper, for local directories and SFTP alike:
@@ -1083,13 +560,13 @@ static void prune_done(struct uh_backup_job *j, json_t *res)
 	struct uh_error err;
 
 	if (!json_is_true(json_object_get(res, "ok"))) {
-		result_err(res, &err);
+		uh_backup_result_err(res, &err);
 		if (j->out) { /* a scheduled backup: it was made, only the pruning failed */
 			uh_daemon_event(j->d, j->name, "backup-prune-failed", "%s", err.msg);
-			job_finish(j, NULL, json_incref(j->out));
+			uh_backup_job_finish(j, NULL, json_incref(j->out));
 			return;
 		}
-		job_fail(j, &err);
+		uh_backup_job_fail(j, &err);
 		return;
 	}
 	{
@@ -1104,10 +581,10 @@ static void prune_done(struct uh_backup_job *j, json_t *res)
 			(long long)json_integer_value(json_object_get(res, "kept")),
 			json_array_size(json_object_get(res, "removed")));
 	if (j->out) {
-		job_finish(j, NULL, json_incref(j->out));
+		uh_backup_job_finish(j, NULL, json_incref(j->out));
 		return;
 	}
-	job_finish(j, NULL,
+	uh_backup_job_finish(j, NULL,
 		   json_pack("{s:s, s:s, s:O, s:O}", "instance", j->name, "dir", j->dir, "kept",
 			     json_object_get(res, "kept"), "removed",
 			     json_object_get(res, "removed")));
@@ -1120,7 +597,7 @@ static int prune_spawn(struct uh_backup_job *j, int keep, struct uh_error *err)
 
 	snprintf(prefix, sizeof(prefix), "%s-", j->name);
 	snprintf(n, sizeof(n), "%d", keep);
-	return job_spawn(j, args, prune_done, err);
+	return uh_backup_job_spawn(j, args, prune_done, err);
 }
 
 void uh_backup_prune(struct uh_daemon *d, const char *name, int keep, const char *from,
@@ -1146,7 +623,7 @@ void uh_backup_prune(struct uh_daemon *d, const char *name, int keep, const char
 		goto fail;
 	}
 	status = 500;
-	j = job_new(d, "prune", done, ctx, &err);
+	j = uh_backup_job_new(d, "prune", done, ctx, &err);
 	if (j == NULL)
 		goto fail;
 	snprintf(j->name, sizeof(j->name), "%s", name);
@@ -1155,7 +632,7 @@ void uh_backup_prune(struct uh_daemon *d, const char *name, int keep, const char
 	else
 		default_dir(d, name, j->dir, sizeof(j->dir));
 	if (prune_spawn(j, keep, &err) < 0)
-		job_fail_as(j, &err, EIO);
+		uh_backup_job_fail_as(j, &err, EIO);
 	return;
 fail:
 	err.errnum = status == 500 ? EIO : EINVAL;
@@ -1190,3 +667,4 @@ void uh_backup_schedule_init(struct uh_daemon *d)
 {
 	d->backup_timer = uh_loop_after(d->loop, 1000, schedule_due, d);
 }
+

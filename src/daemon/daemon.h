@@ -21,6 +21,14 @@
 
 struct uh_daemon;
 
+/* A json_t local released on every way out (cleanup attribute, util/cleanup.h's style). */
+static inline void uh_json_decrefp(json_t **j)
+{
+	json_decref(*j);
+	*j = NULL;
+}
+#define uh_autojson __attribute__((cleanup(uh_json_decrefp)))
+
 /* How an operation that may take time answers, exactly once: err (its errno class says what
  * kind of failure; the API turns it into a status) or result (taken over; may be NULL). */
 typedef void (*uh_done_fn)(void *ctx, const struct uh_error *err, json_t *result);
@@ -36,6 +44,15 @@ struct uh_op {
 	struct uh_op *next;
 };
 
+/* Where an instance is, as the store records it (its name there: uh_state_name). */
+enum uh_instance_state {
+	UH_STATE_STOPPED,
+	UH_STATE_STARTING,
+	UH_STATE_RUNNING,
+	UH_STATE_STOPPING,
+	UH_STATE_CRASHED,
+};
+
 /* What works on an instance's disk outside its kernel (claim.c). A backup lets the kernel run
  * (it copies a snapshot); a flatten or resize has the disk itself. */
 enum uh_claim_kind { UH_CLAIM_NONE, UH_CLAIM_BACKUP, UH_CLAIM_FLATTEN, UH_CLAIM_RESIZE };
@@ -43,7 +60,8 @@ typedef void (*uh_cancel_fn)(void *arg);
 
 struct uh_instance {
 	struct uh_daemon *d;
-	struct uh_instance_rec rec;
+	struct uh_instance_rec rec; /* rec.state is state's name, for the store */
+	enum uh_instance_state state;
 	char dir[PATH_MAX];	 /* state: <state>/instances/NAME (disk, console log) */
 	char run_dir[PATH_MAX];	 /* <run>/i/NAME: notify and console sockets, pid/exit files */
 	char umid_dir[PATH_MAX]; /* <run>/i/NAME/u: UML's uml_dir */
@@ -137,8 +155,25 @@ void uh_db_reserve_init(struct uh_daemon *d);
  * filesystem while it has less than disk_reserve free or the database's reserve is spent. */
 int uh_space_check(struct uh_daemon *d, const char *what, struct uh_error *err);
 
-/* instance.c */
-int uh_daemon_load(struct uh_daemon *d, struct uh_error *err);
+/* instance.c: instances as records */
+const char *uh_state_name(enum uh_instance_state s);
+int uh_state_parse(const char *name, enum uh_instance_state *out);
+/* Starting, running or stopping: a kernel of it may exist. */
+int uh_instance_active(const struct uh_instance *inst);
+/* A fact already true on the host (a state reached, a pid got): kept in memory even when the
+ * store cannot write it, written again every few seconds until it can. */
+void uh_instance_save(struct uh_instance *inst);
+void uh_instance_set_state(struct uh_instance *inst, enum uh_instance_state s);
+/* What an admin's operation moves to, written before it acts: -1 (nothing changed, `what`
+ * named as refused) when the store cannot write it. */
+int uh_instance_record_state(struct uh_instance *inst, enum uh_instance_state s,
+			     const char *what, struct uh_error *err);
+/* The kernel's last console lines on one line, for an error message. */
+void uh_instance_console_tail(const struct uh_instance *inst, char *out, size_t len);
+/* Into the list (sorted) / out of it and freed; nothing else is touched. */
+struct uh_instance *uh_instance_add(struct uh_daemon *d, const struct uh_instance_rec *rec,
+				    struct uh_error *err);
+void uh_instance_remove(struct uh_instance *inst);
 struct uh_instance *uh_instance_find(struct uh_daemon *d, const char *name);
 json_t *uh_instance_json(const struct uh_instance *inst);
 json_t *uh_instance_stats(struct uh_instance *inst);
@@ -151,14 +186,17 @@ struct uh_disk_src {
 };
 int uh_instance_create_from(struct uh_daemon *d, json_t *params, const struct uh_disk_src *src,
 			    json_t **out, struct uh_error *err);
-/* Queue an operation. done is called exactly once (maybe before this returns). */
-void uh_instance_submit(struct uh_daemon *d, const char *name, enum uh_op_type type,
-			int timeout_s, int force, uh_done_fn done, void *ctx);
-
-void uh_daemon_autostart(struct uh_daemon *d);
 /* RAM + swap of the host in MiB, and what running instances hold. */
 uint64_t uh_host_memory_mib(void);
 uint64_t uh_daemon_committed_mib(struct uh_daemon *d);
+
+/* lifecycle.c: what runs instances */
+/* The instances from the store; those it says run are adopted again (or reaped). */
+int uh_daemon_load(struct uh_daemon *d, struct uh_error *err);
+/* Queue an operation. done is called exactly once (maybe before this returns). */
+void uh_instance_submit(struct uh_daemon *d, const char *name, enum uh_op_type type,
+			int timeout_s, int force, uh_done_fn done, void *ctx);
+void uh_daemon_autostart(struct uh_daemon *d);
 
 /* template.c */
 int uh_template_import(struct uh_daemon *d, const char *name, const char *image, uid_t caller,
@@ -200,7 +238,6 @@ void uh_net_reconcile(struct uh_daemon *d);
 void uh_net_init(struct uh_daemon *d);
 
 
-/* instance.c: offline disk operations */
 /* disk.c: on a stopped instance, in a forked worker; `done` is called once. Flatten: the
  * COW merged over its template into a private sparse image. Resize: grow a private image
  * and its ext4 (e2fsck + resize2fs), with a safety copy restored on failure. */
@@ -211,7 +248,7 @@ void uh_disk_resize(struct uh_daemon *d, const char *name, const char *size, uh_
  * in the instance's directory) keeps the instance busy while it lives; one that died halfway
  * has its work undone. */
 void uh_disk_resume(struct uh_daemon *d);
-/* instance.c: is the template its COW was made over still there and unchanged? */
+/* spawn.c: is the template its COW was made over still there and unchanged? */
 int uh_instance_check_template(struct uh_instance *inst, struct uh_error *err);
 
 /* backup.c: each call answers `done` exactly once (maybe before it returns); the archive

@@ -81,7 +81,7 @@ int uh_data_disk_open(struct uh_daemon *d, const char *self, const char *path,
 	const char *dir = d->cfg.disk_dir, *rel, *what;
 	size_t n = strlen(dir);
 	uh_autoclose int dfd = -1;
-	int fd;
+	uh_autoclose int fd = -1;
 	struct stat st;
 	char name[96];
 
@@ -102,26 +102,17 @@ int uh_data_disk_open(struct uh_daemon *d, const char *self, const char *path,
 		return uh_errc(err, EACCES, "--disk %s leaves %s", path, dir);
 	if (fd < 0)
 		return uh_err(err, errno, "--disk %s", path);
-	if (fstat(fd, &st) < 0) {
-		uh_err(err, errno, "--disk %s", path);
-		goto refuse;
-	}
-	if (!S_ISREG(st.st_mode) || st.st_size < 512 || st.st_size % 512) {
-		uh_errx(err, "--disk %s is not a regular file of whole 512-byte sectors", path);
-		goto refuse;
-	}
+	if (fstat(fd, &st) < 0)
+		return uh_err(err, errno, "--disk %s", path);
+	if (!S_ISREG(st.st_mode) || st.st_size < 512 || st.st_size % 512)
+		return uh_errx(err, "--disk %s is not a regular file of whole 512-byte sectors",
+			       path);
 	what = used_by(d, self, st.st_dev, st.st_ino, name, sizeof(name));
-	if (what) {
-		uh_errc(err, EBUSY, "--disk %s is %s %s", path, what, name);
-		goto refuse;
-	}
-	if (st.st_nlink != 1) {
-		uh_errc(err, EACCES, "--disk %s has %ju names (hard links): give a file of its own",
-			path, (uintmax_t)st.st_nlink);
-		goto refuse;
-	}
-	return fd;
-refuse:
-	close(fd);
-	return -1;
+	if (what)
+		return uh_errc(err, EBUSY, "--disk %s is %s %s", path, what, name);
+	if (st.st_nlink != 1)
+		return uh_errc(err, EACCES,
+			       "--disk %s has %ju names (hard links): give a file of its own", path,
+			       (uintmax_t)st.st_nlink);
+	return uh_steal_fd(&fd);
 }

@@ -6,6 +6,7 @@
  * (uh_space_check), and every RESERVE_CHECK_MS it is taken again once there is room
  * (disk_reserve free beside it), with an event either way. A write that fails even so fails the operation that asked for it. */
 #include "daemon/daemon.h"
+#include "util/cleanup.h"
 #include "util/fileio.h"
 #include "util/log.h"
 
@@ -38,7 +39,8 @@ static int take(struct uh_daemon *d)
 	char p[PATH_MAX];
 	uint64_t size = reserve_size(d);
 	struct stat st;
-	int fd, r;
+	uh_autoclose int fd = -1;
+	int r;
 
 	if (size == 0)
 		return -1;
@@ -46,16 +48,13 @@ static int take(struct uh_daemon *d)
 	fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0)
 		return -1;
-	if (fstat(fd, &st) == 0 && (uint64_t)st.st_blocks * 512 >= size) {
-		close(fd);
+	if (fstat(fd, &st) == 0 && (uint64_t)st.st_blocks * 512 >= size)
 		return 0;
-	}
 	r = fallocate(fd, 0, 0, (off_t)size);
 	if (r == 0)
 		r = fsync(fd);
 	if (r < 0)
 		(void)!ftruncate(fd, 0); /* half a reserve is no reserve: give it back */
-	close(fd);
 	return r < 0 ? -1 : 0;
 }
 

@@ -12,6 +12,7 @@
  * filesystem the guest wrote: they run as the instance's uid, without capabilities. */
 #include "cow/cow_file.h"
 #include "daemon/daemon.h"
+#include "util/cleanup.h"
 #include "util/log.h"
 #include "util/sparse_copy.h"
 #include "util/validate.h"
@@ -53,10 +54,9 @@ static int disk_busy(struct uh_instance *inst, struct uh_error *err)
 	/* another worker first, then the kernel, then a backup's snapshot */
 	if (inst->claim.kind != UH_CLAIM_BACKUP && uh_instance_claimed(inst, err) < 0)
 		return -1;
-	if (strcmp(inst->rec.state, "starting") == 0 || strcmp(inst->rec.state, "running") == 0 ||
-	    strcmp(inst->rec.state, "stopping") == 0 || inst->ops != NULL)
+	if (uh_instance_active(inst) || inst->ops != NULL)
 		return uh_errc(err, EBUSY, "%s is %s; stop it first", inst->rec.name,
-			       inst->rec.state);
+			       uh_state_name(inst->state));
 	return uh_instance_claimed(inst, err);
 }
 
@@ -282,7 +282,10 @@ static int resize_work(void *arg, struct uh_error *err)
 	struct disk_op *op = arg;
 	char last[512];
 	struct stat st;
-	int r, in = -1, bk = -1, fd = -1;
+	uh_autoclose int in = -1;
+	uh_autoclose int bk = -1;
+	uh_autoclose int fd = -1;
+	int r;
 
 	if (mark_write(op, "resize", err) < 0)
 		return -1;
@@ -301,8 +304,8 @@ static int resize_work(void *arg, struct uh_error *err)
 		uh_err_prefix(err, "%s: safety copy", op->name);
 		goto fail_copy;
 	}
-	close(in);
-	close(bk);
+	uh_close(&in); /* the copy is made and on disk */
+	uh_close(&bk);
 	if (truncate(op->disk, (off_t)op->bytes) < 0) {
 		uh_err(err, errno, "%s: grow %s", op->name, op->disk);
 		goto restore;
@@ -330,13 +333,10 @@ static int resize_work(void *arg, struct uh_error *err)
 			goto restore;
 		}
 	}
-	close(fd);
 	unlink(op->backup);
 	mark_clear(op->dir);
 	return 0;
 restore:
-	if (fd >= 0)
-		close(fd);
 	if (resize_undo(op->backup, op->disk, op->uid) < 0)
 		uh_warnx("%s: could not restore %s from %s: %s", op->name, op->disk, op->backup,
 			 strerror(errno));
@@ -344,10 +344,6 @@ restore:
 		mark_clear(op->dir);
 	return -1;
 fail_copy:
-	if (in >= 0)
-		close(in);
-	if (bk >= 0)
-		close(bk);
 	unlink(op->backup);
 	mark_clear(op->dir);
 	return -1;
@@ -519,7 +515,7 @@ void uh_disk_resume(struct uh_daemon *d)
 		unsigned long long start = 0;
 		struct uh_error err;
 		struct resume *r;
-		FILE *fp;
+		uh_autofclose FILE *fp = NULL;
 		int pid = 0;
 
 		mark_path(inst->dir, mark, sizeof(mark));
@@ -533,7 +529,6 @@ void uh_disk_resume(struct uh_daemon *d)
 			snprintf(kind, sizeof(kind), "resize");
 			pid = 0;
 		}
-		fclose(fp);
 		r = calloc(1, sizeof(*r));
 		if (r == NULL)
 			abort();

@@ -4,6 +4,7 @@
  * (merging a disk, e2fsck) in a forked child. The daemon learns of their end from SIGCHLD
  * (main loop). */
 #include "daemon/daemon.h"
+#include "util/cleanup.h"
 #include "util/fileio.h"
 
 #include <errno.h>
@@ -20,17 +21,14 @@
 
 pid_t uh_job_spawn(char *const argv[], const char *log, struct uh_error *err)
 {
-	int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	uh_autoclose int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	pid_t pid;
 
 	if (fd < 0)
 		return uh_err(err, errno, "create %s", log);
 	pid = fork();
-	if (pid < 0) {
-		uh_err(err, errno, "fork");
-		close(fd);
-		return -1;
-	}
+	if (pid < 0)
+		return uh_err(err, errno, "fork");
 	if (pid == 0) {
 		sigset_t none;
 		int null = open("/dev/null", O_RDONLY);
@@ -47,14 +45,13 @@ pid_t uh_job_spawn(char *const argv[], const char *log, struct uh_error *err)
 		fprintf(stderr, "umlhostd: exec %s: %s\n", argv[0], strerror(errno));
 		_exit(127);
 	}
-	close(fd);
 	return pid;
 }
 
 void uh_job_error_line(const char *log, const char *prefix, char *out, size_t len)
 {
 	char buf[8192], *p, *line = NULL, *save = NULL;
-	int fd;
+	uh_autoclose int fd = -1;
 	ssize_t n;
 	struct stat st;
 
@@ -65,7 +62,6 @@ void uh_job_error_line(const char *log, const char *prefix, char *out, size_t le
 	if (fstat(fd, &st) == 0 && st.st_size > (off_t)sizeof(buf) - 1)
 		lseek(fd, st.st_size - (off_t)sizeof(buf) + 1, SEEK_SET);
 	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
 	if (n <= 0)
 		return;
 	buf[n] = '\0';

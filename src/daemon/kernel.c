@@ -4,6 +4,7 @@
  * <state>/kernels/NAME/ (linux, config, info, build.log); the build happens in
  * <state>/kernels/.build-NAME/ and is renamed into place only once it succeeded. */
 #include "daemon/daemon.h"
+#include "util/cleanup.h"
 #include "util/fileio.h"
 #include "kernel/fpu.h"
 #include "kernel/source.h"
@@ -82,7 +83,7 @@ void uh_kernel_default(struct uh_daemon *d, char out[UH_KEY_MAX])
 /* Read KEY=value from the builder's info file. */
 static void info_value(const char *info, const char *key, char *out, size_t len)
 {
-	FILE *fp = fopen(info, "re");
+	uh_autofclose FILE *fp = fopen(info, "re");
 	char line[512];
 	size_t k = strlen(key);
 
@@ -93,8 +94,6 @@ static void info_value(const char *info, const char *key, char *out, size_t len)
 			snprintf(out, len, "%s", line + k + 1);
 		}
 	}
-	if (fp)
-		fclose(fp);
 }
 
 /* A built kernel's FPU state from its info file (written by umlhost-kernel-build beside the
@@ -472,7 +471,7 @@ void uh_kernel_shutdown(struct uh_daemon *d)
 void uh_kernel_init(struct uh_daemon *d)
 {
 	char kdir[PATH_MAX], p[PATH_MAX * 2];
-	DIR *dir;
+	uh_autoclosedir DIR *dir = NULL;
 	struct dirent *de;
 	struct uh_error err;
 	int r;
@@ -503,6 +502,4 @@ void uh_kernel_init(struct uh_daemon *d)
 		uh_warnx("removing an unfinished kernel build %s", p);
 		uh_rm_tree(p);
 	}
-	if (dir)
-		closedir(dir);
 }

@@ -585,6 +585,11 @@ struct guard_seen {
 	size_t n, cap;
 };
 
+static void guard_seen_free(struct guard_seen *g)
+{
+	free(g->v);
+}
+
 static int guard_seen_add(const char *tap, int rules, void *arg)
 {
 	struct guard_seen *g = arg;
@@ -617,7 +622,7 @@ static int guard_seen_rules(const struct guard_seen *g, const char *tap)
 static void guard_check(void *arg)
 {
 	struct uh_daemon *d = arg;
-	struct guard_seen seen = {0};
+	__attribute__((cleanup(guard_seen_free))) struct guard_seen seen = {0};
 	struct uh_instance *i;
 	struct uh_error err;
 
@@ -630,7 +635,6 @@ static void guard_check(void *arg)
 		return; /* no running instance with a network: nothing to list */
 	if (uh_nft_guard_list(guard_seen_add, &seen, &err) < 0) {
 		uh_warnx("guard check: %s", err.msg);
-		free(seen.v);
 		return;
 	}
 	for (i = d->instances; i; i = i->next) {
@@ -658,7 +662,6 @@ static void guard_check(void *arg)
 					have < 0 ? "gone (nft flush ruleset?)"
 						 : "changed (rules flushed or edited)");
 	}
-	free(seen.v);
 }
 
 void uh_net_init(struct uh_daemon *d)

@@ -6,6 +6,7 @@
  * as ubd1. The network is not in it: the guest takes its address from the kernel command
  * line (umlhost-guest.service in our templates). */
 #include "daemon/daemon.h"
+#include "util/cleanup.h"
 #include "util/fileio.h"
 
 #include <errno.h>
@@ -59,16 +60,12 @@ int uh_seed_check_key(const char *key, struct uh_error *err)
 
 static int write_file(const char *path, const char *text, struct uh_error *err)
 {
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	uh_autoclose int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 
 	if (fd < 0)
 		return uh_err(err, errno, "create %s", path);
-	if (uh_write_full(fd, text, strlen(text)) < 0) {
-		uh_err(err, errno, "write %s", path);
-		close(fd);
-		return -1;
-	}
-	close(fd);
+	if (uh_write_full(fd, text, strlen(text)) < 0)
+		return uh_err(err, errno, "write %s", path);
 	return 0;
 }
 
@@ -76,7 +73,7 @@ int uh_seed_create(const char *dir, const char *name, int64_t created, json_t *k
 		   struct uh_error *err)
 {
 	char meta[PATH_MAX + 16], user[PATH_MAX + 16], tmp[PATH_MAX + 16], seed[PATH_MAX + 16];
-	char *text = NULL;
+	uh_autofree char *text = NULL;
 	size_t len = 0;
 	FILE *fp;
 	json_t *k;
@@ -94,7 +91,7 @@ int uh_seed_create(const char *dir, const char *name, int64_t created, json_t *k
 	 * modules (host keys, authorized keys) once per instance */
 	fprintf(fp, "instance-id: umlhost-%s-%lld\nlocal-hostname: %s\n", name,
 		(long long)created, name);
-	fclose(fp);
+	fclose(fp); /* (flushes the text) */
 	if (write_file(meta, text, err) < 0)
 		goto out;
 	free(text);
@@ -129,15 +126,12 @@ int uh_seed_create(const char *dir, const char *name, int64_t created, json_t *k
 		}
 	}
 	{
-		int fd = open(tmp, O_RDONLY | O_CLOEXEC);
+		uh_autoclose int fd = open(tmp, O_RDONLY | O_CLOEXEC);
 
 		if (fd < 0 || fsync(fd) < 0) {
 			uh_err(err, errno, "seed disk: fsync %s", tmp);
-			if (fd >= 0)
-				close(fd);
 			goto out;
 		}
-		close(fd);
 	}
 	if (chmod(tmp, 0444) < 0 || rename(tmp, seed) < 0) {
 		uh_err(err, errno, "seed disk: rename to %s", seed);
@@ -149,6 +143,5 @@ out:
 		unlink(tmp);
 	unlink(meta);
 	unlink(user);
-	free(text);
 	return ret;
 }

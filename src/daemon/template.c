@@ -175,15 +175,15 @@ static int collect_versions(const struct uh_template_rec *t, void *arg)
 int uh_template_remove(struct uh_daemon *d, const char *name, int version, int force,
 		       struct uh_error *err)
 {
-	struct rm_ctx *c = calloc(1, sizeof(*c));
+	uh_autofree struct rm_ctx *c = calloc(1, sizeof(*c));
 	struct uh_instance *i;
-	int k, found = 0, ret = -1;
+	int k, found = 0;
 
 	if (c == NULL)
 		abort();
 	if (uh_validate_name("template", name, err) < 0 ||
 	    uh_store_template_list(d->store, collect_versions, c, err) < 0)
-		goto out;
+		return -1;
 	for (k = 0; k < c->n; k++)
 		found += strcmp(c->v[k].name, name) == 0 && (version == 0 || c->v[k].version == version);
 	if (!found) {
@@ -191,7 +191,7 @@ int uh_template_remove(struct uh_daemon *d, const char *name, int version, int f
 			uh_errc(err, ENOENT, "template '%s' has no version %d", name, version);
 		else
 			uh_errc(err, ENOENT, "no template named '%s'", name);
-		goto out;
+		return -1;
 	}
 	/* refuse as a whole: nothing is removed if any version asked for is in use */
 	for (i = d->instances; i; i = i->next)
@@ -200,7 +200,7 @@ int uh_template_remove(struct uh_daemon *d, const char *name, int version, int f
 					    "its instances first",
 				name, i->rec.template_version ? i->rec.template_version : 1,
 				i->rec.name);
-			goto out;
+			return -1;
 		}
 	/* a backup of a COW is restorable only over the very version it was made over */
 	if (!force) {
@@ -208,14 +208,14 @@ int uh_template_remove(struct uh_daemon *d, const char *name, int version, int f
 		int n = uh_backup_template_users(d, name, version, example, sizeof(example), err);
 
 		if (n < 0)
-			goto out;
+			return -1;
 		if (n > 0) {
 			uh_errc(err, EBUSY,
 				"template '%s'%s is what %d backup%s %s made over (%s); without it "
 				"they cannot be restored: --force removes it anyway",
 				name, version ? " (that version)" : "", n, n == 1 ? "" : "s",
 				n == 1 ? "was" : "were", example);
-			goto out;
+			return -1;
 		}
 	}
 	for (k = 0; k < c->n; k++) {
@@ -224,7 +224,7 @@ int uh_template_remove(struct uh_daemon *d, const char *name, int version, int f
 		if (strcmp(t->name, name) != 0 || (version && t->version != version))
 			continue;
 		if (uh_store_template_del(d->store, name, t->version, err) < 0)
-			goto out;
+			return -1;
 		if (unlink(t->path) < 0 && errno != ENOENT)
 			uh_warnx("remove %s: %s", t->path, strerror(errno));
 		{
@@ -236,10 +236,7 @@ int uh_template_remove(struct uh_daemon *d, const char *name, int version, int f
 		}
 		uh_daemon_event(d, "-", "template-removed", "%s version %d", name, t->version);
 	}
-	ret = 0;
-out:
-	free(c);
-	return ret;
+	return 0;
 }
 
 struct list_ctx {

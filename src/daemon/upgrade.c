@@ -7,6 +7,7 @@
  * just gets the new kernel for its next start. */
 #include "daemon/daemon.h"
 #include "net/addr.h"
+#include "util/cleanup.h"
 #include "util/log.h"
 #include "util/timeutil.h"
 
@@ -89,9 +90,7 @@ static void item_close_probe(struct item *it)
 	it->watch = NULL;
 	uh_loop_cancel(l, it->timer);
 	it->timer = NULL;
-	if (it->sock >= 0)
-		close(it->sock);
-	it->sock = -1;
+	uh_close(&it->sock);
 }
 
 static void set_kernel(struct uh_upgrade *u, const char *name, const char *kernel)
@@ -123,7 +122,7 @@ static void rolled_back(void *ctx, const struct uh_error *err, json_t *result)
 
 	u->failure = json_pack("{s:s, s:s, s:s, s:b, s:s}", "instance", it->name, "error",
 			       it->error, "rolled_back_to", it->old_kernel, "running_again",
-			       err == NULL, "state", inst ? inst->rec.state : "deleted");
+			       err == NULL, "state", inst ? uh_state_name(inst->state) : "deleted");
 	json_decref(result);
 	uh_daemon_event(u->d, it->name, "upgrade-rolled-back", "back on kernel %s (%s)",
 			it->old_kernel, err == NULL ? "running" : "did not start");
@@ -205,7 +204,7 @@ static void probe_attempt(void *arg)
 	it->timer = NULL;
 	if (inst == NULL || inst->rec.pid <= 0) {
 		item_fail(it, "it stopped running while being probed (%s)",
-			  inst ? inst->rec.state : "deleted");
+			  inst ? uh_state_name(inst->state) : "deleted");
 		return;
 	}
 	if (uh_ip_parse(inst->rec.ip, &ip, &err) < 0) {
@@ -250,7 +249,7 @@ static void settled(void *arg)
 	it->timer = NULL;
 	if (inst == NULL || inst->rec.pid != it->pid_after || inst->rec.pid <= 0) {
 		item_fail(it, "its kernel ended within %d s of starting (%s)", SETTLE_MS / 1000,
-			  inst ? inst->rec.state : "deleted");
+			  inst ? uh_state_name(inst->state) : "deleted");
 		return;
 	}
 	if (inst->rec.ip[0] == '\0') {
@@ -289,7 +288,7 @@ static void schedule(struct uh_upgrade *u)
 		}
 		snprintf(it->old_kernel, sizeof(it->old_kernel), "%s", inst->rec.kernel);
 		set_kernel(u, it->name, u->kernel);
-		if (inst->rec.pid <= 0 || strcmp(inst->rec.state, "running") != 0) {
+		if (inst->rec.pid <= 0 || inst->state != UH_STATE_RUNNING) {
 			json_array_append_new(u->switched, json_string(it->name));
 			it->phase = P_DONE;
 			continue;

@@ -1,6 +1,14 @@
-/* State access: the only interface the daemon uses to persist templates, instances and
- * events. Today SQLite (store_sqlite.c); a multi-host etcd backend implements the same calls.
- * Records are plain structs; a get returns 1 when the key does not exist. */
+/* State access: the only interface the daemon uses to persist templates, instances, networks,
+ * kernels, backups and events. Each call goes through the backend's table of operations
+ * (store_backend.h): today SQLite (store_sqlite.c); a multi-host etcd backend implements the
+ * same table. Records are plain structs; a get returns 1 when the key does not exist.
+ *
+ * Instances carry a revision: the one they were read (or last written) at. A put is a
+ * compare-and-swap on it: rev 0 creates (refused when the name exists), rev N replaces the
+ * record only while the store still holds revision N; the record then holds N+1. A put that
+ * loses fails with ESTALE and changes nothing. Instances are the records that change while
+ * instances run and that two hosts could race on (a start here, a delete there); templates,
+ * kernels, networks and backups are made once and removed, never rewritten in place. */
 #ifndef UH_STORE_H
 #define UH_STORE_H
 
@@ -23,6 +31,7 @@ struct uh_template_rec {
 };
 
 struct uh_instance_rec {
+	int64_t rev; /* the store's revision of this record (0: not stored yet) */
 	char name[UH_KEY_MAX];
 	char template_name[UH_KEY_MAX];
 	int template_version; /* the version its COW is pinned to */
@@ -80,7 +89,10 @@ struct uh_event_rec {
 	char message[512];
 };
 
+/* The state database at path (SQLite, created or migrated as needed). */
 int uh_store_open(const char *path, struct uh_store **out, struct uh_error *err);
+/* The backend's name ("sqlite"). */
+const char *uh_store_backend(const struct uh_store *s);
 /* Called when a write finds the filesystem full; if it returns 1 (it made room) the write is
  * tried once more. Errors from a full filesystem carry errnum ENOSPC. */
 void uh_store_set_full_hook(struct uh_store *s, int (*fn)(void *arg), void *arg);
@@ -102,9 +114,10 @@ int uh_store_template_list(struct uh_store *s,
 			   int (*fn)(const struct uh_template_rec *t, void *arg), void *arg,
 			   struct uh_error *err);
 
-/* EEXIST when the record's ip is another instance's. */
-int uh_store_instance_put(struct uh_store *s, const struct uh_instance_rec *r,
-			  struct uh_error *err);
+/* Compare-and-swap on r->rev (above); on success r->rev is the new revision. ESTALE when the
+ * store holds another revision (or, for rev 0, the name already); EEXIST when the record's ip
+ * is another instance's. */
+int uh_store_instance_put(struct uh_store *s, struct uh_instance_rec *r, struct uh_error *err);
 int uh_store_instance_get(struct uh_store *s, const char *name, struct uh_instance_rec *r,
 			  struct uh_error *err);
 int uh_store_instance_del(struct uh_store *s, const char *name, struct uh_error *err);

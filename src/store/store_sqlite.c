@@ -1,6 +1,6 @@
 /* The SQLite implementation of store.h. One connection, WAL journal, synchronous=FULL: a
  * crash at any instant leaves the old or the new state. */
-#include "store/store.h"
+#include "store/store_backend.h"
 
 #include <errno.h>
 #include <sqlite3.h>
@@ -8,7 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-struct uh_store {
+struct sq_store {
+	struct uh_store base; /* first: the ops */
 	sqlite3 *db;
 	char *path;
 	int (*full_hook)(void *arg); /* the filesystem is full: 1 if it made room */
@@ -41,7 +42,8 @@ static const char schema[] =
 	"  template_version INTEGER NOT NULL DEFAULT 1, flat INTEGER NOT NULL DEFAULT 0,"
 	"  swap_mib INTEGER NOT NULL DEFAULT 0, disks TEXT NOT NULL DEFAULT '',"
 	"  backup_every INTEGER NOT NULL DEFAULT 0, backup_keep INTEGER NOT NULL DEFAULT 0,"
-	"  backup_last INTEGER NOT NULL DEFAULT 0, backup_to TEXT NOT NULL DEFAULT '');"
+	"  backup_last INTEGER NOT NULL DEFAULT 0, backup_to TEXT NOT NULL DEFAULT '',"
+	"  rev INTEGER NOT NULL DEFAULT 1);"
 	"CREATE TABLE IF NOT EXISTS networks ("
 	"  name TEXT PRIMARY KEY, mode TEXT NOT NULL, pool TEXT NOT NULL, uplink TEXT NOT NULL,"
 	"  bridge TEXT NOT NULL, gateway TEXT NOT NULL, created INTEGER NOT NULL);"
@@ -96,15 +98,17 @@ static const char *const migrations[] = {
 	"ALTER TABLE instances ADD COLUMN backup_last INTEGER NOT NULL DEFAULT 0;",
 	/* 8 -> 9: where scheduled backups go (the new backups table comes from `schema`) */
 	"ALTER TABLE instances ADD COLUMN backup_to TEXT NOT NULL DEFAULT '';",
+	/* 9 -> 10: revisions for compare-and-swap (what exists is revision 1) */
+	"ALTER TABLE instances ADD COLUMN rev INTEGER NOT NULL DEFAULT 1;",
 };
-#define SCHEMA_VERSION 9
+#define SCHEMA_VERSION 10
 
 /* After the migrations, whatever the starting version: an address is never given twice. */
 static const char indexes[] =
 	"CREATE UNIQUE INDEX IF NOT EXISTS instances_ip ON instances(ip) WHERE ip != '';";
 
 /* The errno a caller can act on: a full filesystem, an I/O error, a read-only one. */
-static int db_errno(struct uh_store *s)
+static int db_errno(struct sq_store *s)
 {
 	switch (sqlite3_errcode(s->db) & 0xff) {
 	case SQLITE_FULL:
@@ -121,7 +125,7 @@ static int db_errno(struct uh_store *s)
 	}
 }
 
-static int db_err(struct uh_store *s, struct uh_error *err, const char *what)
+static int db_err(struct sq_store *s, struct uh_error *err, const char *what)
 {
 	int e = db_errno(s);
 
@@ -130,15 +134,16 @@ static int db_err(struct uh_store *s, struct uh_error *err, const char *what)
 	return -1;
 }
 
-void uh_store_set_full_hook(struct uh_store *s, int (*fn)(void *arg), void *arg)
+static void sq_set_full_hook(struct uh_store *base, int (*fn)(void *arg), void *arg)
 {
+	struct sq_store *s = (struct sq_store *)base;
 	s->full_hook = fn;
 	s->full_arg = arg;
 }
 
 /* Step a statement that writes. On a full filesystem the hook may make room (the daemon's
  * reserve file): then the same statement is tried once more. */
-static int write_step(struct uh_store *s, sqlite3_stmt *st)
+static int write_step(struct sq_store *s, sqlite3_stmt *st)
 {
 	int rc = sqlite3_step(st);
 
@@ -149,7 +154,7 @@ static int write_step(struct uh_store *s, sqlite3_stmt *st)
 	return rc;
 }
 
-static int exec(struct uh_store *s, const char *sql, struct uh_error *err)
+static int exec(struct sq_store *s, const char *sql, struct uh_error *err)
 {
 	char *msg = NULL;
 
@@ -162,12 +167,16 @@ static int exec(struct uh_store *s, const char *sql, struct uh_error *err)
 	return 0;
 }
 
-int uh_store_open(const char *path, struct uh_store **out, struct uh_error *err)
+static const struct uh_store_ops sq_ops;
+static void sq_close(struct uh_store *base);
+
+int uh_store_sqlite_open(const char *path, struct uh_store **out, struct uh_error *err)
 {
-	struct uh_store *s = calloc(1, sizeof(*s));
+	struct sq_store *s = calloc(1, sizeof(*s));
 
 	if (s == NULL || (s->path = strdup(path)) == NULL)
 		abort();
+	s->base.ops = &sq_ops;
 	if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
 						  SQLITE_OPEN_FULLMUTEX,
 			    NULL) != SQLITE_OK) {
@@ -197,7 +206,7 @@ int uh_store_open(const char *path, struct uh_store **out, struct uh_error *err)
 			version = SCHEMA_VERSION; /* the CREATE statements are the newest schema */
 		for (; version < SCHEMA_VERSION; version++)
 			if (exec(s, migrations[version - 1], err) < 0) {
-				uh_store_rollback(s);
+				sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
 				goto fail;
 			}
 		{
@@ -209,15 +218,16 @@ int uh_store_open(const char *path, struct uh_store **out, struct uh_error *err)
 		}
 	}
 opened:
-	*out = s;
+	*out = &s->base;
 	return 0;
 fail:
-	uh_store_close(s);
+	sq_close(&s->base);
 	return -1;
 }
 
-void uh_store_close(struct uh_store *s)
+static void sq_close(struct uh_store *base)
 {
+	struct sq_store *s = (struct sq_store *)base;
 	if (s == NULL)
 		return;
 	sqlite3_close(s->db);
@@ -225,22 +235,25 @@ void uh_store_close(struct uh_store *s)
 	free(s);
 }
 
-int uh_store_begin(struct uh_store *s, struct uh_error *err)
+static int sq_begin(struct uh_store *base, struct uh_error *err)
 {
+	struct sq_store *s = (struct sq_store *)base;
 	return exec(s, "BEGIN IMMEDIATE", err);
 }
 
-int uh_store_commit(struct uh_store *s, struct uh_error *err)
+static int sq_commit(struct uh_store *base, struct uh_error *err)
 {
+	struct sq_store *s = (struct sq_store *)base;
 	return exec(s, "COMMIT", err);
 }
 
-void uh_store_rollback(struct uh_store *s)
+static void sq_rollback(struct uh_store *base)
 {
+	struct sq_store *s = (struct sq_store *)base;
 	sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
 }
 
-static int prepare(struct uh_store *s, const char *sql, sqlite3_stmt **st, struct uh_error *err)
+static int prepare(struct sq_store *s, const char *sql, sqlite3_stmt **st, struct uh_error *err)
 {
 	if (sqlite3_prepare_v2(s->db, sql, -1, st, NULL) != SQLITE_OK)
 		return db_err(s, err, "prepare");
@@ -255,7 +268,7 @@ static void copy_col(char *dst, size_t len, sqlite3_stmt *st, int col)
 }
 
 /* Run a statement that returns no rows. */
-static int step_done(struct uh_store *s, sqlite3_stmt *st, const char *what,
+static int step_done(struct sq_store *s, sqlite3_stmt *st, const char *what,
 		     struct uh_error *err)
 {
 	int rc = write_step(s, st);
@@ -284,9 +297,10 @@ static void template_row(sqlite3_stmt *st, struct uh_template_rec *t)
 	t->version = sqlite3_column_int(st, 5);
 }
 
-int uh_store_template_put(struct uh_store *s, const struct uh_template_rec *t,
+static int sq_template_put(struct uh_store *base, const struct uh_template_rec *t,
 			  struct uh_error *err)
 {
+	struct sq_store *s = (struct sq_store *)base;
 	sqlite3_stmt *st;
 
 	if (prepare(s, "INSERT OR REPLACE INTO templates (" TEMPLATE_COLS ") VALUES (?,?,?,?,?,?)",
@@ -301,9 +315,10 @@ int uh_store_template_put(struct uh_store *s, const struct uh_template_rec *t,
 	return step_done(s, st, "save template", err);
 }
 
-int uh_store_template_get(struct uh_store *s, const char *name, int version,
+static int sq_template_get(struct uh_store *base, const char *name, int version,
 			  struct uh_template_rec *t, struct uh_error *err)
 {
+	struct sq_store *s = (struct sq_store *)base;
 	sqlite3_stmt *st;
 	int rc;
 
@@ -326,9 +341,10 @@ int uh_store_template_get(struct uh_store *s, const char *name, int version,
 	return db_err(s, err, "read template");
 }
 
-int uh_store_template_del(struct uh_store *s, const char *name, int version,
+static int sq_template_del(struct uh_store *base, const char *name, int version,
 			  struct uh_error *err)
 {
+	struct sq_store *s = (struct sq_store *)base;
 	sqlite3_stmt *st;
 
 	if (prepare(s, "DELETE FROM templates WHERE name=? AND version=?", &st, err) < 0)
@@ -338,10 +354,11 @@ int uh_store_template_del(struct uh_store *s, const char *name, int version,
 	return step_done(s, st, "delete template", err);
 }
 
-int uh_store_template_list(struct uh_store *s,
+static int sq_template_list(struct uh_store *base,
 			   int (*fn)(const struct uh_template_rec *t, void *arg), void *arg,
 			   struct uh_error *err)
 {
+	struct sq_store *s = (struct sq_store *)base;
 	struct uh_template_rec t;
 	sqlite3_stmt *st;
 	int rc;
@@ -406,38 +423,64 @@ static void instance_row(sqlite3_stmt *st, struct uh_instance_rec *r)
 	r->backup_keep = sqlite3_column_int(st, 35);
 	r->backup_last = sqlite3_column_int64(st, 36);
 	copy_col(r->backup_to, sizeof(r->backup_to), st, 37);
+	r->rev = sqlite3_column_int64(st, 38);
 }
 
-int uh_store_instance_put(struct uh_store *s, const struct uh_instance_rec *r,
-			  struct uh_error *err)
+/* Every column but the name, from the same parameters as the INSERT. */
+#define INSTANCE_SET                                                                               \
+	"template=?2,kernel=?3,restart=?4,state=?5,disk=?6,kernel_args=?7,memory_mib=?8," \
+	"autostart=?9,pid=?10,pid_start=?11,monitor_pid=?12,restarts=?13,uid=?14," \
+	"started_at=?15,created=?16,cpu_quota=?17,pids_max=?18,network=?19,ip=?20,mac=?21," \
+	"tap=?22,rx_bytes=?23,tx_bytes=?24,rx_packets=?25,tx_packets=?26,tap_rx_bytes=?27," \
+	"tap_tx_bytes=?28,tap_rx_packets=?29,tap_tx_packets=?30,template_version=?31," \
+	"flat=?32,swap_mib=?33,disks=?34,backup_every=?35,backup_keep=?36,backup_last=?37," \
+	"backup_to=?38"
+
+/* Why a compare-and-swap lost: what the store holds now. */
+static int instance_conflict(struct sq_store *s, const struct uh_instance_rec *r,
+			     struct uh_error *err)
 {
 	sqlite3_stmt *st;
+	int64_t now = -1;
 
-	/* an upsert, not INSERT OR REPLACE: REPLACE would resolve a clash on the unique
-	 * address by deleting the other instance */
-	if (prepare(s, "INSERT INTO instances (" INSTANCE_COLS ") VALUES "
-		       "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) "
-		       "ON CONFLICT(name) DO UPDATE SET "
-		       "template=excluded.template,kernel=excluded.kernel,"
-		       "restart=excluded.restart,state=excluded.state,disk=excluded.disk,"
-		       "kernel_args=excluded.kernel_args,memory_mib=excluded.memory_mib,"
-		       "autostart=excluded.autostart,pid=excluded.pid,"
-		       "pid_start=excluded.pid_start,monitor_pid=excluded.monitor_pid,"
-		       "restarts=excluded.restarts,uid=excluded.uid,"
-		       "started_at=excluded.started_at,created=excluded.created,"
-		       "cpu_quota=excluded.cpu_quota,pids_max=excluded.pids_max,"
-		       "network=excluded.network,ip=excluded.ip,mac=excluded.mac,"
-		       "tap=excluded.tap,rx_bytes=excluded.rx_bytes,tx_bytes=excluded.tx_bytes,"
-		       "rx_packets=excluded.rx_packets,tx_packets=excluded.tx_packets,"
-		       "tap_rx_bytes=excluded.tap_rx_bytes,tap_tx_bytes=excluded.tap_tx_bytes,"
-		       "tap_rx_packets=excluded.tap_rx_packets,"
-		       "tap_tx_packets=excluded.tap_tx_packets,"
-		       "template_version=excluded.template_version,flat=excluded.flat,"
-		       "swap_mib=excluded.swap_mib,disks=excluded.disks,"
-		       "backup_every=excluded.backup_every,backup_keep=excluded.backup_keep,"
-		       "backup_last=excluded.backup_last,backup_to=excluded.backup_to",
+	if (prepare(s, "SELECT rev FROM instances WHERE name=?", &st, err) < 0)
+		return -1;
+	sqlite3_bind_text(st, 1, r->name, -1, SQLITE_TRANSIENT);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		now = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	if (r->rev == 0)
+		return uh_errc(err, ESTALE, "instance '%s' is already in the state database", r->name);
+	if (now < 0)
+		return uh_errc(err, ESTALE,
+			       "instance '%s' was removed from the state database by someone else",
+			       r->name);
+	return uh_errc(err, ESTALE,
+		       "instance '%s' was changed in the state database by someone else (revision "
+		       "%lld there, %lld here)",
+		       r->name, (long long)now, (long long)r->rev);
+}
+
+static int sq_instance_put(struct uh_store *base, struct uh_instance_rec *r, struct uh_error *err)
+{
+	struct sq_store *s = (struct sq_store *)base;
+	sqlite3_stmt *st;
+	int rc;
+
+	/* rev 0: a new row, never an update of one already there; rev N: the row only while it
+	 * still holds N. Not an upsert: a clash on the unique address must not touch the other
+	 * instance (REPLACE would delete it). */
+	if (prepare(s,
+		    r->rev == 0
+			    ? "INSERT INTO instances (" INSTANCE_COLS ",rev) VALUES "
+			      "(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,"
+			      "?20,?21,?22,?23,?24,?25,?26,?27,?28,?29,?30,?31,?32,?33,?34,?35,?36,"
+			      "?37,?38,1)"
+			    : "UPDATE instances SET " INSTANCE_SET ",rev=rev+1 WHERE name=?1 AND rev=?39",
 		    &st, err) < 0)
 		return -1;
+	if (r->rev != 0)
+		sqlite3_bind_int64(st, 39, r->rev);
 	sqlite3_bind_text(st, 1, r->name, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_text(st, 2, r->template_name, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_text(st, 3, r->kernel, -1, SQLITE_TRANSIENT);
@@ -472,27 +515,34 @@ int uh_store_instance_put(struct uh_store *s, const struct uh_instance_rec *r,
 	sqlite3_bind_int(st, 36, r->backup_keep);
 	sqlite3_bind_int64(st, 37, r->backup_last);
 	sqlite3_bind_text(st, 38, r->backup_to, -1, SQLITE_TRANSIENT);
-	if (write_step(s, st) != SQLITE_DONE) {
-		int constraint = sqlite3_errcode(s->db) == SQLITE_CONSTRAINT;
+	rc = write_step(s, st);
+	if (rc != SQLITE_DONE) {
+		int ext = sqlite3_extended_errcode(s->db);
 
-		if (!constraint)
+		if (ext != SQLITE_CONSTRAINT_PRIMARYKEY && ext != SQLITE_CONSTRAINT_UNIQUE)
 			db_err(s, err, "save instance");
 		sqlite3_finalize(st);
-		if (constraint)
+		if (ext == SQLITE_CONSTRAINT_PRIMARYKEY)
+			return instance_conflict(s, r, err);
+		if (ext == SQLITE_CONSTRAINT_UNIQUE)
 			return uh_errc(err, EEXIST, "address %s is already taken", r->ip);
 		return -1;
 	}
 	sqlite3_finalize(st);
+	if (sqlite3_changes(s->db) != 1)
+		return instance_conflict(s, r, err);
+	r->rev = r->rev + 1;
 	return 0;
 }
 
-int uh_store_instance_get(struct uh_store *s, const char *name, struct uh_instance_rec *r,
+static int sq_instance_get(struct uh_store *base, const char *name, struct uh_instance_rec *r,
 			  struct uh_error *err)
 {
+	struct sq_store *s = (struct sq_store *)base;
 	sqlite3_stmt *st;
 	int rc;
 
-	if (prepare(s, "SELECT " INSTANCE_COLS " FROM instances WHERE name=?", &st, err) < 0)
+	if (prepare(s, "SELECT " INSTANCE_COLS ",rev FROM instances WHERE name=?", &st, err) < 0)
 		return -1;
 	sqlite3_bind_text(st, 1, name, -1, SQLITE_TRANSIENT);
 	rc = sqlite3_step(st);
@@ -506,8 +556,9 @@ int uh_store_instance_get(struct uh_store *s, const char *name, struct uh_instan
 	return db_err(s, err, "read instance");
 }
 
-int uh_store_instance_del(struct uh_store *s, const char *name, struct uh_error *err)
+static int sq_instance_del(struct uh_store *base, const char *name, struct uh_error *err)
 {
+	struct sq_store *s = (struct sq_store *)base;
 	sqlite3_stmt *st;
 
 	if (prepare(s, "DELETE FROM instances WHERE name=?", &st, err) < 0)
@@ -516,15 +567,16 @@ int uh_store_instance_del(struct uh_store *s, const char *name, struct uh_error 
 	return step_done(s, st, "delete instance", err);
 }
 
-int uh_store_instance_list(struct uh_store *s,
+static int sq_instance_list(struct uh_store *base,
 			   int (*fn)(const struct uh_instance_rec *r, void *arg), void *arg,
 			   struct uh_error *err)
 {
+	struct sq_store *s = (struct sq_store *)base;
 	struct uh_instance_rec r;
 	sqlite3_stmt *st;
 	int rc;
 
-	if (prepare(s, "SELECT " INSTANCE_COLS " FROM instances ORDER BY name", &st, err) < 0)
+	if (prepare(s, "SELECT " INSTANCE_COLS ",rev FROM instances ORDER BY name", &st, err) < 0)
 		return -1;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		instance_row(st, &r);
@@ -551,9 +603,10 @@ static void network_row(sqlite3_stmt *st, struct uh_network_rec *n)
 	n->created = sqlite3_column_int64(st, 6);
 }
 
-int uh_store_network_put(struct uh_store *s, const struct uh_network_rec *n,
+static int sq_network_put(struct uh_store *base, const struct uh_network_rec *n,
 			 struct uh_error *err)
 {
+	struct sq_store *s = (struct sq_store *)base;
 	sqlite3_stmt *st;
 
 	if (prepare(s, "INSERT OR REPLACE INTO networks VALUES (?,?,?,?,?,?,?)", &st, err) < 0)
@@ -570,9 +623,10 @@ int uh_store_network_put(struct uh_store *s, const struct uh_network_rec *n,
 
 #define NETWORK_COLS "name,mode,pool,uplink,bridge,gateway,created"
 
-int uh_store_network_get(struct uh_store *s, const char *name, struct uh_network_rec *n,
+static int sq_network_get(struct uh_store *base, const char *name, struct uh_network_rec *n,
 			 struct uh_error *err)
 {
+	struct sq_store *s = (struct sq_store *)base;
 	sqlite3_stmt *st;
 	int rc;
 
@@ -590,8 +644,9 @@ int uh_store_network_get(struct uh_store *s, const char *name, struct uh_network
 	return db_err(s, err, "read network");
 }
 
-int uh_store_network_del(struct uh_store *s, const char *name, struct uh_error *err)
+static int sq_network_del(struct uh_store *base, const char *name, struct uh_error *err)
 {
+	struct sq_store *s = (struct sq_store *)base;
 	sqlite3_stmt *st;
 
 	if (prepare(s, "DELETE FROM networks WHERE name=?", &st, err) < 0)
@@ -600,10 +655,11 @@ int uh_store_network_del(struct uh_store *s, const char *name, struct uh_error *
 	return step_done(s, st, "delete network", err);
 }
 
-int uh_store_network_list(struct uh_store *s,
+static int sq_network_list(struct uh_store *base,
 			  int (*fn)(const struct uh_network_rec *n, void *arg), void *arg,
 			  struct uh_error *err)
 {
+	struct sq_store *s = (struct sq_store *)base;
 	struct uh_network_rec n;
 	sqlite3_stmt *st;
 	int rc;
@@ -627,8 +683,9 @@ int uh_store_network_list(struct uh_store *s,
 
 #define BACKUP_COLS "archive,instance,template,template_version,bytes,sha256,freeze_us,created"
 
-int uh_store_backup_put(struct uh_store *s, const struct uh_backup_rec *b, struct uh_error *err)
+static int sq_backup_put(struct uh_store *base, const struct uh_backup_rec *b, struct uh_error *err)
 {
+	struct sq_store *s = (struct sq_store *)base;
 	sqlite3_stmt *st;
 
 	if (prepare(s, "INSERT OR REPLACE INTO backups (" BACKUP_COLS ") VALUES (?,?,?,?,?,?,?,?)",
@@ -645,8 +702,9 @@ int uh_store_backup_put(struct uh_store *s, const struct uh_backup_rec *b, struc
 	return step_done(s, st, "save backup", err);
 }
 
-int uh_store_backup_del(struct uh_store *s, const char *archive, struct uh_error *err)
+static int sq_backup_del(struct uh_store *base, const char *archive, struct uh_error *err)
 {
+	struct sq_store *s = (struct sq_store *)base;
 	sqlite3_stmt *st;
 
 	if (prepare(s, "DELETE FROM backups WHERE archive=?", &st, err) < 0)
@@ -668,9 +726,10 @@ static void backup_row(sqlite3_stmt *st, struct uh_backup_rec *b)
 	b->created = sqlite3_column_int64(st, 7);
 }
 
-int uh_store_backup_get(struct uh_store *s, const char *archive, struct uh_backup_rec *b,
+static int sq_backup_get(struct uh_store *base, const char *archive, struct uh_backup_rec *b,
 			struct uh_error *err)
 {
+	struct sq_store *s = (struct sq_store *)base;
 	sqlite3_stmt *st;
 	int rc;
 
@@ -688,9 +747,10 @@ int uh_store_backup_get(struct uh_store *s, const char *archive, struct uh_backu
 	return db_err(s, err, "get backup");
 }
 
-int uh_store_backup_list(struct uh_store *s, int (*fn)(const struct uh_backup_rec *b, void *arg),
+static int sq_backup_list(struct uh_store *base, int (*fn)(const struct uh_backup_rec *b, void *arg),
 			 void *arg, struct uh_error *err)
 {
+	struct sq_store *s = (struct sq_store *)base;
 	struct uh_backup_rec b;
 	sqlite3_stmt *st;
 	int rc;
@@ -724,8 +784,9 @@ static void kernel_row(sqlite3_stmt *st, struct uh_kernel_rec *k)
 	k->created = sqlite3_column_int64(st, 5);
 }
 
-int uh_store_kernel_put(struct uh_store *s, const struct uh_kernel_rec *k, struct uh_error *err)
+static int sq_kernel_put(struct uh_store *base, const struct uh_kernel_rec *k, struct uh_error *err)
 {
+	struct sq_store *s = (struct sq_store *)base;
 	sqlite3_stmt *st;
 
 	if (prepare(s, "INSERT OR REPLACE INTO kernels (" KERNEL_COLS ") VALUES (?,?,?,?,?,?)", &st,
@@ -740,9 +801,10 @@ int uh_store_kernel_put(struct uh_store *s, const struct uh_kernel_rec *k, struc
 	return step_done(s, st, "save kernel", err);
 }
 
-int uh_store_kernel_get(struct uh_store *s, const char *name, struct uh_kernel_rec *k,
+static int sq_kernel_get(struct uh_store *base, const char *name, struct uh_kernel_rec *k,
 			struct uh_error *err)
 {
+	struct sq_store *s = (struct sq_store *)base;
 	sqlite3_stmt *st;
 	int rc;
 
@@ -760,8 +822,9 @@ int uh_store_kernel_get(struct uh_store *s, const char *name, struct uh_kernel_r
 	return db_err(s, err, "read kernel");
 }
 
-int uh_store_kernel_del(struct uh_store *s, const char *name, struct uh_error *err)
+static int sq_kernel_del(struct uh_store *base, const char *name, struct uh_error *err)
 {
+	struct sq_store *s = (struct sq_store *)base;
 	sqlite3_stmt *st;
 
 	if (prepare(s, "DELETE FROM kernels WHERE name=?", &st, err) < 0)
@@ -770,9 +833,10 @@ int uh_store_kernel_del(struct uh_store *s, const char *name, struct uh_error *e
 	return step_done(s, st, "delete kernel", err);
 }
 
-int uh_store_kernel_list(struct uh_store *s, int (*fn)(const struct uh_kernel_rec *k, void *arg),
+static int sq_kernel_list(struct uh_store *base, int (*fn)(const struct uh_kernel_rec *k, void *arg),
 			 void *arg, struct uh_error *err)
 {
+	struct sq_store *s = (struct sq_store *)base;
 	struct uh_kernel_rec k;
 	sqlite3_stmt *st;
 	int rc;
@@ -792,8 +856,9 @@ int uh_store_kernel_list(struct uh_store *s, int (*fn)(const struct uh_kernel_re
 
 /* ---- events */
 
-int uh_store_event_add(struct uh_store *s, struct uh_event_rec *ev, struct uh_error *err)
+static int sq_event_add(struct uh_store *base, struct uh_event_rec *ev, struct uh_error *err)
 {
+	struct sq_store *s = (struct sq_store *)base;
 	sqlite3_stmt *st;
 
 	if (prepare(s, "INSERT INTO events (ts_ms,instance,type,message) VALUES (?,?,?,?)", &st,
@@ -809,9 +874,10 @@ int uh_store_event_add(struct uh_store *s, struct uh_event_rec *ev, struct uh_er
 	return 0;
 }
 
-int uh_store_event_prune(struct uh_store *s, int keep, int64_t before_ms, int *deleted,
+static int sq_event_prune(struct uh_store *base, int keep, int64_t before_ms, int *deleted,
 			 struct uh_error *err)
 {
+	struct sq_store *s = (struct sq_store *)base;
 	sqlite3_stmt *st;
 
 	/* ids only grow: the newest `keep` are the ids above max(id) - keep */
@@ -827,10 +893,11 @@ int uh_store_event_prune(struct uh_store *s, int keep, int64_t before_ms, int *d
 	return 0;
 }
 
-int uh_store_event_list(struct uh_store *s, int64_t since_id, int limit,
+static int sq_event_list(struct uh_store *base, int64_t since_id, int limit,
 			int (*fn)(const struct uh_event_rec *ev, void *arg), void *arg,
 			struct uh_error *err)
 {
+	struct sq_store *s = (struct sq_store *)base;
 	struct uh_event_rec ev;
 	sqlite3_stmt *st;
 	int rc;
@@ -856,3 +923,35 @@ int uh_store_event_list(struct uh_store *s, int64_t since_id, int limit,
 		return db_err(s, err, "list events");
 	return 0;
 }
+
+static const struct uh_store_ops sq_ops = {
+	.name = "sqlite",
+	.set_full_hook = sq_set_full_hook,
+	.close = sq_close,
+	.begin = sq_begin,
+	.commit = sq_commit,
+	.rollback = sq_rollback,
+	.template_put = sq_template_put,
+	.template_get = sq_template_get,
+	.template_del = sq_template_del,
+	.template_list = sq_template_list,
+	.instance_put = sq_instance_put,
+	.instance_get = sq_instance_get,
+	.instance_del = sq_instance_del,
+	.instance_list = sq_instance_list,
+	.network_put = sq_network_put,
+	.network_get = sq_network_get,
+	.network_del = sq_network_del,
+	.network_list = sq_network_list,
+	.backup_put = sq_backup_put,
+	.backup_del = sq_backup_del,
+	.backup_get = sq_backup_get,
+	.backup_list = sq_backup_list,
+	.kernel_put = sq_kernel_put,
+	.kernel_get = sq_kernel_get,
+	.kernel_del = sq_kernel_del,
+	.kernel_list = sq_kernel_list,
+	.event_add = sq_event_add,
+	.event_prune = sq_event_prune,
+	.event_list = sq_event_list,
+};

@@ -2,9 +2,11 @@
 #ifndef UH_UTIL_CLEANUP_H
 #define UH_UTIL_CLEANUP_H
 
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
-#include <errno.h>
 
 static inline void uh_freep(void *p)
 {
@@ -22,8 +24,24 @@ static inline void uh_close(int *fd)
 	errno = saved;
 }
 
+static inline void uh_fclosep(FILE **fp)
+{
+	if (*fp)
+		fclose(*fp);
+	*fp = NULL;
+}
+
+static inline void uh_closedirp(DIR **dp)
+{
+	if (*dp)
+		closedir(*dp);
+	*dp = NULL;
+}
+
 #define uh_autofree __attribute__((cleanup(uh_freep)))
 #define uh_autoclose __attribute__((cleanup(uh_close)))
+#define uh_autofclose __attribute__((cleanup(uh_fclosep))) /* a FILE * read (written ones: fclose checked) */
+#define uh_autoclosedir __attribute__((cleanup(uh_closedirp)))
 
 /* Hand a pointer out of a cleanup-managed local: the local becomes NULL. */
 #define uh_steal_pointer(pp)                                                                       \

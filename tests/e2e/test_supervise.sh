@@ -138,8 +138,16 @@ wait "$DAEMON_PID" 2> /dev/null
 python3 -c 'import os, time; os.setsid(); os.fork(); time.sleep(300)' & # leader + one more
 SPID=$!
 PIDS+=("$SPID")
-sleep 0.3
-SPID2=$(ps -e -o pid=,sid= | awk -v s="$SPID" '$2==s && $1!=s {print $1}' | head -n 1)
+# the forked child (the session's second process): waited for, not slept for (under load
+# 0.3 s was once too short, and a child nobody knew of then held the test's output open)
+SPID2=""
+for i in $(seq 100); do
+	SPID2=$(session_pids "$SPID" | grep -vx "$SPID" | head -n 1)
+	[ -n "$SPID2" ] && break
+	sleep 0.05
+done
+[ -n "$SPID2" ] || not_ok "the session's second process appeared"
+PIDS+=(${SPID2:+"$SPID2"})
 sqlite3 "$W/state/state.db" "UPDATE instances SET state='running', pid=$SPID, pid_start=12345, monitor_pid=0 WHERE name='stale'" ||
 	not_ok "record the foreign pid"
 start_daemon
@@ -147,7 +155,7 @@ for i in $(seq 50); do [ "$(inst_state stale)" != running ] && break; sleep 0.1;
 sleep 1
 check "the instance is found lost (pid's start time differs)" contains "$(U events | grep stale)" "lost"
 check "the unrelated session leader lives" kill -0 "$SPID"
-[ -n "$SPID2" ] && check "... and so does its session's other process" kill -0 "$SPID2"
+check "... and so does its session's other process" kill -0 "${SPID2:-none}"
 kill "$SPID" ${SPID2:+"$SPID2"} 2> /dev/null
 
 finish

@@ -181,7 +181,8 @@ static void test_error_table(void **state)
 		{ETIMEDOUT, 504, "timeout"},	 {ENOSPC, 507, "no_space"},
 		{EBADMSG, 422, "verify_failed"}, {EINVAL, 400, "invalid"},
 		{ENOEXEC, 400, "kernel_unusable"}, {EIO, 500, "failed"},
-		{ESHUTDOWN, 503, "failed"},	 {0, 400, "failed"},
+		{ESHUTDOWN, 503, "failed"},	 {ESTALE, 409, "conflict"},
+		{0, 400, "failed"},
 		{EMLINK, 400, "failed"},
 	};
 	size_t i;

@@ -64,6 +64,7 @@ static void test_roundtrip(void **state)
 	r.pid_start = 123456789012ULL;
 	assert_int_equal(uh_store_instance_put(s, &r, &err), 0);
 	strcpy(r.name, "web1");
+	r.rev = 0; /* another record: created, not an update */
 	assert_int_equal(uh_store_instance_put(s, &r, &err), 0);
 	assert_int_equal(uh_store_instance_list(s, name_list, names, &err), 0);
 	assert_string_equal(names, "web1,web2,"); /* in name order */
@@ -71,6 +72,7 @@ static void test_roundtrip(void **state)
 	/* a transaction that is rolled back leaves nothing */
 	assert_int_equal(uh_store_begin(s, &err), 0);
 	strcpy(r.name, "ghost");
+	r.rev = 0;
 	assert_int_equal(uh_store_instance_put(s, &r, &err), 0);
 	uh_store_rollback(s);
 	assert_int_equal(uh_store_instance_get(s, "ghost", &back, &err), 1);
@@ -131,6 +133,7 @@ static void test_networks(void **state)
 	assert_int_equal(uh_store_instance_put(s, &a, &err), 0);
 	b = a;
 	strcpy(b.name, "a2");
+	b.rev = 0;
 	assert_int_equal(uh_store_instance_put(s, &b, &err), -1);
 	assert_int_equal(err.errnum, EEXIST);
 	assert_non_null(strstr(err.msg, "192.0.2.17 is already taken"));
@@ -145,6 +148,7 @@ static void test_networks(void **state)
 	strcpy(b.name, "n1");
 	assert_int_equal(uh_store_instance_put(s, &b, &err), 0);
 	strcpy(b.name, "n2");
+	b.rev = 0;
 	assert_int_equal(uh_store_instance_put(s, &b, &err), 0);
 	assert_int_equal(uh_store_network_del(s, "pub", &err), 0);
 	assert_int_equal(uh_store_network_get(s, "pub", &nb, &err), 1);
@@ -198,6 +202,55 @@ static void test_backups(void **state)
 }
 
 /* A version-2 database (session 1's schema) is upgraded in place, keeping its rows. */
+/* A put is a compare-and-swap on the record's revision: what a second writer (another host,
+ * later) would see when it read a record before someone else wrote it. */
+static void test_revisions(void **state)
+{
+	struct uh_store *s;
+	struct uh_error err;
+	struct uh_instance_rec mine = {0}, theirs, back;
+
+	snprintf(path, sizeof(path), "%s/rev.db", dir);
+	assert_int_equal(uh_store_open(path, &s, &err), 0);
+	assert_string_equal(uh_store_backend(s), "sqlite");
+	strcpy(mine.name, "web1");
+	strcpy(mine.state, "stopped");
+	/* rev 0 creates, once */
+	assert_int_equal(uh_store_instance_put(s, &mine, &err), 0);
+	assert_int_equal(mine.rev, 1);
+	theirs = mine;
+	theirs.rev = 0;
+	assert_int_equal(uh_store_instance_put(s, &theirs, &err), -1);
+	assert_int_equal(err.errnum, ESTALE);
+	assert_non_null(strstr(err.msg, "'web1' is already in the state database"));
+	/* both read revision 1; the first write wins, the second loses and changes nothing */
+	assert_int_equal(uh_store_instance_get(s, "web1", &theirs, &err), 0);
+	assert_int_equal(theirs.rev, 1);
+	strcpy(theirs.state, "running");
+	assert_int_equal(uh_store_instance_put(s, &theirs, &err), 0);
+	assert_int_equal(theirs.rev, 2);
+	strcpy(mine.state, "crashed");
+	assert_int_equal(uh_store_instance_put(s, &mine, &err), -1);
+	assert_int_equal(err.errnum, ESTALE);
+	assert_non_null(strstr(err.msg, "changed in the state database by someone else (revision "
+					"2 there, 1 here)"));
+	assert_int_equal(mine.rev, 1);
+	assert_int_equal(uh_store_instance_get(s, "web1", &back, &err), 0);
+	assert_string_equal(back.state, "running");
+	assert_int_equal(back.rev, 2);
+	/* read again, then it lands */
+	mine.rev = back.rev;
+	assert_int_equal(uh_store_instance_put(s, &mine, &err), 0);
+	assert_int_equal(mine.rev, 3);
+	/* a record removed meanwhile is not brought back by a late write */
+	assert_int_equal(uh_store_instance_del(s, "web1", &err), 0);
+	assert_int_equal(uh_store_instance_put(s, &mine, &err), -1);
+	assert_int_equal(err.errnum, ESTALE);
+	assert_non_null(strstr(err.msg, "removed from the state database"));
+	assert_int_equal(uh_store_instance_get(s, "web1", &back, &err), 1);
+	uh_store_close(s);
+}
+
 static void test_migration(void **state)
 {
 	struct uh_store *s;
@@ -225,8 +278,11 @@ static void test_migration(void **state)
 	assert_string_equal(back.network, "");
 	strcpy(back.ip, "192.0.2.20");
 	assert_int_equal(uh_store_instance_put(s, &back, &err), 0);
+	assert_int_equal(back.rev, 2); /* migrated rows are revision 1 */
 	strcpy(back.name, "new");
+	back.rev = 0;
 	assert_int_equal(uh_store_instance_put(s, &back, &err), -1); /* the index exists */
+	assert_int_equal(err.errnum, EEXIST);
 	{
 		struct uh_backup_rec b = {0};
 		int n = 0;
@@ -257,6 +313,7 @@ int main(void)
 		cmocka_unit_test(test_roundtrip),
 		cmocka_unit_test(test_networks),
 		cmocka_unit_test(test_backups),
+		cmocka_unit_test(test_revisions),
 		cmocka_unit_test(test_migration),
 	};
 	return cmocka_run_group_tests(tests, NULL, teardown);

@@ -1,0 +1,98 @@
+/* The API's own header, shared by its files and nothing else: a request, a follower, the
+ * server's state, and the calls between the files.
+ *   api.c         the server: the socket, libmicrohttpd in the loop, authorisation, a request's
+ *                 life (body gathered, handed to the router, freed)
+ *   api_routes.c  the route table and one handler per route (domain calls, JSON in and out)
+ *   api_follow.c  streams: events and console logs with follow=1
+ *   api_http.c    answers: JSON, text, errors by errno class; operations that finish later
+ * Calls point down that list. */
+#ifndef UH_DAEMON_API_H
+#define UH_DAEMON_API_H
+
+#include "daemon/daemon.h"
+
+#include <microhttpd.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define UH_API_MAX_BODY (1 << 20)
+
+struct req {
+	struct api *api;
+	struct MHD_Connection *conn;
+	char *body;
+	size_t len;
+	uid_t uid;
+	int authorized;
+	int suspended;
+	int in_op;
+	int have_response;
+	int status;
+	int ok; /* the route's status on success (200, 201 for what it makes) */
+	json_t *resp;
+	struct req *next; /* in api->pending while an operation runs */
+};
+
+enum follow_kind { FOLLOW_EVENTS, FOLLOW_LOGS };
+
+struct follower {
+	struct api *api;
+	struct MHD_Connection *conn;
+	enum follow_kind kind;
+	int64_t last_id; /* events */
+	char path[PATH_MAX];
+	off_t offset; /* logs */
+	char *buf;
+	size_t len, off;
+	int suspended;
+	struct follower *next;
+};
+
+struct api {
+	struct uh_daemon *d;
+	struct MHD_Daemon *mhd;
+	int listen_fd;
+	struct uh_watch *watch;
+	struct uh_timer *tick;
+	struct req *pending;
+	struct follower *followers;
+	int stopping;
+	struct uh_timer *kick;
+};
+
+/* api_http.c: answers */
+enum MHD_Result uh_api_send_text(struct MHD_Connection *c, int status, const char *type,
+				 char *text /* owned */, size_t len);
+/* body is taken over */
+enum MHD_Result uh_api_send_json(struct MHD_Connection *c, int status, json_t *body);
+enum MHD_Result uh_api_send_error(struct MHD_Connection *c, int status, const char *code,
+				  const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/* An operation's error: its status from the errno class, its {"error", "code"} body. */
+enum MHD_Result uh_api_send_err(struct req *r, struct uh_error *err);
+/* A resumed connection is served on the next MHD_run: make that now. */
+void uh_api_kick(struct api *api);
+/* The uh_done_fn of a request whose answer comes later. */
+void uh_api_op_done(void *ctx, const struct uh_error *err, json_t *result);
+/* Before starting something that answers through uh_api_op_done (maybe at once); after it:
+ * answer now, or park the connection until it does. */
+void uh_api_async_begin(struct req *r);
+enum MHD_Result uh_api_async_wait(struct req *r);
+/* An instance operation, answered when it is done. */
+enum MHD_Result uh_api_run_op(struct req *r, const char *name, enum uh_op_type type, int timeout,
+			      int force);
+
+/* api_follow.c: streams */
+/* Stream events after `since`, or the log file at path from offset, until the client goes. */
+enum MHD_Result uh_api_follow_start(struct req *r, enum follow_kind kind, int64_t since,
+				    const char *path, off_t offset);
+/* Fill f->buf with what is new for it (events: from the store). */
+void uh_api_follower_fill(struct follower *f);
+/* Resume the suspended followers of `kind` that have something new. */
+void uh_api_followers_wake(struct api *api, enum follow_kind kind);
+/* The daemon's on_event hook: event followers wake. */
+void uh_api_on_event(struct uh_daemon *d);
+
+/* api_routes.c: find the route, parse its body, run its handler. */
+enum MHD_Result uh_api_dispatch(struct req *r, const char *method, const char *url);
+
+#endif
