@@ -10,7 +10,8 @@
 set -u
 cd "$(dirname "$0")/.."
 RUNS=${1:-7}
-B=$PWD/build/src
+# UH_BUILD: another build directory (bench/compare.sh runs a base revision's build)
+B=${UH_BUILD:-$PWD/build}/src
 [ -x "$B/umlhostd" ] || { echo "build first: meson setup build && ninja -C build"; exit 1; }
 W=$(mktemp -d /tmp/uh-bench.XXXXXX)
 export UMLHOST_SOCKET=$W/run/umlhost.sock

@@ -654,7 +654,7 @@ static void schedule_due(void *arg)
 		    i->ops != NULL || i->claim.kind != UH_CLAIM_NONE)
 			continue;
 		i->rec.backup_last = now;
-		if (uh_store_instance_put(d->store, &i->rec, &err) < 0)
+		if (uh_instance_write(i, &err) < 0)
 			uh_warnx("%s: %s", i->rec.name, err.msg);
 		/* the job records its events (backup / backup-failed) and prunes after */
 		uh_backup_create(d, i->rec.name, i->rec.backup_to[0] ? i->rec.backup_to : NULL, 1,

@@ -163,6 +163,12 @@ int uh_instance_active(const struct uh_instance *inst);
 /* A fact already true on the host (a state reached, a pid got): kept in memory even when the
  * store cannot write it, written again every few seconds until it can. */
 void uh_instance_save(struct uh_instance *inst);
+/* record.c: a lost compare-and-swap: the store's revision taken (event store-conflict). */
+void uh_instance_take_rev(struct uh_instance *inst, const struct uh_error *lost);
+/* Write the record now, and only once: a lost compare-and-swap takes the store's revision
+ * (event store-conflict) and writes again (memory is the truth on one host). For callers
+ * that must know it landed; facts go through uh_instance_save. */
+int uh_instance_write(struct uh_instance *inst, struct uh_error *err);
 void uh_instance_set_state(struct uh_instance *inst, enum uh_instance_state s);
 /* What an admin's operation moves to, written before it acts: -1 (nothing changed, `what`
  * named as refused) when the store cannot write it. */

@@ -163,7 +163,7 @@ static void flatten_done(void *arg, int rc, struct uh_error *err)
 	if (rc == 0) {
 		snprintf(inst->rec.disk, sizeof(inst->rec.disk), "%s", op->img);
 		inst->rec.flat = 1;
-		if (uh_store_instance_put(op->d->store, &inst->rec, err) < 0) {
+		if (uh_instance_write(inst, err) < 0) {
 			snprintf(inst->rec.disk, sizeof(inst->rec.disk), "%s", op->disk);
 			inst->rec.flat = 0;
 			rc = -1;

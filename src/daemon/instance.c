@@ -33,34 +33,12 @@
 
 static void save_retry(void *arg);
 
-/* A write lost its compare-and-swap: someone else wrote the record (by hand, with sqlite3;
- * there is no second daemon on a host: the run directory's lock). On one host memory is the
- * truth (docs/architecture.md): the store's revision is taken so that the next write lands
- * over theirs; the event says it happened. (A removed row is made again: rev 0.) */
-static void take_store_rev(struct uh_instance *inst, const struct uh_error *lost)
-{
-	struct uh_instance_rec cur;
-	struct uh_error err;
-	int r = uh_store_instance_get(inst->d->store, inst->rec.name, &cur, &err);
-
-	if (r < 0)
-		return;
-	inst->rec.rev = r == 1 ? 0 : cur.rev;
-	uh_daemon_event(inst->d, inst->rec.name, "store-conflict",
-			"%s; this host's state goes over it", lost->msg);
-}
-
 void uh_instance_save(struct uh_instance *inst)
 {
 	struct uh_daemon *d = inst->d;
 	struct uh_error err;
-	int r = uh_store_instance_put(d->store, &inst->rec, &err);
 
-	if (r < 0 && err.errnum == ESTALE) {
-		take_store_rev(inst, &err);
-		r = uh_store_instance_put(d->store, &inst->rec, &err);
-	}
-	if (r < 0) {
+	if (uh_instance_write(inst, &err) < 0) {
 		if (!inst->unsaved)
 			uh_warnx("%s: %s (written again when it can be)", inst->rec.name, err.msg);
 		inst->unsaved = 1;
@@ -133,7 +111,7 @@ int uh_instance_record_state(struct uh_instance *inst, enum uh_instance_state s,
 	if (uh_store_instance_put(inst->d->store, &inst->rec, err) < 0) {
 		/* refused this time (409); the store's revision taken, a retry lands */
 		if (err->errnum == ESTALE)
-			take_store_rev(inst, err);
+			uh_instance_take_rev(inst, err);
 		put_state(inst, old);
 		return uh_err_prefix(err, "%s: %s refused, nothing changed: its state cannot be "
 					  "recorded",
@@ -234,10 +212,12 @@ struct uh_instance *uh_instance_add(struct uh_daemon *d, const struct uh_instanc
 	inst->rec = *rec;
 	inst->pidfd = -1;
 	if (uh_state_parse(rec->state, &inst->state) < 0) {
-		uh_errx(err, "instance '%s': unknown state '%s' in the state database", rec->name,
-			rec->state);
-		free(inst);
-		return NULL;
+		/* only a hand-edited row has another word: as before the enum, not running */
+		uh_warnx("instance '%s': unknown state '%s' in the state database; taken as stopped",
+			 rec->name, rec->state);
+		inst->state = UH_STATE_STOPPED;
+		snprintf(inst->rec.state, sizeof(inst->rec.state), "%s",
+			 uh_state_name(UH_STATE_STOPPED));
 	}
 	if (inst_paths(inst, err) < 0) {
 		free(inst);

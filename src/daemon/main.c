@@ -325,7 +325,7 @@ int main(int argc, char **argv)
 	uh_api_stop(&d);
 	for (struct uh_instance *i = d.instances; i; i = i->next)
 		if (i->rec.pid > 0 && uh_net_sample(i))
-			uh_store_instance_put(d.store, &i->rec, &err);
+			uh_instance_write(i, &err);
 	uh_nl_close(d.nl);
 	uh_store_close(d.store);
 	return 0;

@@ -550,7 +550,7 @@ void uh_net_reconcile(struct uh_daemon *d)
 		uh_warnx("removing leftover network state of tap %s", c->gone[k]);
 		if (owner) {
 			uh_net_down(owner);
-			uh_store_instance_put(d->store, &owner->rec, &err);
+			uh_instance_write(owner, &err);
 		} else {
 			tap_remove(d, c->gone[k], NULL);
 		}
@@ -566,7 +566,7 @@ static void sample_due(void *arg)
 
 	for (i = d->instances; i; i = i->next)
 		if (i->rec.pid > 0 && uh_net_sample(i) &&
-		    uh_store_instance_put(d->store, &i->rec, &err) < 0)
+		    uh_instance_write(i, &err) < 0)
 			uh_warnx("%s: %s", i->rec.name, err.msg);
 	d->net_timer = uh_loop_after(d->loop, SAMPLE_INTERVAL_MS, sample_due, d);
 }

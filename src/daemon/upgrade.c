@@ -101,7 +101,7 @@ static void set_kernel(struct uh_upgrade *u, const char *name, const char *kerne
 	if (inst == NULL)
 		return;
 	snprintf(inst->rec.kernel, sizeof(inst->rec.kernel), "%s", kernel);
-	if (uh_store_instance_put(u->d->store, &inst->rec, &err) < 0)
+	if (uh_instance_write(inst, &err) < 0)
 		uh_warnx("%s: %s", name, err.msg);
 }
 

@@ -55,4 +55,19 @@ run U start v
 check "... the retry starts it and writes the row again" test "$rc" = 0 -a "$(db "SELECT state FROM instances WHERE name='v'")" = running
 U kill v > /dev/null
 wait_state v stopped 20 || not_ok "v stops"
+
+# work that must know its write landed (a flatten's new disk): a hand edit does not make it
+# fail (it would redo the whole merge on every retry)
+db "UPDATE instances SET rev=rev+3 WHERE name='v'"
+run U disk flatten v
+check "a flatten over a hand-edited record lands at once" \
+	test "$rc:$(db "SELECT flat FROM instances WHERE name='v'")" = "0:1"
+# a row with a state no version writes (edited by hand) does not stop the daemon
+db "UPDATE instances SET state='bogus' WHERE name='v'"
+kill -TERM "$DAEMON_PID"
+wait "$DAEMON_PID" 2> /dev/null
+start_daemon
+check "a daemon over a row with an unknown state starts; the row is taken as stopped" \
+	test "$(inst_state v)" = stopped
+check "... and says so" grep -q "instance 'v': unknown state 'bogus' in the state database; taken as stopped" "$W/daemon.log"
 finish
