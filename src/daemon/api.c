@@ -131,29 +131,23 @@ static void mhd_tick(void *arg)
 
 int uh_api_start(struct uh_daemon *d, struct uh_error *err)
 {
-	struct api *api = calloc(1, sizeof(*api));
+	uh_autofree struct api *api = calloc(1, sizeof(*api));
+	uh_autoclose int fd = -1;
 	struct sockaddr_un addr = {.sun_family = AF_UNIX};
 	const union MHD_DaemonInfo *info;
 
 	if (api == NULL)
 		abort();
 	api->d = d;
-	api->listen_fd = -1;
-	if (strlen(d->cfg.socket) >= sizeof(addr.sun_path)) {
-		uh_errx(err, "socket path %s is too long", d->cfg.socket);
-		goto fail;
-	}
+	if (strlen(d->cfg.socket) >= sizeof(addr.sun_path))
+		return uh_errx(err, "socket path %s is too long", d->cfg.socket);
 	strcpy(addr.sun_path, d->cfg.socket);
-	api->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (api->listen_fd < 0) {
-		uh_err(err, errno, "socket");
-		goto fail;
-	}
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return uh_err(err, errno, "socket");
 	unlink(addr.sun_path); /* the run-dir lock proves no other daemon owns it */
-	if (bind(api->listen_fd, (struct sockaddr *)&addr, sizeof(addr)) < 0) {
-		uh_err(err, errno, "bind %s", d->cfg.socket);
-		goto fail;
-	}
+	if (bind(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0)
+		return uh_err(err, errno, "bind %s", d->cfg.socket);
 	/* root and the group only; the peer check below is the real gate */
 	if (d->have_group) {
 		if (chown(addr.sun_path, 0, d->group_gid) < 0 || chmod(addr.sun_path, 0660) < 0)
@@ -161,30 +155,22 @@ int uh_api_start(struct uh_daemon *d, struct uh_error *err)
 	} else {
 		chmod(addr.sun_path, 0600);
 	}
-	if (listen(api->listen_fd, 128) < 0) {
-		uh_err(err, errno, "listen %s", d->cfg.socket);
-		goto fail;
-	}
+	if (listen(fd, 128) < 0)
+		return uh_err(err, errno, "listen %s", d->cfg.socket);
 	api->mhd = MHD_start_daemon(MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME, 0, NULL, NULL,
-				    handler, api, MHD_OPTION_LISTEN_SOCKET, api->listen_fd,
+				    handler, api, MHD_OPTION_LISTEN_SOCKET, fd,
 				    MHD_OPTION_NOTIFY_COMPLETED, completed, api,
 				    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)0,
 				    MHD_OPTION_CONNECTION_LIMIT, (unsigned int)1000, MHD_OPTION_END);
-	if (api->mhd == NULL) {
-		uh_errx(err, "cannot start the HTTP server on %s", d->cfg.socket);
-		goto fail;
-	}
+	if (api->mhd == NULL)
+		return uh_errx(err, "cannot start the HTTP server on %s", d->cfg.socket);
+	api->listen_fd = uh_steal_fd(&fd); /* libmicrohttpd's now; closed after MHD_stop_daemon */
 	info = MHD_get_daemon_info(api->mhd, MHD_DAEMON_INFO_EPOLL_FD);
 	api->watch = uh_loop_watch(d->loop, info->epoll_fd, EPOLLIN, mhd_readable, api);
 	api->tick = uh_loop_after(d->loop, 250, mhd_tick, api);
-	d->http = api;
 	d->on_event = uh_api_on_event;
+	d->http = uh_steal_pointer(&api);
 	return 0;
-fail:
-	if (api->listen_fd >= 0)
-		close(api->listen_fd);
-	free(api);
-	return -1;
 }
 
 void uh_api_stop(struct uh_daemon *d)

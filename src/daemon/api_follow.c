@@ -53,13 +53,12 @@ static void follower_free(void *cls)
 static int add_event_line(const struct uh_event_rec *ev, void *arg)
 {
 	struct follower *f = arg;
-	json_t *o = json_pack("{s:I, s:I, s:s, s:s, s:s}", "id", (json_int_t)ev->id, "ts_ms",
-			      (json_int_t)ev->ts_ms, "instance", ev->instance, "type", ev->type,
-			      "message", ev->message);
-	char *s = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+	uh_autojson json_t *o = json_pack("{s:I, s:I, s:s, s:s, s:s}", "id", (json_int_t)ev->id,
+					  "ts_ms", (json_int_t)ev->ts_ms, "instance", ev->instance,
+					  "type", ev->type, "message", ev->message);
+	uh_autofree char *s = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
 	size_t n;
 
-	json_decref(o);
 	if (s == NULL) { /* not encodable (an event stored before its text was escaped) */
 		f->last_id = ev->id;
 		return 0;
@@ -72,7 +71,6 @@ static int add_event_line(const struct uh_event_rec *ev, void *arg)
 	f->buf[f->len + n] = '\n';
 	f->len += n + 1;
 	f->last_id = ev->id;
-	free(s);
 	return 0;
 }
 

@@ -64,20 +64,8 @@ static void canonical(struct uh_target *t, char *out, size_t len)
 static int console_has(const char *log, off_t from, const char *text)
 {
 	char buf[8192];
-	uh_autoclose int fd = open(log, O_RDONLY | O_CLOEXEC);
-	int found = 0;
-	struct stat st;
 
-	if (fd >= 0 && fstat(fd, &st) == 0 && st.st_size > from) {
-		off_t start = st.st_size - from > (off_t)sizeof(buf) - 1
-				      ? st.st_size - (off_t)sizeof(buf) + 1
-				      : from;
-		ssize_t n = uh_pread_full(fd, buf, (size_t)(st.st_size - start), start);
-
-		buf[n > 0 ? n : 0] = '\0';
-		found = strstr(buf, text) != NULL;
-	}
-	return found;
+	return uh_read_tail(log, from, buf, sizeof(buf)) > 0 && strstr(buf, text) != NULL;
 }
 
 /* The snapshot: a reflink when the filesystem has them (3-5 ms for 10 GiB, measured), else
@@ -182,7 +170,7 @@ static int create_spawn(struct uh_backup_job *j, struct uh_instance *inst, struc
 static void create_freeze(struct uh_backup_job *j)
 {
 	struct uh_instance *inst = uh_instance_find(j->d, j->name);
-	struct uh_mc_result res = {0};
+	uh_automc_result struct uh_mc_result res = {0};
 	struct uh_error err;
 	int64_t t0 = 0;
 	int frozen = 0, ok = 0;
@@ -217,7 +205,6 @@ static void create_freeze(struct uh_backup_job *j)
 				 res.err ? res.text : gerr.msg);
 			uh_mc_result_clear(&res);
 		}
-		uh_mc_result_clear(&res);
 		j->freeze_us = uh_now_us() - t0;
 		j->freeze_ms = (j->freeze_us + 999) / 1000;
 	}
@@ -226,7 +213,6 @@ static void create_freeze(struct uh_backup_job *j)
 	if (ok && create_spawn(j, inst, &err) == 0)
 		return;
 fail:
-	uh_mc_result_clear(&res);
 	uh_backup_job_fail(j, &err);
 }
 
@@ -303,7 +289,7 @@ void uh_backup_create(struct uh_daemon *d, const char *name, const char *to, int
 {
 	struct uh_instance *inst = uh_instance_find(d, name);
 	struct uh_backup_job *j = NULL;
-	struct uh_mc_result res = {0};
+	uh_automc_result struct uh_mc_result res = {0};
 	struct uh_target t;
 	struct uh_error err;
 	struct stat st;
@@ -367,10 +353,8 @@ void uh_backup_create(struct uh_daemon *d, const char *name, const char *to, int
 	if (uh_mc_command(j->mc, "sysrq s", 2000, &res, &err) < 0 || res.err) {
 		if (res.err)
 			uh_errx(&err, "backup %s: sysrq s: %s", name, res.text ? res.text : "ERR");
-		uh_mc_result_clear(&res);
 		goto fail;
 	}
-	uh_mc_result_clear(&res);
 	j->sync_deadline = uh_now_ms() + SYNC_WAIT_MS;
 	j->timer = uh_loop_after(d->loop, SYNC_POLL_MS, create_sync_poll, j);
 	return;

@@ -127,7 +127,7 @@ static void helper_exited(void *arg, pid_t pid, int status)
 	struct uh_daemon *d = arg;
 	struct uh_backup_job *j;
 	char result[PATH_MAX + 32], log[PATH_MAX + 32], line[512];
-	json_t *res;
+	uh_autojson json_t *res = NULL;
 
 	for (j = d->backup_jobs; j && j->pid != pid; j = j->next_job)
 		;
@@ -145,7 +145,6 @@ static void helper_exited(void *arg, pid_t pid, int status)
 				WIFSIGNALED(status) ? "the backup helper was killed" : line);
 	}
 	j->next(j, res);
-	json_decref(res);
 }
 
 /* The helper's failure as an error. */

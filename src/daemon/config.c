@@ -1,5 +1,6 @@
 #include "daemon/config.h"
 #include "util/cleanup.h"
+#include "util/fileio.h"
 #include "util/validate.h"
 
 #include <ctype.h>
@@ -284,7 +285,7 @@ int uh_config_load(struct uh_config *c, const char *path, struct uh_error *err)
 	buf = calloc(1, (size_t)st.st_size + 1);
 	if (buf == NULL)
 		abort();
-	n = read(fd, buf, (size_t)st.st_size);
+	n = uh_pread_full(fd, buf, (size_t)st.st_size, 0);
 	if (n < 0)
 		return uh_err(err, errno, "read config %s", path);
 	buf[n] = '\0';

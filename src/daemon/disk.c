@@ -97,7 +97,7 @@ static void mark_path(const char *dir, char *p, size_t len)
 /* In the worker, before it changes anything: temp file, fsync, rename. */
 static int mark_write(const struct disk_op *op, const char *kind, struct uh_error *err)
 {
-	struct uh_tmpfile t;
+	uh_autotmpfile struct uh_tmpfile t = UH_TMPFILE_INIT;
 	char p[PATH_MAX], line[96];
 	int n;
 
@@ -106,14 +106,11 @@ static int mark_write(const struct disk_op *op, const char *kind, struct uh_erro
 		     uh_proc_starttime(getpid()), kind);
 	if (uh_tmpfile_open(&t, p, 0600, err) < 0)
 		return uh_err_prefix(err, "%s: record the disk worker", op->name);
-	if (uh_write_full(t.fd, line, (size_t)n) < 0) {
-		uh_err(err, errno, "%s: record the disk worker", op->name);
-		uh_tmpfile_discard(&t);
-		return -1;
-	}
-	n = uh_tmpfile_commit(&t, err);
-	uh_tmpfile_discard(&t);
-	return n < 0 ? uh_err_prefix(err, "%s: record the disk worker", op->name) : 0;
+	if (uh_write_full(t.fd, line, (size_t)n) < 0)
+		return uh_err(err, errno, "%s: record the disk worker", op->name);
+	if (uh_tmpfile_commit(&t, err) < 0)
+		return uh_err_prefix(err, "%s: record the disk worker", op->name);
+	return 0;
 }
 
 /* In the worker, once the disk is whole again (done or undone). */
@@ -155,7 +152,7 @@ fail:
 
 static void flatten_done(void *arg, int rc, struct uh_error *err)
 {
-	struct disk_op *op = arg;
+	uh_autofree struct disk_op *op = arg;
 	struct uh_instance *inst = op_end(op);
 
 	if (rc == 0 && inst == NULL)
@@ -172,14 +169,12 @@ static void flatten_done(void *arg, int rc, struct uh_error *err)
 	if (rc < 0) {
 		unlink(op->img);
 		op->done(op->ctx, err, NULL);
-		free(op);
 		return;
 	}
 	unlink(op->disk);
 	uh_daemon_event(op->d, op->name, "disk-flattened", "%s (was a COW over %s version %d)",
 			op->img, inst->rec.template_name, inst->rec.template_version);
 	op->done(op->ctx, NULL, uh_instance_json(inst));
-	free(op);
 }
 
 void uh_disk_flatten(struct uh_daemon *d, const char *name, uh_done_fn done, void *ctx)
@@ -221,6 +216,7 @@ fail:
  * so that the tool needs no right on the directories above it. */
 static int run_fs_tool(char *const argv[], int disk_fd, int uid, char *last, size_t len)
 {
+	uh_autoclose int rd = -1, wr = -1;
 	int pfd[2], status;
 	pid_t pid;
 	char buf[4096];
@@ -229,15 +225,14 @@ static int run_fs_tool(char *const argv[], int disk_fd, int uid, char *last, siz
 	last[0] = '\0';
 	if (pipe2(pfd, O_CLOEXEC) < 0)
 		return -1;
+	rd = pfd[0];
+	wr = pfd[1];
 	pid = fork();
-	if (pid < 0) {
-		close(pfd[0]);
-		close(pfd[1]);
+	if (pid < 0)
 		return -1;
-	}
 	if (pid == 0) {
-		dup2(pfd[1], 1);
-		dup2(pfd[1], 2);
+		dup2(wr, 1);
+		dup2(wr, 2);
 		if (dup2(disk_fd, 3) < 0)
 			_exit(126);
 		if (uid > 0 &&
@@ -248,13 +243,12 @@ static int run_fs_tool(char *const argv[], int disk_fd, int uid, char *last, siz
 		execvp(argv[0], argv);
 		_exit(127);
 	}
-	close(pfd[1]);
-	while ((n = read(pfd[0], buf + used, sizeof(buf) - 1 - (size_t)used)) > 0) {
+	uh_close(&wr); /* the tool's output ends when the tool does */
+	while ((n = read(rd, buf + used, sizeof(buf) - 1 - (size_t)used)) > 0) {
 		used += n;
 		if ((size_t)used >= sizeof(buf) - 1)
 			used = 0; /* keep the tail only */
 	}
-	close(pfd[0]);
 	buf[used] = '\0';
 	while (used > 0 && (buf[used - 1] == '\n' || buf[used - 1] == ' '))
 		buf[--used] = '\0';
@@ -351,7 +345,7 @@ fail_copy:
 
 static void resize_done(void *arg, int rc, struct uh_error *err)
 {
-	struct disk_op *op = arg;
+	uh_autofree struct disk_op *op = arg;
 	struct uh_instance *inst = op_end(op);
 	char sz[32];
 	json_t *out;
@@ -360,7 +354,6 @@ static void resize_done(void *arg, int rc, struct uh_error *err)
 		if (rc == 0)
 			uh_errc(err, ENOENT, "%s: the instance is gone", op->name);
 		op->done(op->ctx, err, NULL);
-		free(op);
 		return;
 	}
 	uh_format_size(op->bytes, sz, sizeof(sz));
@@ -368,7 +361,6 @@ static void resize_done(void *arg, int rc, struct uh_error *err)
 	out = uh_instance_json(inst);
 	json_object_set_new(out, "disk_bytes", json_integer((json_int_t)op->bytes));
 	op->done(op->ctx, NULL, out);
-	free(op);
 }
 
 void uh_disk_resize(struct uh_daemon *d, const char *name, const char *size, uh_done_fn done,
@@ -491,19 +483,18 @@ static void resume_finish(const struct resume *r, struct uh_instance *inst)
 
 static void resume_check(void *arg)
 {
-	struct resume *r = arg;
+	uh_autofree struct resume *r = arg;
 	struct uh_instance *inst = uh_instance_find(r->d, r->name);
 
-	if (inst == NULL) {
-		free(r);
+	if (inst == NULL)
 		return;
-	}
-	if (uh_proc_running(r->pid, r->start)) {
-		uh_loop_after(r->d->loop, RESUME_POLL_MS, resume_check, r); /* still at work */
+	if (uh_proc_running(r->pid, r->start)) { /* still at work: look again later */
+		struct uh_loop *loop = r->d->loop;
+
+		uh_loop_after(loop, RESUME_POLL_MS, resume_check, uh_steal_pointer(&r));
 		return;
 	}
 	resume_finish(r, inst);
-	free(r);
 }
 
 void uh_disk_resume(struct uh_daemon *d)

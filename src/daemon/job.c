@@ -51,20 +51,10 @@ pid_t uh_job_spawn(char *const argv[], const char *log, struct uh_error *err)
 void uh_job_error_line(const char *log, const char *prefix, char *out, size_t len)
 {
 	char buf[8192], *p, *line = NULL, *save = NULL;
-	uh_autoclose int fd = -1;
-	ssize_t n;
-	struct stat st;
 
 	snprintf(out, len, "the builder failed");
-	fd = open(log, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	if (uh_read_tail(log, 0, buf, sizeof(buf)) <= 0)
 		return;
-	if (fstat(fd, &st) == 0 && st.st_size > (off_t)sizeof(buf) - 1)
-		lseek(fd, st.st_size - (off_t)sizeof(buf) + 1, SEEK_SET);
-	n = read(fd, buf, sizeof(buf) - 1);
-	if (n <= 0)
-		return;
-	buf[n] = '\0';
 	/* the last "<prefix> error:" line, else the last line */
 	for (p = strtok_r(buf, "\n", &save); p; p = strtok_r(NULL, "\n", &save)) {
 		int is_err = strstr(p, prefix) && strstr(p, "error:");
@@ -198,17 +188,17 @@ int uh_work_start(struct uh_daemon *d, uh_work_fn fn, uh_work_done_fn finish, vo
 		  struct uh_error *err)
 {
 	struct uh_work *w;
+	uh_autoclose int rd = -1, wr = -1;
 	int pfd[2];
 	pid_t pid;
 
 	if (pipe2(pfd, O_CLOEXEC) < 0)
 		return uh_err(err, errno, "pipe");
+	rd = pfd[0];
+	wr = pfd[1];
 	pid = fork();
-	if (pid < 0) {
-		close(pfd[0]);
-		close(pfd[1]);
+	if (pid < 0)
 		return uh_err(err, errno, "fork");
-	}
 	if (pid == 0) {
 		/* only file work and tools here: no loop, no store, no sockets of the daemon. Its
 		 * descriptors are closed too: a worker that outlives a killed daemon must not hold
@@ -216,13 +206,13 @@ int uh_work_start(struct uh_daemon *d, uh_work_fn fn, uh_work_done_fn finish, vo
 		 * its database */
 		struct uh_error e = {0};
 		sigset_t none;
-		int rc, out = pfd[1];
+		int rc, out = wr;
 
 		sigemptyset(&none);
 		sigprocmask(SIG_SETMASK, &none, NULL);
 		setpriority(PRIO_PROCESS, 0, 10);
 		if (out != 3) {
-			out = dup3(pfd[1], 3, O_CLOEXEC);
+			out = dup3(wr, 3, O_CLOEXEC);
 			if (out < 0)
 				_exit(1);
 		}
@@ -232,12 +222,11 @@ int uh_work_start(struct uh_daemon *d, uh_work_fn fn, uh_work_done_fn finish, vo
 			(void)!write(out, &e, sizeof(e)); /* < PIPE_BUF: one piece */
 		_exit(rc < 0 ? 1 : 0);
 	}
-	close(pfd[1]);
 	w = calloc(1, sizeof(*w));
 	if (w == NULL)
 		abort();
 	w->pid = pid;
-	w->fd = pfd[0];
+	w->fd = uh_steal_fd(&rd);
 	w->finish = finish;
 	w->arg = arg;
 	w->next = d->works;

@@ -124,15 +124,9 @@ static void reap_poll(void *arg)
 
 	inst->reap_timer = NULL;
 	if (inst->exit_status[0] == '\0') {
-		uh_autoclose int fd = -1;
-
 		snprintf(path, sizeof(path), "%s/exit", inst->run_dir);
-		fd = open(path, O_RDONLY | O_CLOEXEC);
-		if (fd >= 0) {
-			ssize_t n = read(fd, inst->exit_status, sizeof(inst->exit_status) - 1);
-			inst->exit_status[n > 0 ? n : 0] = '\0';
-			inst->exit_status[strcspn(inst->exit_status, "\n")] = '\0';
-		}
+		uh_read_small(path, inst->exit_status, sizeof(inst->exit_status));
+		inst->exit_status[strcspn(inst->exit_status, "\n")] = '\0';
 		if (inst->exit_status[0] == '\0' && inst->reap_tries < 50) {
 			/* the monitor writes the status right after reaping; give it a moment */
 			inst->reap_tries++;

@@ -123,7 +123,7 @@ static int read_config(struct uh_config *c, struct uh_error *err)
  * restart is kept and named; a file that would not start a daemon changes nothing. */
 static void reload(struct uh_daemon *d)
 {
-	struct uh_config *next = malloc(sizeof(*next));
+	uh_autofree struct uh_config *next = malloc(sizeof(*next));
 	char applied[1024], kept[512];
 	struct uh_error err;
 
@@ -132,11 +132,9 @@ static void reload(struct uh_daemon *d)
 	if (read_config(next, &err) < 0) {
 		uh_daemon_event(d, "", "config-reload-failed", "%s; the running configuration is "
 				"unchanged", err.msg);
-		free(next);
 		return;
 	}
 	uh_config_reload(&d->cfg, next, applied, sizeof(applied), kept, sizeof(kept));
-	free(next);
 	if (strstr(applied, "group")) {
 		struct group *gr = getgrnam(d->cfg.group);
 

@@ -589,6 +589,7 @@ static void guard_seen_free(struct guard_seen *g)
 {
 	free(g->v);
 }
+#define uh_autoguard_seen __attribute__((cleanup(guard_seen_free)))
 
 static int guard_seen_add(const char *tap, int rules, void *arg)
 {
@@ -622,7 +623,7 @@ static int guard_seen_rules(const struct guard_seen *g, const char *tap)
 static void guard_check(void *arg)
 {
 	struct uh_daemon *d = arg;
-	__attribute__((cleanup(guard_seen_free))) struct guard_seen seen = {0};
+	uh_autoguard_seen struct guard_seen seen = {0};
 	struct uh_instance *i;
 	struct uh_error err;
 

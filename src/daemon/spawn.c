@@ -97,18 +97,13 @@ int uh_spawn_watch_pid(struct uh_instance *inst, uh_io_fn on_exit, struct uh_err
 
 int uh_spawn_read_pid(struct uh_instance *inst, struct uh_error *err)
 {
-	char path[PATH_MAX + 16], buf[64] = "";
-	uh_autoclose int fd = -1;
+	char path[PATH_MAX + 16], buf[64];
 	unsigned long long st = 0;
 	int pid = 0;
-	ssize_t n;
 
 	snprintf(path, sizeof(path), "%s/uml.pid", inst->run_dir);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	if (uh_read_small(path, buf, sizeof(buf)) < 0)
 		return uh_err(err, errno, "read %s", path);
-	n = read(fd, buf, sizeof(buf) - 1);
-	buf[n > 0 ? n : 0] = '\0';
 	if (sscanf(buf, "%d %llu", &pid, &st) != 2 || pid <= 1)
 		return uh_errx(err, "malformed %s", path);
 	inst->rec.pid = pid;

@@ -77,7 +77,7 @@ int uh_template_import(struct uh_daemon *d, const char *name, const char *image,
 		       json_t **out, struct uh_error *err)
 {
 	struct uh_template_rec t = {0};
-	struct uh_tmpfile tmp;
+	uh_autotmpfile struct uh_tmpfile tmp = UH_TMPFILE_INIT;
 	uh_autoclose int in = -1;
 	char dir[PATH_MAX];
 	struct timespec times[2];
@@ -126,23 +126,16 @@ int uh_template_import(struct uh_daemon *d, const char *name, const char *image,
 		return uh_errc(err, EEXIST, "template %s: %s already exists", name, t.path);
 	if (uh_tmpfile_open(&tmp, t.path, 0444, err) < 0)
 		return uh_err_prefix(err, "template %s", name);
-	if (ftruncate(tmp.fd, st.st_size) < 0) {
-		uh_err(err, errno, "template %s: size the copy", name);
-		goto fail;
-	}
-	if (uh_copy_data_extents(in, tmp.fd, (uint64_t)st.st_size, err) < 0) {
-		uh_err_prefix(err, "template %s: copy %s", name, image);
-		goto fail;
-	}
+	if (ftruncate(tmp.fd, st.st_size) < 0)
+		return uh_err(err, errno, "template %s: size the copy", name);
+	if (uh_copy_data_extents(in, tmp.fd, (uint64_t)st.st_size, err) < 0)
+		return uh_err_prefix(err, "template %s: copy %s", name, image);
 	times[0] = st.st_atim;
 	times[1] = st.st_mtim;
-	if (futimens(tmp.fd, times) < 0) {
-		uh_err(err, errno, "template %s: keep the mtime", name);
-		goto fail;
-	}
+	if (futimens(tmp.fd, times) < 0)
+		return uh_err(err, errno, "template %s: keep the mtime", name);
 	if (uh_tmpfile_commit_noreplace(&tmp, err) < 0)
-		goto fail;
-	uh_tmpfile_discard(&tmp);
+		return -1;
 	t.size = (uint64_t)st.st_size;
 	t.mtime = st.st_mtim.tv_sec;
 	t.created = time(NULL);
@@ -153,9 +146,6 @@ int uh_template_import(struct uh_daemon *d, const char *name, const char *image,
 	uh_daemon_event(d, "-", "template-imported", "%s from %s", name, image);
 	*out = template_json(&t, d);
 	return 0;
-fail:
-	uh_tmpfile_discard(&tmp);
-	return -1;
 }
 
 struct rm_ctx {

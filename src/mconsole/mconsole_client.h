@@ -30,6 +30,8 @@ int uh_mc_command(struct uh_mc_client *c, const char *cmd, int timeout_ms,
 		  struct uh_mc_result *res, struct uh_error *err);
 
 void uh_mc_result_clear(struct uh_mc_result *res);
+/* A result local cleared on every path: `uh_automc_result struct uh_mc_result r = {0};`. */
+#define uh_automc_result __attribute__((cleanup(uh_mc_result_clear)))
 
 /* The same request split for an event loop: send, then call uh_mc_receive whenever
  * uh_mc_client_fd() is readable until it returns 1 (reply complete) or -1 (error). The caller

@@ -30,6 +30,42 @@ ssize_t uh_pread_full(int fd, void *buf, size_t len, off_t off)
 	return (ssize_t)done;
 }
 
+ssize_t uh_read_tail(const char *path, off_t from, char *buf, size_t size)
+{
+	uh_autoclose int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	struct stat st;
+	off_t start = from;
+	ssize_t n;
+
+	buf[0] = '\0';
+	if (fd < 0 || fstat(fd, &st) < 0)
+		return -1;
+	if (!S_ISREG(st.st_mode)) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (st.st_size - from > (off_t)size - 1)
+		start = st.st_size - (off_t)size + 1;
+	if (start >= st.st_size)
+		return 0;
+	n = uh_pread_full(fd, buf, (size_t)(st.st_size - start), start);
+	buf[n > 0 ? n : 0] = '\0';
+	return n;
+}
+
+ssize_t uh_read_small(const char *path, char *buf, size_t size)
+{
+	uh_autoclose int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	ssize_t n;
+
+	buf[0] = '\0';
+	if (fd < 0)
+		return -1;
+	n = uh_pread_full(fd, buf, size - 1, 0);
+	buf[n > 0 ? n : 0] = '\0';
+	return n;
+}
+
 int uh_pwrite_full(int fd, const void *buf, size_t len, off_t off)
 {
 	size_t done = 0;

@@ -13,6 +13,11 @@
 ssize_t uh_pread_full(int fd, void *buf, size_t len, off_t off);
 int uh_pwrite_full(int fd, const void *buf, size_t len, off_t off);
 int uh_write_full(int fd, const void *buf, size_t len);
+/* A small file's first size-1 bytes, NUL-terminated (buf is "" on failure). Returns the
+ * bytes read, or -1 with errno set. Never blocks on a FIFO. */
+ssize_t uh_read_small(const char *path, char *buf, size_t size);
+/* The last size-1 bytes of a regular file from offset `from` on (a log's tail), the same way. */
+ssize_t uh_read_tail(const char *path, off_t from, char *buf, size_t size);
 
 /* mkdir -p: parents 0755, the last component `mode`; existing directories are fine. */
 int uh_mkdirs(const char *path, mode_t mode, struct uh_error *err);
@@ -39,5 +44,9 @@ int uh_tmpfile_commit(struct uh_tmpfile *t, struct uh_error *err);
 int uh_tmpfile_commit_noreplace(struct uh_tmpfile *t, struct uh_error *err);
 /* Unlink the temp file if it was not committed; free everything. Safe to call twice. */
 void uh_tmpfile_discard(struct uh_tmpfile *t);
+/* A local that discards itself on every path it is not committed on: declare it as
+ * `uh_autotmpfile struct uh_tmpfile t = UH_TMPFILE_INIT;`. */
+#define UH_TMPFILE_INIT {.fd = -1, .dir_fd = -1}
+#define uh_autotmpfile __attribute__((cleanup(uh_tmpfile_discard)))
 
 #endif

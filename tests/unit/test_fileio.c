@@ -97,11 +97,85 @@ static void test_mount(void **state)
 	assert_int_equal(access(top, F_OK), -1);
 }
 
+/* uh_read_small / uh_read_tail: whole small files, the tail of a big one from an offset, a
+ * FIFO refused without blocking, a missing file is -1 and "". */
+static void test_read_small_tail(void **state)
+{
+	char dir[] = "/tmp/uh-fileio-read.XXXXXX", p[512], fifo[512], big[9000], buf[16];
+	FILE *fp;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(p, sizeof(p), "%s/f", dir);
+	fp = fopen(p, "w");
+	assert_non_null(fp);
+	memset(big, 'a', sizeof(big));
+	memcpy(big + sizeof(big) - 6, "TAIL!\n", 6);
+	fwrite(big, 1, sizeof(big), fp);
+	fclose(fp);
+
+	assert_int_equal(uh_read_small(p, buf, sizeof(buf)), 15); /* size - 1, then NUL */
+	assert_string_equal(buf, "aaaaaaaaaaaaaaa");
+	assert_int_equal(uh_read_tail(p, 0, buf, sizeof(buf)), 15); /* the last 15 bytes */
+	assert_string_equal(buf, "aaaaaaaaaTAIL!\n");
+	assert_int_equal(uh_read_tail(p, 8997, buf, sizeof(buf)), 3); /* from an offset on */
+	assert_string_equal(buf, "L!\n");
+	assert_int_equal(uh_read_tail(p, 9000, buf, sizeof(buf)), 0); /* nothing new */
+	assert_string_equal(buf, "");
+	assert_int_equal(uh_read_tail(p, 12000, buf, sizeof(buf)), 0);
+
+	snprintf(fifo, sizeof(fifo), "%s/fifo", dir);
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	assert_int_equal(uh_read_small(fifo, buf, sizeof(buf)), -1); /* no writer: no hang */
+	assert_int_equal(uh_read_tail(fifo, 0, buf, sizeof(buf)), -1);
+	unlink(fifo);
+	unlink(p);
+	assert_int_equal(uh_read_small(p, buf, sizeof(buf)), -1);
+	assert_string_equal(buf, "");
+	rmdir(dir);
+}
+
+/* uh_autotmpfile: a temp file not committed is gone when its scope ends; one committed is
+ * in place. */
+static int tmp_write(const char *path, int commit)
+{
+	uh_autotmpfile struct uh_tmpfile t = UH_TMPFILE_INIT;
+	struct uh_error err;
+
+	if (uh_tmpfile_open(&t, path, 0600, &err) < 0 || uh_write_full(t.fd, "x", 1) < 0)
+		return -1;
+	if (commit && uh_tmpfile_commit(&t, &err) < 0)
+		return -1;
+	return 0;
+}
+
+static void test_autotmpfile(void **state)
+{
+	char dir[] = "/tmp/uh-fileio-tmp.XXXXXX", p[512], cmd[600];
+	int entries;
+	FILE *fp;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(p, sizeof(p), "%s/file", dir);
+	assert_int_equal(tmp_write(p, 0), 0);
+	snprintf(cmd, sizeof(cmd), "ls -A %s | wc -l", dir);
+	fp = popen(cmd, "r");
+	assert_int_equal(fscanf(fp, "%d", &entries), 1);
+	pclose(fp);
+	assert_int_equal(entries, 0); /* discarded: no .file.XXXXXX left */
+	assert_int_equal(tmp_write(p, 1), 0);
+	assert_int_equal(access(p, F_OK), 0);
+	uh_rm_tree(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_tree),
 		cmocka_unit_test(test_mount),
+		cmocka_unit_test(test_read_small_tail),
+		cmocka_unit_test(test_autotmpfile),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
