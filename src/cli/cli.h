@@ -27,6 +27,8 @@ int uh_cli_usage(const struct uh_cli *cli, const char *fmt, ...)
 void uh_cli_print_json(json_t *doc);
 /* A string field of an API object for text output, "-" when absent or null. */
 const char *uh_cli_str(json_t *o, const char *key);
+/* Unix seconds as local "YYYY-MM-DD HH:MM" ("-" when not a number). */
+void uh_cli_time(json_t *secs, char *out, size_t len);
 /* The error code string for an error object ("not_found", "timeout", ...). */
 const char *uh_cli_error_code(const struct uh_error *err);
 
@@ -57,6 +59,9 @@ int uh_cmd_cow(struct uh_cli *cli, int argc, char **argv);
 int uh_cmd_mconsole(struct uh_cli *cli, int argc, char **argv);
 int uh_cmd_template(struct uh_cli *cli, int argc, char **argv);
 int uh_cmd_network(struct uh_cli *cli, int argc, char **argv);
+int uh_cmd_customer(struct uh_cli *cli, int argc, char **argv);
+int uh_cmd_chown(struct uh_cli *cli, int argc, char **argv);
+int uh_cmd_token(struct uh_cli *cli, int argc, char **argv);
 int uh_cmd_kernel(struct uh_cli *cli, int argc, char **argv);
 int uh_cmd_disk(struct uh_cli *cli, int argc, char **argv);
 int uh_cmd_backup(struct uh_cli *cli, int argc, char **argv);
@@ -120,7 +125,9 @@ extern const struct uh_cli_command uh_cli_cmd_create, uh_cli_cmd_start, uh_cli_c
 	uh_cli_cmd_network_list, uh_cli_cmd_network_rm, uh_cli_cmd_kernel_build,
 	uh_cli_cmd_kernel_list, uh_cli_cmd_kernel_rm, uh_cli_cmd_upgrade, uh_cli_cmd_cow_create,
 	uh_cli_cmd_cow_info, uh_cli_cmd_cow_merge, uh_cli_cmd_mconsole, uh_cli_cmd_version,
-	uh_cli_cmd_help;
+	uh_cli_cmd_help, uh_cli_cmd_customer_create, uh_cli_cmd_customer_list,
+	uh_cli_cmd_customer_rm, uh_cli_cmd_chown, uh_cli_cmd_token_create, uh_cli_cmd_token_list,
+	uh_cli_cmd_token_revoke;
 
 /* A backup location for the daemon: an URL as it is, a local path made absolute (the daemon
  * has another working directory; a directory it will create need not exist yet). */

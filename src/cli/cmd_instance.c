@@ -74,6 +74,7 @@ static const struct option create_opts[] = {{"template", required_argument, NULL
 					    {"backup-every", required_argument, NULL, 'E'},
 					    {"backup-keep", required_argument, NULL, 'K'},
 					    {"backup-to", required_argument, NULL, 'T'},
+					    {"owner", required_argument, NULL, 'o'},
 					    {"json", no_argument, NULL, 'j'},
 					    {NULL, 0, NULL, 0}};
 static const struct uh_cli_doc create_docs[] = {
@@ -93,6 +94,7 @@ static const struct uh_cli_doc create_docs[] = {
 	{"DURATION", "back it up every 24h, 30m, ...", 0},
 	{"N", "keep the newest N scheduled backups", 0},
 	{"DIR|URL", "where scheduled backups go (a directory or sftp://)", 0},
+	{"CUSTOMER", "the customer it belongs to (default: provider)", 0},
 	{NULL, NULL, 0},
 };
 const struct uh_cli_command uh_cli_cmd_create = {
@@ -145,6 +147,9 @@ int uh_cmd_create(struct uh_cli *cli, int argc, char **argv)
 			break;
 		case 'w':
 			json_object_set_new(body, "swap", json_string(optarg));
+			break;
+		case 'o':
+			json_object_set_new(body, "owner", json_string(optarg));
 			break;
 		case 'E':
 			json_object_set_new(body, "backup_every", json_string(optarg));

@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 
 const char *uh_cli_error_code(const struct uh_error *err)
 {
@@ -89,4 +90,16 @@ const char *uh_cli_str(json_t *o, const char *key)
 	const char *s = json_string_value(json_object_get(o, key));
 
 	return s ? s : "-";
+}
+
+void uh_cli_time(json_t *secs, char *out, size_t len)
+{
+	time_t t = (time_t)json_integer_value(secs);
+	struct tm tm;
+
+	if (!json_is_integer(secs) || localtime_r(&t, &tm) == NULL) {
+		snprintf(out, len, "-");
+		return;
+	}
+	strftime(out, len, "%Y-%m-%d %H:%M", &tm);
 }

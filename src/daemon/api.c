@@ -48,6 +48,8 @@ static void authorise(struct req *r)
 	r->uid = cred.uid;
 	r->authorized = cred.uid == 0 || (d->have_group && in_group(cred.uid, cred.gid,
 								     d->group_gid));
+	if (r->authorized)
+		uh_principal_admin(&r->who); /* the socket's callers are the provider's admins */
 }
 
 static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const char *url,

@@ -9,6 +9,7 @@
 #ifndef UH_DAEMON_API_H
 #define UH_DAEMON_API_H
 
+#include "auth/access.h"
 #include "daemon/daemon.h"
 
 #include <microhttpd.h>
@@ -24,6 +25,7 @@ struct req {
 	size_t len;
 	uid_t uid;
 	int authorized;
+	struct uh_principal who; /* what the caller may see and do (auth/access.h) */
 	int suspended;
 	int in_op;
 	int have_response;

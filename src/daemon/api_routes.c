@@ -3,7 +3,9 @@
  * that serves it and turns its result into an answer; only here and in the other api files
  * is HTTP spoken. */
 #include "daemon/api.h"
+#include "daemon/customer.h"
 #include "daemon/route.h"
+#include "daemon/tokens.h"
 #include "util/cleanup.h"
 #include "util/fileio.h"
 #include "uh_build.h"
@@ -367,6 +369,76 @@ static enum MHD_Result h_events(struct req *r, const struct api_route *rt,
 			 tmp.len);
 }
 
+static enum MHD_Result h_customers(struct req *r, const struct api_route *rt,
+				   const struct uh_route_args *a, json_t *body)
+{
+	struct uh_error err;
+	json_t *out = uh_customer_list(r->api->d, &err);
+
+	if (out == NULL)
+		return uh_api_send_err(r, &err);
+	return uh_api_send_json(r->conn, 200, out);
+}
+
+static enum MHD_Result h_customer_delete(struct req *r, const struct api_route *rt,
+					 const struct uh_route_args *a, json_t *body)
+{
+	struct uh_error err;
+	json_t *out = NULL;
+
+	if (uh_customer_remove(r->api->d, a->v[0], &out, &err) < 0)
+		return uh_api_send_err(r, &err);
+	return uh_api_send_json(r->conn, 200, out);
+}
+
+static enum MHD_Result h_instance_chown(struct req *r, const struct api_route *rt,
+					const struct uh_route_args *a, json_t *body)
+{
+	struct uh_error err;
+	json_t *out = NULL;
+
+	if (uh_instance_chown(r->api->d, a->v[0], json_string_value(json_object_get(body, "owner")),
+			      &out, &err) < 0)
+		return uh_api_send_err(r, &err);
+	return uh_api_send_json(r->conn, 200, out);
+}
+
+/* tokens: what the caller may manage (its principal decides) */
+static enum MHD_Result h_tokens(struct req *r, const struct api_route *rt,
+				const struct uh_route_args *a, json_t *body)
+{
+	const char *customer =
+		MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, "customer");
+	struct uh_error err;
+	json_t *out = uh_token_list(r->api->d, &r->who, customer, &err);
+
+	if (out == NULL)
+		return uh_api_send_err(r, &err);
+	return uh_api_send_json(r->conn, 200, out);
+}
+
+static enum MHD_Result h_token_create(struct req *r, const struct api_route *rt,
+				      const struct uh_route_args *a, json_t *body)
+{
+	struct uh_error err;
+	json_t *out = NULL;
+
+	if (uh_token_create(r->api->d, &r->who, body, &out, &err) < 0)
+		return uh_api_send_err(r, &err);
+	return uh_api_send_json(r->conn, 201, out);
+}
+
+static enum MHD_Result h_token_revoke(struct req *r, const struct api_route *rt,
+				      const struct uh_route_args *a, json_t *body)
+{
+	struct uh_error err;
+	json_t *out = NULL;
+
+	if (uh_token_revoke(r->api->d, &r->who, a->v[0], &out, &err) < 0)
+		return uh_api_send_err(r, &err);
+	return uh_api_send_json(r->conn, 200, out);
+}
+
 /* In match order: a literal segment before a "{}" in the same place. */
 static const struct api_route routes[] = {
 	{{"GET", "/v1/version"}, h_version, 0, 0, NULL},
@@ -405,6 +477,13 @@ static const struct api_route routes[] = {
 	{{"POST", "/v1/networks"}, h_make, ROUTE_BODY, 201, uh_network_create},
 	{{"DELETE", "/v1/networks/{}"}, h_network_delete, 0, 0, NULL},
 	{{"GET", "/v1/events"}, h_events, 0, 0, NULL},
+	{{"GET", "/v1/customers"}, h_customers, 0, 0, NULL},
+	{{"POST", "/v1/customers"}, h_make, ROUTE_BODY, 201, uh_customer_create},
+	{{"DELETE", "/v1/customers/{}"}, h_customer_delete, 0, 0, NULL},
+	{{"POST", "/v1/instances/{}/owner"}, h_instance_chown, ROUTE_BODY, 0, NULL},
+	{{"GET", "/v1/tokens"}, h_tokens, 0, 0, NULL},
+	{{"POST", "/v1/tokens"}, h_token_create, ROUTE_BODY, 0, NULL},
+	{{"DELETE", "/v1/tokens/{}"}, h_token_revoke, 0, 0, NULL},
 };
 
 const struct uh_route *uh_api_routes(size_t *n, size_t *stride)

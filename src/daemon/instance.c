@@ -303,6 +303,7 @@ json_t *uh_instance_json(const struct uh_instance *inst)
 			json_array_append_new(dl, json_string(dp));
 		json_object_set_new(o, "disks", dl);
 	}
+	json_object_set_new(o, "owner", json_string(r->owner[0] ? r->owner : "provider"));
 	json_object_set_new(o, "pids_max",
 			    json_integer(r->pids_max ? r->pids_max : inst->d->cfg.pids_max));
 	json_object_set_new(o, "memory_limit_bytes",
@@ -497,6 +498,17 @@ int uh_instance_create_from(struct uh_daemon *d, json_t *p, const struct uh_disk
 	rec.backup_last = time(NULL); /* the first backup an interval after creation */
 	if (uh_instance_find(d, name) != NULL)
 		return uh_errc(err, EEXIST, "instance '%s' already exists", name);
+	if (strcmp(rec.owner, "provider") != 0) {
+		struct uh_customer_rec c;
+
+		r = uh_store_customer_get(d->store, rec.owner, &c, err);
+		if (r < 0)
+			return -1;
+		if (r == 1)
+			return uh_errc(err, ENOENT, "%s: no customer named '%s' (umlhost customer "
+						    "create %s)",
+				       name, rec.owner, rec.owner);
+	}
 	/* the newest version, unless a restore asks for the one its disk was made over; a
 	 * restored private image needs none */
 	memset(&t, 0, sizeof(t));

@@ -9,31 +9,8 @@
 #include "backup/target.h"
 #include "daemon/daemon.h"
 #include "kernel/args.h"
+#include "util/timeutil.h"
 #include "util/validate.h"
-
-int uh_parse_duration(const char *s, int64_t *out)
-{
-	char *end;
-	long long v = strtoll(s, &end, 10);
-	int64_t mul = 1;
-
-	if (end == s || v < 1)
-		return -1;
-	if (*end == 'd')
-		mul = 86400;
-	else if (*end == 'h')
-		mul = 3600;
-	else if (*end == 'm')
-		mul = 60;
-	else if (*end != 's' && *end != '\0')
-		return -1;
-	if (*end && end[1])
-		return -1;
-	if (v > 3650LL * 86400 / mul)
-		return -1;
-	*out = (int64_t)v * mul;
-	return 0;
-}
 
 static int has_disk(const char *list, const char *path)
 {
@@ -245,6 +222,16 @@ int uh_instance_spec_parse(json_t *p, int flat, const struct uh_instance_limits 
 	    kernel(p, name, spec, err) < 0 || ssh_keys(p, name, spec, err) < 0 ||
 	    backups(p, name, rec, err) < 0 || disks(p, name, rec, err) < 0)
 		return -1;
+	{
+		json_t *ov = json_object_get(p, "owner");
+		const char *owner = json_string_value(ov);
+
+		if (ov && owner == NULL)
+			return uh_errx(err, "%s: --owner must be a customer's name", name);
+		if (owner && uh_validate_name("customer", owner, err) < 0)
+			return uh_err_prefix(err, "%s: --owner", name);
+		snprintf(rec->owner, sizeof(rec->owner), "%s", owner ? owner : "provider");
+	}
 	rec->autostart = json_is_true(json_object_get(p, "autostart"));
 	spec->network = json_string_value(json_object_get(p, "network"));
 	spec->ip = json_string_value(json_object_get(p, "ip"));

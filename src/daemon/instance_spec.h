@@ -33,7 +33,4 @@ struct uh_instance_spec {
 int uh_instance_spec_parse(json_t *p, int flat, const struct uh_instance_limits *lim,
 			   struct uh_instance_spec *spec, struct uh_error *err);
 
-/* "24h", "30m", "10s", "2d" (at least 1 s, at most ten years). */
-int uh_parse_duration(const char *s, int64_t *out);
-
 #endif

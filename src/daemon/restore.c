@@ -184,6 +184,24 @@ static void restore_create(struct uh_backup_job *j)
 		/* a fresh address in the same network, if it exists here */
 		if (net && uh_store_network_get(d->store, net, &n, &e2) == 0)
 			json_object_set_new(params, "network", json_string(net));
+		/* its customer, from an archive this host made and while the customer exists:
+		 * a forged archive must not hand a server to someone */
+		{
+			const char *owner = json_string_value(json_object_get(def, "owner"));
+			struct uh_customer_rec c;
+
+			if (owner && strcmp(owner, "provider") != 0 &&
+			    (!j->recorded || uh_store_customer_get(d->store, owner, &c, &e2) != 0))
+				json_array_append_new(dropped,
+						      json_sprintf("owner %.40s (%s: the provider's "
+								   "instead)",
+								   owner,
+								   j->recorded ? "no such customer here"
+									       : "the archive is not one "
+										 "this host made"));
+			else if (owner)
+				json_object_set_new(params, "owner", json_string(owner));
+		}
 	}
 	if (uh_instance_create_from(d, params, &src, &created, &err) < 0) {
 		uh_err_prefix(&err, "backup restore");

@@ -137,6 +137,54 @@ int uh_store_backup_list(struct uh_store *s, int (*fn)(const struct uh_backup_re
 	return s->ops->backup_list(s, fn, arg, err);
 }
 
+int uh_store_customer_put(struct uh_store *s, const struct uh_customer_rec *c,
+			  struct uh_error *err)
+{
+	return s->ops->customer_put(s, c, err);
+}
+
+int uh_store_customer_get(struct uh_store *s, const char *name, struct uh_customer_rec *c,
+			  struct uh_error *err)
+{
+	return s->ops->customer_get(s, name, c, err);
+}
+
+int uh_store_customer_del(struct uh_store *s, const char *name, struct uh_error *err)
+{
+	return s->ops->customer_del(s, name, err);
+}
+
+int uh_store_customer_list(struct uh_store *s,
+			   int (*fn)(const struct uh_customer_rec *c, void *arg), void *arg,
+			   struct uh_error *err)
+{
+	return s->ops->customer_list(s, fn, arg, err);
+}
+
+int uh_store_token_put(struct uh_store *s, const struct uh_token_rec *t, int replace,
+		       struct uh_error *err)
+{
+	return s->ops->token_put(s, t, replace, err);
+}
+
+int uh_store_token_get(struct uh_store *s, const char *id, struct uh_token_rec *t,
+		       struct uh_error *err)
+{
+	return s->ops->token_get(s, id, t, err);
+}
+
+int uh_store_token_del(struct uh_store *s, const char *id, struct uh_error *err)
+{
+	return s->ops->token_del(s, id, err);
+}
+
+int uh_store_token_list(struct uh_store *s, const char *customer,
+			int (*fn)(const struct uh_token_rec *t, void *arg), void *arg,
+			struct uh_error *err)
+{
+	return s->ops->token_list(s, customer, fn, arg, err);
+}
+
 int uh_store_event_prune(struct uh_store *s, int keep, int64_t before_ms, int *deleted,
 			 struct uh_error *err)
 {

@@ -67,6 +67,7 @@ struct uh_instance_rec {
 	 * totals over all its taps, and its current tap's counters when last added in */
 	uint64_t net_total[4];
 	uint64_t tap_seen[4];
+	char owner[UH_KEY_MAX]; /* the customer it belongs to ("provider": the host's own) */
 };
 
 enum { UH_NET_RX_BYTES, UH_NET_TX_BYTES, UH_NET_RX_PACKETS, UH_NET_TX_PACKETS };
@@ -170,6 +171,48 @@ int uh_store_backup_get(struct uh_store *s, const char *archive, struct uh_backu
 /* By instance, then archive name (age). fn returning non-zero stops. */
 int uh_store_backup_list(struct uh_store *s, int (*fn)(const struct uh_backup_rec *b, void *arg),
 			 void *arg, struct uh_error *err);
+
+/* A customer of the provider: owns instances, holds tokens. "provider" always exists and is
+ * not stored. */
+struct uh_customer_rec {
+	char name[UH_KEY_MAX];
+	int64_t created;
+};
+
+int uh_store_customer_put(struct uh_store *s, const struct uh_customer_rec *c,
+			  struct uh_error *err);
+int uh_store_customer_get(struct uh_store *s, const char *name, struct uh_customer_rec *c,
+			  struct uh_error *err);
+int uh_store_customer_del(struct uh_store *s, const char *name, struct uh_error *err);
+int uh_store_customer_list(struct uh_store *s,
+			   int (*fn)(const struct uh_customer_rec *c, void *arg), void *arg,
+			   struct uh_error *err);
+
+/* An API token: only the hash of its secret is kept (auth/token.h). Revoking deletes it. */
+#define UH_TOKEN_SERVERS_MAX 1024 /* comma-separated names */
+struct uh_token_rec {
+	char id[16];
+	char customer[UH_KEY_MAX]; /* "*": the provider's, over every customer */
+	char name[UH_KEY_MAX];
+	unsigned int scopes;	   /* enum uh_scope bits */
+	char servers[UH_TOKEN_SERVERS_MAX]; /* "": all the customer's */
+	char from[256];		   /* comma-separated CIDRs it may be used from; "": anywhere */
+	char hash[65];
+	int64_t expires;   /* unix seconds; 0: never */
+	int64_t created;
+	int64_t last_used; /* unix seconds, kept to the minute */
+};
+
+/* put: create (EEXIST when the id is taken) or, with replace, update. */
+int uh_store_token_put(struct uh_store *s, const struct uh_token_rec *t, int replace,
+		       struct uh_error *err);
+int uh_store_token_get(struct uh_store *s, const char *id, struct uh_token_rec *t,
+		       struct uh_error *err);
+int uh_store_token_del(struct uh_store *s, const char *id, struct uh_error *err);
+/* customer NULL: all; else that customer's. Oldest first. */
+int uh_store_token_list(struct uh_store *s, const char *customer,
+			int (*fn)(const struct uh_token_rec *t, void *arg), void *arg,
+			struct uh_error *err);
 
 /* Delete all but the newest `keep` events and those older than before_ms; *deleted says
  * how many went. */

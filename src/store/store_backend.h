@@ -48,6 +48,22 @@ struct uh_store_ops {
 			  struct uh_error *err);
 	int (*backup_list)(struct uh_store *s, int (*fn)(const struct uh_backup_rec *b, void *arg),
 			   void *arg, struct uh_error *err);
+	int (*customer_put)(struct uh_store *s, const struct uh_customer_rec *c,
+			    struct uh_error *err);
+	int (*customer_get)(struct uh_store *s, const char *name, struct uh_customer_rec *c,
+			    struct uh_error *err);
+	int (*customer_del)(struct uh_store *s, const char *name, struct uh_error *err);
+	int (*customer_list)(struct uh_store *s,
+			     int (*fn)(const struct uh_customer_rec *c, void *arg), void *arg,
+			     struct uh_error *err);
+	int (*token_put)(struct uh_store *s, const struct uh_token_rec *t, int replace,
+			 struct uh_error *err);
+	int (*token_get)(struct uh_store *s, const char *id, struct uh_token_rec *t,
+			 struct uh_error *err);
+	int (*token_del)(struct uh_store *s, const char *id, struct uh_error *err);
+	int (*token_list)(struct uh_store *s, const char *customer,
+			  int (*fn)(const struct uh_token_rec *t, void *arg), void *arg,
+			  struct uh_error *err);
 	int (*event_prune)(struct uh_store *s, int keep, int64_t before_ms, int *deleted,
 			   struct uh_error *err);
 	int (*event_add)(struct uh_store *s, struct uh_event_rec *ev, struct uh_error *err);

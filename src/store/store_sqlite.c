@@ -43,7 +43,13 @@ static const char schema[] =
 	"  swap_mib INTEGER NOT NULL DEFAULT 0, disks TEXT NOT NULL DEFAULT '',"
 	"  backup_every INTEGER NOT NULL DEFAULT 0, backup_keep INTEGER NOT NULL DEFAULT 0,"
 	"  backup_last INTEGER NOT NULL DEFAULT 0, backup_to TEXT NOT NULL DEFAULT '',"
-	"  rev INTEGER NOT NULL DEFAULT 1);"
+	"  rev INTEGER NOT NULL DEFAULT 1, owner TEXT NOT NULL DEFAULT 'provider');"
+	"CREATE TABLE IF NOT EXISTS customers (name TEXT PRIMARY KEY, created INTEGER NOT NULL);"
+	"CREATE TABLE IF NOT EXISTS tokens ("
+	"  id TEXT PRIMARY KEY, customer TEXT NOT NULL, name TEXT NOT NULL,"
+	"  scopes INTEGER NOT NULL, servers TEXT NOT NULL, from_cidrs TEXT NOT NULL,"
+	"  hash TEXT NOT NULL, expires INTEGER NOT NULL, created INTEGER NOT NULL,"
+	"  last_used INTEGER NOT NULL);"
 	"CREATE TABLE IF NOT EXISTS networks ("
 	"  name TEXT PRIMARY KEY, mode TEXT NOT NULL, pool TEXT NOT NULL, uplink TEXT NOT NULL,"
 	"  bridge TEXT NOT NULL, gateway TEXT NOT NULL, created INTEGER NOT NULL);"
@@ -100,8 +106,11 @@ static const char *const migrations[] = {
 	"ALTER TABLE instances ADD COLUMN backup_to TEXT NOT NULL DEFAULT '';",
 	/* 9 -> 10: revisions for compare-and-swap (what exists is revision 1) */
 	"ALTER TABLE instances ADD COLUMN rev INTEGER NOT NULL DEFAULT 1;",
+	/* 10 -> 11: owners (what exists is the provider's); customers and tokens come from
+	 * `schema` */
+	"ALTER TABLE instances ADD COLUMN owner TEXT NOT NULL DEFAULT 'provider';",
 };
-#define SCHEMA_VERSION 10
+#define SCHEMA_VERSION 11
 
 /* After the migrations, whatever the starting version: an address is never given twice. */
 static const char indexes[] =
@@ -384,7 +393,7 @@ static int sq_template_list(struct uh_store *base,
 	"monitor_pid,restarts,uid,started_at,created,cpu_quota,pids_max,network,ip,mac,tap,"     \
 	"rx_bytes,tx_bytes,rx_packets,tx_packets,tap_rx_bytes,tap_tx_bytes,tap_rx_packets,"        \
 	"tap_tx_packets,template_version,flat,swap_mib,disks,backup_every,backup_keep,backup_last,"    \
-	"backup_to"
+	"backup_to,owner"
 
 static void instance_row(sqlite3_stmt *st, struct uh_instance_rec *r)
 {
@@ -423,7 +432,8 @@ static void instance_row(sqlite3_stmt *st, struct uh_instance_rec *r)
 	r->backup_keep = sqlite3_column_int(st, 35);
 	r->backup_last = sqlite3_column_int64(st, 36);
 	copy_col(r->backup_to, sizeof(r->backup_to), st, 37);
-	r->rev = sqlite3_column_int64(st, 38);
+	copy_col(r->owner, sizeof(r->owner), st, 38);
+	r->rev = sqlite3_column_int64(st, 39);
 }
 
 /* Every column but the name, from the same parameters as the INSERT. */
@@ -434,7 +444,7 @@ static void instance_row(sqlite3_stmt *st, struct uh_instance_rec *r)
 	"tap=?22,rx_bytes=?23,tx_bytes=?24,rx_packets=?25,tx_packets=?26,tap_rx_bytes=?27," \
 	"tap_tx_bytes=?28,tap_rx_packets=?29,tap_tx_packets=?30,template_version=?31," \
 	"flat=?32,swap_mib=?33,disks=?34,backup_every=?35,backup_keep=?36,backup_last=?37," \
-	"backup_to=?38"
+	"backup_to=?38,owner=?39"
 
 /* Why a compare-and-swap lost: what the store holds now. */
 static int instance_conflict(struct sq_store *s, const struct uh_instance_rec *r,
@@ -475,12 +485,12 @@ static int sq_instance_put(struct uh_store *base, struct uh_instance_rec *r, str
 			    ? "INSERT INTO instances (" INSTANCE_COLS ",rev) VALUES "
 			      "(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,"
 			      "?20,?21,?22,?23,?24,?25,?26,?27,?28,?29,?30,?31,?32,?33,?34,?35,?36,"
-			      "?37,?38,1)"
-			    : "UPDATE instances SET " INSTANCE_SET ",rev=rev+1 WHERE name=?1 AND rev=?39",
+			      "?37,?38,?39,1)"
+			    : "UPDATE instances SET " INSTANCE_SET ",rev=rev+1 WHERE name=?1 AND rev=?40",
 		    &st, err) < 0)
 		return -1;
 	if (r->rev != 0)
-		sqlite3_bind_int64(st, 39, r->rev);
+		sqlite3_bind_int64(st, 40, r->rev);
 	sqlite3_bind_text(st, 1, r->name, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_text(st, 2, r->template_name, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_text(st, 3, r->kernel, -1, SQLITE_TRANSIENT);
@@ -515,6 +525,7 @@ static int sq_instance_put(struct uh_store *base, struct uh_instance_rec *r, str
 	sqlite3_bind_int(st, 36, r->backup_keep);
 	sqlite3_bind_int64(st, 37, r->backup_last);
 	sqlite3_bind_text(st, 38, r->backup_to, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 39, r->owner[0] ? r->owner : "provider", -1, SQLITE_TRANSIENT);
 	rc = write_step(s, st);
 	if (rc != SQLITE_DONE) {
 		int ext = sqlite3_extended_errcode(s->db);
@@ -674,6 +685,202 @@ static int sq_network_list(struct uh_store *base,
 	sqlite3_finalize(st);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
 		return db_err(s, err, "list networks");
+	return 0;
+}
+
+/* ---- customers */
+
+static int sq_customer_put(struct uh_store *base, const struct uh_customer_rec *c,
+			   struct uh_error *err)
+{
+	struct sq_store *s = (struct sq_store *)base;
+	sqlite3_stmt *st;
+	int rc;
+
+	if (prepare(s, "INSERT INTO customers VALUES (?,?)", &st, err) < 0)
+		return -1;
+	sqlite3_bind_text(st, 1, c->name, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 2, c->created);
+	rc = write_step(s, st);
+	if (rc != SQLITE_DONE && sqlite3_extended_errcode(s->db) == SQLITE_CONSTRAINT_PRIMARYKEY) {
+		sqlite3_finalize(st);
+		return uh_errc(err, EEXIST, "customer '%s' already exists", c->name);
+	}
+	if (rc != SQLITE_DONE)
+		db_err(s, err, "save customer");
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+static int sq_customer_get(struct uh_store *base, const char *name, struct uh_customer_rec *c,
+			   struct uh_error *err)
+{
+	struct sq_store *s = (struct sq_store *)base;
+	sqlite3_stmt *st;
+	int rc;
+
+	if (prepare(s, "SELECT name,created FROM customers WHERE name=?", &st, err) < 0)
+		return -1;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_TRANSIENT);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		memset(c, 0, sizeof(*c));
+		copy_col(c->name, sizeof(c->name), st, 0);
+		c->created = sqlite3_column_int64(st, 1);
+	}
+	sqlite3_finalize(st);
+	if (rc == SQLITE_ROW)
+		return 0;
+	if (rc == SQLITE_DONE)
+		return 1;
+	return db_err(s, err, "read customer");
+}
+
+static int sq_customer_del(struct uh_store *base, const char *name, struct uh_error *err)
+{
+	struct sq_store *s = (struct sq_store *)base;
+	sqlite3_stmt *st;
+
+	if (prepare(s, "DELETE FROM customers WHERE name=?", &st, err) < 0)
+		return -1;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_TRANSIENT);
+	return step_done(s, st, "delete customer", err);
+}
+
+static int sq_customer_list(struct uh_store *base,
+			    int (*fn)(const struct uh_customer_rec *c, void *arg), void *arg,
+			    struct uh_error *err)
+{
+	struct sq_store *s = (struct sq_store *)base;
+	struct uh_customer_rec c;
+	sqlite3_stmt *st;
+	int rc;
+
+	if (prepare(s, "SELECT name,created FROM customers ORDER BY name", &st, err) < 0)
+		return -1;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		memset(&c, 0, sizeof(c));
+		copy_col(c.name, sizeof(c.name), st, 0);
+		c.created = sqlite3_column_int64(st, 1);
+		if (fn(&c, arg) != 0)
+			break;
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return db_err(s, err, "list customers");
+	return 0;
+}
+
+/* ---- tokens */
+
+#define TOKEN_COLS "id,customer,name,scopes,servers,from_cidrs,hash,expires,created,last_used"
+
+static void token_row(sqlite3_stmt *st, struct uh_token_rec *t)
+{
+	memset(t, 0, sizeof(*t));
+	copy_col(t->id, sizeof(t->id), st, 0);
+	copy_col(t->customer, sizeof(t->customer), st, 1);
+	copy_col(t->name, sizeof(t->name), st, 2);
+	t->scopes = (unsigned int)sqlite3_column_int64(st, 3);
+	copy_col(t->servers, sizeof(t->servers), st, 4);
+	copy_col(t->from, sizeof(t->from), st, 5);
+	copy_col(t->hash, sizeof(t->hash), st, 6);
+	t->expires = sqlite3_column_int64(st, 7);
+	t->created = sqlite3_column_int64(st, 8);
+	t->last_used = sqlite3_column_int64(st, 9);
+}
+
+static int sq_token_put(struct uh_store *base, const struct uh_token_rec *t, int replace,
+			struct uh_error *err)
+{
+	struct sq_store *s = (struct sq_store *)base;
+	sqlite3_stmt *st;
+	int rc;
+
+	if (prepare(s,
+		    replace ? "UPDATE tokens SET customer=?2,name=?3,scopes=?4,servers=?5,"
+			      "from_cidrs=?6,hash=?7,expires=?8,created=?9,last_used=?10 WHERE id=?1"
+			    : "INSERT INTO tokens (" TOKEN_COLS ") VALUES (?1,?2,?3,?4,?5,?6,?7,?8,"
+			      "?9,?10)",
+		    &st, err) < 0)
+		return -1;
+	sqlite3_bind_text(st, 1, t->id, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 2, t->customer, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 3, t->name, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 4, (sqlite3_int64)t->scopes);
+	sqlite3_bind_text(st, 5, t->servers, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 6, t->from, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 7, t->hash, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 8, t->expires);
+	sqlite3_bind_int64(st, 9, t->created);
+	sqlite3_bind_int64(st, 10, t->last_used);
+	rc = write_step(s, st);
+	if (rc != SQLITE_DONE && sqlite3_extended_errcode(s->db) == SQLITE_CONSTRAINT_PRIMARYKEY) {
+		sqlite3_finalize(st);
+		return uh_errc(err, EEXIST, "token id %s already exists", t->id);
+	}
+	if (rc != SQLITE_DONE)
+		db_err(s, err, "save token");
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+static int sq_token_get(struct uh_store *base, const char *id, struct uh_token_rec *t,
+			struct uh_error *err)
+{
+	struct sq_store *s = (struct sq_store *)base;
+	sqlite3_stmt *st;
+	int rc;
+
+	if (prepare(s, "SELECT " TOKEN_COLS " FROM tokens WHERE id=?", &st, err) < 0)
+		return -1;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		token_row(st, t);
+	sqlite3_finalize(st);
+	if (rc == SQLITE_ROW)
+		return 0;
+	if (rc == SQLITE_DONE)
+		return 1;
+	return db_err(s, err, "read token");
+}
+
+static int sq_token_del(struct uh_store *base, const char *id, struct uh_error *err)
+{
+	struct sq_store *s = (struct sq_store *)base;
+	sqlite3_stmt *st;
+
+	if (prepare(s, "DELETE FROM tokens WHERE id=?", &st, err) < 0)
+		return -1;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
+	return step_done(s, st, "delete token", err);
+}
+
+static int sq_token_list(struct uh_store *base, const char *customer,
+			 int (*fn)(const struct uh_token_rec *t, void *arg), void *arg,
+			 struct uh_error *err)
+{
+	struct sq_store *s = (struct sq_store *)base;
+	struct uh_token_rec t;
+	sqlite3_stmt *st;
+	int rc;
+
+	if (prepare(s,
+		    customer ? "SELECT " TOKEN_COLS " FROM tokens WHERE customer=? ORDER BY created,id"
+			     : "SELECT " TOKEN_COLS " FROM tokens ORDER BY created,id",
+		    &st, err) < 0)
+		return -1;
+	if (customer)
+		sqlite3_bind_text(st, 1, customer, -1, SQLITE_TRANSIENT);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		token_row(st, &t);
+		if (fn(&t, arg) != 0)
+			break;
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return db_err(s, err, "list tokens");
 	return 0;
 }
 
@@ -951,6 +1158,14 @@ static const struct uh_store_ops sq_ops = {
 	.kernel_get = sq_kernel_get,
 	.kernel_del = sq_kernel_del,
 	.kernel_list = sq_kernel_list,
+	.customer_put = sq_customer_put,
+	.customer_get = sq_customer_get,
+	.customer_del = sq_customer_del,
+	.customer_list = sq_customer_list,
+	.token_put = sq_token_put,
+	.token_get = sq_token_get,
+	.token_del = sq_token_del,
+	.token_list = sq_token_list,
 	.event_add = sq_event_add,
 	.event_prune = sq_event_prune,
 	.event_list = sq_event_list,

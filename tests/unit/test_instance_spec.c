@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include "daemon/instance_spec.h"
+#include "util/timeutil.h"
 
 static const struct uh_instance_limits lim = {128, 64, 4096, 2};
 

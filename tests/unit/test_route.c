@@ -129,6 +129,13 @@ static void test_api_table(void **state)
 		{"POST", "/v1/networks"},
 		{"DELETE", "/v1/networks/pub"},
 		{"GET", "/v1/events"},
+		{"GET", "/v1/customers"},
+		{"POST", "/v1/customers"},
+		{"DELETE", "/v1/customers/alice"},
+		{"POST", "/v1/instances/web1/owner"},
+		{"GET", "/v1/tokens"},
+		{"POST", "/v1/tokens"},
+		{"DELETE", "/v1/tokens/abcdefghij"},
 	};
 	size_t n, stride, i;
 	const struct uh_route *t = uh_api_routes(&n, &stride);

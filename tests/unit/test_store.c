@@ -276,6 +276,7 @@ static void test_migration(void **state)
 	assert_int_equal(uh_store_instance_get(s, "old", &back, &err), 0);
 	assert_int_equal(back.uid, 200000);
 	assert_string_equal(back.network, "");
+	assert_string_equal(back.owner, "provider"); /* what existed is the provider's */
 	strcpy(back.ip, "192.0.2.20");
 	assert_int_equal(uh_store_instance_put(s, &back, &err), 0);
 	assert_int_equal(back.rev, 2); /* migrated rows are revision 1 */
@@ -296,6 +297,93 @@ static void test_migration(void **state)
 		assert_int_equal(uh_store_backup_list(s, count_backup, &n, &err), 0);
 		assert_int_equal(n, 1);
 	}
+	{
+		struct uh_customer_rec c = {.name = "alice", .created = 5};
+
+		assert_int_equal(uh_store_customer_put(s, &c, &err), 0); /* the tables exist */
+	}
+	uh_store_close(s);
+}
+
+static int token_ids(const struct uh_token_rec *t, void *arg)
+{
+	strcat(arg, t->id);
+	strcat(arg, ",");
+	return 0;
+}
+
+static int customer_names(const struct uh_customer_rec *c, void *arg)
+{
+	strcat(arg, c->name);
+	strcat(arg, ",");
+	return 0;
+}
+
+/* customers and tokens: create once, list, get, update (last use), delete; owners kept */
+static void test_access(void **state)
+{
+	struct uh_store *s;
+	struct uh_error err;
+	struct uh_customer_rec c = {.name = "bob", .created = 7}, cb;
+	struct uh_token_rec t = {.id = "aaaaaaaaaa", .customer = "bob", .name = "ci",
+				 .scopes = 3, .servers = "web1", .from = "203.0.113.0/24",
+				 .hash = "00ff", .expires = 99, .created = 9};
+	struct uh_token_rec tb;
+	struct uh_instance_rec r = {0}, rb;
+	char list[256] = "";
+
+	snprintf(path, sizeof(path), "%s/access.db", dir);
+	assert_int_equal(uh_store_open(path, &s, &err), 0);
+	assert_int_equal(uh_store_customer_put(s, &c, &err), 0);
+	assert_int_equal(uh_store_customer_put(s, &c, &err), -1);
+	assert_int_equal(err.errnum, EEXIST);
+	assert_string_equal(err.msg, "customer 'bob' already exists");
+	strcpy(c.name, "alice");
+	assert_int_equal(uh_store_customer_put(s, &c, &err), 0);
+	assert_int_equal(uh_store_customer_list(s, customer_names, list, &err), 0);
+	assert_string_equal(list, "alice,bob,");
+	assert_int_equal(uh_store_customer_get(s, "bob", &cb, &err), 0);
+	assert_int_equal(cb.created, 7);
+	assert_int_equal(uh_store_customer_get(s, "carol", &cb, &err), 1);
+
+	assert_int_equal(uh_store_token_put(s, &t, 0, &err), 0);
+	assert_int_equal(uh_store_token_put(s, &t, 0, &err), -1); /* create only */
+	assert_int_equal(err.errnum, EEXIST);
+	strcpy(t.id, "bbbbbbbbbb");
+	strcpy(t.customer, "alice");
+	t.created = 10;
+	assert_int_equal(uh_store_token_put(s, &t, 0, &err), 0);
+	list[0] = '\0';
+	assert_int_equal(uh_store_token_list(s, NULL, token_ids, list, &err), 0);
+	assert_string_equal(list, "aaaaaaaaaa,bbbbbbbbbb,");
+	list[0] = '\0';
+	assert_int_equal(uh_store_token_list(s, "bob", token_ids, list, &err), 0);
+	assert_string_equal(list, "aaaaaaaaaa,");
+	assert_int_equal(uh_store_token_get(s, "aaaaaaaaaa", &tb, &err), 0);
+	assert_string_equal(tb.customer, "bob");
+	assert_string_equal(tb.servers, "web1");
+	assert_string_equal(tb.from, "203.0.113.0/24");
+	assert_string_equal(tb.hash, "00ff");
+	assert_int_equal(tb.scopes, 3);
+	assert_int_equal(tb.expires, 99);
+	tb.last_used = 1234;
+	assert_int_equal(uh_store_token_put(s, &tb, 1, &err), 0); /* update */
+	assert_int_equal(uh_store_token_get(s, "aaaaaaaaaa", &tb, &err), 0);
+	assert_int_equal(tb.last_used, 1234);
+	assert_int_equal(uh_store_token_del(s, "aaaaaaaaaa", &err), 0);
+	assert_int_equal(uh_store_token_get(s, "aaaaaaaaaa", &tb, &err), 1);
+
+	strcpy(r.name, "w1");
+	strcpy(r.owner, "bob");
+	assert_int_equal(uh_store_instance_put(s, &r, &err), 0);
+	strcpy(r.name, "w2");
+	r.owner[0] = '\0'; /* none given: the provider's */
+	r.rev = 0;
+	assert_int_equal(uh_store_instance_put(s, &r, &err), 0);
+	assert_int_equal(uh_store_instance_get(s, "w1", &rb, &err), 0);
+	assert_string_equal(rb.owner, "bob");
+	assert_int_equal(uh_store_instance_get(s, "w2", &rb, &err), 0);
+	assert_string_equal(rb.owner, "provider");
 	uh_store_close(s);
 }
 
@@ -315,6 +403,7 @@ int main(void)
 		cmocka_unit_test(test_backups),
 		cmocka_unit_test(test_revisions),
 		cmocka_unit_test(test_migration),
+		cmocka_unit_test(test_access),
 	};
 	return cmocka_run_group_tests(tests, NULL, teardown);
 }
