@@ -52,19 +52,28 @@ static void authorise(struct req *r)
 		uh_principal_admin(&r->who); /* the socket's callers are the provider's admins */
 }
 
-static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const char *url,
-			       const char *method, const char *version, const char *upload,
-			       size_t *upload_size, void **con_cls)
+/* Both servers' requests: the socket's (remote 0) and the HTTPS listener's (remote 1). */
+static enum MHD_Result handle(struct api *api, int remote, struct MHD_Connection *conn,
+			      const char *url, const char *method, const char *upload,
+			      size_t *upload_size, void **con_cls)
 {
 	struct req *r = *con_cls;
+	enum MHD_Result ret;
 
 	if (r == NULL) {
 		r = calloc(1, sizeof(*r));
 		if (r == NULL)
 			abort();
-		r->api = cls;
+		r->api = api;
 		r->conn = conn;
-		authorise(r);
+		r->remote = remote;
+		if (remote)
+			uh_api_remote_authenticate(r);
+		else
+			authorise(r);
+		if (remote && strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0 &&
+		    asprintf(&r->what, "%s %s", method, url) < 0)
+			abort();
 		*con_cls = r;
 		return MHD_YES;
 	}
@@ -86,6 +95,8 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const cha
 		return uh_api_send_json(conn, r->status, uh_steal_pointer(&r->resp));
 	if (r->in_op)
 		return MHD_YES;
+	if (remote && !r->authorized) /* the token's check said why (401, 429) */
+		return uh_api_send_json(conn, r->status, uh_steal_pointer(&r->resp));
 	if (!r->authorized) {
 		uh_warnx("api: denied %s %s to uid %d (neither root nor in group %s)", method, url,
 			 (int)r->uid, r->api->d->cfg.group);
@@ -96,7 +107,25 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const cha
 	if (r->len > UH_API_MAX_BODY)
 		return uh_api_send_error(conn, 413, "invalid", "request body larger than %d bytes",
 				  UH_API_MAX_BODY);
-	return uh_api_dispatch(r, method, url);
+	uh_api_last_status = 0;
+	ret = uh_api_dispatch(r, method, url);
+	if (!r->in_op)
+		r->status = uh_api_last_status ? uh_api_last_status : 200;
+	return ret;
+}
+
+static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const char *url,
+			       const char *method, const char *version, const char *upload,
+			       size_t *upload_size, void **con_cls)
+{
+	return handle(cls, 0, conn, url, method, upload, upload_size, con_cls);
+}
+
+static enum MHD_Result handler_remote(void *cls, struct MHD_Connection *conn, const char *url,
+				      const char *method, const char *version, const char *upload,
+				      size_t *upload_size, void **con_cls)
+{
+	return handle(cls, 1, conn, url, method, upload, upload_size, con_cls);
 }
 
 static void completed(void *cls, struct MHD_Connection *conn, void **con_cls,
@@ -106,6 +135,9 @@ static void completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 
 	if (r == NULL)
 		return;
+	if (r->what && r->authorized)
+		uh_api_remote_audit(r);
+	free(r->what);
 	free(r->body);
 	json_decref(r->resp);
 	free(r);
@@ -116,9 +148,7 @@ static void completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 
 static void mhd_readable(void *arg, uint32_t events)
 {
-	struct api *api = arg;
-
-	MHD_run(api->mhd);
+	uh_api_run(arg);
 }
 
 static void mhd_tick(void *arg)
@@ -127,7 +157,7 @@ static void mhd_tick(void *arg)
 
 	/* connection timeouts, and log files that grew (log followers have no other wake-up) */
 	uh_api_followers_wake(api, FOLLOW_LOGS);
-	MHD_run(api->mhd);
+	uh_api_run(api);
 	api->tick = uh_loop_after(api->d->loop, 250, mhd_tick, api);
 }
 
@@ -170,7 +200,14 @@ int uh_api_start(struct uh_daemon *d, struct uh_error *err)
 	info = MHD_get_daemon_info(api->mhd, MHD_DAEMON_INFO_EPOLL_FD);
 	api->watch = uh_loop_watch(d->loop, info->epoll_fd, EPOLLIN, mhd_readable, api);
 	api->tick = uh_loop_after(d->loop, 250, mhd_tick, api);
-	d->on_event = uh_api_on_event;
+	if (d->cfg.api_listen[0] && uh_api_remote_start(api, handler_remote, completed, err) < 0) {
+		uh_loop_unwatch(d->loop, api->watch);
+		uh_loop_cancel(d->loop, api->tick);
+		MHD_stop_daemon(api->mhd);
+		close(api->listen_fd);
+		return -1;
+	}
+	d->on_event = uh_api_on_event; /* followers get events from here on */
 	d->http = uh_steal_pointer(&api);
 	return 0;
 }
@@ -214,7 +251,7 @@ void uh_api_stop(struct uh_daemon *d)
 	/* let the resumed connections answer and finish their streams */
 	for (int k = 0; k < 20; k++) {
 		int suspended = 0;
-		MHD_run(api->mhd);
+		uh_api_run(api);
 		for (f = api->followers; f; f = f->next)
 			suspended |= f->suspended;
 		for (r = api->pending; r; r = r->next)
@@ -226,6 +263,7 @@ void uh_api_stop(struct uh_daemon *d)
 	uh_loop_unwatch(d->loop, api->watch);
 	uh_loop_cancel(d->loop, api->tick);
 	uh_loop_cancel(d->loop, api->kick);
+	uh_api_remote_stop(api);
 	MHD_stop_daemon(api->mhd);
 	close(api->listen_fd);
 	unlink(d->cfg.socket);

@@ -11,6 +11,7 @@
 
 #include "auth/access.h"
 #include "daemon/daemon.h"
+#include "daemon/route.h"
 
 #include <microhttpd.h>
 #include <stdint.h>
@@ -21,6 +22,9 @@
 struct req {
 	struct api *api;
 	struct MHD_Connection *conn;
+	int remote;		     /* came through the HTTPS listener (a token), not the socket */
+	char client[64];	     /* remote: the client's address */
+	char *what;		     /* remote mutations: "METHOD URL", for the audit */
 	char *body;
 	size_t len;
 	uid_t uid;
@@ -53,6 +57,10 @@ struct follower {
 struct api {
 	struct uh_daemon *d;
 	struct MHD_Daemon *mhd;
+	struct MHD_Daemon *mhd_remote; /* the HTTPS listener's connections (api_remote.c) */
+	struct uh_watch *watch_remote;
+	struct uh_gate *gate;
+	struct auth_fail *fails; /* failed token checks by client address */
 	int listen_fd;
 	struct uh_watch *watch;
 	struct uh_timer *tick;
@@ -62,7 +70,25 @@ struct api {
 	struct uh_timer *kick;
 };
 
-/* api_http.c: answers */
+
+/* api_remote.c: the HTTPS listener's side: its server, started with the gate; a request's
+ * token checked (failed checks limited by address); mutations audited */
+int uh_api_remote_start(struct api *api, MHD_AccessHandlerCallback handler,
+			MHD_RequestCompletedCallback completed, struct uh_error *err);
+void uh_api_remote_stop(struct api *api);
+void uh_api_remote_authenticate(struct req *r);
+void uh_api_remote_audit(struct req *r);
+
+/* api_servers.c: the customer's view (every server through uh_access_visible) */
+enum MHD_Result uh_api_whoami(struct req *r, const struct uh_route_args *a);
+enum MHD_Result uh_api_servers(struct req *r, const struct uh_route_args *a);
+enum MHD_Result uh_api_server_get(struct req *r, const struct uh_route_args *a, int stats);
+enum MHD_Result uh_api_server_action(struct req *r, const struct uh_route_args *a);
+
+/* api_http.c: answers; one round of both servers (the socket's, the HTTPS listener's); the
+ * status the last answer was queued with (the daemon is one thread) */
+void uh_api_run(struct api *api);
+extern int uh_api_last_status;
 enum MHD_Result uh_api_send_text(struct MHD_Connection *c, int status, const char *type,
 				 char *text /* owned */, size_t len);
 /* body is taken over */

@@ -8,6 +8,8 @@
 
 /* ---- responses */
 
+int uh_api_last_status;
+
 enum MHD_Result uh_api_send_text(struct MHD_Connection *c, int status, const char *type,
 				 char *text /* owned */, size_t len)
 {
@@ -15,7 +17,10 @@ enum MHD_Result uh_api_send_text(struct MHD_Connection *c, int status, const cha
 		MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE);
 	enum MHD_Result ret;
 
+	uh_api_last_status = status;
 	MHD_add_response_header(r, "Content-Type", type);
+	if (status == 401)
+		MHD_add_response_header(r, "WWW-Authenticate", "Bearer realm=\"umlhost\"");
 	ret = MHD_queue_response(c, (unsigned int)status, r);
 	MHD_destroy_response(r);
 	return ret;
@@ -51,12 +56,19 @@ enum MHD_Result uh_api_send_err(struct req *r, struct uh_error *err)
 	return uh_api_send_json(r->conn, uh_api_error_status(err), uh_api_error_body(err, NULL));
 }
 
+void uh_api_run(struct api *api)
+{
+	MHD_run(api->mhd);
+	if (api->mhd_remote)
+		MHD_run(api->mhd_remote);
+}
+
 static void mhd_kick_due(void *arg)
 {
 	struct api *api = arg;
 
 	api->kick = NULL;
-	MHD_run(api->mhd);
+	uh_api_run(api);
 }
 
 /* A resumed connection is served on the next MHD_run: make that now, not at the next tick. */

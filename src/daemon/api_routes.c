@@ -90,8 +90,13 @@ struct api_route {
 	int arg; /* the handler's own: an operation, templates or kernels, a status */
 	/* h_make's: what makes the thing from the body (an instance, a network, a build) */
 	int (*make)(struct uh_daemon *d, json_t *params, json_t **out, struct uh_error *err);
+	/* the scope a token needs (auth/token.h); 0: admin, what only the provider's admins
+	 * (and the socket's callers) may do */
+	unsigned int scope;
 };
 #define ROUTE_BODY 1u /* a JSON object body (400 if it is not one), freed after the handler */
+#define ROUTE_ANY_TOKEN 2u /* any valid token (whoami, version): no scope needed */
+#define ADMIN 0u	   /* the scope of the provider's routes: admin */
 
 static enum MHD_Result h_version(struct req *r, const struct api_route *rt,
 				 const struct uh_route_args *a, json_t *body)
@@ -439,51 +444,81 @@ static enum MHD_Result h_token_revoke(struct req *r, const struct api_route *rt,
 	return uh_api_send_json(r->conn, 200, out);
 }
 
+static enum MHD_Result h_whoami(struct req *r, const struct api_route *rt,
+				const struct uh_route_args *a, json_t *body)
+{
+	return uh_api_whoami(r, a);
+}
+
+static enum MHD_Result h_servers(struct req *r, const struct api_route *rt,
+				 const struct uh_route_args *a, json_t *body)
+{
+	return uh_api_servers(r, a);
+}
+
+static enum MHD_Result h_server_get(struct req *r, const struct api_route *rt,
+				    const struct uh_route_args *a, json_t *body)
+{
+	return uh_api_server_get(r, a, rt->arg);
+}
+
+static enum MHD_Result h_server_action(struct req *r, const struct api_route *rt,
+				       const struct uh_route_args *a, json_t *body)
+{
+	return uh_api_server_action(r, a);
+}
+
 /* In match order: a literal segment before a "{}" in the same place. */
 static const struct api_route routes[] = {
-	{{"GET", "/v1/version"}, h_version, 0, 0, NULL},
-	{{"GET", "/v1/instances"}, h_instances, 0, 0, NULL},
-	{{"POST", "/v1/instances"}, h_make, ROUTE_BODY, 201, uh_instance_create},
-	{{"GET", "/v1/instances/{}"}, h_instance_get, 0, 0, NULL},
-	{{"DELETE", "/v1/instances/{}"}, h_instance_op, 0, UH_OP_DELETE, NULL},
-	{{"GET", "/v1/instances/{}/stats"}, h_instance_get, 0, 1, NULL},
-	{{"GET", "/v1/instances/{}/logs"}, h_instance_get, 0, 2, NULL},
-	{{"POST", "/v1/instances/{}/start"}, h_instance_op, ROUTE_BODY, UH_OP_START, NULL},
-	{{"POST", "/v1/instances/{}/stop"}, h_instance_op, ROUTE_BODY, UH_OP_STOP, NULL},
-	{{"POST", "/v1/instances/{}/kill"}, h_instance_op, ROUTE_BODY, UH_OP_KILL, NULL},
-	{{"POST", "/v1/instances/{}/restart"}, h_instance_op, ROUTE_BODY, UH_OP_RESTART, NULL},
-	{{"POST", "/v1/instances/{}/reboot"}, h_instance_op, ROUTE_BODY, UH_OP_REBOOT, NULL},
-	{{"POST", "/v1/instances/{}/backup"}, h_instance_backup, ROUTE_BODY, 0, NULL},
-	{{"POST", "/v1/instances/{}/flatten"}, h_instance_disk, ROUTE_BODY, 0, NULL},
-	{{"POST", "/v1/instances/{}/resize"}, h_instance_disk, ROUTE_BODY, 1, NULL},
-	{{"GET", "/v1/stats"}, h_instances, 0, 1, NULL},
-	{{"GET", "/v1/templates"}, h_built_list, 0, BUILT_TEMPLATES, NULL},
-	{{"POST", "/v1/templates"}, h_template_import, ROUTE_BODY, 0, NULL},
-	{{"POST", "/v1/templates/build"}, h_make, ROUTE_BODY, 202, uh_template_build_start},
-	{{"GET", "/v1/templates/{}"}, h_built_get, 0, BUILT_TEMPLATES, NULL},
-	{{"DELETE", "/v1/templates/{}"}, h_built_delete, 0, BUILT_TEMPLATES, NULL},
-	{{"GET", "/v1/templates/{}/log"}, h_built_log, 0, BUILT_TEMPLATES, NULL},
-	{{"GET", "/v1/kernels"}, h_built_list, 0, BUILT_KERNELS, NULL},
-	{{"POST", "/v1/kernels"}, h_make, ROUTE_BODY, 202, uh_kernel_build_start},
-	{{"GET", "/v1/kernels/{}"}, h_built_get, 0, BUILT_KERNELS, NULL},
-	{{"DELETE", "/v1/kernels/{}"}, h_built_delete, 0, BUILT_KERNELS, NULL},
-	{{"GET", "/v1/kernels/{}/log"}, h_built_log, 0, BUILT_KERNELS, NULL},
-	{{"POST", "/v1/upgrade"}, h_upgrade, ROUTE_BODY, 0, NULL},
-	{{"GET", "/v1/backups"}, h_backups, 0, 0, NULL},
-	{{"POST", "/v1/backups/restore"}, h_archives, ROUTE_BODY, ARCHIVE_RESTORE, NULL},
-	{{"POST", "/v1/backups/verify"}, h_archives, ROUTE_BODY, ARCHIVE_VERIFY, NULL},
-	{{"POST", "/v1/backups/prune"}, h_archives, ROUTE_BODY, ARCHIVE_PRUNE, NULL},
-	{{"GET", "/v1/networks"}, h_networks, 0, 0, NULL},
-	{{"POST", "/v1/networks"}, h_make, ROUTE_BODY, 201, uh_network_create},
-	{{"DELETE", "/v1/networks/{}"}, h_network_delete, 0, 0, NULL},
-	{{"GET", "/v1/events"}, h_events, 0, 0, NULL},
-	{{"GET", "/v1/customers"}, h_customers, 0, 0, NULL},
-	{{"POST", "/v1/customers"}, h_make, ROUTE_BODY, 201, uh_customer_create},
-	{{"DELETE", "/v1/customers/{}"}, h_customer_delete, 0, 0, NULL},
-	{{"POST", "/v1/instances/{}/owner"}, h_instance_chown, ROUTE_BODY, 0, NULL},
-	{{"GET", "/v1/tokens"}, h_tokens, 0, 0, NULL},
-	{{"POST", "/v1/tokens"}, h_token_create, ROUTE_BODY, 0, NULL},
-	{{"DELETE", "/v1/tokens/{}"}, h_token_revoke, 0, 0, NULL},
+	{{"GET", "/v1/version"}, h_version, ROUTE_ANY_TOKEN, 0, NULL, ADMIN},
+	{{"GET", "/v1/whoami"}, h_whoami, ROUTE_ANY_TOKEN, 0, NULL, ADMIN},
+	{{"GET", "/v1/servers"}, h_servers, 0, 0, NULL, UH_SCOPE_SERVER_READ},
+	{{"GET", "/v1/servers/{}"}, h_server_get, 0, 0, NULL, UH_SCOPE_SERVER_READ},
+	{{"GET", "/v1/servers/{}/stats"}, h_server_get, 0, 1, NULL, UH_SCOPE_SERVER_READ},
+	{{"POST", "/v1/servers/{}/actions/{}"}, h_server_action, ROUTE_BODY, 0, NULL,
+	 UH_SCOPE_SERVER_POWER},
+	{{"GET", "/v1/instances"}, h_instances, 0, 0, NULL, ADMIN},
+	{{"POST", "/v1/instances"}, h_make, ROUTE_BODY, 201, uh_instance_create, ADMIN},
+	{{"GET", "/v1/instances/{}"}, h_instance_get, 0, 0, NULL, ADMIN},
+	{{"DELETE", "/v1/instances/{}"}, h_instance_op, 0, UH_OP_DELETE, NULL, ADMIN},
+	{{"GET", "/v1/instances/{}/stats"}, h_instance_get, 0, 1, NULL, ADMIN},
+	{{"GET", "/v1/instances/{}/logs"}, h_instance_get, 0, 2, NULL, ADMIN},
+	{{"POST", "/v1/instances/{}/start"}, h_instance_op, ROUTE_BODY, UH_OP_START, NULL, ADMIN},
+	{{"POST", "/v1/instances/{}/stop"}, h_instance_op, ROUTE_BODY, UH_OP_STOP, NULL, ADMIN},
+	{{"POST", "/v1/instances/{}/kill"}, h_instance_op, ROUTE_BODY, UH_OP_KILL, NULL, ADMIN},
+	{{"POST", "/v1/instances/{}/restart"}, h_instance_op, ROUTE_BODY, UH_OP_RESTART, NULL, ADMIN},
+	{{"POST", "/v1/instances/{}/reboot"}, h_instance_op, ROUTE_BODY, UH_OP_REBOOT, NULL, ADMIN},
+	{{"POST", "/v1/instances/{}/backup"}, h_instance_backup, ROUTE_BODY, 0, NULL, ADMIN},
+	{{"POST", "/v1/instances/{}/flatten"}, h_instance_disk, ROUTE_BODY, 0, NULL, ADMIN},
+	{{"POST", "/v1/instances/{}/resize"}, h_instance_disk, ROUTE_BODY, 1, NULL, ADMIN},
+	{{"GET", "/v1/stats"}, h_instances, 0, 1, NULL, ADMIN},
+	{{"GET", "/v1/templates"}, h_built_list, 0, BUILT_TEMPLATES, NULL, ADMIN},
+	{{"POST", "/v1/templates"}, h_template_import, ROUTE_BODY, 0, NULL, ADMIN},
+	{{"POST", "/v1/templates/build"}, h_make, ROUTE_BODY, 202, uh_template_build_start, ADMIN},
+	{{"GET", "/v1/templates/{}"}, h_built_get, 0, BUILT_TEMPLATES, NULL, ADMIN},
+	{{"DELETE", "/v1/templates/{}"}, h_built_delete, 0, BUILT_TEMPLATES, NULL, ADMIN},
+	{{"GET", "/v1/templates/{}/log"}, h_built_log, 0, BUILT_TEMPLATES, NULL, ADMIN},
+	{{"GET", "/v1/kernels"}, h_built_list, 0, BUILT_KERNELS, NULL, ADMIN},
+	{{"POST", "/v1/kernels"}, h_make, ROUTE_BODY, 202, uh_kernel_build_start, ADMIN},
+	{{"GET", "/v1/kernels/{}"}, h_built_get, 0, BUILT_KERNELS, NULL, ADMIN},
+	{{"DELETE", "/v1/kernels/{}"}, h_built_delete, 0, BUILT_KERNELS, NULL, ADMIN},
+	{{"GET", "/v1/kernels/{}/log"}, h_built_log, 0, BUILT_KERNELS, NULL, ADMIN},
+	{{"POST", "/v1/upgrade"}, h_upgrade, ROUTE_BODY, 0, NULL, ADMIN},
+	{{"GET", "/v1/backups"}, h_backups, 0, 0, NULL, ADMIN},
+	{{"POST", "/v1/backups/restore"}, h_archives, ROUTE_BODY, ARCHIVE_RESTORE, NULL, ADMIN},
+	{{"POST", "/v1/backups/verify"}, h_archives, ROUTE_BODY, ARCHIVE_VERIFY, NULL, ADMIN},
+	{{"POST", "/v1/backups/prune"}, h_archives, ROUTE_BODY, ARCHIVE_PRUNE, NULL, ADMIN},
+	{{"GET", "/v1/networks"}, h_networks, 0, 0, NULL, ADMIN},
+	{{"POST", "/v1/networks"}, h_make, ROUTE_BODY, 201, uh_network_create, ADMIN},
+	{{"DELETE", "/v1/networks/{}"}, h_network_delete, 0, 0, NULL, ADMIN},
+	{{"GET", "/v1/events"}, h_events, 0, 0, NULL, ADMIN},
+	{{"GET", "/v1/customers"}, h_customers, 0, 0, NULL, ADMIN},
+	{{"POST", "/v1/customers"}, h_make, ROUTE_BODY, 201, uh_customer_create, ADMIN},
+	{{"DELETE", "/v1/customers/{}"}, h_customer_delete, 0, 0, NULL, ADMIN},
+	{{"POST", "/v1/instances/{}/owner"}, h_instance_chown, ROUTE_BODY, 0, NULL, ADMIN},
+	{{"GET", "/v1/tokens"}, h_tokens, 0, 0, NULL, UH_SCOPE_TOKEN_MANAGE},
+	{{"POST", "/v1/tokens"}, h_token_create, ROUTE_BODY, 0, NULL, UH_SCOPE_TOKEN_MANAGE},
+	{{"DELETE", "/v1/tokens/{}"}, h_token_revoke, 0, 0, NULL, UH_SCOPE_TOKEN_MANAGE},
 };
 
 const struct uh_route *uh_api_routes(size_t *n, size_t *stride)
@@ -507,6 +542,18 @@ enum MHD_Result uh_api_dispatch(struct req *r, const char *method, const char *u
 	if (i == UH_ROUTE_METHOD)
 		return uh_api_send_error(r->conn, 405, "invalid", "method %s not allowed on %s (%s)",
 				  method, url, allow);
+	/* the route's scope (admin when it names none); the socket's callers hold them all */
+	if (!(routes[i].flags & ROUTE_ANY_TOKEN)) {
+		const char *missing = NULL;
+
+		if (uh_access_scope(&r->who, routes[i].scope ? routes[i].scope : UH_SCOPE_ADMIN,
+				    &missing, &err) < 0) {
+			json_t *b = uh_api_error_body(&err, "permission_denied");
+
+			json_object_set_new(b, "missing_scope", json_string(missing));
+			return uh_api_send_json(r->conn, 403, b);
+		}
+	}
 	if ((routes[i].flags & ROUTE_BODY) && (body = parse_body(r, &err)) == NULL)
 		return uh_api_send_json(r->conn, 400, uh_api_error_body(&err, "invalid"));
 	r->ok = 200;

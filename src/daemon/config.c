@@ -2,6 +2,7 @@
 #include "util/cleanup.h"
 #include "util/fileio.h"
 #include "util/validate.h"
+#include "net/addr.h"
 
 #include <ctype.h>
 #include <stddef.h>
@@ -133,6 +134,21 @@ static int set_one(struct uh_config *c, const char *k, const char *v, struct uh_
 		return set_path(c->backup_ssh_key, v, k, err);
 	if (strcmp(k, "backup_known_hosts") == 0)
 		return set_path(c->backup_known_hosts, v, k, err);
+	if (strcmp(k, "api_cert") == 0)
+		return set_path(c->api_cert, v, k, err);
+	if (strcmp(k, "api_key") == 0)
+		return set_path(c->api_key, v, k, err);
+	if (strcmp(k, "api_gate") == 0)
+		return set_path(c->api_gate, v, k, err);
+	if (strcmp(k, "api_listen") == 0) {
+		struct uh_ip ip;
+		int port;
+
+		if (uh_hostport_parse(v, &ip, &port, err) < 0)
+			return uh_err_prefix(err, "api_listen");
+		snprintf(c->api_listen, sizeof(c->api_listen), "%s", v);
+		return 0;
+	}
 	if (strcmp(k, "template_cache") == 0) {
 		if (v[0] == '\0') {
 			c->template_cache[0] = '\0';
@@ -194,8 +210,8 @@ static int set_one(struct uh_config *c, const char *k, const char *v, struct uh_
 		return set_int(&c->events_max_days, v, 1, 36500, k, err);
 	if (strcmp(k, "uid_count") == 0) {
 		int n;
-		/* at least one instance and the builder (the last uid) */
-		if (set_int(&n, v, 2, 1000000, k, err) < 0)
+		/* at least one instance, the HTTPS gate's and the builder's (the last two) */
+		if (set_int(&n, v, 3, 1000000, k, err) < 0)
 			return -1;
 		c->uid_count = (uint32_t)n;
 		return 0;
@@ -319,6 +335,8 @@ static const struct {
 	KEY(kernel_patches, 1),	     KEY(kernel_cache, 1),	    KEY(default_kernel, 1),
 	KEY(template_builder, 1),    KEY(template_cache, 1),	    KEY(backup_helper, 1),
 	KEY(backup_ssh_key, 1),	     KEY(backup_known_hosts, 1),
+	KEY(api_listen, 0),	     KEY(api_cert, 0),		    KEY(api_key, 0),
+	KEY(api_gate, 0),
 };
 #undef KEY
 

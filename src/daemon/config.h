@@ -49,6 +49,10 @@ struct uh_config {
 	char backup_helper[PATH_MAX];	/* umlhost-backup */
 	char backup_ssh_key[PATH_MAX];	/* private key for sftp:// backup targets */
 	char backup_known_hosts[PATH_MAX]; /* their host keys (unknown ones are refused) */
+	char api_listen[64];	/* "ADDR:PORT" of the HTTPS API ("": off) */
+	char api_cert[PATH_MAX];	/* its certificate chain, PEM ("": made self-signed) */
+	char api_key[PATH_MAX];		/* and key */
+	char api_gate[PATH_MAX];	/* umlhost-gate: TLS in a process with no rights */
 };
 
 void uh_config_defaults(struct uh_config *c);
@@ -61,6 +65,12 @@ int uh_config_load(struct uh_config *c, const char *path, struct uh_error *err);
 static inline uint32_t uh_config_build_uid(const struct uh_config *c)
 {
 	return c->uid_min + c->uid_count - 1;
+}
+/* The uid of umlhost-gate (the HTTPS listener's TLS side): the one before the builder's. No
+ * instance is given either. */
+static inline uint32_t uh_config_gate_uid(const struct uh_config *c)
+{
+	return c->uid_min + c->uid_count - 2;
 }
 /* SIGHUP: take from `next` the keys a running daemon can change (listed in `applied`, comma
  * separated) and leave the others as they are (listed in `kept`: they need a restart).

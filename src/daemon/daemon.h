@@ -313,6 +313,9 @@ void uh_build_stop_all(struct uh_build *list);
  * it here (helpers, workers, monitors), so that reaping asks no module in turn. */
 typedef void (*uh_child_exit_fn)(void *arg, pid_t pid, int status);
 void uh_child_watch(struct uh_daemon *d, pid_t pid, uh_child_exit_fn fn, void *arg);
+/* For a child its maker reaped itself (at shutdown): no call, and no stale entry that a
+ * later child with the same pid would find. */
+void uh_child_unwatch(struct uh_daemon *d, pid_t pid);
 /* SIGCHLD: reap every child that ended and call its watcher (unwatched ones: reaped only). */
 void uh_daemon_reap_children(struct uh_daemon *d);
 /* Run argv[0] in its own session at nice 10, output to log (truncated). */

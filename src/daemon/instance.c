@@ -524,9 +524,9 @@ int uh_instance_create_from(struct uh_daemon *d, json_t *p, const struct uh_disk
 			       name, tpl);
 
 	if (d->cfg.jail) {
-		/* the lowest free uid of the range: each instance its own; the last is the
-		 * kernel builder's (uh_config_build_uid) */
-		uint32_t uid, end = uh_config_build_uid(&d->cfg);
+		/* the lowest free uid of the range: each instance its own; the last two are the
+		 * HTTPS gate's and the kernel builder's (uh_config_gate_uid, _build_uid) */
+		uint32_t uid, end = uh_config_gate_uid(&d->cfg);
 		struct uh_instance *o;
 
 		for (uid = d->cfg.uid_min; uid < end; uid++) {
@@ -538,9 +538,9 @@ int uh_instance_create_from(struct uh_daemon *d, json_t *p, const struct uh_disk
 		}
 		if (uid >= end)
 			return uh_errx(err,
-				       "%s: no free uid left in %u-%u (uid_min, uid_count; %u is the "
-				       "kernel builder's)",
-				       name, d->cfg.uid_min, end - 1, end);
+				       "%s: no free uid left in %u-%u (uid_min, uid_count; %u and %u "
+				       "are the HTTPS gate's and the kernel builder's)",
+				       name, d->cfg.uid_min, end - 1, end, end + 1);
 		rec.uid = (int)uid;
 	}
 	if (uh_network_assign(d, &rec, spec.network, spec.ip, err) < 0)

@@ -157,6 +157,11 @@ static struct uh_child *child_take(struct uh_daemon *d, pid_t pid)
 	return NULL;
 }
 
+void uh_child_unwatch(struct uh_daemon *d, pid_t pid)
+{
+	free(child_take(d, pid));
+}
+
 void uh_daemon_reap_children(struct uh_daemon *d)
 {
 	pid_t pid;

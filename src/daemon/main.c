@@ -78,6 +78,8 @@ static void find_helpers(struct uh_config *c)
 		"umlhost-template-build", UMLHOST_LIBEXECDIR "/umlhost-template-build");
 	sibling(c->backup_helper, sizeof(c->backup_helper), self, slash, "umlhost-backup",
 		UMLHOST_LIBEXECDIR "/umlhost-backup");
+	sibling(c->api_gate, sizeof(c->api_gate), self, slash, "umlhost-gate",
+		UMLHOST_LIBEXECDIR "/umlhost-gate");
 }
 
 static int check_config(const struct uh_config *c, struct uh_error *err)

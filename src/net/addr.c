@@ -1,6 +1,7 @@
 #include "net/addr.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +24,44 @@ int uh_ip_parse(const char *s, struct uh_ip *ip, struct uh_error *err)
 		return 0;
 	}
 	return uh_errx(err, "'%s' is not an IPv4 or IPv6 address", s);
+}
+
+int uh_hostport_parse(const char *s, struct uh_ip *ip, int *port, struct uh_error *err)
+{
+	char host[UH_IP_STR + 2];
+	const char *colon, *h = s;
+	size_t hlen;
+	char *end;
+	long p;
+
+	if (s[0] == '[') {
+		const char *close = strchr(s, ']');
+
+		if (close == NULL || close[1] != ':')
+			return uh_errx(err, "'%.80s' is not [IPv6]:PORT", s);
+		h = s + 1;
+		hlen = (size_t)(close - h);
+		colon = close + 1;
+	} else {
+		colon = strrchr(s, ':');
+		if (colon == NULL || strchr(s, ':') != colon)
+			return uh_errx(err, "'%.80s' is not ADDR:PORT ([ADDR]:PORT for IPv6)", s);
+		hlen = (size_t)(colon - s);
+	}
+	if (hlen == 0 || hlen >= sizeof(host))
+		return uh_errx(err, "'%.80s' has no address before the port", s);
+	memcpy(host, h, hlen);
+	host[hlen] = '\0';
+	if (uh_ip_parse(host, ip, err) < 0)
+		return -1;
+	if (s[0] == '[' && ip->family != AF_INET6)
+		return uh_errx(err, "'%.80s': brackets are for IPv6 addresses", s);
+	errno = 0;
+	p = strtol(colon + 1, &end, 10);
+	if (colon[1] == '\0' || *end != '\0' || errno || p < 1 || p > 65535)
+		return uh_errx(err, "'%.80s': the port must be a number from 1 to 65535", s);
+	*port = (int)p;
+	return 0;
 }
 
 /* Keep the first `prefix` bits of ip, clear the rest. */

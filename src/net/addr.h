@@ -29,6 +29,8 @@ int uh_ip_parse(const char *s, struct uh_ip *ip, struct uh_error *err);
 /* "192.0.2.0/24"; the host bits must be zero (a typo in a pool should not be guessed at). */
 int uh_cidr_parse(const char *s, struct uh_cidr *c, struct uh_error *err);
 void uh_ip_format(const struct uh_ip *ip, char out[UH_IP_STR]);
+/* "192.0.2.7:8443" or "[2001:db8::7]:8443": an address and a port 1-65535. */
+int uh_hostport_parse(const char *s, struct uh_ip *ip, int *port, struct uh_error *err);
 void uh_cidr_format(const struct uh_cidr *c, char out[UH_CIDR_STR]);
 int uh_ip_equal(const struct uh_ip *a, const struct uh_ip *b);
 int uh_ip_len(int family); /* 4 or 16 */

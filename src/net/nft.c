@@ -132,6 +132,21 @@ static int lib_open(struct nft_lib *l, struct uh_error *err)
 	return 0;
 }
 
+/* libnftables points libgmp's allocator at its own functions (mp_set_memory_functions, in
+ * nft_ctx_new). libgmp stays loaded after the dlclose when the daemon links it too (GnuTLS,
+ * through nettle's hogweed: the HTTPS certificate's key is made with it), and would then call
+ * into unmapped code: found by a crash in gnutls_x509_privkey_generate after a guard script.
+ * Give libgmp its own functions back before the unload. */
+static void reset_gmp(void *handle)
+{
+	void (*set)(void *(*)(size_t), void *(*)(void *, size_t, size_t),
+		    void (*)(void *, size_t));
+
+	*(void **)&set = dlsym(handle, "__gmp_set_memory_functions");
+	if (set)
+		set(NULL, NULL, NULL);
+}
+
 /* Run an nft script; the error is nft's own first line. */
 static int run(const char *script, char **output, struct uh_error *err)
 {
@@ -164,6 +179,7 @@ static int run(const char *script, char **output, struct uh_error *err)
 			abort();
 	}
 	l.ctx_free(ctx);
+	reset_gmp(l.handle);
 	dlclose(l.handle);
 	return r;
 }

@@ -28,14 +28,15 @@ PORT=$(head -n 1 "$W/listener.port")
 [ -n "$PORT" ] || die "the loopback listener did not start"
 touch "$W/listener.log"
 
-# the daemon: builds from our source and series only, uids 300000-300002 (300002: the builder)
+# the daemon: builds from our source and series only, uids 299999-300002 (300001: the HTTPS
+# gate's, 300002: the builder's)
 mkdir -p "$W/evil/patches"
 cat > "$W/uh.conf" << EOF
 kernel_source = $W/evil/linux-source-evil.tar.xz
 kernel_patches = $W/evil/patches
 kernel_cache = $W/kcache
-uid_min = 300000
-uid_count = 3
+uid_min = 299999
+uid_count = 4
 EOF
 NO_HOSTING_KERNEL=1 start_daemon --config "$W/uh.conf"
 
@@ -132,18 +133,18 @@ make_image "$W/bb.img" 64M
 U template import bb "$W/bb.img" > /dev/null
 run U create i1 --template bb --memory 64M
 run U create i2 --template bb --memory 64M
-check "two instances get 300000 and 300001" test "$(U --json show i1 | jq_get 'd["uid"]'),$(U --json show i2 | jq_get 'd["uid"]')" = 300000,300001
+check "two instances get 299999 and 300000" test "$(U --json show i1 | jq_get 'd["uid"]'),$(U --json show i2 | jq_get 'd["uid"]')" = 299999,300000
 run U create i3 --template bb --memory 64M
-check "the third is refused: 300002 is the builder's" matches "$rc:$err_out" "1:*no free uid left in 300000-300001 (uid_min, uid_count; 300002 is the kernel builder's)*"
+check "the third is refused: 300001 and 300002 are the gate's and the builder's" matches "$rc:$err_out" "1:*no free uid left in 299999-300000 (uid_min, uid_count; 300001 and 300002 are the HTTPS gate's and the kernel builder's)*"
 # an instance made before the range's last uid was kept for builds may hold it: no build then
 kill "$DAEMON_PID"
 wait "$DAEMON_PID" 2> /dev/null
-sed -i 's/^uid_count = 3$/uid_count = 2/' "$W/uh.conf"
+sed -i 's/^uid_min = 299999$/uid_min = 299998/; s/^uid_count = 4$/uid_count = 3/' "$W/uh.conf"
 NO_HOSTING_KERNEL=1 start_daemon --config "$W/uh.conf"
 run U kernel build evil3 --source "$W/evil/linux-source-evil.tar.xz" --config-fragment "$W/probe.config"
-check "a build whose uid an instance holds is refused, naming it" matches "$rc:$err_out" "1:*instance i2 has uid 300001, the kernel builder's*"
-check "and nothing ran (no probe in any log)" test -z "$(grep -rl 'PROBE uid=300001' "$W/state/kernels" 2> /dev/null)"
+check "a build whose uid an instance holds is refused, naming it" matches "$rc:$err_out" "1:*instance i2 has uid 300000, the kernel builder's*"
+check "and nothing ran (no probe in any log)" test -z "$(grep -rl 'PROBE uid=300000' "$W/state/kernels" 2> /dev/null)"
 echo "uid_count = 1" > "$W/one.conf"
 run "$UMLHOSTD" -n --config "$W/one.conf" --state-dir "$W/state2" --run-dir "$W/run2"
-check "uid_count 1 is refused (no room for the builder)" matches "$rc:$out$err_out" "1:*uid_count must be a number from 2 to*"
+check "uid_count 1 is refused (no room for the gate and the builder)" matches "$rc:$out$err_out" "1:*uid_count must be a number from 3 to*"
 finish

@@ -61,6 +61,31 @@ static void test_parse(void **state)
 	assert_int_equal(uh_ip_parse("", &a, &err), -1);
 }
 
+static void test_hostport(void **state)
+{
+	struct uh_ip ip;
+	struct uh_error err;
+	int port;
+
+	(void)state;
+	assert_int_equal(uh_hostport_parse("127.0.0.1:8443", &ip, &port, &err), 0);
+	assert_int_equal(ip.family, AF_INET);
+	assert_int_equal(port, 8443);
+	assert_int_equal(uh_hostport_parse("[::1]:443", &ip, &port, &err), 0);
+	assert_int_equal(ip.family, AF_INET6);
+	assert_int_equal(port, 443);
+	assert_int_equal(uh_hostport_parse("::1:443", &ip, &port, &err), -1); /* brackets */
+	assert_int_equal(uh_hostport_parse("[127.0.0.1]:443", &ip, &port, &err), -1);
+	assert_int_equal(uh_hostport_parse("127.0.0.1", &ip, &port, &err), -1);
+	assert_int_equal(uh_hostport_parse("127.0.0.1:", &ip, &port, &err), -1);
+	assert_int_equal(uh_hostport_parse("127.0.0.1:0", &ip, &port, &err), -1);
+	assert_int_equal(uh_hostport_parse("127.0.0.1:65536", &ip, &port, &err), -1);
+	assert_non_null(strstr(err.msg, "1 to 65535"));
+	assert_int_equal(uh_hostport_parse("127.0.0.1:84x", &ip, &port, &err), -1);
+	assert_int_equal(uh_hostport_parse(":8443", &ip, &port, &err), -1);
+	assert_int_equal(uh_hostport_parse("localhost:8443", &ip, &port, &err), -1);
+}
+
 static void test_pools(void **state)
 {
 	struct uh_cidr p = cidr("192.0.2.16/28"), p6 = cidr("2001:db8:0:1::100/120");
@@ -182,6 +207,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_parse),	    cmocka_unit_test(test_pools),
+		cmocka_unit_test(test_hostport),
 		cmocka_unit_test(test_overlap),	    cmocka_unit_test(test_mac_and_tap),
 		cmocka_unit_test(test_guard_script),
 	};

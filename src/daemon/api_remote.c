@@ -1,0 +1,185 @@
+/* The HTTPS listener's side of the API. Its connections come from umlhost-gate (api_gate.c),
+ * already decrypted, into a second libmicrohttpd server that has no listening socket of its
+ * own (MHD_add_connection with the client's real address). The routes are the socket's; what
+ * differs is who asks: a bearer token, checked here on every request against the store (a
+ * revoke or an expiry acts at the next request), with failed checks limited per client
+ * address, and every mutation audited (token, customer, address, what, status). */
+#include "daemon/api.h"
+#include "daemon/api_gate.h"
+#include "daemon/tokens.h"
+#include "util/log.h"
+#include "util/ratelimit.h"
+#include "util/timeutil.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+
+/* Failed token checks: FAIL_BURST at once, then FAIL_PER_MIN a minute, per address; past
+ * that, the address is answered 429 for a minute without a look at its token. */
+#define FAIL_BURST 10
+#define FAIL_PER_MIN 10
+#define FAIL_TABLE 256
+
+struct auth_fail {
+	char addr[64];
+	struct uh_ratelimit rl;
+	int64_t blocked_until_ms;
+	int64_t last_ms;
+	struct auth_fail *next;
+};
+
+static struct auth_fail *fail_entry(struct api *api, const char *addr, int make)
+{
+	struct auth_fail *f, *oldest = NULL;
+	int n = 0;
+
+	for (f = api->fails; f; f = f->next, n++) {
+		if (strcmp(f->addr, addr) == 0)
+			return f;
+		if (oldest == NULL || f->last_ms < oldest->last_ms)
+			oldest = f;
+	}
+	if (!make)
+		return NULL;
+	if (n >= FAIL_TABLE) { /* reuse the least recent: a flood of addresses stays bounded */
+		f = oldest;
+	} else {
+		f = calloc(1, sizeof(*f));
+		if (f == NULL)
+			abort();
+		f->next = api->fails;
+		api->fails = f;
+	}
+	snprintf(f->addr, sizeof(f->addr), "%s", addr);
+	uh_ratelimit_init(&f->rl, FAIL_BURST, FAIL_PER_MIN, uh_now_ms());
+	f->blocked_until_ms = 0;
+	return f;
+}
+
+static void client_address(struct MHD_Connection *c, char *out, size_t len)
+{
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	const struct sockaddr *sa = ci ? ci->client_addr : NULL;
+
+	snprintf(out, len, "unknown");
+	if (sa && sa->sa_family == AF_INET)
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, out, (socklen_t)len);
+	else if (sa && sa->sa_family == AF_INET6)
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, out,
+			  (socklen_t)len);
+}
+
+static void refuse(struct req *r, int status, const char *code, const char *msg)
+{
+	struct uh_error e;
+
+	uh_errx(&e, "%s", msg);
+	r->status = status;
+	r->resp = uh_api_error_body(&e, code);
+}
+
+void uh_api_remote_authenticate(struct req *r)
+{
+	const char *h = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Authorization");
+	int64_t now = uh_now_ms();
+	struct auth_fail *f;
+	struct uh_error err;
+
+	client_address(r->conn, r->client, sizeof(r->client));
+	f = fail_entry(r->api, r->client, 0);
+	if (f && now < f->blocked_until_ms) {
+		refuse(r, 429, "rate_limited",
+		       "too many failed token checks from this address; try again in a minute");
+		return;
+	}
+	if (h == NULL || strncmp(h, "Bearer ", 7) != 0) {
+		refuse(r, 401, "unauthorized", "an API token is needed: Authorization: Bearer uh_...");
+		return;
+	}
+	h += 7;
+	if (uh_token_verify(r->api->d, h, strlen(h), r->client, &r->who, &err) == 0) {
+		r->authorized = 1;
+		return;
+	}
+	f = fail_entry(r->api, r->client, 1);
+	f->last_ms = now;
+	/* the one that takes the last token closes the door: the next attempt is a 429 */
+	if (!uh_ratelimit_take(&f->rl, now) || f->rl.tokens_milli < 1000) {
+		f->blocked_until_ms = now + 60000;
+		uh_warnx("api: %s: too many failed token checks; refused for a minute", r->client);
+	}
+	refuse(r, 401, "unauthorized", err.msg);
+}
+
+void uh_api_remote_audit(struct req *r)
+{
+	uh_daemon_event(r->api->d, "-", "api-request", "token %s (customer %s) from %s: %s -> %d",
+			r->who.token_id, r->who.customer, r->client, r->what, r->status);
+}
+
+/* ---- the server */
+
+static void on_conn(void *arg, int fd, const struct sockaddr *addr, socklen_t len)
+{
+	struct api *api = arg;
+
+	/* it closes fd itself, also when it refuses it (its connection limit) */
+	if (MHD_add_connection(api->mhd_remote, fd, addr, len) != MHD_YES)
+		uh_warnx("api: a connection from the gate was refused (connection limit)");
+	MHD_run(api->mhd_remote);
+}
+
+static void readable(void *arg, uint32_t events)
+{
+	struct api *api = arg;
+
+	MHD_run(api->mhd_remote);
+}
+
+int uh_api_remote_start(struct api *api, MHD_AccessHandlerCallback handler,
+			MHD_RequestCompletedCallback completed, struct uh_error *err)
+{
+	struct uh_daemon *d = api->d;
+	const union MHD_DaemonInfo *info;
+
+	/* slow clients: a connection idle for 60 s is closed (suspended ones, waiting for an
+	 * operation or a stream, are not idle); 32 KiB for a request's headers */
+	api->mhd_remote = MHD_start_daemon(
+		MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_NO_LISTEN_SOCKET |
+			MHD_USE_ITC,
+		0, NULL, NULL, handler, api, MHD_OPTION_NOTIFY_COMPLETED, completed, api,
+		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)60, MHD_OPTION_CONNECTION_LIMIT,
+		(unsigned int)2000, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)32768,
+		MHD_OPTION_END);
+	if (api->mhd_remote == NULL)
+		return uh_errx(err, "api_listen: cannot start its HTTP server");
+	info = MHD_get_daemon_info(api->mhd_remote, MHD_DAEMON_INFO_EPOLL_FD);
+	api->watch_remote = uh_loop_watch(d->loop, info->epoll_fd, EPOLLIN, readable, api);
+	if (uh_gate_start(d, on_conn, api, &api->gate, err) < 0) {
+		uh_api_remote_stop(api);
+		return -1;
+	}
+	return 0;
+}
+
+void uh_api_remote_stop(struct api *api)
+{
+	struct auth_fail *f;
+
+	uh_gate_stop(api->gate);
+	api->gate = NULL;
+	if (api->watch_remote)
+		uh_loop_unwatch(api->d->loop, api->watch_remote);
+	api->watch_remote = NULL;
+	if (api->mhd_remote)
+		MHD_stop_daemon(api->mhd_remote);
+	api->mhd_remote = NULL;
+	while ((f = api->fails) != NULL) {
+		api->fails = f->next;
+		free(f);
+	}
+}

@@ -1,0 +1,122 @@
+/* The customer's view (/v1/whoami, /v1/servers...): what a token may see and do, served the
+ * same on the socket (the provider's admin sees all) and on the HTTPS listener. Every answer
+ * that names servers goes through uh_access_visible (src/auth/access.c): another customer's
+ * server is "no instance named", exactly as a missing one. A server's JSON here holds what
+ * its customer may know: no host paths, uids, pids or tap names. */
+#include "daemon/api.h"
+
+#include <string.h>
+
+/* The actions a principal may take on a server it sees, for a client to show only buttons
+ * that work. */
+static json_t *actions(const struct uh_principal *p)
+{
+	static const struct {
+		unsigned int scope;
+		const char *action;
+	} map[] = {
+		{UH_SCOPE_SERVER_READ, "read"},		{UH_SCOPE_SERVER_POWER, "start"},
+		{UH_SCOPE_SERVER_POWER, "stop"},	{UH_SCOPE_SERVER_POWER, "reboot"},
+		{UH_SCOPE_SERVER_CONSOLE, "console"},	{UH_SCOPE_BACKUP_READ, "backups"},
+		{UH_SCOPE_BACKUP_CREATE, "backup"},	{UH_SCOPE_BACKUP_RESTORE, "restore"},
+	};
+	json_t *a = json_array();
+
+	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+		if ((p->scopes & UH_SCOPE_ADMIN) || (p->scopes & map[i].scope))
+			json_array_append_new(a, json_string(map[i].action));
+	return a;
+}
+
+static json_t *server_json(const struct uh_instance *inst)
+{
+	const struct uh_instance_rec *r = &inst->rec;
+	int running = uh_instance_active(inst) && r->pid > 0;
+
+	return json_pack("{s:s, s:s, s:s, s:I, s:s, s:i, s:o, s:o, s:o, s:o, s:i, s:s, s:b}",
+			 "name", r->name, "state", uh_state_name(inst->state), "customer",
+			 r->owner[0] ? r->owner : UH_PROVIDER, "memory_mib",
+			 (json_int_t)r->memory_mib, "template", r->template_name,
+			 "template_version", r->template_version, "network",
+			 r->network[0] ? json_string(r->network) : json_null(), "ip",
+			 r->ip[0] ? json_string(r->ip) : json_null(), "started_at",
+			 running && r->started_at ? json_integer(r->started_at) : json_null(),
+			 "created_at", r->created ? json_integer(r->created) : json_null(),
+			 "restarts", r->restarts, "kernel", r->kernel, "autostart", r->autostart);
+}
+
+/* The server of a {} path, if the caller may see it; else the same 404 as for no server. */
+static struct uh_instance *visible(struct req *r, const char *name)
+{
+	struct uh_instance *inst = uh_instance_find(r->api->d, name);
+
+	if (inst == NULL || !uh_access_visible(&r->who, inst->rec.name, inst->rec.owner))
+		return NULL;
+	return inst;
+}
+
+static enum MHD_Result not_found(struct req *r, const char *name)
+{
+	return uh_api_send_error(r->conn, 404, "not_found", "no instance named '%s'", name);
+}
+
+enum MHD_Result uh_api_whoami(struct req *r, const struct uh_route_args *a)
+{
+	char scopes[UH_SCOPES_STR];
+	json_t *servers = json_array(), *sl = json_array(), *o;
+	struct uh_instance *i;
+	char *save = NULL, *s;
+
+	uh_scopes_format(r->who.scopes, scopes);
+	for (s = strtok_r(scopes, ",", &save); s; s = strtok_r(NULL, ",", &save))
+		json_array_append_new(sl, json_string(s));
+	for (i = r->api->d->instances; i; i = i->next)
+		if (uh_access_visible(&r->who, i->rec.name, i->rec.owner))
+			json_array_append_new(servers,
+					      json_pack("{s:s, s:o}", "name", i->rec.name,
+							"actions", actions(&r->who)));
+	o = json_pack("{s:s, s:o, s:o, s:o, s:o}", "customer", r->who.customer, "token",
+		      r->who.token_id[0] ? json_string(r->who.token_id) : json_null(), "scopes", sl,
+		      "expires_at", r->who.expires ? json_integer(r->who.expires) : json_null(),
+		      "servers", servers);
+	return uh_api_send_json(r->conn, 200, o);
+}
+
+enum MHD_Result uh_api_servers(struct req *r, const struct uh_route_args *a)
+{
+	json_t *arr = json_array();
+	struct uh_instance *i;
+
+	for (i = r->api->d->instances; i; i = i->next)
+		if (uh_access_visible(&r->who, i->rec.name, i->rec.owner))
+			json_array_append_new(arr, server_json(i));
+	return uh_api_send_json(r->conn, 200, arr);
+}
+
+/* GET /v1/servers/{} (stats: /v1/servers/{}/stats) */
+enum MHD_Result uh_api_server_get(struct req *r, const struct uh_route_args *a, int stats)
+{
+	struct uh_instance *inst = visible(r, a->v[0]);
+
+	if (inst == NULL)
+		return not_found(r, a->v[0]);
+	return uh_api_send_json(r->conn, 200, stats ? uh_instance_stats(inst) : server_json(inst));
+}
+
+/* POST /v1/servers/{}/actions/{start|stop|reboot} */
+enum MHD_Result uh_api_server_action(struct req *r, const struct uh_route_args *a)
+{
+	static const struct {
+		const char *name;
+		enum uh_op_type op;
+	} ops[] = {{"start", UH_OP_START}, {"stop", UH_OP_STOP}, {"reboot", UH_OP_REBOOT}};
+	struct uh_instance *inst = visible(r, a->v[0]);
+
+	if (inst == NULL)
+		return not_found(r, a->v[0]);
+	for (size_t k = 0; k < sizeof(ops) / sizeof(ops[0]); k++)
+		if (strcmp(a->v[1], ops[k].name) == 0)
+			return uh_api_run_op(r, inst->rec.name, ops[k].op, 0, 0);
+	return uh_api_send_error(r->conn, 404, "not_found",
+				 "no action '%s' (start, stop or reboot)", a->v[1]);
+}

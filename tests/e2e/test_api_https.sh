@@ -1,0 +1,163 @@
+#!/bin/bash
+# End-to-end: the HTTPS API with customer tokens (issue 16, part 2), on loopback only. A real
+# daemon, real TLS (curl, the certificate checked against the daemon's), real kernels: two
+# customers and three servers; each token sees and powers its own servers only; another
+# customer's server is a 404 in the words of a missing one; a missing scope is 403 naming it;
+# revoke, expiry and --from act at the next request; the TLS side runs in umlhost-gate with
+# no rights and comes back when killed; failed token checks are limited per address.
+. "$(dirname "$0")/lib.sh"
+need
+command -v openssl > /dev/null || die "openssl missing (apt-get install openssl)"
+make_image "$W/bb.img" 64M
+# a free loopback port
+for PORT in $(shuf -i 20000-60000 -n 20); do
+	ss -Hltn "sport = :$PORT" | grep -q . || break
+done
+printf 'api_listen = 127.0.0.1:%s\nuid_min = 400000\nuid_count = 100\n' "$PORT" > "$W/uh.conf"
+start_daemon --config "$W/uh.conf"
+U template import bb "$W/bb.img" > /dev/null
+CERT=$W/state/tls/cert.pem
+BASE=https://localhost:$PORT
+# api TOKEN METHOD PATH [curl args]: the status on the last line, the body before it
+api() {
+	local tok=$1 m=$2 p=$3
+	shift 3
+	curl -sS --cacert "$CERT" -X "$m" ${tok:+-H "Authorization: Bearer $tok"} \
+		-w '\n%{http_code}' "$@" "$BASE$p"
+}
+status() { tail -n 1 <<< "$1"; }
+body() { sed '$d' <<< "$1"; }
+
+# ---- the listener, its certificate and its process
+ev=$(U events | grep api-listening)
+check "the daemon says where it listens and the certificate's fingerprint" \
+	matches "$ev" "*https://127.0.0.1:$PORT (TLS in umlhost-gate pid *, uid 400098); certificate sha256 *"
+fp=$(openssl x509 -in "$CERT" -noout -fingerprint -sha256 | cut -d= -f2)
+check "... the fingerprint is the certificate's (openssl agrees)" contains "$ev" "$fp"
+check "the key is 0600 root" test "$(stat -c %a:%u "$W/state/tls/key.pem")" = 600:0
+gate=$(echo "$ev" | sed -n 's/.*umlhost-gate pid \([0-9]*\).*/\1/p')
+st=/proc/$gate/status
+check "umlhost-gate runs as uid 400098, no capabilities, no_new_privs, seccomp" \
+	test "$(awk '/^Uid:/{print $2}' $st):$(awk '/^CapEff:/{print $2}' $st):$(awk '/^NoNewPrivs:/{print $2}' $st):$(awk '/^Seccomp:/{print $2}' $st)" = "400098:0000000000000000:1:2"
+check "... and holds no file but its sockets (no key, no database)" \
+	bash -c "! ls -l /proc/$gate/fd | grep -v -E 'socket:|anon_inode:|/dev/null|pipe:' | grep -q -- '->'"
+
+# ---- customers, servers, tokens (made by the provider on the socket)
+U customer create alice > /dev/null
+U customer create bob > /dev/null
+U create a1 --template bb --memory 64M --owner alice > /dev/null
+U create a2 --template bb --memory 64M --owner alice > /dev/null
+U create b1 --template bb --memory 64M --owner bob > /dev/null
+tok() { U --json token create "$@" | jq_get 'd["token"]'; }
+A_RW=$(tok --customer alice --name rw --scopes server:read,server:power)
+A_RO=$(tok --customer alice --name ro --scopes server:read)
+A_ONE=$(tok --customer alice --name one --scopes server:read --servers a2)
+B_RW=$(tok --customer bob --name rw --scopes server:read,server:power)
+OPS=$(tok --customer '*' --name ops --scopes admin)
+
+r=$(api "" GET /v1/servers -D "$W/hdr")
+check "no token: 401 with WWW-Authenticate: Bearer" \
+	bash -c "test '$(status "$r")' = 401 && grep -qi '^WWW-Authenticate: Bearer' '$W/hdr'"
+r=$(api "$A_RW" GET /v1/servers)
+check "alice's list: her two servers, nothing of bob's" \
+	test "$(status "$r"):$(body "$r" | jq_get '",".join(s["name"] for s in d)')" = "200:a1,a2"
+check "... a server's JSON has no host paths, uids or pids" \
+	bash -c "! echo '$(body "$r")' | grep -q -E '\"(disk|log|uid|pid|tap|console)\"'"
+r=$(api "$B_RW" GET /v1/servers)
+check "bob's list: b1 only" test "$(body "$r" | jq_get '",".join(s["name"] for s in d)')" = b1
+r=$(api "$A_ONE" GET /v1/servers)
+check "a token narrowed to a2 sees a2 only" test "$(body "$r" | jq_get '",".join(s["name"] for s in d)')" = a2
+r=$(api "$A_ONE" GET /v1/servers/a1)
+check "... and a1 is not there for it (404)" test "$(status "$r")" = 404
+r1=$(api "$A_RW" GET /v1/servers/b1)
+r2=$(api "$A_RW" GET /v1/servers/nosuch)
+check "bob's server for alice: 404, the words of a missing one" \
+	test "$(status "$r1"):$(body "$r1" | jq_get 'd["error"]')" = "404:no instance named 'b1'"
+check "... the same answer as a name that does not exist" \
+	test "$(body "$r2" | jq_get 'd["error"]')" = "no instance named 'nosuch'"
+r=$(api "$A_RW" GET /v1/servers/b1/stats)
+check "bob's server's stats for alice: 404" test "$(status "$r")" = 404
+r=$(api "$A_RW" GET /v1/whoami)
+check "whoami: alice, her servers, the actions her buttons may offer" \
+	test "$(body "$r" | jq_get 'd["customer"], [s["name"] for s in d["servers"]], d["servers"][0]["actions"]')" = "alice ['a1', 'a2'] ['read', 'start', 'stop', 'reboot']"
+
+# ---- power: scope, visibility, and it really happens
+r=$(api "$A_RO" POST /v1/servers/a1/actions/start)
+check "start with a read-only token: 403 naming the missing scope" \
+	test "$(status "$r"):$(body "$r" | jq_get 'd["missing_scope"]')" = "403:server:power"
+check "... a1 did not start" test "$(inst_state a1)" = stopped
+r=$(api "$A_RW" POST /v1/servers/b1/actions/start)
+check "alice starting bob's server: 404, b1 stays stopped" \
+	test "$(status "$r"):$(inst_state b1)" = "404:stopped"
+r=$(api "$A_RW" POST /v1/servers/a1/actions/start)
+check "alice starts a1 with her token: 200, running" test "$(status "$r"):$(inst_state a1)" = "200:running"
+wait_log a1 UH-INIT-UP 30 || not_ok "a1 boots"
+r=$(api "$A_RW" POST /v1/servers/a1/actions/dance)
+check "an unknown action: 404 naming the known ones" \
+	test "$(status "$r"):$(body "$r" | jq_get 'd["error"]')" = "404:no action 'dance' (start, stop or reboot)"
+r=$(api "$A_RW" GET /v1/servers/a1/stats)
+check "a1's stats for alice" test "$(status "$r"):$(body "$r" | jq_get 'd["name"]')" = "200:a1"
+check "the start is audited: token, customer, address, what, status" \
+	matches "$(U events | grep api-request)" "*token ${A_RW:3:10} (customer alice) from 127.0.0.1: POST /v1/servers/a1/actions/start -> 200*"
+
+# ---- the provider's routes need admin
+r=$(api "$A_RW" GET /v1/instances)
+check "the admin routes for a customer token: 403, missing admin" \
+	test "$(status "$r"):$(body "$r" | jq_get 'd["missing_scope"]')" = "403:admin"
+r=$(api "$A_RW" GET /v1/events)
+check "... the host's events too" test "$(status "$r")" = 403
+r=$(api "$OPS" GET /v1/instances)
+check "the provider's admin token: every instance" \
+	test "$(status "$r"):$(body "$r" | jq_get 'len(d)')" = "200:3"
+r=$(api "$OPS" GET /v1/servers)
+check "... and every customer's server in the customer view" \
+	test "$(body "$r" | jq_get '",".join(s["name"] + ":" + s["customer"] for s in d)')" = "a1:alice,a2:alice,b1:bob"
+
+# ---- revoke, expiry, --from: at the next request
+U token revoke "${A_RO:3:10}" > /dev/null
+r=$(api "$A_RO" GET /v1/servers)
+check "a revoked token: 401 at once" test "$(status "$r"):$(body "$r" | jq_get 'd["error"]')" = "401:invalid token"
+SHORT=$(tok --customer alice --name short --scopes server:read --expires 2s)
+r=$(api "$SHORT" GET /v1/servers)
+check "a 2-second token works at first" test "$(status "$r")" = 200
+sleep 3
+r=$(api "$SHORT" GET /v1/servers)
+check "... and is refused once expired, saying so" matches "$(status "$r"):$(body "$r")" "401:*expired*"
+FAR=$(tok --customer alice --name far --scopes server:read --from 198.51.100.0/24)
+r=$(api "$FAR" GET /v1/servers)
+check "--from 198.51.100.0/24 used from 127.0.0.1: 401 naming the address" \
+	matches "$(status "$r"):$(body "$r")" "401:*may not be used from 127.0.0.1*"
+NEAR=$(tok --customer alice --name near --scopes server:read --from 127.0.0.0/8)
+r=$(api "$NEAR" GET /v1/servers)
+check "--from 127.0.0.0/8 from 127.0.0.1: allowed" test "$(status "$r")" = 200
+
+# ---- the unix socket is as it was; the gate comes back when killed; plain HTTP gets nothing
+check "the unix socket still works (provider admin)" test "$(U list | grep -c '^[ab][12] ')" = 3
+kill -9 "$gate"
+for i in $(seq 50); do
+	new=$(U events | grep api-gate-exited | tail -n 1)
+	[ -n "$new" ] && break
+	sleep 0.1
+done
+check "a killed gate is noticed" matches "$new" "*umlhost-gate (pid $gate) was killed by signal 9; starting it again in 1 s*"
+for i in $(seq 40); do r=$(api "$A_RW" GET /v1/servers 2> /dev/null); [ "$(status "$r")" = 200 ] && break; sleep 0.25; done
+check "... and HTTPS answers again" test "$(status "$r")" = 200
+plain=$(curl -s -m 5 -w '%{http_code}' "http://127.0.0.1:$PORT/v1/servers" 2> /dev/null)
+check "plain HTTP on the TLS port: no HTTP answer" test "${plain:-000}" = 000
+check "... and the daemon is fine" test "$(U list | grep -c '^[ab][12] ')" = 3
+
+# ---- failed token checks are limited per address (from 127.0.0.2: the others' tests go on)
+bad=uh_aaaaaaaaaa_$(printf 'a%.0s' $(seq 52))
+codes=""
+for i in $(seq 12); do
+	codes+="$(curl -s --cacert "$CERT" --interface 127.0.0.2 -o /dev/null -w '%{http_code}' \
+		-H "Authorization: Bearer $bad" "$BASE/v1/servers") "
+done
+check "ten bad tokens from one address are 401, then 429" \
+	matches "$codes" "401 401 401 401 401 401 401 401 401 401 429 429 "
+r=$(curl -s --cacert "$CERT" --interface 127.0.0.2 -w '\n%{http_code}' -H "Authorization: Bearer $A_RW" "$BASE/v1/servers")
+check "... even a good token from that address waits" test "$(status "$r")" = 429
+r=$(api "$A_RW" GET /v1/servers)
+check "... while 127.0.0.1 is served" test "$(status "$r")" = 200
+U kill a1 > /dev/null
+finish
