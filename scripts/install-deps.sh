@@ -8,7 +8,7 @@ PKGS=(
 	gcc meson ninja-build pkg-config
 	# libraries
 	libjansson-dev libsqlite3-dev libmicrohttpd-dev libsystemd-dev libcap-dev libseccomp-dev libmnl-dev libnftables-dev
-	libarchive-dev libzstd-dev nettle-dev libssh-dev libgnutls28-dev
+	libarchive-dev libzstd-dev nettle-dev libssh-dev libgnutls28-dev libncurses-dev
 	# tests
 	libcmocka-dev clang libclang-rt-14-dev python3 file procps util-linux sqlite3
 	# running and testing UML instances
@@ -22,8 +22,11 @@ PKGS=(
 	zstd openssh-server xfsprogs bzip2
 	# tests: fault injection (a slow monitor) with strace
 	strace
-	# tests: the HTTPS API's certificate fingerprint, checked with another tool than ours
-	openssl
+	# tests: the HTTPS API's certificate fingerprint, checked with another tool than ours;
+	# /metrics read by Prometheus's own Python parser
+	openssl python3-prometheus-client
+	# tests: umlhost top on a real terminal
+	tmux
 )
 missing=()
 for p in "${PKGS[@]}"; do

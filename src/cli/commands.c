@@ -32,7 +32,7 @@ const struct uh_cli_command *const uh_cli_commands[] = {
 	&uh_cli_cmd_network_create, &uh_cli_cmd_network_list, &uh_cli_cmd_network_rm,
 	&uh_cli_cmd_customer_create, &uh_cli_cmd_customer_list, &uh_cli_cmd_customer_rm,
 	&uh_cli_cmd_chown,	  &uh_cli_cmd_token_create,  &uh_cli_cmd_token_list,
-	&uh_cli_cmd_token_revoke,
+	&uh_cli_cmd_token_revoke, &uh_cli_cmd_top,
 	&uh_cli_cmd_kernel_build, &uh_cli_cmd_kernel_list,    &uh_cli_cmd_kernel_rm,
 	&uh_cli_cmd_upgrade,	  &uh_cli_cmd_cow_create,     &uh_cli_cmd_cow_info,
 	&uh_cli_cmd_cow_merge,	  &uh_cli_cmd_mconsole,	      &uh_cli_cmd_version,

@@ -4,6 +4,7 @@
  * `events` and `logs` with follow=1 stream, suspended while there is nothing new.
  * Callers are authorised by peer credentials: root, or a member of the configured group. */
 #include "daemon/api.h"
+#include "daemon/metrics.h"
 #include "util/cleanup.h"
 #include "util/log.h"
 
@@ -67,10 +68,12 @@ static enum MHD_Result handle(struct api *api, int remote, struct MHD_Connection
 		r->api = api;
 		r->conn = conn;
 		r->remote = remote;
-		if (remote)
+		if (remote) {
+			r->uid = (uid_t)-1; /* a token is nobody on this host: no file checks pass */
 			uh_api_remote_authenticate(r);
-		else
+		} else {
 			authorise(r);
+		}
 		if (remote && strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0 &&
 		    asprintf(&r->what, "%s %s", method, url) < 0)
 			abort();
@@ -78,9 +81,15 @@ static enum MHD_Result handle(struct api *api, int remote, struct MHD_Connection
 		return MHD_YES;
 	}
 	if (*upload_size) {
-		if (r->len + *upload_size > UH_API_MAX_BODY) {
+		/* an unauthenticated body is never kept (a flood of them would fill memory);
+		 * a token's requests are small: 64 KiB */
+		if (remote && !r->authorized) {
 			*upload_size = 0;
-			r->len = UH_API_MAX_BODY + 1;
+			return MHD_YES;
+		}
+		if (r->len + *upload_size > (remote ? UH_API_MAX_REMOTE_BODY : UH_API_MAX_BODY)) {
+			*upload_size = 0;
+			r->len = UH_API_MAX_BODY + 1; /* marked too large: refused below */
 			return MHD_YES;
 		}
 		r->body = realloc(r->body, r->len + *upload_size);
@@ -104,9 +113,11 @@ static enum MHD_Result handle(struct api *api, int remote, struct MHD_Connection
 				  "permission denied: uid %d is neither root nor in group %s",
 				  (int)r->uid, r->api->d->cfg.group);
 	}
-	if (r->len > UH_API_MAX_BODY)
+	if (r->len > UH_API_MAX_BODY) {
+		r->status = 413;
 		return uh_api_send_error(conn, 413, "invalid", "request body larger than %d bytes",
-				  UH_API_MAX_BODY);
+					 remote ? UH_API_MAX_REMOTE_BODY : UH_API_MAX_BODY);
+	}
 	uh_api_last_status = 0;
 	ret = uh_api_dispatch(r, method, url);
 	if (!r->in_op)
@@ -137,6 +148,8 @@ static void completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 		return;
 	if (r->what && r->authorized)
 		uh_api_remote_audit(r);
+	if (r->authorized)
+		uh_metrics_count_request(r->route ? r->route : "none", r->status);
 	free(r->what);
 	free(r->body);
 	json_decref(r->resp);

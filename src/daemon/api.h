@@ -18,13 +18,19 @@
 #include <sys/types.h>
 
 #define UH_API_MAX_BODY (1 << 20)
+#define UH_API_MAX_REMOTE_BODY (64 << 10) /* the HTTPS listener's */
 
 struct req {
 	struct api *api;
 	struct MHD_Connection *conn;
 	int remote;		     /* came through the HTTPS listener (a token), not the socket */
 	char client[64];	     /* remote: the client's address */
+	char limit_key[72];	     /* and what its failed checks are counted by */
 	char *what;		     /* remote mutations: "METHOD URL", for the audit */
+	const char *route;	     /* the route table's pattern it matched (metrics) */
+	/* an operation's result as this caller may see it (the customer view: no host
+	 * paths); NULL: as it is */
+	json_t *(*shape)(struct req *r, json_t *result);
 	char *body;
 	size_t len;
 	uid_t uid;
@@ -51,6 +57,7 @@ struct follower {
 	char *buf;
 	size_t len, off;
 	int suspended;
+	struct uh_principal who; /* events: only those of servers it may see */
 	struct follower *next;
 };
 
@@ -84,6 +91,7 @@ enum MHD_Result uh_api_whoami(struct req *r, const struct uh_route_args *a);
 enum MHD_Result uh_api_servers(struct req *r, const struct uh_route_args *a);
 enum MHD_Result uh_api_server_get(struct req *r, const struct uh_route_args *a, int stats);
 enum MHD_Result uh_api_server_action(struct req *r, const struct uh_route_args *a);
+enum MHD_Result uh_api_metrics(struct req *r, int host);
 
 /* api_http.c: answers; one round of both servers (the socket's, the HTTPS listener's); the
  * status the last answer was queued with (the daemon is one thread) */

@@ -24,9 +24,11 @@
 
 #define PEM_MAX (256 * 1024)
 
-static int read_pem(const char *path, char *buf, size_t *len, struct uh_error *err)
+/* follow: the admin's files may be symlinks (certbot's live/ are); ours are not */
+static int read_pem(const char *path, int follow, char *buf, size_t *len, struct uh_error *err)
 {
-	uh_autoclose int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+	uh_autoclose int fd =
+		open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | (follow ? 0 : O_NOFOLLOW));
 	struct stat st;
 	ssize_t n;
 
@@ -158,6 +160,7 @@ int uh_api_cert_load(struct uh_daemon *d, char **pem, size_t *len, char *fp, siz
 	char cert[PATH_MAX], key[PATH_MAX], dir[PATH_MAX];
 	uh_autofree char *buf = malloc(2 * PEM_MAX);
 	size_t clen = 0, klen = 0;
+	int admin = d->cfg.api_cert[0] || d->cfg.api_key[0];
 
 	if (buf == NULL)
 		abort();
@@ -179,10 +182,11 @@ int uh_api_cert_load(struct uh_daemon *d, char **pem, size_t *len, char *fp, siz
 					d->cfg.api_listen, dir);
 		}
 	}
-	if (read_pem(cert, buf, &clen, err) < 0 || fingerprint(buf, clen, fp, fp_len, err) < 0)
+	if (read_pem(cert, admin, buf, &clen, err) < 0 ||
+	    fingerprint(buf, clen, fp, fp_len, err) < 0)
 		return uh_err_prefix(err, "api_cert");
 	buf[clen++] = '\n';
-	if (read_pem(key, buf + clen, &klen, err) < 0)
+	if (read_pem(key, admin, buf + clen, &klen, err) < 0)
 		return uh_err_prefix(err, "api_key");
 	*len = clen + klen;
 	*pem = uh_steal_pointer(&buf);

@@ -2,6 +2,7 @@
  * while there is nothing new and resumed when an event is recorded (the daemon's on_event
  * hook) or its log file grew (the server's tick). */
 #include "daemon/api.h"
+#include "daemon/tokens.h"
 #include "util/cleanup.h"
 #include "util/fileio.h"
 #include "util/log.h"
@@ -20,6 +21,9 @@ static ssize_t follower_read(void *cls, uint64_t pos, char *buf, size_t max)
 	struct follower *f = cls;
 	size_t n;
 
+	/* a token revoked or expired while its stream is open: the stream ends */
+	if (f->who.token_id[0] && !uh_token_valid(f->api->d, f->who.token_id))
+		return MHD_CONTENT_READER_END_OF_STREAM;
 	if (f->off >= f->len)
 		uh_api_follower_fill(f);
 	if (f->off >= f->len && f->api->stopping)
@@ -59,6 +63,13 @@ static int add_event_line(const struct uh_event_rec *ev, void *arg)
 	uh_autofree char *s = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
 	size_t n;
 
+	/* a customer's stream: events of the servers it sees, by their owner when each
+	 * happened; none of the host's */
+	if (!(f->who.scopes & UH_SCOPE_ADMIN) &&
+	    (ev->owner[0] == '\0' || !uh_access_visible(&f->who, ev->instance, ev->owner))) {
+		f->last_id = ev->id;
+		return 0;
+	}
 	if (s == NULL) { /* not encodable (an event stored before its text was escaped) */
 		f->last_id = ev->id;
 		return 0;
@@ -82,9 +93,17 @@ void uh_api_follower_fill(struct follower *f)
 	f->buf = NULL;
 	f->len = f->off = 0;
 	if (f->kind == FOLLOW_EVENTS) {
-		if (uh_store_event_list(f->api->d->store, f->last_id, 200, add_event_line, f,
-					&err) < 0)
-			uh_warnx("events: %s", err.msg);
+		int64_t before;
+		int batches = 0;
+
+		/* 200 at a time; again while a customer's filter left nothing of a batch, up to
+		 * 10000 rows a call (the loop is not held longer; the stream goes on next time) */
+		do {
+			before = f->last_id;
+			if (uh_store_event_list(f->api->d->store, f->last_id, 200, add_event_line, f,
+						&err) < 0)
+				uh_warnx("events: %s", err.msg);
+		} while (f->len == 0 && f->last_id != before && ++batches < 50);
 		return;
 	}
 	{
@@ -147,6 +166,7 @@ enum MHD_Result uh_api_follow_start(struct req *r, enum follow_kind kind, int64_
 	f->kind = kind;
 	f->last_id = since;
 	f->offset = offset;
+	f->who = r->who;
 	if (path)
 		snprintf(f->path, sizeof(f->path), "%s", path);
 	f->next = r->api->followers;

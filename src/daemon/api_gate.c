@@ -80,6 +80,19 @@ static int listen_on(const char *spec, struct uh_error *err)
 	return uh_steal_fd(&fd);
 }
 
+/* What the gate hands over must be what it says: a unix stream socket (not a file of its
+ * own or a pipe). */
+static int is_unix_stream(int fd)
+{
+	int v = 0;
+	socklen_t l = sizeof(v);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &v, &l) < 0 || v != AF_UNIX)
+		return 0;
+	l = sizeof(v);
+	return getsockopt(fd, SOL_SOCKET, SO_TYPE, &v, &l) == 0 && v == SOCK_STREAM;
+}
+
 /* A message from the gate: a client's connection, checked before it is used. */
 static void ctl_readable(void *arg, uint32_t events)
 {
@@ -97,9 +110,11 @@ static void ctl_readable(void *arg, uint32_t events)
 
 		if (n < 0 && (errno == EAGAIN || errno == EINTR))
 			return;
-		if (n <= 0) { /* the gate is gone: its exit restarts it */
+		if (n <= 0) { /* the gate is gone, or broke the channel: its exit restarts it */
 			uh_loop_unwatch(g->d->loop, g->watch);
 			g->watch = NULL;
+			if (n < 0 && g->pid > 0)
+				kill(g->pid, SIGKILL);
 			return;
 		}
 		for (cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm)) {
@@ -117,7 +132,7 @@ static void ctl_readable(void *arg, uint32_t events)
 			}
 		}
 		ok = n == (ssize_t)sizeof(m) && !(mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) &&
-		     fd >= 0 &&
+		     fd >= 0 && is_unix_stream(fd) &&
 		     ((m.addr.ss_family == AF_INET && m.addr_len == sizeof(struct sockaddr_in)) ||
 		      (m.addr.ss_family == AF_INET6 && m.addr_len == sizeof(struct sockaddr_in6)));
 		if (!ok) {

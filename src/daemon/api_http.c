@@ -82,6 +82,8 @@ void uh_api_op_done(void *ctx, const struct uh_error *err, json_t *result)
 {
 	struct req *r = ctx, **pp;
 
+	if (!err && result && r->shape)
+		result = r->shape(r, result);
 	r->status = err ? uh_api_error_status(err) : r->ok;
 	r->resp = err ? uh_api_error_body(err, NULL) : result ? result : json_object();
 	r->have_response = 1;

@@ -15,6 +15,7 @@
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/epoll.h>
 
 /* Failed token checks: FAIL_BURST at once, then FAIL_PER_MIN a minute, per address; past
@@ -39,12 +40,17 @@ static struct auth_fail *fail_entry(struct api *api, const char *addr, int make)
 	for (f = api->fails; f; f = f->next, n++) {
 		if (strcmp(f->addr, addr) == 0)
 			return f;
-		if (oldest == NULL || f->last_ms < oldest->last_ms)
+		if (f->blocked_until_ms < uh_now_ms() &&
+		    (oldest == NULL || f->last_ms < oldest->last_ms))
 			oldest = f;
 	}
 	if (!make)
 		return NULL;
-	if (n >= FAIL_TABLE) { /* reuse the least recent: a flood of addresses stays bounded */
+	if (n >= FAIL_TABLE) {
+		/* reuse the least recent that is not blocked: a flood of addresses stays bounded
+		 * and cannot unblock one; when all are blocked, this one is not recorded */
+		if (oldest == NULL)
+			return NULL;
 		f = oldest;
 	} else {
 		f = calloc(1, sizeof(*f));
@@ -59,7 +65,10 @@ static struct auth_fail *fail_entry(struct api *api, const char *addr, int make)
 	return f;
 }
 
-static void client_address(struct MHD_Connection *c, char *out, size_t len)
+/* The client's address, and what failed checks are counted by: the address, or for IPv6
+ * its /64 (one host usually holds a whole /64). */
+static void client_address(struct MHD_Connection *c, char *out, size_t len, char *key,
+			   size_t key_len)
 {
 	const union MHD_ConnectionInfo *ci =
 		MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
@@ -68,9 +77,17 @@ static void client_address(struct MHD_Connection *c, char *out, size_t len)
 	snprintf(out, len, "unknown");
 	if (sa && sa->sa_family == AF_INET)
 		inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, out, (socklen_t)len);
-	else if (sa && sa->sa_family == AF_INET6)
-		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, out,
-			  (socklen_t)len);
+	if (sa && sa->sa_family == AF_INET6) {
+		struct in6_addr net = ((const struct sockaddr_in6 *)sa)->sin6_addr;
+		char p[64];
+
+		inet_ntop(AF_INET6, &net, out, (socklen_t)len);
+		memset(net.s6_addr + 8, 0, 8);
+		inet_ntop(AF_INET6, &net, p, sizeof(p));
+		snprintf(key, key_len, "%s/64", p);
+		return;
+	}
+	snprintf(key, key_len, "%s", out);
 }
 
 static void refuse(struct req *r, int status, const char *code, const char *msg)
@@ -89,23 +106,30 @@ void uh_api_remote_authenticate(struct req *r)
 	struct auth_fail *f;
 	struct uh_error err;
 
-	client_address(r->conn, r->client, sizeof(r->client));
-	f = fail_entry(r->api, r->client, 0);
+	client_address(r->conn, r->client, sizeof(r->client), r->limit_key, sizeof(r->limit_key));
+	if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0) {
+		refuse(r, 401, "unauthorized", "an API token is needed: Authorization: Bearer uh_...");
+		return;
+	}
+	h += 7;
+	/* a right token passes even from a blocked address (others behind the same NAT, the
+	 * customer's own script): the block is against guessing, and a guess learns nothing
+	 * more than 429 */
+	if (uh_token_verify(r->api->d, h, strlen(h), r->client, &r->who, &err) == 0) {
+		r->authorized = 1;
+		return;
+	}
+	f = fail_entry(r->api, r->limit_key, 0);
 	if (f && now < f->blocked_until_ms) {
 		refuse(r, 429, "rate_limited",
 		       "too many failed token checks from this address; try again in a minute");
 		return;
 	}
-	if (h == NULL || strncmp(h, "Bearer ", 7) != 0) {
-		refuse(r, 401, "unauthorized", "an API token is needed: Authorization: Bearer uh_...");
+	f = fail_entry(r->api, r->limit_key, 1);
+	if (f == NULL) {
+		refuse(r, 401, "unauthorized", err.msg);
 		return;
 	}
-	h += 7;
-	if (uh_token_verify(r->api->d, h, strlen(h), r->client, &r->who, &err) == 0) {
-		r->authorized = 1;
-		return;
-	}
-	f = fail_entry(r->api, r->client, 1);
 	f->last_ms = now;
 	/* the one that takes the last token closes the door: the next attempt is a 429 */
 	if (!uh_ratelimit_take(&f->rl, now) || f->rl.tokens_milli < 1000) {

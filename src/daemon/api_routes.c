@@ -365,7 +365,7 @@ static enum MHD_Result h_events(struct req *r, const struct api_route *rt,
 				const struct uh_route_args *a, json_t *body)
 {
 	int64_t since = query_int(r->conn, "since", 0);
-	struct follower tmp = {.api = r->api, .kind = FOLLOW_EVENTS, .last_id = since};
+	struct follower tmp = {.api = r->api, .kind = FOLLOW_EVENTS, .last_id = since, .who = r->who};
 
 	if (query_flag(r->conn, "follow"))
 		return uh_api_follow_start(r, FOLLOW_EVENTS, since, NULL, 0);
@@ -468,10 +468,18 @@ static enum MHD_Result h_server_action(struct req *r, const struct api_route *rt
 	return uh_api_server_action(r, a);
 }
 
+static enum MHD_Result h_metrics(struct req *r, const struct api_route *rt,
+				 const struct uh_route_args *a, json_t *body)
+{
+	return uh_api_metrics(r, rt->arg);
+}
+
 /* In match order: a literal segment before a "{}" in the same place. */
 static const struct api_route routes[] = {
 	{{"GET", "/v1/version"}, h_version, ROUTE_ANY_TOKEN, 0, NULL, ADMIN},
 	{{"GET", "/v1/whoami"}, h_whoami, ROUTE_ANY_TOKEN, 0, NULL, ADMIN},
+	{{"GET", "/metrics"}, h_metrics, 0, 1, NULL, UH_SCOPE_METRICS_READ},
+	{{"GET", "/v1/metrics"}, h_metrics, 0, 0, NULL, UH_SCOPE_METRICS_READ},
 	{{"GET", "/v1/servers"}, h_servers, 0, 0, NULL, UH_SCOPE_SERVER_READ},
 	{{"GET", "/v1/servers/{}"}, h_server_get, 0, 0, NULL, UH_SCOPE_SERVER_READ},
 	{{"GET", "/v1/servers/{}/stats"}, h_server_get, 0, 1, NULL, UH_SCOPE_SERVER_READ},
@@ -511,7 +519,8 @@ static const struct api_route routes[] = {
 	{{"GET", "/v1/networks"}, h_networks, 0, 0, NULL, ADMIN},
 	{{"POST", "/v1/networks"}, h_make, ROUTE_BODY, 201, uh_network_create, ADMIN},
 	{{"DELETE", "/v1/networks/{}"}, h_network_delete, 0, 0, NULL, ADMIN},
-	{{"GET", "/v1/events"}, h_events, 0, 0, NULL, ADMIN},
+	/* a customer's: its servers' events only (api_follow.c) */
+	{{"GET", "/v1/events"}, h_events, 0, 0, NULL, UH_SCOPE_SERVER_READ},
 	{{"GET", "/v1/customers"}, h_customers, 0, 0, NULL, ADMIN},
 	{{"POST", "/v1/customers"}, h_make, ROUTE_BODY, 201, uh_customer_create, ADMIN},
 	{{"DELETE", "/v1/customers/{}"}, h_customer_delete, 0, 0, NULL, ADMIN},
@@ -537,6 +546,7 @@ enum MHD_Result uh_api_dispatch(struct req *r, const char *method, const char *u
 	int i = uh_route_find(routes, sizeof(routes) / sizeof(routes[0]), sizeof(routes[0]),
 			      method, url, &args, allow, sizeof(allow));
 
+	r->route = i >= 0 ? routes[i].route.pattern : "none";
 	if (i == UH_ROUTE_NONE)
 		return uh_api_send_error(r->conn, 404, "not_found", "no route for %s %s", method, url);
 	if (i == UH_ROUTE_METHOD)

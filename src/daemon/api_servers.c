@@ -4,6 +4,7 @@
  * server is "no instance named", exactly as a missing one. A server's JSON here holds what
  * its customer may know: no host paths, uids, pids or tap names. */
 #include "daemon/api.h"
+#include "daemon/metrics.h"
 
 #include <string.h>
 
@@ -103,6 +104,34 @@ enum MHD_Result uh_api_server_get(struct req *r, const struct uh_route_args *a, 
 	return uh_api_send_json(r->conn, 200, stats ? uh_instance_stats(inst) : server_json(inst));
 }
 
+/* GET /metrics (host: the provider's whole host) and /v1/metrics (the caller's servers) */
+enum MHD_Result uh_api_metrics(struct req *r, int host)
+{
+	size_t len;
+	char *text;
+
+	if (host && strcmp(r->who.customer, UH_ALL_CUSTOMERS) != 0)
+		return uh_api_send_error(r->conn, 403, "permission_denied",
+					 "the host's metrics are the provider's; a customer's own "
+					 "are at /v1/metrics");
+	text = uh_metrics_text(r->api->d, &r->who, host, &len);
+	return uh_api_send_text(r->conn, 200, "text/plain; version=0.0.4; charset=utf-8", text,
+				len);
+}
+
+/* An operation's answer (the instance's full record) as the customer sees a server. */
+static json_t *shape_server(struct req *r, json_t *result)
+{
+	struct uh_instance *inst =
+		uh_instance_find(r->api->d, json_string_value(json_object_get(result, "name")) ?: "");
+	json_t *out = inst ? server_json(inst)
+			   : json_pack("{s:O?, s:O?}", "name", json_object_get(result, "name"),
+				       "state", json_object_get(result, "state"));
+
+	json_decref(result);
+	return out;
+}
+
 /* POST /v1/servers/{}/actions/{start|stop|reboot} */
 enum MHD_Result uh_api_server_action(struct req *r, const struct uh_route_args *a)
 {
@@ -115,8 +144,11 @@ enum MHD_Result uh_api_server_action(struct req *r, const struct uh_route_args *
 	if (inst == NULL)
 		return not_found(r, a->v[0]);
 	for (size_t k = 0; k < sizeof(ops) / sizeof(ops[0]); k++)
-		if (strcmp(a->v[1], ops[k].name) == 0)
+		if (strcmp(a->v[1], ops[k].name) == 0) {
+			if (!(r->who.scopes & UH_SCOPE_ADMIN))
+				r->shape = shape_server;
 			return uh_api_run_op(r, inst->rec.name, ops[k].op, 0, 0);
+		}
 	return uh_api_send_error(r->conn, 404, "not_found",
 				 "no action '%s' (start, stop or reboot)", a->v[1]);
 }

@@ -367,8 +367,10 @@ fail:
 	}
 	if (done)
 		done(ctx, &err, NULL);
-	if (inst)
+	if (inst) {
 		uh_daemon_event(d, name, "backup-failed", "%s", err.msg);
+		inst->backup_failures++;
+	}
 }
 
 /* ---- list and prune (the local default directory) */

@@ -68,8 +68,13 @@ void uh_backup_job_finish(struct uh_backup_job *j, const struct uh_error *err, j
 /* The job failed: err's errno class says how (the API maps it to a status). */
 void uh_backup_job_fail(struct uh_backup_job *j, struct uh_error *err)
 {
-	if (strcmp(j->kind, "create") == 0)
+	if (strcmp(j->kind, "create") == 0) {
+		struct uh_instance *inst = uh_instance_find(j->d, j->name);
+
 		uh_daemon_event(j->d, j->name, "backup-failed", "%s", err->msg);
+		if (inst)
+			inst->backup_failures++;
+	}
 	uh_backup_job_finish(j, err, NULL);
 }
 

@@ -192,7 +192,8 @@ int uh_instance_chown(struct uh_daemon *d, const char *instance, const char *own
 		snprintf(inst->rec.owner, sizeof(inst->rec.owner), "%s", was);
 		return uh_err_prefix(err, "chown %s", instance);
 	}
-	uh_daemon_event(d, instance, "owner-changed", "%s -> %s", was, owner);
+	/* the host's event, not the server's: neither customer learns the other's name */
+	uh_daemon_event(d, "-", "owner-changed", "%s: %s -> %s", instance, was, owner);
 	*out = uh_instance_json(inst);
 	return 0;
 }

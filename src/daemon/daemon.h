@@ -97,6 +97,7 @@ struct uh_instance {
 	int crash_count; /* crashes in the current restart window */
 	int64_t window_start_ms;
 	struct uh_ratelimit guest_rate; /* events from guest notifications (events.c) */
+	uint64_t backup_failures;	/* since the daemon started (metrics.c) */
 	struct uh_instance *next;
 };
 

@@ -80,6 +80,11 @@ void uh_daemon_event(struct uh_daemon *d, const char *instance, const char *type
 
 	ev.ts_ms = uh_wall_ms();
 	snprintf(ev.instance, sizeof(ev.instance), "%s", instance);
+	/* whose it is when it happens: a later chown, or a new instance of the same name,
+	 * does not hand this one to another customer */
+	for (struct uh_instance *i = d->instances; i; i = i->next)
+		if (strcmp(i->rec.name, instance) == 0)
+			snprintf(ev.owner, sizeof(ev.owner), "%s", i->rec.owner);
 	snprintf(ev.type, sizeof(ev.type), "%s", type);
 	va_start(ap, fmt);
 	vsnprintf(raw, sizeof(raw), fmt, ap);

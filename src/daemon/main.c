@@ -4,6 +4,7 @@
 #include "uh_build.h"
 #include "daemon/daemon.h"
 #include "jail/idrange.h"
+#include "daemon/metrics.h"
 #include "util/cleanup.h"
 #include "util/fileio.h"
 #include "util/log.h"
@@ -323,6 +324,7 @@ int main(int argc, char **argv)
 	uh_kernel_shutdown(&d);
 	uh_template_shutdown(&d);
 	uh_api_stop(&d);
+	uh_metrics_free();
 	for (struct uh_instance *i = d.instances; i; i = i->next)
 		if (i->rec.pid > 0 && uh_net_sample(i))
 			uh_instance_write(i, &err);

@@ -131,24 +131,31 @@ int uh_token_create(struct uh_daemon *d, const struct uh_principal *who, json_t 
 				    "provider)");
 	if (name == NULL)
 		return uh_errx(err, "token create: --name is required");
-	if (uh_validate_name("token", name, err) < 0 || customer_known(d, customer, err) < 0)
+	/* what needs no look at the host first, then whether the asker may mint this at all,
+	 * and only then what exists: a customer's token learns nothing of other customers'
+	 * names or servers from the errors */
+	if (uh_validate_name("token", name, err) < 0)
 		return uh_err_prefix(err, "token create");
 	if (uh_scopes_parse(scopes, &t.scopes, err) < 0)
 		return uh_err_prefix(err, "token create: --scopes");
 	if ((t.scopes & UH_SCOPE_ADMIN) && strcmp(customer, UH_ALL_CUSTOMERS) != 0)
 		return uh_errc(err, EINVAL, "token create: only the provider's tokens (--customer '*') "
 					    "may have the scope admin");
-	if (servers && check_servers(d, customer, servers, err) < 0)
-		return uh_err_prefix(err, "token create");
 	if (parse_expiry(expires, now, &t.expires, err) < 0 ||
 	    (from && uh_access_from_parse(from, err) < 0))
 		return uh_err_prefix(err, "token create");
+	if (strlen(customer) >= sizeof(t.customer) ||
+	    (servers && strlen(servers) >= sizeof(t.servers)))
+		return uh_errc(err, EINVAL, "token create: --customer or --servers is too long");
 	snprintf(t.customer, sizeof(t.customer), "%s", customer);
 	snprintf(t.name, sizeof(t.name), "%s", name);
 	snprintf(t.servers, sizeof(t.servers), "%s", servers ? servers : "");
 	snprintf(t.from, sizeof(t.from), "%s", from ? from : "");
 	t.created = now;
 	if (uh_access_may_mint(who, &t, err) < 0)
+		return uh_err_prefix(err, "token create");
+	if (customer_known(d, customer, err) < 0 ||
+	    (servers && check_servers(d, customer, servers, err) < 0))
 		return uh_err_prefix(err, "token create");
 	/* 50 random bits of id: a clash is a once-in-a-lifetime event, but not an error */
 	for (tries = 0;; tries++) {
@@ -168,13 +175,16 @@ int uh_token_create(struct uh_daemon *d, const struct uh_principal *who, json_t 
 	return 0;
 }
 
-/* A token `who` may see: the provider's admin, all; a customer's token:manage, its own
- * customer's. */
+/* A token `who` may see and revoke: the provider's admin, all; a customer's token:manage,
+ * those it could have made itself (its customer's, no wider than itself: a token narrowed
+ * to one server cannot list or revoke the customer's main token). */
 static int may_manage(const struct uh_principal *who, const struct uh_token_rec *t)
 {
+	struct uh_error e;
+
 	if (who->scopes & UH_SCOPE_ADMIN)
 		return 1;
-	return (who->scopes & UH_SCOPE_TOKEN_MANAGE) && strcmp(who->customer, t->customer) == 0;
+	return uh_access_may_mint(who, t, &e) == 0;
 }
 
 struct list_ctx {
@@ -228,6 +238,15 @@ int uh_token_revoke(struct uh_daemon *d, const struct uh_principal *who, const c
 			t.name, who->token_id[0] ? who->token_id : "the unix socket");
 	*out = json_pack("{s:s}", "revoked", t.id);
 	return 0;
+}
+
+int uh_token_valid(struct uh_daemon *d, const char *id)
+{
+	struct uh_token_rec t;
+	struct uh_error err;
+
+	return uh_store_token_get(d->store, id, &t, &err) == 0 &&
+	       (t.expires == 0 || t.expires > time(NULL));
 }
 
 int uh_token_verify(struct uh_daemon *d, const char *bearer, size_t len, const char *client_ip,

@@ -20,6 +20,8 @@ int uh_token_revoke(struct uh_daemon *d, const struct uh_principal *who, const c
 /* A presented bearer token from client_ip: its principal, or EACCES with a reason that
  * does not tell a guesser which part was wrong (malformed, unknown id, wrong secret: all
  * "invalid token"); expired and wrong address are named (the secret was right). */
+/* Still good: not revoked, not expired (an open stream checks at each piece it sends). */
+int uh_token_valid(struct uh_daemon *d, const char *id);
 int uh_token_verify(struct uh_daemon *d, const char *bearer, size_t len, const char *client_ip,
 		    struct uh_principal *p, struct uh_error *err);
 

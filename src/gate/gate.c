@@ -33,6 +33,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -49,14 +50,17 @@
 #define PEM_FD 5
 #define BUF_SIZE (16 * 1024)
 #define MAX_CONNS 2000
-#define MAX_PER_ADDR 256
+#define MAX_PER_ADDR 256     /* an IPv4 address or an IPv6 /64 */
+#define MAX_HANDSHAKING 16   /* unfinished handshakes per address or /64 */
 #define HANDSHAKE_MS 10000
+#define DRAIN_MS 30000	     /* a client given this long to read what the daemon sent */
 #define IDLE_MS (3600 * 1000) /* event streams and consoles stay open for long */
 
 struct conn {
 	int cfd, dfd; /* client TCP, our end of the pair to the daemon */
 	gnutls_session_t tls;
 	int handshaken, client_eof, daemon_eof, wr_shut, want_write;
+	int dfd_dropped; /* the daemon's end hung up: out of the epoll set, read when drained */
 	struct sockaddr_storage addr;
 	socklen_t addr_len;
 	int64_t deadline_ms;
@@ -70,6 +74,7 @@ static gnutls_priority_t prio;
 static int ep = -1;
 static struct conn *conns;
 static int n_conns;
+static int64_t accept_paused_ms; /* while out of descriptors: 0 when accepting */
 
 static void logmsg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void logmsg(const char *fmt, ...)
@@ -94,7 +99,7 @@ static int64_t now_ms(void)
 /* The certificate chain and key from fd 5 (the daemon wrote both, PEM, one after the other). */
 static int load_credentials(void)
 {
-	static char pem[256 * 1024];
+	static char pem[640 * 1024]; /* the daemon sends at most 512 KiB */
 	size_t len = 0;
 	ssize_t n;
 	gnutls_datum_t d;
@@ -131,13 +136,13 @@ static int drop(uid_t uid)
 		SCMP_SYS(accept4),	 SCMP_SYS(socketpair),	SCMP_SYS(sendmsg),
 		SCMP_SYS(recvfrom),	 SCMP_SYS(sendto),	SCMP_SYS(recvmsg),
 		SCMP_SYS(shutdown),	 SCMP_SYS(getrandom),	SCMP_SYS(clock_gettime),
-		SCMP_SYS(gettimeofday),	 SCMP_SYS(brk),		SCMP_SYS(mmap),
-		SCMP_SYS(munmap),	 SCMP_SYS(mremap),	SCMP_SYS(madvise),
-		SCMP_SYS(mprotect),
-		SCMP_SYS(futex),	 SCMP_SYS(exit),	SCMP_SYS(exit_group),
-		SCMP_SYS(rt_sigreturn),	 SCMP_SYS(rt_sigprocmask), SCMP_SYS(getpid),
-		SCMP_SYS(fcntl),	 SCMP_SYS(writev),	SCMP_SYS(readv),
-		SCMP_SYS(newfstatat),	 SCMP_SYS(fstat),	SCMP_SYS(lseek),
+		SCMP_SYS(gettimeofday),	 SCMP_SYS(time),	SCMP_SYS(brk),
+		SCMP_SYS(mmap),		 SCMP_SYS(munmap),	SCMP_SYS(mremap),
+		SCMP_SYS(madvise),	 SCMP_SYS(futex),	SCMP_SYS(exit),
+		SCMP_SYS(exit_group),	 SCMP_SYS(rt_sigreturn), SCMP_SYS(rt_sigprocmask),
+		SCMP_SYS(getpid),	 SCMP_SYS(fcntl),	SCMP_SYS(writev),
+		SCMP_SYS(readv),	 SCMP_SYS(newfstatat),	SCMP_SYS(fstat),
+		SCMP_SYS(lseek),	 SCMP_SYS(poll),	SCMP_SYS(ppoll),
 		SCMP_SYS(restart_syscall),
 	};
 	scmp_filter_ctx ctx;
@@ -161,6 +166,13 @@ static int drop(uid_t uid)
 		return -1;
 	for (size_t i = 0; r == 0 && i < sizeof(allowed) / sizeof(allowed[0]); i++)
 		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, allowed[i], 0);
+	/* memory made executable: never (no JIT here) */
+	if (r == 0)
+		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mprotect), 1,
+				     SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
+	/* socket options (kernel TLS, if a GnuTLS config asks for it): refused, not fatal */
+	if (r == 0)
+		r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOPROTOOPT), SCMP_SYS(setsockopt), 0);
 	if (r == 0)
 		r = seccomp_load(ctx);
 	seccomp_release(ctx);
@@ -171,6 +183,7 @@ static int drop(uid_t uid)
 	return 0;
 }
 
+/* The same client for the limits: one IPv4 address, or one IPv6 /64 (what one host holds). */
 static int same_addr(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
 {
 	if (a->ss_family != b->ss_family)
@@ -179,7 +192,7 @@ static int same_addr(const struct sockaddr_storage *a, const struct sockaddr_sto
 		return memcmp(&((const struct sockaddr_in *)a)->sin_addr,
 			      &((const struct sockaddr_in *)b)->sin_addr, 4) == 0;
 	return memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr,
-		      &((const struct sockaddr_in6 *)b)->sin6_addr, 16) == 0;
+		      &((const struct sockaddr_in6 *)b)->sin6_addr, 8) == 0;
 }
 
 static void conn_close(struct conn *c)
@@ -220,7 +233,8 @@ static int hand_to_daemon(struct conn *c)
 	cm->cmsg_type = SCM_RIGHTS;
 	cm->cmsg_len = CMSG_LEN(sizeof(int));
 	memcpy(CMSG_DATA(cm), &sp[1], sizeof(int));
-	if (sendmsg(DAEMON_FD, &mh, MSG_NOSIGNAL) != (ssize_t)sizeof(m)) {
+	/* never wait for the daemon: a slow one costs this client, not every open stream */
+	if (sendmsg(DAEMON_FD, &mh, MSG_NOSIGNAL | MSG_DONTWAIT) != (ssize_t)sizeof(m)) {
 		close(sp[0]);
 		close(sp[1]);
 		return -1;
@@ -278,6 +292,12 @@ static int conn_pump(struct conn *c)
 				memmove(c->c2d, c->c2d + n, c->c2d_len - (size_t)n);
 				c->c2d_len -= (size_t)n;
 				progress = 1;
+			} else if (n < 0 && errno == EPIPE) {
+				/* the daemon is done reading (it answered and closed): drop what
+				 * the client still sends, but pass on what the daemon said */
+				c->c2d_len = 0;
+				c->client_eof = c->wr_shut = 1;
+				progress = 1;
 			} else if (n < 0 && errno != EAGAIN && errno != EINTR) {
 				return -1;
 			}
@@ -312,7 +332,7 @@ static int conn_pump(struct conn *c)
 			}
 		}
 		if (progress)
-			c->deadline_ms = now_ms() + IDLE_MS;
+			c->deadline_ms = now_ms() + (c->dfd_dropped ? DRAIN_MS : IDLE_MS);
 	}
 	if (c->daemon_eof && c->d2c_len == 0) {
 		gnutls_bye(c->tls, GNUTLS_SHUT_WR); /* best effort: the socket closes next */
@@ -327,7 +347,7 @@ interests: {
 		    (!c->client_eof && c->c2d_len < BUF_SIZE ? EPOLLIN : 0);
 	if (epoll_ctl(ep, EPOLL_CTL_MOD, c->cfd, &ev) < 0)
 		return -1;
-	if (c->dfd >= 0) {
+	if (c->dfd >= 0 && !c->dfd_dropped) {
 		ev.events = (c->c2d_len ? EPOLLOUT : 0) |
 			    (!c->daemon_eof && c->d2c_len == 0 ? EPOLLIN : 0);
 		ev.data.u64 = (uint64_t)(uintptr_t)c | 1;
@@ -346,13 +366,23 @@ static void accept_one(void)
 	struct epoll_event ev;
 	struct conn *c, *o;
 	int fd = accept4(LISTEN_FD, (struct sockaddr *)&addr, &len, SOCK_CLOEXEC | SOCK_NONBLOCK);
-	int same = 0;
+	int same = 0, shaking = 0;
 
-	if (fd < 0)
+	if (fd < 0) {
+		/* out of descriptors: stop accepting for a second instead of spinning on a
+		 * listening socket that stays readable */
+		if (errno == EMFILE || errno == ENFILE) {
+			epoll_ctl(ep, EPOLL_CTL_DEL, LISTEN_FD, NULL);
+			accept_paused_ms = now_ms() + 1000;
+		}
 		return;
+	}
 	for (o = conns; o; o = o->next)
-		same += same_addr(&o->addr, &addr);
-	if (n_conns >= MAX_CONNS || same >= MAX_PER_ADDR) {
+		if (same_addr(&o->addr, &addr)) {
+			same++;
+			shaking += !o->handshaken;
+		}
+	if (n_conns >= MAX_CONNS || same >= MAX_PER_ADDR || shaking >= MAX_HANDSHAKING) {
 		close(fd); /* a refused connection costs us nothing more */
 		return;
 	}
@@ -456,12 +486,31 @@ int main(int argc, char **argv)
 				if (o == NULL)
 					continue;
 			}
+			/* hang-ups come whatever we asked for: a client gone is closed; the
+			 * daemon's end gone is taken out of the set (it would report itself
+			 * forever) and read as the client drains, with a deadline */
+			if (!(tag & 1) && (evs[i].events & (EPOLLERR | EPOLLHUP))) {
+				conn_close(c);
+				continue;
+			}
+			if ((tag & 1) && (evs[i].events & (EPOLLERR | EPOLLHUP)) && !c->dfd_dropped) {
+				epoll_ctl(ep, EPOLL_CTL_DEL, c->dfd, NULL);
+				c->dfd_dropped = 1;
+				if (c->deadline_ms > now_ms() + DRAIN_MS)
+					c->deadline_ms = now_ms() + DRAIN_MS;
+			}
 			if (conn_pump(c) < 0)
 				conn_close(c);
 		}
 		if (now_ms() - last_sweep >= 1000) {
 			sweep();
 			last_sweep = now_ms();
+		}
+		if (accept_paused_ms && now_ms() >= accept_paused_ms) {
+			struct epoll_event lev = {.events = EPOLLIN, .data.u64 = 0};
+
+			accept_paused_ms = 0;
+			epoll_ctl(ep, EPOLL_CTL_ADD, LISTEN_FD, &lev);
 		}
 	}
 }

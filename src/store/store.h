@@ -88,6 +88,7 @@ struct uh_event_rec {
 	char instance[UH_KEY_MAX];
 	char type[32];
 	char message[512];
+	char owner[UH_KEY_MAX]; /* the instance's customer when it happened ("": the host's) */
 };
 
 /* The state database at path (SQLite, created or migrated as needed). */

@@ -62,7 +62,8 @@ static const char schema[] =
 	"  fragment_sha256 TEXT NOT NULL, created INTEGER NOT NULL);"
 	"CREATE TABLE IF NOT EXISTS events ("
 	"  id INTEGER PRIMARY KEY AUTOINCREMENT, ts_ms INTEGER NOT NULL,"
-	"  instance TEXT NOT NULL, type TEXT NOT NULL, message TEXT NOT NULL);"
+	"  instance TEXT NOT NULL, type TEXT NOT NULL, message TEXT NOT NULL,"
+	"  owner TEXT NOT NULL DEFAULT '');"
 	"";
 
 /* Schema upgrades, each from the version before it. */
@@ -109,8 +110,24 @@ static const char *const migrations[] = {
 	/* 10 -> 11: owners (what exists is the provider's); customers and tokens come from
 	 * `schema` */
 	"ALTER TABLE instances ADD COLUMN owner TEXT NOT NULL DEFAULT 'provider';",
+	/* (events.owner: added by has_column below, as the events table itself may be new) */
 };
 #define SCHEMA_VERSION 11
+
+static int has_column(struct sq_store *s, const char *table, const char *column)
+{
+	char sql[128];
+	sqlite3_stmt *st;
+	int found = 0;
+
+	snprintf(sql, sizeof(sql), "PRAGMA table_info(%s)", table);
+	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+		return 0;
+	while (sqlite3_step(st) == SQLITE_ROW)
+		found |= strcmp((const char *)sqlite3_column_text(st, 1), column) == 0;
+	sqlite3_finalize(st);
+	return found;
+}
 
 /* After the migrations, whatever the starting version: an address is never given twice. */
 static const char indexes[] =
@@ -218,6 +235,13 @@ int uh_store_sqlite_open(const char *path, struct uh_store **out, struct uh_erro
 				sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
 				goto fail;
 			}
+		/* a column of a table that `schema` may just have made with it: added only where
+		 * it is missing (SQLite has no ADD COLUMN IF NOT EXISTS) */
+		if (!has_column(s, "events", "owner") &&
+		    exec(s, "ALTER TABLE events ADD COLUMN owner TEXT NOT NULL DEFAULT '';", err) < 0) {
+			sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+			goto fail;
+		}
 		{
 			char sql[64];
 			snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", SCHEMA_VERSION);
@@ -1068,9 +1092,10 @@ static int sq_event_add(struct uh_store *base, struct uh_event_rec *ev, struct u
 	struct sq_store *s = (struct sq_store *)base;
 	sqlite3_stmt *st;
 
-	if (prepare(s, "INSERT INTO events (ts_ms,instance,type,message) VALUES (?,?,?,?)", &st,
-		    err) < 0)
+	if (prepare(s, "INSERT INTO events (ts_ms,instance,type,message,owner) VALUES (?,?,?,?,?)",
+		    &st, err) < 0)
 		return -1;
+	sqlite3_bind_text(st, 5, ev->owner, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_int64(st, 1, ev->ts_ms);
 	sqlite3_bind_text(st, 2, ev->instance, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_text(st, 3, ev->type, -1, SQLITE_TRANSIENT);
@@ -1109,7 +1134,7 @@ static int sq_event_list(struct uh_store *base, int64_t since_id, int limit,
 	sqlite3_stmt *st;
 	int rc;
 
-	if (prepare(s, "SELECT id,ts_ms,instance,type,message FROM events WHERE id>? ORDER BY id "
+	if (prepare(s, "SELECT id,ts_ms,instance,type,message,owner FROM events WHERE id>? ORDER BY id "
 		       "LIMIT ?",
 		    &st, err) < 0)
 		return -1;
@@ -1122,6 +1147,7 @@ static int sq_event_list(struct uh_store *base, int64_t since_id, int limit,
 		copy_col(ev.instance, sizeof(ev.instance), st, 2);
 		copy_col(ev.type, sizeof(ev.type), st, 3);
 		copy_col(ev.message, sizeof(ev.message), st, 4);
+		copy_col(ev.owner, sizeof(ev.owner), st, 5);
 		if (fn(&ev, arg) != 0)
 			break;
 	}

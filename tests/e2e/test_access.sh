@@ -41,7 +41,7 @@ run U chown w1 bob
 check "chown a running instance" matches "$rc:$out" "0:w1 now belongs to bob"
 check "... it still runs, same kernel" test "$(inst_state w1):$(inst_pid w1)" = "running:$pid"
 check "... the record says bob" test "$(db "SELECT owner FROM instances WHERE name='w1'")" = bob
-check "... an event says so" matches "$(U events | grep owner-changed)" "*w1*owner-changed*alice -> bob*"
+check "... an event says so" matches "$(U events | grep owner-changed)" "*owner-changed*w1: alice -> bob*"
 run U chown w1 nobody
 check "chown to an unknown customer: refused, owner unchanged" \
 	test "$rc:$(U --json show w1 | jq_get 'd["owner"]')" = "1:bob"

@@ -251,6 +251,12 @@ static void test_revisions(void **state)
 	uh_store_close(s);
 }
 
+static int event_owner(const struct uh_event_rec *ev, void *arg)
+{
+	strcpy(arg, ev->owner);
+	return 0;
+}
+
 static void test_migration(void **state)
 {
 	struct uh_store *s;
@@ -299,8 +305,14 @@ static void test_migration(void **state)
 	}
 	{
 		struct uh_customer_rec c = {.name = "alice", .created = 5};
+		struct uh_event_rec ev = {.ts_ms = 1, .instance = "old", .type = "t",
+					  .owner = "alice"};
+		char owner[UH_KEY_MAX] = "";
 
 		assert_int_equal(uh_store_customer_put(s, &c, &err), 0); /* the tables exist */
+		assert_int_equal(uh_store_event_add(s, &ev, &err), 0);	 /* events.owner too */
+		assert_int_equal(uh_store_event_list(s, 0, 10, event_owner, owner, &err), 0);
+		assert_string_equal(owner, "alice");
 	}
 	uh_store_close(s);
 }
