@@ -23,8 +23,9 @@ PKGS=(
 	# tests: fault injection (a slow monitor) with strace
 	strace
 	# tests: the HTTPS API's certificate fingerprint, checked with another tool than ours;
-	# /metrics read by Prometheus's own Python parser
-	openssl python3-prometheus-client
+	# /metrics read by Prometheus's own Python parser; the console WebSocket driven by the
+	# websockets client library
+	openssl python3-prometheus-client python3-websockets
 	# tests: umlhost top on a real terminal
 	tmux
 )

@@ -244,6 +244,28 @@ int uh_cgroup_destroy(const struct uh_cgroup *cg, struct uh_error *err)
 	return ret;
 }
 
+int uh_cgroup_cpu_modes(const struct uh_cgroup *cg, double *user_seconds, double *system_seconds)
+{
+	uint64_t u, s;
+	long hz;
+
+	if (cg->version == 2) {
+		if (read_u64(cg->cpuacct_dir, "cpu.stat", "user_usec", &u) < 0 ||
+		    read_u64(cg->cpuacct_dir, "cpu.stat", "system_usec", &s) < 0)
+			return -1;
+		*user_seconds = (double)u / 1e6;
+		*system_seconds = (double)s / 1e6;
+		return 0;
+	}
+	hz = sysconf(_SC_CLK_TCK);
+	if (hz <= 0 || read_u64(cg->cpuacct_dir, "cpuacct.stat", "user", &u) < 0 ||
+	    read_u64(cg->cpuacct_dir, "cpuacct.stat", "system", &s) < 0)
+		return -1;
+	*user_seconds = (double)u / (double)hz;
+	*system_seconds = (double)s / (double)hz;
+	return 0;
+}
+
 int uh_cgroup_usage(const struct uh_cgroup *cg, double *cpu_seconds, uint64_t *memory_bytes)
 {
 	uint64_t v;

@@ -45,6 +45,8 @@ void uh_cgroup_kill(const struct uh_cgroup *cg);
 /* Remove the directories (they must be empty of processes). */
 int uh_cgroup_destroy(const struct uh_cgroup *cg, struct uh_error *err);
 int uh_cgroup_usage(const struct uh_cgroup *cg, double *cpu_seconds, uint64_t *memory_bytes);
+/* CPU time in user and in system mode (v2: cpu.stat; v1: cpuacct.stat, in USER_HZ ticks). */
+int uh_cgroup_cpu_modes(const struct uh_cgroup *cg, double *user_seconds, double *system_seconds);
 /* Where the hierarchies are mounted (default /sys/fs/cgroup); tests point it at a fake. */
 void uh_cgroup_set_root(const char *root);
 

@@ -7,8 +7,10 @@
 #include "daemon/metrics.h"
 #include "util/cleanup.h"
 #include "util/log.h"
+#include "util/timeutil.h"
 
 #include <grp.h>
+#include <malloc.h>
 #include <pwd.h>
 #include <sys/epoll.h>
 #include <sys/stat.h>
@@ -70,7 +72,7 @@ static enum MHD_Result handle(struct api *api, int remote, struct MHD_Connection
 		r->remote = remote;
 		if (remote) {
 			r->uid = (uid_t)-1; /* a token is nobody on this host: no file checks pass */
-			uh_api_remote_authenticate(r);
+			uh_api_remote_authenticate(r, url);
 		} else {
 			authorise(r);
 		}
@@ -150,6 +152,8 @@ static void completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 		uh_api_remote_audit(r);
 	if (r->authorized)
 		uh_metrics_count_request(r->route ? r->route : "none", r->status);
+	r->api->completed++;
+	r->api->last_completed_ms = uh_now_ms();
 	free(r->what);
 	free(r->body);
 	json_decref(r->resp);
@@ -170,7 +174,15 @@ static void mhd_tick(void *arg)
 
 	/* connection timeouts, and log files that grew (log followers have no other wake-up) */
 	uh_api_followers_wake(api, FOLLOW_LOGS);
+	uh_api_console_tick(api);
 	uh_api_run(api);
+	/* a burst of connections leaves the heap full of freed connection pools (libmicrohttpd
+	 * allocates 32 KiB per connection): once it has been quiet for a second, give them back,
+	 * so the daemon that runs for months does not keep the size of its busiest moment */
+	if (api->completed != api->completed_at_trim && uh_now_ms() - api->last_completed_ms > 1000) {
+		api->completed_at_trim = api->completed;
+		malloc_trim(0);
+	}
 	api->tick = uh_loop_after(api->d->loop, 250, mhd_tick, api);
 }
 
@@ -202,7 +214,8 @@ int uh_api_start(struct uh_daemon *d, struct uh_error *err)
 	}
 	if (listen(fd, 128) < 0)
 		return uh_err(err, errno, "listen %s", d->cfg.socket);
-	api->mhd = MHD_start_daemon(MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME, 0, NULL, NULL,
+	api->mhd = MHD_start_daemon(MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_ALLOW_UPGRADE,
+				    0, NULL, NULL,
 				    handler, api, MHD_OPTION_LISTEN_SOCKET, fd,
 				    MHD_OPTION_NOTIFY_COMPLETED, completed, api,
 				    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)0,
@@ -213,7 +226,9 @@ int uh_api_start(struct uh_daemon *d, struct uh_error *err)
 	info = MHD_get_daemon_info(api->mhd, MHD_DAEMON_INFO_EPOLL_FD);
 	api->watch = uh_loop_watch(d->loop, info->epoll_fd, EPOLLIN, mhd_readable, api);
 	api->tick = uh_loop_after(d->loop, 250, mhd_tick, api);
-	if (d->cfg.api_listen[0] && uh_api_remote_start(api, handler_remote, completed, err) < 0) {
+	if ((d->cfg.api_listen[0] && uh_api_remote_start(api, handler_remote, completed, err) < 0) ||
+	    (d->cfg.metrics_listen[0] && uh_api_metrics_start(api, err) < 0)) {
+		uh_api_remote_stop(api);
 		uh_loop_unwatch(d->loop, api->watch);
 		uh_loop_cancel(d->loop, api->tick);
 		MHD_stop_daemon(api->mhd);
@@ -273,10 +288,13 @@ void uh_api_stop(struct uh_daemon *d)
 			break;
 		usleep(1000);
 	}
+	uh_api_console_stop(api);
+	uh_api_run(api);
 	uh_loop_unwatch(d->loop, api->watch);
 	uh_loop_cancel(d->loop, api->tick);
 	uh_loop_cancel(d->loop, api->kick);
 	uh_api_remote_stop(api);
+	uh_api_metrics_stop(api);
 	MHD_stop_daemon(api->mhd);
 	close(api->listen_fd);
 	unlink(d->cfg.socket);

@@ -19,6 +19,7 @@
 
 #define UH_API_MAX_BODY (1 << 20)
 #define UH_API_MAX_REMOTE_BODY (64 << 10) /* the HTTPS listener's */
+#define UH_CONSOLE_TICKET_LEN 64	  /* hex digits */
 
 struct req {
 	struct api *api;
@@ -36,6 +37,7 @@ struct req {
 	uid_t uid;
 	int authorized;
 	struct uh_principal who; /* what the caller may see and do (auth/access.h) */
+	char console[UH_KEY_MAX]; /* GET /v1/console: the server its ticket was for */
 	int suspended;
 	int in_op;
 	int have_response;
@@ -67,14 +69,21 @@ struct api {
 	struct MHD_Daemon *mhd_remote; /* the HTTPS listener's connections (api_remote.c) */
 	struct uh_watch *watch_remote;
 	struct uh_gate *gate;
+	struct MHD_Daemon *mhd_metrics; /* metrics_listen (api_metrics.c) */
+	struct uh_watch *watch_metrics;
+	int metrics_fd;
 	struct auth_fail *fails; /* failed token checks by client address */
 	int listen_fd;
 	struct uh_watch *watch;
 	struct uh_timer *tick;
 	struct req *pending;
 	struct follower *followers;
+	struct console_ticket *tickets;	  /* api_console.c */
+	struct console_session *consoles;
 	int stopping;
 	struct uh_timer *kick;
+	uint64_t completed, completed_at_trim; /* requests finished; at the last heap trim */
+	int64_t last_completed_ms;
 };
 
 
@@ -83,7 +92,7 @@ struct api {
 int uh_api_remote_start(struct api *api, MHD_AccessHandlerCallback handler,
 			MHD_RequestCompletedCallback completed, struct uh_error *err);
 void uh_api_remote_stop(struct api *api);
-void uh_api_remote_authenticate(struct req *r);
+void uh_api_remote_authenticate(struct req *r, const char *url);
 void uh_api_remote_audit(struct req *r);
 
 /* api_servers.c: the customer's view (every server through uh_access_visible) */
@@ -91,7 +100,24 @@ enum MHD_Result uh_api_whoami(struct req *r, const struct uh_route_args *a);
 enum MHD_Result uh_api_servers(struct req *r, const struct uh_route_args *a);
 enum MHD_Result uh_api_server_get(struct req *r, const struct uh_route_args *a, int stats);
 enum MHD_Result uh_api_server_action(struct req *r, const struct uh_route_args *a);
+enum MHD_Result uh_api_server_console(struct req *r, const struct uh_route_args *a);
+enum MHD_Result uh_api_server_backups(struct req *r, const struct uh_route_args *a,
+				      const char *method);
 enum MHD_Result uh_api_metrics(struct req *r, int host);
+
+/* api_metrics.c: metrics_listen's plain /metrics */
+int uh_api_metrics_start(struct api *api, struct uh_error *err);
+void uh_api_metrics_stop(struct api *api);
+
+/* api_console.c: the console over a WebSocket: tickets, the upgrade, the relays */
+enum MHD_Result uh_api_console_ticket(struct req *r, struct uh_instance *inst);
+/* A ticket exchanged, once, for who asked for it and the server; -1 (EACCES, ENOENT) when
+ * it is unknown, used, expired, from another client, or its token or server went. */
+int uh_api_console_take(struct api *api, const char *ticket, const char *client,
+			struct uh_principal *who, char server[UH_KEY_MAX], struct uh_error *err);
+enum MHD_Result uh_api_console_open(struct req *r);
+void uh_api_console_tick(struct api *api);
+void uh_api_console_stop(struct api *api);
 
 /* api_http.c: answers; one round of both servers (the socket's, the HTTPS listener's); the
  * status the last answer was queued with (the daemon is one thread) */

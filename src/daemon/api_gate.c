@@ -42,7 +42,7 @@ struct uh_gate {
 	char fingerprint[100];
 };
 
-static int listen_on(const char *spec, struct uh_error *err)
+int uh_api_listen_tcp(const char *key, const char *spec, struct uh_error *err)
 {
 	struct sockaddr_storage ss = {0};
 	socklen_t len;
@@ -51,7 +51,7 @@ static int listen_on(const char *spec, struct uh_error *err)
 	uh_autoclose int fd = -1;
 
 	if (uh_hostport_parse(spec, &ip, &port, err) < 0)
-		return uh_err_prefix(err, "api_listen");
+		return uh_err_prefix(err, "%s", key);
 	if (ip.family == AF_INET) {
 		struct sockaddr_in *a = (struct sockaddr_in *)&ss;
 
@@ -69,14 +69,14 @@ static int listen_on(const char *spec, struct uh_error *err)
 	}
 	fd = socket(ip.family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
-		return uh_err(err, errno, "api_listen %s: socket", spec);
+		return uh_err(err, errno, "%s %s: socket", key, spec);
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	if (ip.family == AF_INET6)
 		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
 	if (bind(fd, (struct sockaddr *)&ss, len) < 0)
-		return uh_err(err, errno, "api_listen %s: bind", spec);
+		return uh_err(err, errno, "%s %s: bind", key, spec);
 	if (listen(fd, 1024) < 0)
-		return uh_err(err, errno, "api_listen %s: listen", spec);
+		return uh_err(err, errno, "%s %s: listen", key, spec);
 	return uh_steal_fd(&fd);
 }
 
@@ -284,7 +284,7 @@ int uh_gate_start(struct uh_daemon *d, uh_gate_conn_fn on_conn, void *arg, struc
 				       i->rec.name, uid);
 	if (access(d->cfg.api_gate, X_OK) < 0)
 		return uh_err(err, errno, "api_listen: the gate %s", d->cfg.api_gate);
-	lfd = listen_on(d->cfg.api_listen, err);
+	lfd = uh_api_listen_tcp("api_listen", d->cfg.api_listen, err);
 	if (lfd < 0)
 		return -1;
 	if (uh_api_cert_load(d, &pem, &len, g->fingerprint, sizeof(g->fingerprint), err) < 0)

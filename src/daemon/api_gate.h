@@ -18,6 +18,9 @@ typedef void (*uh_gate_conn_fn)(void *arg, int fd, const struct sockaddr *addr, 
 int uh_gate_start(struct uh_daemon *d, uh_gate_conn_fn on_conn, void *arg, struct uh_gate **out,
 		  struct uh_error *err);
 void uh_gate_stop(struct uh_gate *g);
+/* A listening TCP socket (nonblocking, close-on-exec) on "ADDR:PORT"; key names the setting
+ * in errors. */
+int uh_api_listen_tcp(const char *key, const char *spec, struct uh_error *err);
 
 /* api_cert.c: the certificate chain and key as one PEM buffer (cert first), and the
  * certificate's SHA-256 fingerprint "AB:CD:...". */

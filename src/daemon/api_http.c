@@ -50,9 +50,34 @@ enum MHD_Result uh_api_send_error(struct MHD_Connection *c, int status, const ch
 
 /* ---- asynchronous operations */
 
+/* A customer's error text holds no host path (where the state lives, an archive's
+ * directory): each word that starts with '/' becomes "[host path]". The provider's and the
+ * socket's keep them: they are what an admin acts on. */
+static void scrub(const struct req *r, struct uh_error *e)
+{
+	char out[sizeof(e->msg)];
+	size_t i = 0, o = 0;
+
+	if (!r->remote || (r->who.scopes & UH_SCOPE_ADMIN))
+		return;
+	while (e->msg[i] && o + 12 < sizeof(out)) {
+		if (e->msg[i] == '/' && (i == 0 || strchr(" '\"(=", e->msg[i - 1]))) {
+			memcpy(out + o, "[host path]", 11);
+			o += 11;
+			while (e->msg[i] && !strchr(" '\",):", e->msg[i]))
+				i++;
+			continue;
+		}
+		out[o++] = e->msg[i++];
+	}
+	out[o] = '\0';
+	memcpy(e->msg, out, o + 1);
+}
+
 /* An operation's error: its status from the errno class, its {"error", "code"} body. */
 enum MHD_Result uh_api_send_err(struct req *r, struct uh_error *err)
 {
+	scrub(r, err);
 	return uh_api_send_json(r->conn, uh_api_error_status(err), uh_api_error_body(err, NULL));
 }
 
@@ -61,6 +86,8 @@ void uh_api_run(struct api *api)
 	MHD_run(api->mhd);
 	if (api->mhd_remote)
 		MHD_run(api->mhd_remote);
+	if (api->mhd_metrics)
+		MHD_run(api->mhd_metrics);
 }
 
 static void mhd_kick_due(void *arg)
@@ -81,7 +108,13 @@ void uh_api_kick(struct api *api)
 void uh_api_op_done(void *ctx, const struct uh_error *err, json_t *result)
 {
 	struct req *r = ctx, **pp;
+	struct uh_error scrubbed;
 
+	if (err) {
+		scrubbed = *err;
+		scrub(r, &scrubbed);
+		err = &scrubbed;
+	}
 	if (!err && result && r->shape)
 		result = r->shape(r, result);
 	r->status = err ? uh_api_error_status(err) : r->ok;

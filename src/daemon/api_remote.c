@@ -99,7 +99,7 @@ static void refuse(struct req *r, int status, const char *code, const char *msg)
 	r->resp = uh_api_error_body(&e, code);
 }
 
-void uh_api_remote_authenticate(struct req *r)
+void uh_api_remote_authenticate(struct req *r, const char *url)
 {
 	const char *h = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Authorization");
 	int64_t now = uh_now_ms();
@@ -107,6 +107,17 @@ void uh_api_remote_authenticate(struct req *r)
 	struct uh_error err;
 
 	client_address(r->conn, r->client, sizeof(r->client), r->limit_key, sizeof(r->limit_key));
+	/* the console's WebSocket: a browser cannot send a bearer token there; its one-time
+	 * ticket (api_console.c) stands for the token that asked for it, on this URL alone */
+	if (strcmp(url, "/v1/console") == 0) {
+		const char *t = MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, "ticket");
+
+		if (uh_api_console_take(r->api, t, r->client, &r->who, r->console, &err) == 0) {
+			r->authorized = 1;
+			return;
+		}
+		goto failed;
+	}
 	if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0) {
 		refuse(r, 401, "unauthorized", "an API token is needed: Authorization: Bearer uh_...");
 		return;
@@ -119,6 +130,7 @@ void uh_api_remote_authenticate(struct req *r)
 		r->authorized = 1;
 		return;
 	}
+failed:
 	f = fail_entry(r->api, r->limit_key, 0);
 	if (f && now < f->blocked_until_ms) {
 		refuse(r, 429, "rate_limited",
@@ -174,7 +186,7 @@ int uh_api_remote_start(struct api *api, MHD_AccessHandlerCallback handler,
 	 * operation or a stream, are not idle); 32 KiB for a request's headers */
 	api->mhd_remote = MHD_start_daemon(
 		MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_NO_LISTEN_SOCKET |
-			MHD_USE_ITC,
+			MHD_USE_ITC | MHD_ALLOW_UPGRADE,
 		0, NULL, NULL, handler, api, MHD_OPTION_NOTIFY_COMPLETED, completed, api,
 		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)60, MHD_OPTION_CONNECTION_LIMIT,
 		(unsigned int)2000, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)32768,

@@ -468,6 +468,24 @@ static enum MHD_Result h_server_action(struct req *r, const struct api_route *rt
 	return uh_api_server_action(r, a);
 }
 
+static enum MHD_Result h_server_console(struct req *r, const struct api_route *rt,
+					const struct uh_route_args *a, json_t *body)
+{
+	return uh_api_server_console(r, a);
+}
+
+static enum MHD_Result h_server_backups(struct req *r, const struct api_route *rt,
+					const struct uh_route_args *a, json_t *body)
+{
+	return uh_api_server_backups(r, a, rt->route.method);
+}
+
+static enum MHD_Result h_console_open(struct req *r, const struct api_route *rt,
+				      const struct uh_route_args *a, json_t *body)
+{
+	return uh_api_console_open(r);
+}
+
 static enum MHD_Result h_metrics(struct req *r, const struct api_route *rt,
 				 const struct uh_route_args *a, json_t *body)
 {
@@ -483,6 +501,14 @@ static const struct api_route routes[] = {
 	{{"GET", "/v1/servers"}, h_servers, 0, 0, NULL, UH_SCOPE_SERVER_READ},
 	{{"GET", "/v1/servers/{}"}, h_server_get, 0, 0, NULL, UH_SCOPE_SERVER_READ},
 	{{"GET", "/v1/servers/{}/stats"}, h_server_get, 0, 1, NULL, UH_SCOPE_SERVER_READ},
+	{{"GET", "/v1/servers/{}/backups"}, h_server_backups, 0, 0, NULL, UH_SCOPE_BACKUP_READ},
+	{{"POST", "/v1/servers/{}/backups"}, h_server_backups, ROUTE_BODY, 0, NULL,
+	 UH_SCOPE_BACKUP_CREATE},
+	{{"POST", "/v1/servers/{}/backups/{}/restore"}, h_server_backups, ROUTE_BODY, 0, NULL,
+	 UH_SCOPE_BACKUP_RESTORE},
+	{{"POST", "/v1/servers/{}/console"}, h_server_console, 0, 0, NULL, UH_SCOPE_SERVER_CONSOLE},
+	/* its ticket is the credential (api_remote.c takes it before any route runs) */
+	{{"GET", "/v1/console"}, h_console_open, ROUTE_ANY_TOKEN, 0, NULL, ADMIN},
 	{{"POST", "/v1/servers/{}/actions/{}"}, h_server_action, ROUTE_BODY, 0, NULL,
 	 UH_SCOPE_SERVER_POWER},
 	{{"GET", "/v1/instances"}, h_instances, 0, 0, NULL, ADMIN},

@@ -46,6 +46,13 @@ static json_t *server_json(const struct uh_instance *inst)
 			 "restarts", r->restarts, "kernel", r->kernel, "autostart", r->autostart);
 }
 
+static int query_off(struct req *r, const char *key)
+{
+	const char *v = MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, key);
+
+	return v && (strcmp(v, "0") == 0 || strcmp(v, "false") == 0);
+}
+
 /* The server of a {} path, if the caller may see it; else the same 404 as for no server. */
 static struct uh_instance *visible(struct req *r, const char *name)
 {
@@ -99,9 +106,17 @@ enum MHD_Result uh_api_server_get(struct req *r, const struct uh_route_args *a, 
 {
 	struct uh_instance *inst = visible(r, a->v[0]);
 
+	json_t *o;
+
 	if (inst == NULL)
 		return not_found(r, a->v[0]);
-	return uh_api_send_json(r->conn, 200, stats ? uh_instance_stats(inst) : server_json(inst));
+	if (!stats)
+		return uh_api_send_json(r->conn, 200, server_json(inst));
+	/* the counters now, and the history a graph draws (?history=0: the counters alone) */
+	o = uh_instance_stats(inst);
+	if (!query_off(r, "history"))
+		json_object_set_new(o, "history", uh_stats_history(r->api->d, inst));
+	return uh_api_send_json(r->conn, 200, o);
 }
 
 /* GET /metrics (host: the provider's whole host) and /v1/metrics (the caller's servers) */
@@ -130,6 +145,62 @@ static json_t *shape_server(struct req *r, json_t *result)
 
 	json_decref(result);
 	return out;
+}
+
+/* POST /v1/servers/{}/console: a ticket for its WebSocket (api_console.c) */
+enum MHD_Result uh_api_server_console(struct req *r, const struct uh_route_args *a)
+{
+	struct uh_instance *inst = visible(r, a->v[0]);
+
+	if (inst == NULL)
+		return not_found(r, a->v[0]);
+	return uh_api_console_ticket(r, inst);
+}
+
+/* A backup as the customer sees it: its id, no path. */
+static json_t *shape_backup(struct req *r, json_t *result)
+{
+	char id[UH_KEY_MAX + 32];
+	json_t *out;
+
+	uh_backup_archive_id(json_string_value(json_object_get(result, "archive")) ?: "", id,
+			     sizeof(id));
+	out = json_pack("{s:s, s:s, s:O?, s:O?, s:O?}", "server",
+			json_string_value(json_object_get(result, "instance")) ?: "", "id", id,
+			"bytes", json_object_get(result, "bytes"), "sha256",
+			json_object_get(result, "sha256"), "freeze_ms",
+			json_object_get(result, "freeze_ms"));
+	json_decref(result);
+	return out;
+}
+
+/* GET|POST /v1/servers/{}/backups, POST /v1/servers/{}/backups/{}/restore. Made to the
+ * default place (<state>/backups/NAME); a customer names no host path. */
+enum MHD_Result uh_api_server_backups(struct req *r, const struct uh_route_args *a,
+				      const char *method)
+{
+	struct uh_instance *inst = visible(r, a->v[0]);
+	struct uh_error err;
+	json_t *list;
+
+	if (inst == NULL)
+		return not_found(r, a->v[0]);
+	if (a->n == 2) {
+		uh_api_async_begin(r);
+		uh_backup_restore_over(r->api->d, inst->rec.name, a->v[1], uh_api_op_done, r);
+		return uh_api_async_wait(r);
+	}
+	if (strcmp(method, "POST") == 0) {
+		r->ok = 201;
+		r->shape = shape_backup;
+		uh_api_async_begin(r);
+		uh_backup_create(r->api->d, inst->rec.name, NULL, 0, uh_api_op_done, r);
+		return uh_api_async_wait(r);
+	}
+	list = uh_backup_list_owned(r->api->d, inst, &err);
+	if (list == NULL)
+		return uh_api_send_err(r, &err);
+	return uh_api_send_json(r->conn, 200, list);
 }
 
 /* POST /v1/servers/{}/actions/{start|stop|reboot} */

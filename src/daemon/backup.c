@@ -261,6 +261,7 @@ static void create_archived(struct uh_backup_job *j, json_t *res)
 			 json_string_value(json_object_get(res, "sha256")) ?: "");
 		b.freeze_us = j->freeze_us;
 		b.created = time(NULL);
+		snprintf(b.owner, sizeof(b.owner), "%s", j->owner);
 		if (uh_store_backup_put(j->d->store, &b, &err) < 0)
 			uh_warnx("%s: %s", j->name, err.msg);
 	}
@@ -326,6 +327,7 @@ void uh_backup_create(struct uh_daemon *d, const char *name, const char *to, int
 		goto fail;
 	j->scheduled = scheduled;
 	snprintf(j->name, sizeof(j->name), "%s", name);
+	snprintf(j->owner, sizeof(j->owner), "%s", inst->rec.owner);
 	/* the snapshot lives in the instance's directory: no delete, flatten or resize under it */
 	if (uh_instance_claim(inst, UH_CLAIM_BACKUP, create_cancel, j, &err) < 0)
 		goto fail;
@@ -427,6 +429,78 @@ static int list_recorded(const struct uh_backup_rec *b, void *arg)
 						"archive", b->archive, "bytes",
 						(json_int_t)b->bytes, "mtime",
 						(json_int_t)b->created));
+	return 0;
+}
+
+/* ---- a customer's view: the backups of one server made while its owner had it */
+
+struct owned_ctx {
+	const struct uh_instance *inst;
+	const char *id;	  /* find: this one */
+	char *archive;	  /* and its path here */
+	size_t len;
+	json_t *arr;	  /* list */
+};
+
+void uh_backup_archive_id(const char *archive, char *id, size_t len)
+{
+	const char *base = strrchr(archive, '/') ? strrchr(archive, '/') + 1 : archive;
+	size_t n = strlen(base), s = strlen(UH_ARCHIVE_SUFFIX);
+
+	if (n > s && strcmp(base + n - s, UH_ARCHIVE_SUFFIX) == 0)
+		n -= s;
+	snprintf(id, len, "%.*s", (int)n, base);
+}
+
+static int owned_one(const struct uh_backup_rec *b, void *arg)
+{
+	struct owned_ctx *c = arg;
+	const char *owner = c->inst->rec.owner[0] ? c->inst->rec.owner : "provider";
+	char id[UH_KEY_MAX + 32];
+	struct stat st;
+
+	/* another server's, one made under another owner (or before owners were recorded),
+	 * or a local archive that is gone: not this customer's to see */
+	if (strcmp(b->instance, c->inst->rec.name) != 0 || strcmp(b->owner, owner) != 0 ||
+	    (!uh_target_is_remote(b->archive) && stat(b->archive, &st) < 0))
+		return 0;
+	uh_backup_archive_id(b->archive, id, sizeof(id));
+	if (c->id) {
+		if (strcmp(id, c->id) != 0)
+			return 0;
+		snprintf(c->archive, c->len, "%s", b->archive);
+		return 1;
+	}
+	json_array_append_new(c->arr, json_pack("{s:s, s:I, s:I, s:s, s:s}", "id", id, "created",
+						(json_int_t)b->created, "bytes",
+						(json_int_t)b->bytes, "sha256", b->sha256,
+						"location",
+						uh_target_is_remote(b->archive) ? "remote" : "local"));
+	return 0;
+}
+
+json_t *uh_backup_list_owned(struct uh_daemon *d, const struct uh_instance *inst,
+			     struct uh_error *err)
+{
+	struct owned_ctx c = {inst, NULL, NULL, 0, json_array()};
+
+	if (uh_store_backup_list(d->store, owned_one, &c, err) < 0) {
+		json_decref(c.arr);
+		return NULL;
+	}
+	return c.arr;
+}
+
+int uh_backup_find_owned(struct uh_daemon *d, const struct uh_instance *inst, const char *id,
+			 char *archive, size_t len, struct uh_error *err)
+{
+	struct owned_ctx c = {inst, id, archive, len, NULL};
+
+	archive[0] = '\0';
+	if (uh_store_backup_list(d->store, owned_one, &c, err) < 0)
+		return -1;
+	if (archive[0] == '\0')
+		return uh_errc(err, ENOENT, "%s has no backup '%s'", inst->rec.name, id);
 	return 0;
 }
 

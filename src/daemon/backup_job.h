@@ -34,6 +34,7 @@ struct uh_backup_job {
 	json_t *manifest; /* restore */
 	json_t *out;	  /* create: the answer, kept while a scheduled prune runs */
 	char tpl_name[UH_KEY_MAX]; /* create: what the disk was made over ("" flat) */
+	char owner[UH_KEY_MAX];	   /* create: the server's customer when it began */
 	int tpl_version;
 	char dir[PATH_MAX]; /* create, prune: the directory (or URL) of the archives */
 	uh_done_fn done;

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -140,6 +141,22 @@ static int set_one(struct uh_config *c, const char *k, const char *v, struct uh_
 		return set_path(c->api_key, v, k, err);
 	if (strcmp(k, "api_gate") == 0)
 		return set_path(c->api_gate, v, k, err);
+	if (strcmp(k, "metrics_listen") == 0) {
+		struct uh_ip ip;
+		int port;
+		static const uint8_t v6_loopback[16] = {[15] = 1};
+
+		if (uh_hostport_parse(v, &ip, &port, err) < 0)
+			return uh_err_prefix(err, "metrics_listen");
+		/* plain HTTP with no token: the host's own scraper only */
+		if (!(ip.family == AF_INET && ip.a[0] == 127) &&
+		    !(ip.family == AF_INET6 && memcmp(ip.a, v6_loopback, 16) == 0))
+			return uh_errx(err, "metrics_listen: %s is not a loopback address (it has no "
+					    "TLS and no token: use api_listen and a metrics:read "
+					    "token from elsewhere)", v);
+		snprintf(c->metrics_listen, sizeof(c->metrics_listen), "%s", v);
+		return 0;
+	}
 	if (strcmp(k, "api_listen") == 0) {
 		struct uh_ip ip;
 		int port;
@@ -336,7 +353,7 @@ static const struct {
 	KEY(template_builder, 1),    KEY(template_cache, 1),	    KEY(backup_helper, 1),
 	KEY(backup_ssh_key, 1),	     KEY(backup_known_hosts, 1),
 	KEY(api_listen, 0),	     KEY(api_cert, 0),		    KEY(api_key, 0),
-	KEY(api_gate, 0),
+	KEY(api_gate, 0),	     KEY(metrics_listen, 0),
 };
 #undef KEY
 

@@ -50,6 +50,7 @@ struct uh_config {
 	char backup_ssh_key[PATH_MAX];	/* private key for sftp:// backup targets */
 	char backup_known_hosts[PATH_MAX]; /* their host keys (unknown ones are refused) */
 	char api_listen[64];	/* "ADDR:PORT" of the HTTPS API ("": off) */
+	char metrics_listen[64]; /* "ADDR:PORT", loopback only: plain /metrics ("": off) */
 	char api_cert[PATH_MAX];	/* its certificate chain, PEM ("": made self-signed) */
 	char api_key[PATH_MAX];		/* and key */
 	char api_gate[PATH_MAX];	/* umlhost-gate: TLS in a process with no rights */

@@ -94,10 +94,17 @@ struct uh_instance {
 	struct uh_timer *restart_timer;
 	int expect_exit; /* we asked the kernel to stop: its exit is not a crash */
 	int ready_seen;	 /* the notify socket said the mconsole is up */
+	int in_done;	 /* an operation's callback runs (lifecycle.c's op_finish) */
 	int crash_count; /* crashes in the current restart window */
 	int64_t window_start_ms;
 	struct uh_ratelimit guest_rate; /* events from guest notifications (events.c) */
 	uint64_t backup_failures;	/* since the daemon started (metrics.c) */
+	uint64_t drops[2];		/* packets the tap dropped to / from the guest, since it
+					 * came up (network.c) */
+	struct {			/* the counters at the last minute's end (stats_history.c) */
+		int have;
+		uint64_t rx_bytes, tx_bytes, rx_packets, tx_packets, cpu_ms;
+	} hist;
 	struct uh_instance *next;
 };
 
@@ -130,6 +137,7 @@ struct uh_daemon {
 	struct uh_upgrade *upgrade;	       /* the rolling upgrade in progress (upgrade.c) */
 	struct uh_timer *guard_timer;	       /* the anti-spoofing chains are checked (network.c) */
 	struct uh_timer *events_timer;	       /* pruning, dropped-notification reports */
+	struct uh_timer *stats_timer;	       /* the stats history's minutes (stats_history.c) */
 	long host_fpu;			       /* the host's XSAVE size in bytes; 0 unknown */
 	long stock_fpu;			       /* the stock kernel's (kernel/fpu.h) */
 	struct uh_timer *reserve_timer;	       /* db_reserve.c */
@@ -267,6 +275,18 @@ void uh_backup_restore(struct uh_daemon *d, const char *archive, const char *as,
 		       uh_done_fn done, void *ctx);
 /* The archives under <state>/backups and those recorded elsewhere (one instance's with name). */
 json_t *uh_backup_list(struct uh_daemon *d, const char *name);
+/* A customer's view of one server's backups: those recorded as made of it while its current
+ * owner had it, that still exist; by id (the archive's name without its suffix), no paths. */
+json_t *uh_backup_list_owned(struct uh_daemon *d, const struct uh_instance *inst,
+			     struct uh_error *err);
+int uh_backup_find_owned(struct uh_daemon *d, const struct uh_instance *inst, const char *id,
+			 char *archive, size_t len, struct uh_error *err);
+void uh_backup_archive_id(const char *archive, char *id, size_t len);
+/* restore_over.c: put the backup `id` of a server back over it: a safety backup first, then
+ * the server stopped, deleted and restored from the archive (started again if it ran); a
+ * failed restore puts the safety backup back. The answer names both by id. */
+void uh_backup_restore_over(struct uh_daemon *d, const char *name, const char *id,
+			    uh_done_fn done, void *ctx);
 /* The archives in a directory or on an SFTP server (name: one instance's). */
 void uh_backup_list_from(struct uh_daemon *d, const char *name, const char *from,
 			 uh_done_fn done, void *ctx);
@@ -349,6 +369,12 @@ void uh_daemon_event(struct uh_daemon *d, const char *instance, const char *type
 int uh_guest_event_allowed(struct uh_instance *inst);
 /* Prune now and every minute (events_keep, events_max_days). */
 void uh_events_init(struct uh_daemon *d);
+/* stats_history.c: each server's use per minute (24 h) and per hour (30 days), kept in the
+ * store for graphs without Prometheus */
+void uh_stats_history_init(struct uh_daemon *d);
+/* {"minutes": {"ts": [...], "rx_bytes": [...], ...}, "hours": {...}}: columns, as a graph
+ * library takes them; only rows of the server's current owner */
+json_t *uh_stats_history(struct uh_daemon *d, const struct uh_instance *inst);
 
 /* kernel.c */
 /* The binary of kernel `name` ("stock" is the configured /usr/bin/linux.uml). */

@@ -327,13 +327,15 @@ json_t *uh_instance_stats(struct uh_instance *inst)
 	/* traffic: the totals of earlier taps plus what the current one counted */
 	if (uh_instance_active(inst))
 		uh_net_sample(inst);
-	return json_pack("{s:s, s:s, s:f, s:I, s:I, s:I, s:I, s:I, s:I, s:i}", "name",
+	return json_pack("{s:s, s:s, s:f, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:i}", "name",
 			 inst->rec.name, "state", uh_state_name(inst->state), "cpu_seconds", cpu,
 			 "memory_bytes", (json_int_t)mem, "rx_bytes",
 			 (json_int_t)net[UH_NET_RX_BYTES], "tx_bytes",
 			 (json_int_t)net[UH_NET_TX_BYTES], "rx_packets",
 			 (json_int_t)net[UH_NET_RX_PACKETS], "tx_packets",
-			 (json_int_t)net[UH_NET_TX_PACKETS],
+			 (json_int_t)net[UH_NET_TX_PACKETS], "rx_dropped",
+			 (json_int_t)(uh_instance_active(inst) ? inst->drops[0] : 0), "tx_dropped",
+			 (json_int_t)(uh_instance_active(inst) ? inst->drops[1] : 0),
 			 "disk_bytes", (json_int_t)st.st_blocks * 512, "processes",
 			 uh_instance_active(inst) ? uh_proc_session_count(inst->rec.pid) : 0);
 }

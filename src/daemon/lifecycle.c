@@ -49,10 +49,15 @@ static void op_finish(struct uh_instance *inst, const struct uh_error *err, json
 	inst->op_timer = NULL;
 	inst->phase = PH_NONE;
 	inst->ops = op->next;
+	/* an operation its callback submits waits for the line below: begun inside the
+	 * callback, a delete would free inst under us (a restore over a server stops, then
+	 * deletes it from the stop's callback) */
+	inst->in_done = 1;
 	if (op->done)
 		op->done(op->ctx, err, result);
 	else
 		json_decref(result);
+	inst->in_done = 0;
 	free(op);
 	if (inst->ops)
 		op_begin(inst);
@@ -111,7 +116,7 @@ void uh_instance_submit(struct uh_daemon *d, const char *name, enum uh_op_type t
 	for (pp = &inst->ops; *pp; pp = &(*pp)->next)
 		;
 	*pp = op;
-	if (inst->ops == op)
+	if (inst->ops == op && !inst->in_done)
 		op_begin(inst);
 }
 

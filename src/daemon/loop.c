@@ -92,6 +92,13 @@ void uh_loop_unwatch(struct uh_loop *l, struct uh_watch *w)
 	l->dead = w;
 }
 
+int uh_loop_modify(struct uh_loop *l, struct uh_watch *w, uint32_t events)
+{
+	struct epoll_event ev = {.events = events, .data.ptr = w};
+
+	return epoll_ctl(l->ep, EPOLL_CTL_MOD, w->fd, &ev);
+}
+
 struct uh_timer *uh_loop_after(struct uh_loop *l, int64_t delay_ms, uh_timer_fn fn, void *arg)
 {
 	struct uh_timer *t = calloc(1, sizeof(*t)), **pp;

@@ -18,6 +18,8 @@ void uh_loop_free(struct uh_loop *l);
 /* Watch fd for events (EPOLLIN...). The watch is freed by uh_loop_unwatch. */
 struct uh_watch *uh_loop_watch(struct uh_loop *l, int fd, uint32_t events, uh_io_fn fn, void *arg);
 void uh_loop_unwatch(struct uh_loop *l, struct uh_watch *w);
+/* Change the events a watch waits for. */
+int uh_loop_modify(struct uh_loop *l, struct uh_watch *w, uint32_t events);
 
 /* Call fn once after delay_ms. Returns a handle for uh_loop_cancel (NULL-safe). */
 struct uh_timer *uh_loop_after(struct uh_loop *l, int64_t delay_ms, uh_timer_fn fn, void *arg);

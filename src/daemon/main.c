@@ -9,6 +9,8 @@
 #include "util/fileio.h"
 #include "util/log.h"
 
+#define NOFILE_WANT 8192
+
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -21,6 +23,7 @@
 #include <sys/epoll.h>
 #include <sys/file.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <systemd/sd-daemon.h>
@@ -290,6 +293,16 @@ int main(int argc, char **argv)
 	d.sig_watch = uh_loop_watch(d.loop, d.sig_fd, EPOLLIN, on_signal, &d);
 	/* processes of instances orphaned while we run are reaped here (on_signal) */
 	prctl(PR_SET_CHILD_SUBREAPER, 1);
+	/* each API connection is a descriptor (the HTTPS listener takes 2000), each instance a
+	 * few: systemd's soft limit of 1024 is raised towards the hard one */
+	{
+		struct rlimit nofile;
+
+		if (getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < NOFILE_WANT) {
+			nofile.rlim_cur = nofile.rlim_max < NOFILE_WANT ? nofile.rlim_max : NOFILE_WANT;
+			setrlimit(RLIMIT_NOFILE, &nofile);
+		}
+	}
 
 	uh_db_reserve_init(&d); /* before anything writes to the store */
 	if (uh_daemon_load(&d, &err) < 0)
@@ -297,6 +310,7 @@ int main(int argc, char **argv)
 	uh_disk_resume(&d); /* disk workers a killed daemon left */
 	uh_kernel_init(&d);
 	uh_events_init(&d);
+	uh_stats_history_init(&d);
 	if (uh_api_start(&d, &err) < 0)
 		goto fail;
 	uh_net_init(&d);

@@ -110,6 +110,14 @@ static json_t *sample(struct uh_daemon *d)
 		json_object_set_new(s, "memory_limit_bytes",
 				    json_integer((json_int_t)uh_cgroup_memory_for(i->rec.memory_mib)));
 		json_object_set_new(s, "restarts", json_integer(i->rec.restarts));
+		{
+			double user = 0, sys = 0;
+
+			if (uh_instance_active(i) && i->have_cg)
+				uh_cgroup_cpu_modes(&i->cg, &user, &sys);
+			json_object_set_new(s, "cpu_user_seconds", json_real(user));
+			json_object_set_new(s, "cpu_system_seconds", json_real(sys));
+		}
 		json_object_set_new(s, "backup_failures", json_integer((json_int_t)i->backup_failures));
 		json_object_set_new(s, "backup_last", json_integer(last_backup(d, i->rec.name)));
 		json_array_append_new(arr, s);
@@ -154,6 +162,7 @@ static int seen(const struct uh_principal *p, json_t *s, const char **name, cons
 /* One family over every visible server: its HELP, TYPE and a sample per server. */
 struct family {
 	const char *name, *type, *help, *key; /* key: the stats field */
+	const char *label;		      /* one more label of its series, or NULL */
 };
 
 static void servers_family(struct text *t, const struct family *f, json_t *arr,
@@ -163,15 +172,18 @@ static void servers_family(struct text *t, const struct family *f, json_t *arr,
 	size_t k;
 	json_t *s;
 
-	add(t, "# HELP %s %s\n# TYPE %s %s\n", f->name, f->help, f->name, f->type);
+	/* a family's series over several entries (a label each): its header once */
+	if (f->help)
+		add(t, "# HELP %s %s\n# TYPE %s %s\n", f->name, f->help, f->name, f->type);
 	json_array_foreach(arr, k, s) {
 		const char *name, *customer;
 		json_t *v = json_object_get(s, f->key);
 
 		if (!seen(p, s, &name, &customer) || v == NULL)
 			continue;
-		add(t, "%s{server=\"%s\",customer=\"%s\"} ", f->name, esc(name, sv, sizeof(sv)),
-		    esc(customer, cu, sizeof(cu)));
+		add(t, "%s{server=\"%s\",customer=\"%s\"%s%s} ", f->name,
+		    esc(name, sv, sizeof(sv)), esc(customer, cu, sizeof(cu)), f->label ? "," : "",
+		    f->label ? f->label : "");
 		if (json_is_real(v))
 			add(t, "%.6f\n", json_real_value(v));
 		else
@@ -183,28 +195,36 @@ char *uh_metrics_text(struct uh_daemon *d, const struct uh_principal *p, int hos
 {
 	static const struct family families[] = {
 		{"umlhost_server_boot_time_seconds", "gauge",
-		 "When the server's kernel started (unix seconds; 0 while stopped).", "started_at"},
+		 "When the server's kernel started (unix seconds; 0 while stopped).", "started_at", NULL},
 		{"umlhost_server_cpu_seconds_total", "counter",
-		 "CPU time of the server's processes on the host (its cgroup).", "cpu_seconds"},
+		 "CPU time of the server's processes on the host (its cgroup), by mode.",
+		 "cpu_user_seconds", "mode=\"user\""},
+		{"umlhost_server_cpu_seconds_total", "counter", NULL, "cpu_system_seconds",
+		 "mode=\"system\""},
 		{"umlhost_server_memory_usage_bytes", "gauge",
-		 "Host memory charged to the server (its cgroup).", "memory_bytes"},
+		 "Host memory charged to the server (its cgroup).", "memory_bytes", NULL},
 		{"umlhost_server_memory_limit_bytes", "gauge",
 		 "The server's host memory limit (its memory plus the kernel's overhead).",
-		 "memory_limit_bytes"},
+		 "memory_limit_bytes", NULL},
 		{"umlhost_server_network_receive_bytes_total", "counter",
-		 "Bytes the server received, over all its starts.", "rx_bytes"},
+		 "Bytes the server received, over all its starts.", "rx_bytes", NULL},
 		{"umlhost_server_network_transmit_bytes_total", "counter",
-		 "Bytes the server sent, over all its starts.", "tx_bytes"},
+		 "Bytes the server sent, over all its starts.", "tx_bytes", NULL},
 		{"umlhost_server_network_receive_packets_total", "counter",
-		 "Packets the server received.", "rx_packets"},
+		 "Packets the server received.", "rx_packets", NULL},
 		{"umlhost_server_network_transmit_packets_total", "counter",
-		 "Packets the server sent.", "tx_packets"},
+		 "Packets the server sent.", "tx_packets", NULL},
+		{"umlhost_server_network_receive_drops_total", "counter",
+		 "Packets to the server the host dropped (since its tap came up at the server's "
+		 "start).", "rx_dropped", NULL},
+		{"umlhost_server_network_transmit_drops_total", "counter",
+		 "Packets from the server the host dropped (since its start).", "tx_dropped", NULL},
 		{"umlhost_server_disk_allocated_bytes", "gauge",
-		 "Bytes the server's disk takes on the host.", "disk_bytes"},
+		 "Bytes the server's disk takes on the host.", "disk_bytes", NULL},
 		{"umlhost_backup_last_success_timestamp_seconds", "gauge",
-		 "When the server's newest recorded backup was made (0: none).", "backup_last"},
+		 "When the server's newest recorded backup was made (0: none).", "backup_last", NULL},
 		{"umlhost_backup_failures_total", "counter",
-		 "Backups of the server that failed since umlhostd started.", "backup_failures"},
+		 "Backups of the server that failed since umlhostd started.", "backup_failures", NULL},
 	};
 	static const char *const states[] = {"stopped", "starting", "running", "stopping",
 					      "crashed"};

@@ -335,6 +335,9 @@ int uh_net_sample(struct uh_instance *inst)
 	    (nl = nl_of(inst->d, &err)) == NULL || uh_nl_link_get(nl, inst->rec.tap, &l, &err) < 0)
 		return 0;
 	account(&inst->rec, &l);
+	/* the host's tx is the guest's rx */
+	inst->drops[0] = l.tx_dropped;
+	inst->drops[1] = l.rx_dropped;
 	return inst->rec.net_total[0] + inst->rec.net_total[1] != before;
 }
 

@@ -342,6 +342,8 @@ static int link_cb(const struct nlmsghdr *nlh, void *data)
 		l.tx_bytes = st.tx_bytes;
 		l.rx_packets = st.rx_packets;
 		l.tx_packets = st.tx_packets;
+		l.rx_dropped = st.rx_dropped;
+		l.tx_dropped = st.tx_dropped;
 	}
 	if (w->fn(&l, w->arg) != 0)
 		w->stop = 1;

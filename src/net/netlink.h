@@ -44,6 +44,7 @@ struct uh_link_info {
 	unsigned int master; /* ifindex of its bridge, 0 if none */
 	int up;
 	uint64_t rx_bytes, tx_bytes, rx_packets, tx_packets; /* as the host sees the interface */
+	uint64_t rx_dropped, tx_dropped;
 };
 
 /* Every interface; fn returning non-zero stops the walk. */

@@ -202,3 +202,26 @@ int uh_store_event_list(struct uh_store *s, int64_t since_id, int limit,
 {
 	return s->ops->event_list(s, since_id, limit, fn, arg, err);
 }
+
+int uh_store_stats_add(struct uh_store *s, const struct uh_stats_rec *r, struct uh_error *err)
+{
+	return s->ops->stats_add(s, r, err);
+}
+
+int uh_store_stats_rollup(struct uh_store *s, int64_t hour_start, struct uh_error *err)
+{
+	return s->ops->stats_rollup(s, hour_start, err);
+}
+
+int uh_store_stats_prune(struct uh_store *s, int64_t minute_before, int64_t hour_before,
+			 struct uh_error *err)
+{
+	return s->ops->stats_prune(s, minute_before, hour_before, err);
+}
+
+int uh_store_stats_list(struct uh_store *s, const char *instance, const char *owner, int hourly,
+			int64_t since, int (*fn)(const struct uh_stats_rec *r, void *arg), void *arg,
+			struct uh_error *err)
+{
+	return s->ops->stats_list(s, instance, owner, hourly, since, fn, arg, err);
+}

@@ -163,6 +163,8 @@ struct uh_backup_rec {
 	char sha256[65];
 	int64_t freeze_us;
 	int64_t created; /* unix seconds */
+	char owner[UH_KEY_MAX]; /* the server's customer when it was made; "" before schema 12
+				 * (shown to the provider only) */
 };
 
 int uh_store_backup_put(struct uh_store *s, const struct uh_backup_rec *b, struct uh_error *err);
@@ -213,6 +215,31 @@ int uh_store_token_del(struct uh_store *s, const char *id, struct uh_error *err)
 /* customer NULL: all; else that customer's. Oldest first. */
 int uh_store_token_list(struct uh_store *s, const char *customer,
 			int (*fn)(const struct uh_token_rec *t, void *arg), void *arg,
+			struct uh_error *err);
+
+/* A server's use over one minute (stats_minute) or one hour (stats_hour): traffic and CPU
+ * used in it, the most memory held. */
+struct uh_stats_rec {
+	char instance[UH_KEY_MAX];
+	char owner[UH_KEY_MAX]; /* the server's customer then: a later server of that name, or
+				 * the same after a chown, sees only its own customer's rows */
+	int64_t ts; /* the period's start, unix seconds */
+	uint64_t rx_bytes, tx_bytes, rx_packets, tx_packets;
+	uint64_t cpu_ms;
+	uint64_t memory_bytes;
+};
+
+int uh_store_stats_add(struct uh_store *s, const struct uh_stats_rec *r, struct uh_error *err);
+/* The hour from hour_start: its minutes summed into one hour row per server (again: the
+ * same). */
+int uh_store_stats_rollup(struct uh_store *s, int64_t hour_start, struct uh_error *err);
+/* Minutes before minute_before and hours before hour_before go. */
+int uh_store_stats_prune(struct uh_store *s, int64_t minute_before, int64_t hour_before,
+			 struct uh_error *err);
+/* One server's minutes (hourly 0) or hours from `since` while owner had it, oldest first. */
+int uh_store_stats_list(struct uh_store *s, const char *instance, const char *owner, int hourly,
+			int64_t since,
+			int (*fn)(const struct uh_stats_rec *r, void *arg), void *arg,
 			struct uh_error *err);
 
 /* Delete all but the newest `keep` events and those older than before_ms; *deleted says

@@ -64,6 +64,14 @@ struct uh_store_ops {
 	int (*token_list)(struct uh_store *s, const char *customer,
 			  int (*fn)(const struct uh_token_rec *t, void *arg), void *arg,
 			  struct uh_error *err);
+	int (*stats_add)(struct uh_store *s, const struct uh_stats_rec *r, struct uh_error *err);
+	int (*stats_rollup)(struct uh_store *s, int64_t hour_start, struct uh_error *err);
+	int (*stats_prune)(struct uh_store *s, int64_t minute_before, int64_t hour_before,
+			   struct uh_error *err);
+	int (*stats_list)(struct uh_store *s, const char *instance, const char *owner, int hourly,
+			  int64_t since,
+			  int (*fn)(const struct uh_stats_rec *r, void *arg), void *arg,
+			  struct uh_error *err);
 	int (*event_prune)(struct uh_store *s, int keep, int64_t before_ms, int *deleted,
 			   struct uh_error *err);
 	int (*event_add)(struct uh_store *s, struct uh_event_rec *ev, struct uh_error *err);

@@ -56,7 +56,20 @@ static const char schema[] =
 	"CREATE TABLE IF NOT EXISTS backups ("
 	"  archive TEXT PRIMARY KEY, instance TEXT NOT NULL, template TEXT NOT NULL,"
 	"  template_version INTEGER NOT NULL, bytes INTEGER NOT NULL, sha256 TEXT NOT NULL,"
-	"  freeze_us INTEGER NOT NULL, created INTEGER NOT NULL);"
+	"  freeze_us INTEGER NOT NULL, created INTEGER NOT NULL,"
+	"  owner TEXT NOT NULL DEFAULT '');"
+	"CREATE TABLE IF NOT EXISTS stats_minute ("
+	"  instance TEXT NOT NULL, owner TEXT NOT NULL, ts INTEGER NOT NULL,"
+	"  rx_bytes INTEGER NOT NULL, tx_bytes INTEGER NOT NULL, rx_packets INTEGER NOT NULL,"
+	"  tx_packets INTEGER NOT NULL, cpu_ms INTEGER NOT NULL, memory_bytes INTEGER NOT NULL,"
+	"  PRIMARY KEY (instance, owner, ts))"
+	"  WITHOUT ROWID;"
+	"CREATE TABLE IF NOT EXISTS stats_hour ("
+	"  instance TEXT NOT NULL, owner TEXT NOT NULL, ts INTEGER NOT NULL,"
+	"  rx_bytes INTEGER NOT NULL, tx_bytes INTEGER NOT NULL, rx_packets INTEGER NOT NULL,"
+	"  tx_packets INTEGER NOT NULL, cpu_ms INTEGER NOT NULL, memory_bytes INTEGER NOT NULL,"
+	"  PRIMARY KEY (instance, owner, ts))"
+	"  WITHOUT ROWID;"
 	"CREATE TABLE IF NOT EXISTS kernels ("
 	"  name TEXT PRIMARY KEY, path TEXT NOT NULL, source TEXT NOT NULL, release TEXT NOT NULL,"
 	"  fragment_sha256 TEXT NOT NULL, created INTEGER NOT NULL);"
@@ -111,8 +124,11 @@ static const char *const migrations[] = {
 	 * `schema` */
 	"ALTER TABLE instances ADD COLUMN owner TEXT NOT NULL DEFAULT 'provider';",
 	/* (events.owner: added by has_column below, as the events table itself may be new) */
+	/* 11 -> 12: the stats history tables come from `schema`; backups.owner by has_column
+	 * below ('' for what exists: whose it was is not known, so the provider's alone) */
+	"",
 };
-#define SCHEMA_VERSION 11
+#define SCHEMA_VERSION 12
 
 static int has_column(struct sq_store *s, const char *table, const char *column)
 {
@@ -237,8 +253,12 @@ int uh_store_sqlite_open(const char *path, struct uh_store **out, struct uh_erro
 			}
 		/* a column of a table that `schema` may just have made with it: added only where
 		 * it is missing (SQLite has no ADD COLUMN IF NOT EXISTS) */
-		if (!has_column(s, "events", "owner") &&
-		    exec(s, "ALTER TABLE events ADD COLUMN owner TEXT NOT NULL DEFAULT '';", err) < 0) {
+		if ((!has_column(s, "events", "owner") &&
+		     exec(s, "ALTER TABLE events ADD COLUMN owner TEXT NOT NULL DEFAULT '';", err) <
+			     0) ||
+		    (!has_column(s, "backups", "owner") &&
+		     exec(s, "ALTER TABLE backups ADD COLUMN owner TEXT NOT NULL DEFAULT '';", err) <
+			     0)) {
 			sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
 			goto fail;
 		}
@@ -912,14 +932,15 @@ static int sq_token_list(struct uh_store *base, const char *customer,
 
 /* ---- backups */
 
-#define BACKUP_COLS "archive,instance,template,template_version,bytes,sha256,freeze_us,created"
+#define BACKUP_COLS \
+	"archive,instance,template,template_version,bytes,sha256,freeze_us,created,owner"
 
 static int sq_backup_put(struct uh_store *base, const struct uh_backup_rec *b, struct uh_error *err)
 {
 	struct sq_store *s = (struct sq_store *)base;
 	sqlite3_stmt *st;
 
-	if (prepare(s, "INSERT OR REPLACE INTO backups (" BACKUP_COLS ") VALUES (?,?,?,?,?,?,?,?)",
+	if (prepare(s, "INSERT OR REPLACE INTO backups (" BACKUP_COLS ") VALUES (?,?,?,?,?,?,?,?,?)",
 		    &st, err) < 0)
 		return -1;
 	sqlite3_bind_text(st, 1, b->archive, -1, SQLITE_TRANSIENT);
@@ -930,6 +951,7 @@ static int sq_backup_put(struct uh_store *base, const struct uh_backup_rec *b, s
 	sqlite3_bind_text(st, 6, b->sha256, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_int64(st, 7, b->freeze_us);
 	sqlite3_bind_int64(st, 8, b->created);
+	sqlite3_bind_text(st, 9, b->owner, -1, SQLITE_TRANSIENT);
 	return step_done(s, st, "save backup", err);
 }
 
@@ -955,6 +977,102 @@ static void backup_row(sqlite3_stmt *st, struct uh_backup_rec *b)
 	copy_col(b->sha256, sizeof(b->sha256), st, 5);
 	b->freeze_us = sqlite3_column_int64(st, 6);
 	b->created = sqlite3_column_int64(st, 7);
+	copy_col(b->owner, sizeof(b->owner), st, 8);
+}
+
+/* ---- stats history */
+
+#define STATS_COLS "instance,owner,ts,rx_bytes,tx_bytes,rx_packets,tx_packets,cpu_ms,memory_bytes"
+
+static int sq_stats_add(struct uh_store *base, const struct uh_stats_rec *r, struct uh_error *err)
+{
+	struct sq_store *s = (struct sq_store *)base;
+	sqlite3_stmt *st;
+
+	if (prepare(s, "INSERT OR REPLACE INTO stats_minute (" STATS_COLS ") VALUES (?,?,?,?,?,?,?,?,?)",
+		    &st, err) < 0)
+		return -1;
+	sqlite3_bind_text(st, 1, r->instance, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 2, r->owner, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 3, r->ts);
+	sqlite3_bind_int64(st, 4, (sqlite3_int64)r->rx_bytes);
+	sqlite3_bind_int64(st, 5, (sqlite3_int64)r->tx_bytes);
+	sqlite3_bind_int64(st, 6, (sqlite3_int64)r->rx_packets);
+	sqlite3_bind_int64(st, 7, (sqlite3_int64)r->tx_packets);
+	sqlite3_bind_int64(st, 8, (sqlite3_int64)r->cpu_ms);
+	sqlite3_bind_int64(st, 9, (sqlite3_int64)r->memory_bytes);
+	return step_done(s, st, "save stats", err);
+}
+
+static int sq_stats_rollup(struct uh_store *base, int64_t hour_start, struct uh_error *err)
+{
+	struct sq_store *s = (struct sq_store *)base;
+	sqlite3_stmt *st;
+
+	if (prepare(s, "INSERT OR REPLACE INTO stats_hour (" STATS_COLS ") SELECT instance, owner, ?1,"
+		       " SUM(rx_bytes), SUM(tx_bytes), SUM(rx_packets), SUM(tx_packets), SUM(cpu_ms),"
+		       " MAX(memory_bytes) FROM stats_minute WHERE ts >= ?1 AND ts < ?1 + 3600"
+		       " GROUP BY instance, owner",
+		    &st, err) < 0)
+		return -1;
+	sqlite3_bind_int64(st, 1, hour_start);
+	return step_done(s, st, "roll up stats", err);
+}
+
+static int sq_stats_prune(struct uh_store *base, int64_t minute_before, int64_t hour_before,
+			  struct uh_error *err)
+{
+	struct sq_store *s = (struct sq_store *)base;
+	sqlite3_stmt *st;
+
+	if (prepare(s, "DELETE FROM stats_minute WHERE ts < ?", &st, err) < 0)
+		return -1;
+	sqlite3_bind_int64(st, 1, minute_before);
+	if (step_done(s, st, "prune stats", err) < 0 ||
+	    prepare(s, "DELETE FROM stats_hour WHERE ts < ?", &st, err) < 0)
+		return -1;
+	sqlite3_bind_int64(st, 1, hour_before);
+	return step_done(s, st, "prune stats", err);
+}
+
+static int sq_stats_list(struct uh_store *base, const char *instance, const char *owner,
+			 int hourly, int64_t since, int (*fn)(const struct uh_stats_rec *r, void *arg), void *arg,
+			 struct uh_error *err)
+{
+	struct sq_store *s = (struct sq_store *)base;
+	struct uh_stats_rec r;
+	sqlite3_stmt *st;
+	int rc;
+
+	if (prepare(s, hourly ? "SELECT " STATS_COLS " FROM stats_hour WHERE instance = ? AND"
+				" owner = ? AND ts >= ? ORDER BY ts"
+			      : "SELECT " STATS_COLS " FROM stats_minute WHERE instance = ? AND"
+				" owner = ? AND ts >= ? ORDER BY ts",
+		    &st, err) < 0)
+		return -1;
+	sqlite3_bind_text(st, 1, instance, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 2, owner, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 3, since);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		memset(&r, 0, sizeof(r));
+		copy_col(r.instance, sizeof(r.instance), st, 0);
+		copy_col(r.owner, sizeof(r.owner), st, 1);
+		r.ts = sqlite3_column_int64(st, 2);
+		r.rx_bytes = (uint64_t)sqlite3_column_int64(st, 3);
+		r.tx_bytes = (uint64_t)sqlite3_column_int64(st, 4);
+		r.rx_packets = (uint64_t)sqlite3_column_int64(st, 5);
+		r.tx_packets = (uint64_t)sqlite3_column_int64(st, 6);
+		r.cpu_ms = (uint64_t)sqlite3_column_int64(st, 7);
+		r.memory_bytes = (uint64_t)sqlite3_column_int64(st, 8);
+		if (fn(&r, arg) != 0) {
+			rc = SQLITE_DONE;
+			break;
+		}
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return db_err(s, err, "list stats");
+	return 0;
 }
 
 static int sq_backup_get(struct uh_store *base, const char *archive, struct uh_backup_rec *b,
@@ -1192,6 +1310,10 @@ static const struct uh_store_ops sq_ops = {
 	.token_get = sq_token_get,
 	.token_del = sq_token_del,
 	.token_list = sq_token_list,
+	.stats_add = sq_stats_add,
+	.stats_rollup = sq_stats_rollup,
+	.stats_prune = sq_stats_prune,
+	.stats_list = sq_stats_list,
 	.event_add = sq_event_add,
 	.event_prune = sq_event_prune,
 	.event_list = sq_event_list,

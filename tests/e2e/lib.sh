@@ -234,3 +234,37 @@ run() {
 # matches STRING GLOB: shell pattern match, for use with check.
 matches() { [[ $1 == $2 ]]; }
 contains() { [[ $1 == *"$2"* ]]; }
+
+# ---- the HTTPS API (issue 16)
+# free_port: a loopback TCP port nothing listens on.
+free_port() {
+	local p
+	for p in $(shuf -i 20000-60000 -n 20); do
+		ss -Hltn "sport = :$p" | grep -q . || { echo "$p"; return 0; }
+	done
+	return 1
+}
+# api_daemon [CONFIG LINES...]: a daemon with the HTTPS API on 127.0.0.1:$PORT (instances'
+# uids from 400000, the gate's 400098) and the busybox template bb; sets PORT, CERT, BASE.
+api_daemon() {
+	PORT=$(free_port) || die "no free loopback port"
+	printf 'api_listen = 127.0.0.1:%s\nuid_min = 400000\nuid_count = 100\n' "$PORT" > "$W/uh.conf"
+	local line
+	for line in "$@"; do echo "$line" >> "$W/uh.conf"; done
+	make_image "$W/bb.img" 64M
+	start_daemon --config "$W/uh.conf"
+	U template import bb "$W/bb.img" > /dev/null
+	CERT=$W/state/tls/cert.pem
+	BASE=https://localhost:$PORT
+}
+# api TOKEN METHOD PATH [curl args]: the status on the last line, the body before it
+api() {
+	local tok=$1 m=$2 p=$3
+	shift 3
+	curl -sS --cacert "$CERT" -X "$m" ${tok:+-H "Authorization: Bearer $tok"} \
+		-w '\n%{http_code}' "$@" "$BASE$p"
+}
+status() { tail -n 1 <<< "$1"; }
+body() { sed '$d' <<< "$1"; }
+# tok ARGS...: `umlhost token create ARGS`'s secret
+tok() { U --json token create "$@" | jq_get 'd["token"]'; }

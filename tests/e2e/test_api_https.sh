@@ -8,25 +8,7 @@
 . "$(dirname "$0")/lib.sh"
 need
 command -v openssl > /dev/null || die "openssl missing (apt-get install openssl)"
-make_image "$W/bb.img" 64M
-# a free loopback port
-for PORT in $(shuf -i 20000-60000 -n 20); do
-	ss -Hltn "sport = :$PORT" | grep -q . || break
-done
-printf 'api_listen = 127.0.0.1:%s\nuid_min = 400000\nuid_count = 100\n' "$PORT" > "$W/uh.conf"
-start_daemon --config "$W/uh.conf"
-U template import bb "$W/bb.img" > /dev/null
-CERT=$W/state/tls/cert.pem
-BASE=https://localhost:$PORT
-# api TOKEN METHOD PATH [curl args]: the status on the last line, the body before it
-api() {
-	local tok=$1 m=$2 p=$3
-	shift 3
-	curl -sS --cacert "$CERT" -X "$m" ${tok:+-H "Authorization: Bearer $tok"} \
-		-w '\n%{http_code}' "$@" "$BASE$p"
-}
-status() { tail -n 1 <<< "$1"; }
-body() { sed '$d' <<< "$1"; }
+api_daemon
 
 # ---- the listener, its certificate and its process
 ev=$(U events | grep api-listening)
@@ -48,7 +30,6 @@ U customer create bob > /dev/null
 U create a1 --template bb --memory 64M --owner alice > /dev/null
 U create a2 --template bb --memory 64M --owner alice > /dev/null
 U create b1 --template bb --memory 64M --owner bob > /dev/null
-tok() { U --json token create "$@" | jq_get 'd["token"]'; }
 A_RW=$(tok --customer alice --name rw --scopes server:read,server:power)
 A_RO=$(tok --customer alice --name ro --scopes server:read)
 A_ONE=$(tok --customer alice --name one --scopes server:read --servers a2)
@@ -230,5 +211,25 @@ r=$(curl -s --cacert "$CERT" --interface 127.0.0.2 -w '\n%{http_code}' -H "Autho
 check "... a right token from that address still works (no lock-out behind a NAT)" test "$(status "$r")" = 200
 r=$(api "$A_RW" GET /v1/servers)
 check "... while 127.0.0.1 is served" test "$(status "$r")" = 200
+
+# ---- the gate's limit: 16 unfinished handshakes per address (connections that never say
+# hello, from 127.0.0.3); that address's next connection is refused, others are served
+/usr/bin/python3 - "$PORT" > "$W/held" << 'PY' &
+import socket, sys, time
+socks = [socket.create_connection(("127.0.0.1", int(sys.argv[1])), source_address=("127.0.0.3", 0))
+         for _ in range(16)]
+print("held", flush=True)
+time.sleep(6)
+PY
+HOLD=$!
+PIDS+=("$HOLD")
+for i in $(seq 50); do grep -q held "$W/held" && break; sleep 0.1; done
+at() { curl -s -m 3 --cacert "$CERT" --interface "$1" -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $A_RW" "$BASE/v1/servers"; }
+c3=$(at 127.0.0.3) c1=$(at 127.0.0.1)
+check "16 silent connections from one address: its next is refused, another address is served" \
+	test "$c3:$c1" = "000:200"
+wait "$HOLD"
+for i in $(seq 20); do c3=$(at 127.0.0.3); [ "$c3" = 200 ] && break; sleep 0.25; done
+check "... once they are gone, that address is served again" test "$c3" = 200
 U kill a1 > /dev/null
 finish

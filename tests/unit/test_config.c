@@ -58,6 +58,21 @@ static void test_errors(void **state)
 	expect_error("memory_reserve = lots\n", "memory_reserve: invalid size");
 	expect_error("disk_reserve = -1G\n", "disk_reserve: invalid size");
 	expect_error("just words\n", "line 1: expected 'key = value'");
+	/* plain HTTP with no token: loopback only */
+	expect_error("metrics_listen = 192.0.2.1:9100\n", "192.0.2.1:9100 is not a loopback address");
+	expect_error("metrics_listen = [2001:db8::1]:9100\n", "not a loopback address");
+	expect_error("metrics_listen = localhost\n", "metrics_listen");
+	{
+		struct uh_config c;
+		struct uh_error err;
+
+		uh_config_defaults(&c);
+		assert_int_equal(uh_config_parse(&c, "metrics_listen = 127.0.0.1:9100\n", "t.conf",
+						 &err), 0);
+		assert_string_equal(c.metrics_listen, "127.0.0.1:9100");
+		assert_int_equal(uh_config_parse(&c, "metrics_listen = [::1]:9100\n", "t.conf", &err),
+				 0);
+	}
 }
 
 /* SIGHUP: live keys are taken and named, the others kept and named */
@@ -110,8 +125,8 @@ static void test_reload_keys(void **state)
 			fail_msg("the reload table's '%s' is not a setting", name);
 		n++;
 	}
-	/* every field of struct uh_config is a setting (42 of them, README's list) */
-	assert_int_equal(n, 42);
+	/* every field of struct uh_config is a setting (43 of them, README's list) */
+	assert_int_equal(n, 43);
 }
 
 int main(void)

@@ -317,6 +317,100 @@ static void test_migration(void **state)
 	uh_store_close(s);
 }
 
+/* 11 -> 12: a backups table without owners keeps its rows (owner '': the provider's alone);
+ * new rows keep theirs; the stats tables exist. */
+static void test_migration_12(void **state)
+{
+	struct uh_store *s;
+	struct uh_error err;
+	struct uh_backup_rec b = {0}, g;
+	struct uh_stats_rec r = {.instance = "web1", .owner = "alice", .ts = 60};
+	char cmd[1024];
+
+	snprintf(path, sizeof(path), "%s/v11.db", dir);
+	snprintf(cmd, sizeof(cmd),
+		 "sqlite3 %s \"CREATE TABLE backups (archive TEXT PRIMARY KEY, instance TEXT NOT "
+		 "NULL, template TEXT NOT NULL, template_version INTEGER NOT NULL, bytes INTEGER NOT "
+		 "NULL, sha256 TEXT NOT NULL, freeze_us INTEGER NOT NULL, created INTEGER NOT NULL);"
+		 " INSERT INTO backups VALUES ('/b/web1-1.tar.zst','web1','deb',1,10,'ab',5,7);"
+		 " PRAGMA user_version=11;\"",
+		 path);
+	assert_int_equal(system(cmd), 0);
+	assert_int_equal(uh_store_open(path, &s, &err), 0);
+	assert_int_equal(uh_store_backup_get(s, "/b/web1-1.tar.zst", &g, &err), 0);
+	assert_string_equal(g.owner, "");
+	strcpy(b.archive, "/b/web1-2.tar.zst");
+	strcpy(b.instance, "web1");
+	strcpy(b.owner, "alice");
+	assert_int_equal(uh_store_backup_put(s, &b, &err), 0);
+	assert_int_equal(uh_store_backup_get(s, b.archive, &g, &err), 0);
+	assert_string_equal(g.owner, "alice");
+	assert_int_equal(uh_store_stats_add(s, &r, &err), 0);
+	uh_store_close(s);
+}
+
+static int stats_sum(const struct uh_stats_rec *r, void *arg)
+{
+	uint64_t *sum = arg;
+
+	sum[0] += r->rx_bytes;
+	sum[1] += r->cpu_ms;
+	sum[2] = sum[2] > r->memory_bytes ? sum[2] : r->memory_bytes;
+	sum[3]++;
+	return 0;
+}
+
+/* the history: minutes by owner, an hour summed from its minutes (twice: the same), pruning */
+static void test_stats(void **state)
+{
+	struct uh_store *s;
+	struct uh_error err;
+	uint64_t sum[4];
+	int64_t hour = 7200;
+
+	snprintf(path, sizeof(path), "%s/stats.db", dir);
+	assert_int_equal(uh_store_open(path, &s, &err), 0);
+	for (int m = 0; m < 60; m++) {
+		struct uh_stats_rec r = {.instance = "web1", .owner = "alice", .ts = hour + 60 * m,
+					 .rx_bytes = 100, .cpu_ms = 10, .memory_bytes = 1000 + m};
+
+		assert_int_equal(uh_store_stats_add(s, &r, &err), 0);
+		strcpy(r.owner, "bob"); /* the same server after a chown */
+		r.rx_bytes = 1;
+		assert_int_equal(uh_store_stats_add(s, &r, &err), 0);
+	}
+	memset(sum, 0, sizeof(sum));
+	assert_int_equal(uh_store_stats_list(s, "web1", "alice", 0, 0, stats_sum, sum, &err), 0);
+	assert_int_equal(sum[0], 6000);
+	assert_int_equal(sum[3], 60);
+	memset(sum, 0, sizeof(sum));
+	assert_int_equal(uh_store_stats_list(s, "web1", "alice", 0, hour + 1800, stats_sum, sum,
+					     &err), 0);
+	assert_int_equal(sum[3], 30); /* from `since` on */
+	assert_int_equal(uh_store_stats_rollup(s, hour, &err), 0);
+	assert_int_equal(uh_store_stats_rollup(s, hour, &err), 0);
+	memset(sum, 0, sizeof(sum));
+	assert_int_equal(uh_store_stats_list(s, "web1", "alice", 1, 0, stats_sum, sum, &err), 0);
+	assert_int_equal(sum[3], 1);
+	assert_int_equal(sum[0], 6000);
+	assert_int_equal(sum[1], 600);
+	assert_int_equal(sum[2], 1059); /* the most memory held */
+	memset(sum, 0, sizeof(sum));
+	assert_int_equal(uh_store_stats_list(s, "web1", "bob", 1, 0, stats_sum, sum, &err), 0);
+	assert_int_equal(sum[0], 60);
+	memset(sum, 0, sizeof(sum));
+	assert_int_equal(uh_store_stats_list(s, "web1", "carol", 0, 0, stats_sum, sum, &err), 0);
+	assert_int_equal(sum[3], 0);
+	assert_int_equal(uh_store_stats_prune(s, hour + 1800, hour + 1, &err), 0);
+	memset(sum, 0, sizeof(sum));
+	assert_int_equal(uh_store_stats_list(s, "web1", "alice", 0, 0, stats_sum, sum, &err), 0);
+	assert_int_equal(sum[3], 30);
+	memset(sum, 0, sizeof(sum));
+	assert_int_equal(uh_store_stats_list(s, "web1", "alice", 1, 0, stats_sum, sum, &err), 0);
+	assert_int_equal(sum[3], 0);
+	uh_store_close(s);
+}
+
 static int token_ids(const struct uh_token_rec *t, void *arg)
 {
 	strcat(arg, t->id);
@@ -416,6 +510,8 @@ int main(void)
 		cmocka_unit_test(test_revisions),
 		cmocka_unit_test(test_migration),
 		cmocka_unit_test(test_access),
+		cmocka_unit_test(test_migration_12),
+		cmocka_unit_test(test_stats),
 	};
 	return cmocka_run_group_tests(tests, NULL, teardown);
 }
