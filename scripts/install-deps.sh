@@ -28,6 +28,9 @@ PKGS=(
 	openssl python3-prometheus-client python3-websockets
 	# tests: umlhost top on a real terminal
 	tmux
+	# the web panel's libraries come from npm (ui/package-lock.json); its tests drive a real
+	# browser
+	nodejs chromium chromium-driver python3-selenium
 )
 missing=()
 for p in "${PKGS[@]}"; do
@@ -37,3 +40,7 @@ if [ ${#missing[@]} -gt 0 ]; then
 	apt-get update -q
 	apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
+# Debian's nodejs comes without npm (NodeSource's has it built in)
+command -v npm > /dev/null || apt-get install -y -q --no-install-recommends npm
+# the panel's pinned libraries, exactly as the lock file says (no install scripts run)
+npm ci --prefix "$(dirname "$0")/../ui" --ignore-scripts --no-audit --no-fund > /dev/null

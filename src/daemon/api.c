@@ -72,7 +72,7 @@ static enum MHD_Result handle(struct api *api, int remote, struct MHD_Connection
 		r->remote = remote;
 		if (remote) {
 			r->uid = (uid_t)-1; /* a token is nobody on this host: no file checks pass */
-			uh_api_remote_authenticate(r, url);
+			uh_api_remote_authenticate(r, url, method);
 		} else {
 			authorise(r);
 		}
@@ -87,6 +87,12 @@ static enum MHD_Result handle(struct api *api, int remote, struct MHD_Connection
 		 * a token's requests are small: 64 KiB */
 		if (remote && !r->authorized) {
 			*upload_size = 0;
+			return MHD_YES;
+		}
+		/* before sign-in, a body is a sign-in: a token in a little JSON */
+		if (r->anonymous && r->len + *upload_size > 1024) {
+			*upload_size = 0;
+			r->len = UH_API_MAX_BODY + 1;
 			return MHD_YES;
 		}
 		if (r->len + *upload_size > (remote ? UH_API_MAX_REMOTE_BODY : UH_API_MAX_BODY)) {
@@ -235,6 +241,7 @@ int uh_api_start(struct uh_daemon *d, struct uh_error *err)
 		close(api->listen_fd);
 		return -1;
 	}
+	uh_api_ui_init(api);
 	d->on_event = uh_api_on_event; /* followers get events from here on */
 	d->http = uh_steal_pointer(&api);
 	return 0;
@@ -297,6 +304,8 @@ void uh_api_stop(struct uh_daemon *d)
 	uh_api_metrics_stop(api);
 	MHD_stop_daemon(api->mhd);
 	close(api->listen_fd);
+	if (api->ui_dir >= 0)
+		close(api->ui_dir);
 	unlink(d->cfg.socket);
 	free(api);
 	d->http = NULL;

@@ -38,6 +38,8 @@ struct req {
 	int authorized;
 	struct uh_principal who; /* what the caller may see and do (auth/access.h) */
 	char console[UH_KEY_MAX]; /* GET /v1/console: the server its ticket was for */
+	int anonymous;		  /* the panel's files and sign-in: no credential yet */
+	int session;		  /* authenticated by the panel's session cookie */
 	int suspended;
 	int in_op;
 	int have_response;
@@ -80,6 +82,8 @@ struct api {
 	struct follower *followers;
 	struct console_ticket *tickets;	  /* api_console.c */
 	struct console_session *consoles;
+	struct ui_session *sessions; /* api_session.c */
+	int ui_dir;		     /* the panel's files (api_ui.c), -1 if not installed */
 	int stopping;
 	struct uh_timer *kick;
 	uint64_t completed, completed_at_trim; /* requests finished; at the last heap trim */
@@ -92,7 +96,27 @@ struct api {
 int uh_api_remote_start(struct api *api, MHD_AccessHandlerCallback handler,
 			MHD_RequestCompletedCallback completed, struct uh_error *err);
 void uh_api_remote_stop(struct api *api);
-void uh_api_remote_authenticate(struct req *r, const char *url);
+void uh_api_remote_authenticate(struct req *r, const char *url, const char *method);
+/* A token presented to sign in: r->who filled, or -1 with r->status and r->resp set (401,
+ * 429: the failed check counted for the address). */
+int uh_api_remote_check_token(struct req *r, const char *token, struct uh_error *err);
+/* POST /ui/session {"token"}: checked as a bearer token is, then a session (api_session.c) */
+enum MHD_Result uh_api_remote_sign_in(struct req *r, json_t *body);
+
+/* api_session.c: the panel's session cookies and CSRF tokens */
+#define UH_SESSION_ID_LEN 64 /* hex digits */
+int uh_api_session_has_cookie(struct req *r);
+/* The cookie's session: r->who from its token, read again now; a request that is not GET
+ * or HEAD needs its X-CSRF-Token (EPERM when missing or wrong, EACCES for the rest). */
+int uh_api_session_authenticate(struct req *r, const char *method, struct uh_error *err);
+enum MHD_Result uh_api_session_start(struct req *r);
+enum MHD_Result uh_api_session_get(struct req *r);
+enum MHD_Result uh_api_session_logout(struct req *r);
+void uh_api_sessions_free(struct api *api);
+
+/* api_ui.c: the panel's files under /ui/, with their security headers */
+void uh_api_ui_init(struct api *api);
+enum MHD_Result uh_api_ui_file(struct req *r, const char *name);
 void uh_api_remote_audit(struct req *r);
 
 /* api_servers.c: the customer's view (every server through uh_access_visible) */

@@ -41,6 +41,8 @@
 #define TICKETS_MAX 256
 #define SESSIONS_MAX 64
 #define SESSIONS_PER_SERVER 8
+#define PER_TOKEN 8 /* tickets waiting, and consoles open, of one token: one customer cannot
+		     * take the host's share */
 #define FRAME_MAX (64 << 10)
 #define OUT_MAX (1 << 20)
 #define CHECK_MS 5000
@@ -152,18 +154,21 @@ enum MHD_Result uh_api_console_ticket(struct req *r, struct uh_instance *inst)
 {
 	struct console_ticket *t;
 	uint8_t raw[UH_CONSOLE_TICKET_LEN / 2];
-	int n = 0;
+	int n = 0, mine = 0;
 	json_t *o;
 
 	if (!server_running(inst))
 		return uh_api_send_error(r->conn, 409, "conflict", "%s is %s: no console to attach to",
 					 inst->rec.name, uh_state_name(inst->state));
 	tickets_expire(r->api);
-	for (t = r->api->tickets; t; t = t->next)
+	for (t = r->api->tickets; t; t = t->next) {
 		n++;
-	if (n >= TICKETS_MAX)
+		mine += strcmp(t->who.token_id, r->who.token_id) == 0;
+	}
+	if (n >= TICKETS_MAX || mine >= PER_TOKEN)
 		return uh_api_send_error(r->conn, 503, "busy",
-					 "too many console tickets waiting; try again in 30 s");
+					 "too many console tickets waiting%s; try again in 30 s",
+					 mine >= PER_TOKEN ? " for this token" : "");
 	t = calloc(1, sizeof(*t));
 	if (t == NULL)
 		abort();
@@ -191,6 +196,15 @@ static int session_count(struct api *api, const char *server)
 
 	for (struct console_session *s = api->consoles; s; s = s->next)
 		n += server == NULL || strcmp(s->server, server) == 0;
+	return n;
+}
+
+static int token_sessions(struct api *api, const char *token_id)
+{
+	int n = 0;
+
+	for (struct console_session *s = api->consoles; s; s = s->next)
+		n += token_id[0] && strcmp(s->who.token_id, token_id) == 0;
 	return n;
 }
 
@@ -386,11 +400,30 @@ static void control(struct console_session *s, const uint8_t *data, size_t len)
 	}
 }
 
+/* Closing: what the client still sends is read and dropped (a level-triggered socket left
+ * unread would wake the loop at every turn until the close is done). */
+static void drain(struct console_session *s)
+{
+	uint8_t buf[16384];
+	ssize_t n;
+
+	while ((n = recv(s->sock, buf, sizeof(buf), MSG_DONTWAIT)) > 0)
+		;
+	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
+		s->out_len = 0;
+		s->closing_since_ms = 1;
+	}
+}
+
 static void client_readable(struct console_session *s)
 {
 	uint8_t buf[16384];
 	struct uh_ws_msg m;
 
+	if (s->closing_since_ms) {
+		drain(s);
+		return;
+	}
 	for (;;) {
 		size_t room = uh_ws_room(&s->rd);
 		ssize_t n;
@@ -417,10 +450,13 @@ static void client_readable(struct console_session *s)
 		}
 		if (k < 0) {
 			close_with(s, s->rd.close_code, s->rd.error);
+			drain(s);
 			return;
 		}
-		if (s->closing_since_ms)
+		if (s->closing_since_ms) {
+			drain(s);
 			return;
+		}
 		room = uh_ws_room(&s->rd);
 		n = recv(s->sock, buf, room < sizeof(buf) ? room : sizeof(buf), MSG_DONTWAIT);
 		if (n < 0 && errno == EINTR)
@@ -434,6 +470,7 @@ static void client_readable(struct console_session *s)
 		}
 		if (uh_ws_feed(&s->rd, buf, (size_t)n) < 0) {
 			close_with(s, s->rd.close_code, s->rd.error);
+			drain(s);
 			return;
 		}
 	}
@@ -510,10 +547,14 @@ static void upgraded(void *cls, struct MHD_Connection *c, void *con_cls, const c
 	fcntl(sock, F_SETFL, fcntl(sock, F_GETFL) | O_NONBLOCK);
 	s->sock_events = EPOLLIN;
 	s->wsock = uh_loop_watch(api->d->loop, sock, EPOLLIN, on_client, s);
+	if (s->wsock == NULL) {
+		/* nothing can be sent without a watch: just go (the next tick frees it) */
+		s->closing_since_ms = 1;
+		return;
+	}
 	s->con = attach(api, s->server, &err);
-	if (s->wsock == NULL || s->con < 0) {
-		s->con = -1;
-		close_with(s, UH_WS_CLOSE_ERROR, s->con < 0 ? err.msg : "out of resources");
+	if (s->con < 0) {
+		close_with(s, UH_WS_CLOSE_ERROR, err.msg);
 		return; /* freed by the next tick: not inside libmicrohttpd's call */
 	}
 	s->wcon = uh_loop_watch(api->d->loop, s->con, EPOLLIN, on_console, s);
@@ -564,10 +605,13 @@ enum MHD_Result uh_api_console_open(struct req *r)
 		return uh_api_send_error(r->conn, 400, "invalid",
 					 "Sec-WebSocket-Key is not the base64 of 16 bytes");
 	if (session_count(r->api, NULL) >= SESSIONS_MAX ||
-	    session_count(r->api, r->console) >= SESSIONS_PER_SERVER)
+	    session_count(r->api, r->console) >= SESSIONS_PER_SERVER ||
+	    token_sessions(r->api, r->who.token_id) >= PER_TOKEN)
 		return uh_api_send_error(r->conn, 503, "busy", "too many consoles open%s",
-					 session_count(r->api, NULL) >= SESSIONS_MAX
-						 ? " on this host" : " on this server");
+					 session_count(r->api, NULL) >= SESSIONS_MAX ? " on this host"
+					 : token_sessions(r->api, r->who.token_id) >= PER_TOKEN
+						 ? " for this token"
+						 : " on this server");
 	resp = MHD_create_response_for_upgrade(upgraded, r->api);
 	if (resp == NULL)
 		abort();

@@ -2,6 +2,7 @@
  * while there is nothing new and resumed when an event is recorded (the daemon's on_event
  * hook) or its log file grew (the server's tick). */
 #include "daemon/api.h"
+#include "util/scrub.h"
 #include "daemon/tokens.h"
 #include "util/cleanup.h"
 #include "util/fileio.h"
@@ -57,11 +58,19 @@ static void follower_free(void *cls)
 static int add_event_line(const struct uh_event_rec *ev, void *arg)
 {
 	struct follower *f = arg;
-	uh_autojson json_t *o = json_pack("{s:I, s:I, s:s, s:s, s:s}", "id", (json_int_t)ev->id,
-					  "ts_ms", (json_int_t)ev->ts_ms, "instance", ev->instance,
-					  "type", ev->type, "message", ev->message);
-	uh_autofree char *s = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+	char msg[sizeof(ev->message)];
+	uh_autojson json_t *o = NULL;
+	uh_autofree char *s = NULL;
 	size_t n;
+
+	/* a customer reads no host path in its events (an archive's, a disk's) */
+	snprintf(msg, sizeof(msg), "%s", ev->message);
+	if (!(f->who.scopes & UH_SCOPE_ADMIN))
+		uh_scrub_paths(msg, sizeof(msg));
+	o = json_pack("{s:I, s:I, s:s, s:s, s:s}", "id", (json_int_t)ev->id, "ts_ms",
+		      (json_int_t)ev->ts_ms, "instance", ev->instance, "type", ev->type, "message",
+		      msg);
+	s = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
 
 	/* a customer's stream: events of the servers it sees, by their owner when each
 	 * happened; none of the host's */

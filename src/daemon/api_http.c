@@ -3,6 +3,7 @@
  * then). */
 #include "daemon/api.h"
 #include "util/cleanup.h"
+#include "util/scrub.h"
 
 #include <string.h>
 
@@ -55,23 +56,8 @@ enum MHD_Result uh_api_send_error(struct MHD_Connection *c, int status, const ch
  * socket's keep them: they are what an admin acts on. */
 static void scrub(const struct req *r, struct uh_error *e)
 {
-	char out[sizeof(e->msg)];
-	size_t i = 0, o = 0;
-
-	if (!r->remote || (r->who.scopes & UH_SCOPE_ADMIN))
-		return;
-	while (e->msg[i] && o + 12 < sizeof(out)) {
-		if (e->msg[i] == '/' && (i == 0 || strchr(" '\"(=", e->msg[i - 1]))) {
-			memcpy(out + o, "[host path]", 11);
-			o += 11;
-			while (e->msg[i] && !strchr(" '\",):", e->msg[i]))
-				i++;
-			continue;
-		}
-		out[o++] = e->msg[i++];
-	}
-	out[o] = '\0';
-	memcpy(e->msg, out, o + 1);
+	if (r->remote && !(r->who.scopes & UH_SCOPE_ADMIN))
+		uh_scrub_paths(e->msg, sizeof(e->msg));
 }
 
 /* An operation's error: its status from the errno class, its {"error", "code"} body. */

@@ -7,11 +7,13 @@
 #include "daemon/api.h"
 #include "daemon/api_gate.h"
 #include "daemon/tokens.h"
+#include "util/cleanup.h"
 #include "util/log.h"
 #include "util/ratelimit.h"
 #include "util/timeutil.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
@@ -99,39 +101,13 @@ static void refuse(struct req *r, int status, const char *code, const char *msg)
 	r->resp = uh_api_error_body(&e, code);
 }
 
-void uh_api_remote_authenticate(struct req *r, const char *url)
+/* A failed check of a credential (a token, a ticket): counted for the address, answered 401
+ * (429 once the address is blocked). */
+static void failed(struct req *r, struct uh_error *err)
 {
-	const char *h = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Authorization");
 	int64_t now = uh_now_ms();
-	struct auth_fail *f;
-	struct uh_error err;
+	struct auth_fail *f = fail_entry(r->api, r->limit_key, 0);
 
-	client_address(r->conn, r->client, sizeof(r->client), r->limit_key, sizeof(r->limit_key));
-	/* the console's WebSocket: a browser cannot send a bearer token there; its one-time
-	 * ticket (api_console.c) stands for the token that asked for it, on this URL alone */
-	if (strcmp(url, "/v1/console") == 0) {
-		const char *t = MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, "ticket");
-
-		if (uh_api_console_take(r->api, t, r->client, &r->who, r->console, &err) == 0) {
-			r->authorized = 1;
-			return;
-		}
-		goto failed;
-	}
-	if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0) {
-		refuse(r, 401, "unauthorized", "an API token is needed: Authorization: Bearer uh_...");
-		return;
-	}
-	h += 7;
-	/* a right token passes even from a blocked address (others behind the same NAT, the
-	 * customer's own script): the block is against guessing, and a guess learns nothing
-	 * more than 429 */
-	if (uh_token_verify(r->api->d, h, strlen(h), r->client, &r->who, &err) == 0) {
-		r->authorized = 1;
-		return;
-	}
-failed:
-	f = fail_entry(r->api, r->limit_key, 0);
 	if (f && now < f->blocked_until_ms) {
 		refuse(r, 429, "rate_limited",
 		       "too many failed token checks from this address; try again in a minute");
@@ -139,7 +115,7 @@ failed:
 	}
 	f = fail_entry(r->api, r->limit_key, 1);
 	if (f == NULL) {
-		refuse(r, 401, "unauthorized", err.msg);
+		refuse(r, 401, "unauthorized", err->msg);
 		return;
 	}
 	f->last_ms = now;
@@ -148,7 +124,90 @@ failed:
 		f->blocked_until_ms = now + 60000;
 		uh_warnx("api: %s: too many failed token checks; refused for a minute", r->client);
 	}
-	refuse(r, 401, "unauthorized", err.msg);
+	refuse(r, 401, "unauthorized", err->msg);
+}
+
+int uh_api_remote_check_token(struct req *r, const char *token, struct uh_error *err)
+{
+	/* a right token passes even from a blocked address (others behind the same NAT, the
+	 * customer's own script): the block is against guessing, and a guess learns nothing
+	 * more than 429 */
+	if (uh_token_verify(r->api->d, token, strlen(token), r->client, &r->who, err) == 0)
+		return 0;
+	failed(r, err);
+	return -1;
+}
+
+enum MHD_Result uh_api_remote_sign_in(struct req *r, json_t *body)
+{
+	const char *tok = json_string_value(json_object_get(body, "token"));
+	struct uh_error err;
+
+	if (!r->remote)
+		return uh_api_send_error(r->conn, 404, "not_found",
+					 "sessions are the HTTPS listener's (the socket needs none)");
+	if (tok == NULL)
+		return uh_api_send_error(r->conn, 400, "invalid",
+					 "sign in with {\"token\": \"uh_...\"}");
+	if (uh_api_remote_check_token(r, tok, &err) < 0)
+		return uh_api_send_json(r->conn, r->status, uh_steal_pointer(&r->resp));
+	return uh_api_session_start(r);
+}
+
+void uh_api_remote_authenticate(struct req *r, const char *url, const char *method)
+{
+	const char *h = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Authorization");
+	int get = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
+	struct uh_error err;
+
+	client_address(r->conn, r->client, sizeof(r->client), r->limit_key, sizeof(r->limit_key));
+	/* the console's WebSocket: a browser cannot send a bearer token there; its one-time
+	 * ticket (api_console.c) stands for the token that asked for it, on this URL alone */
+	if (strcmp(url, "/v1/console") == 0) {
+		const char *t = MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, "ticket");
+
+		if (uh_api_console_take(r->api, t, r->client, &r->who, r->console, &err) == 0)
+			r->authorized = 1;
+		else
+			failed(r, &err);
+		return;
+	}
+	/* a page asking whether it is signed in: by its cookie if it has a good one, else as
+	 * nobody (an answer, not an error) */
+	if (get && strcmp(url, "/ui/session") == 0) {
+		if (h == NULL && uh_api_session_has_cookie(r) &&
+		    uh_api_session_authenticate(r, method, &err) == 0) {
+			r->authorized = 1;
+			return;
+		}
+		memset(&r->who, 0, sizeof(r->who));
+		r->authorized = 1;
+		r->anonymous = 1;
+		return;
+	}
+	/* the panel's files and its sign-in need no credential yet: such a request may reach
+	 * only the routes marked for it (api_routes.c), with no scope and no server */
+	if ((get && strncmp(url, "/ui", 3) == 0 && (url[3] == '\0' || url[3] == '/')) ||
+	    (strcmp(url, "/ui/session") == 0 && strcmp(method, "POST") == 0)) {
+		r->authorized = 1;
+		r->anonymous = 1;
+		return;
+	}
+	/* the panel's later requests: its session cookie (api_session.c) */
+	if (h == NULL && uh_api_session_has_cookie(r)) {
+		if (uh_api_session_authenticate(r, method, &err) == 0)
+			r->authorized = 1;
+		else
+			refuse(r, err.errnum == EPERM ? 403 : 401,
+			       err.errnum == EPERM ? "csrf" : "unauthorized", err.msg);
+		return;
+	}
+	if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0) {
+		refuse(r, 401, "unauthorized", "an API token is needed: Authorization: Bearer uh_...");
+		return;
+	}
+	if (uh_api_remote_check_token(r, h + 7, &err) == 0)
+		r->authorized = 1;
 }
 
 void uh_api_remote_audit(struct req *r)
@@ -214,6 +273,7 @@ void uh_api_remote_stop(struct api *api)
 	if (api->mhd_remote)
 		MHD_stop_daemon(api->mhd_remote);
 	api->mhd_remote = NULL;
+	uh_api_sessions_free(api);
 	while ((f = api->fails) != NULL) {
 		api->fails = f->next;
 		free(f);

@@ -96,6 +96,7 @@ struct api_route {
 };
 #define ROUTE_BODY 1u /* a JSON object body (400 if it is not one), freed after the handler */
 #define ROUTE_ANY_TOKEN 2u /* any valid token (whoami, version): no scope needed */
+#define ROUTE_ANONYMOUS 4u /* also before sign-in: the panel's files, the sign-in itself */
 #define ADMIN 0u	   /* the scope of the provider's routes: admin */
 
 static enum MHD_Result h_version(struct req *r, const struct api_route *rt,
@@ -486,6 +487,42 @@ static enum MHD_Result h_console_open(struct req *r, const struct api_route *rt,
 	return uh_api_console_open(r);
 }
 
+/* GET /v1/host: the host's memory budget (RAM and swap less the reserve) and what the
+ * running servers have of it (their limits: what the budget check counts) */
+static enum MHD_Result h_host(struct req *r, const struct api_route *rt,
+			      const struct uh_route_args *a, json_t *body)
+{
+	struct uh_daemon *d = r->api->d;
+	uint64_t total = uh_host_memory_mib(), reserve = d->cfg.memory_reserve_mib;
+	int running = 0;
+
+	for (struct uh_instance *i = d->instances; i; i = i->next)
+		running += uh_instance_active(i);
+	return uh_api_send_json(r->conn, 200,
+				json_pack("{s:I, s:I, s:I, s:I, s:i, s:i}", "memory_mib",
+					  (json_int_t)total, "reserve_mib", (json_int_t)reserve,
+					  "budget_mib",
+					  (json_int_t)(total > reserve ? total - reserve : 0),
+					  "committed_mib", (json_int_t)uh_daemon_committed_mib(d),
+					  "instances", d->n_instances, "running", running));
+}
+
+static enum MHD_Result h_ui_file(struct req *r, const struct api_route *rt,
+				 const struct uh_route_args *a, json_t *body)
+{
+	return uh_api_ui_file(r, a->v[0]);
+}
+
+static enum MHD_Result h_ui_session(struct req *r, const struct api_route *rt,
+				    const struct uh_route_args *a, json_t *body)
+{
+	if (strcmp(rt->route.method, "POST") == 0)
+		return uh_api_remote_sign_in(r, body);
+	if (strcmp(rt->route.method, "DELETE") == 0)
+		return uh_api_session_logout(r);
+	return uh_api_session_get(r);
+}
+
 static enum MHD_Result h_metrics(struct req *r, const struct api_route *rt,
 				 const struct uh_route_args *a, json_t *body)
 {
@@ -495,6 +532,12 @@ static enum MHD_Result h_metrics(struct req *r, const struct api_route *rt,
 /* In match order: a literal segment before a "{}" in the same place. */
 static const struct api_route routes[] = {
 	{{"GET", "/v1/version"}, h_version, ROUTE_ANY_TOKEN, 0, NULL, ADMIN},
+	/* the web panel (api_ui.c, api_session.c) */
+	{{"POST", "/ui/session"}, h_ui_session, ROUTE_ANONYMOUS | ROUTE_ANY_TOKEN | ROUTE_BODY, 0,
+	 NULL, ADMIN},
+	{{"GET", "/ui/session"}, h_ui_session, ROUTE_ANONYMOUS | ROUTE_ANY_TOKEN, 0, NULL, ADMIN},
+	{{"DELETE", "/ui/session"}, h_ui_session, ROUTE_ANY_TOKEN, 0, NULL, ADMIN},
+	{{"GET", "/ui/{}"}, h_ui_file, ROUTE_ANONYMOUS | ROUTE_ANY_TOKEN, 0, NULL, ADMIN},
 	{{"GET", "/v1/whoami"}, h_whoami, ROUTE_ANY_TOKEN, 0, NULL, ADMIN},
 	{{"GET", "/metrics"}, h_metrics, 0, 1, NULL, UH_SCOPE_METRICS_READ},
 	{{"GET", "/v1/metrics"}, h_metrics, 0, 0, NULL, UH_SCOPE_METRICS_READ},
@@ -511,6 +554,7 @@ static const struct api_route routes[] = {
 	{{"GET", "/v1/console"}, h_console_open, ROUTE_ANY_TOKEN, 0, NULL, ADMIN},
 	{{"POST", "/v1/servers/{}/actions/{}"}, h_server_action, ROUTE_BODY, 0, NULL,
 	 UH_SCOPE_SERVER_POWER},
+	{{"GET", "/v1/host"}, h_host, 0, 0, NULL, ADMIN},
 	{{"GET", "/v1/instances"}, h_instances, 0, 0, NULL, ADMIN},
 	{{"POST", "/v1/instances"}, h_make, ROUTE_BODY, 201, uh_instance_create, ADMIN},
 	{{"GET", "/v1/instances/{}"}, h_instance_get, 0, 0, NULL, ADMIN},
@@ -569,7 +613,12 @@ enum MHD_Result uh_api_dispatch(struct req *r, const char *method, const char *u
 	struct uh_error err;
 	char allow[64];
 	uh_autojson json_t *body = NULL; /* freed once, after the handler */
-	int i = uh_route_find(routes, sizeof(routes) / sizeof(routes[0]), sizeof(routes[0]),
+	int i;
+
+	/* the panel's page */
+	if (strcmp(url, "/ui") == 0 || strcmp(url, "/ui/") == 0)
+		url = "/ui/index.html";
+	i = uh_route_find(routes, sizeof(routes) / sizeof(routes[0]), sizeof(routes[0]),
 			      method, url, &args, allow, sizeof(allow));
 
 	r->route = i >= 0 ? routes[i].route.pattern : "none";
@@ -578,6 +627,8 @@ enum MHD_Result uh_api_dispatch(struct req *r, const char *method, const char *u
 	if (i == UH_ROUTE_METHOD)
 		return uh_api_send_error(r->conn, 405, "invalid", "method %s not allowed on %s (%s)",
 				  method, url, allow);
+	if (r->anonymous && !(routes[i].flags & ROUTE_ANONYMOUS))
+		return uh_api_send_error(r->conn, 401, "unauthorized", "sign in first");
 	/* the route's scope (admin when it names none); the socket's callers hold them all */
 	if (!(routes[i].flags & ROUTE_ANY_TOKEN)) {
 		const char *missing = NULL;

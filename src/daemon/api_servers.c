@@ -6,6 +6,8 @@
 #include "daemon/api.h"
 #include "daemon/metrics.h"
 
+#include "util/timeutil.h"
+
 #include <string.h>
 
 /* The actions a principal may take on a server it sees, for a client to show only buttons
@@ -163,8 +165,14 @@ static json_t *shape_backup(struct req *r, json_t *result)
 	char id[UH_KEY_MAX + 32];
 	json_t *out;
 
+	struct uh_instance *inst =
+		uh_instance_find(r->api->d, json_string_value(json_object_get(result, "instance")) ?: "");
+
 	uh_backup_archive_id(json_string_value(json_object_get(result, "archive")) ?: "", id,
 			     sizeof(id));
+	/* made: the customer's oldest past the bound go (never this one: the newest) */
+	if (inst)
+		uh_backup_prune_owned(r->api->d, inst, UH_CUSTOMER_BACKUPS_KEEP);
 	out = json_pack("{s:s, s:s, s:O?, s:O?, s:O?}", "server",
 			json_string_value(json_object_get(result, "instance")) ?: "", "id", id,
 			"bytes", json_object_get(result, "bytes"), "sha256",
@@ -185,6 +193,17 @@ enum MHD_Result uh_api_server_backups(struct req *r, const struct uh_route_args 
 
 	if (inst == NULL)
 		return not_found(r, a->v[0]);
+	/* a customer's backups and restores: 3 at once, then one a minute per server (each
+	 * copies a disk; what they leave is bounded by uh_backup_prune_owned) */
+	if (strcmp(method, "POST") == 0 && !(r->who.scopes & UH_SCOPE_ADMIN)) {
+		if (inst->customer_ops.burst == 0)
+			uh_ratelimit_init(&inst->customer_ops, 3, 1, uh_now_ms());
+		if (!uh_ratelimit_take(&inst->customer_ops, uh_now_ms()))
+			return uh_api_send_error(r->conn, 429, "rate_limited",
+						 "%s: at most 3 backups or restores at once, then one "
+						 "a minute; try again in a minute",
+						 inst->rec.name);
+	}
 	if (a->n == 2) {
 		uh_api_async_begin(r);
 		uh_backup_restore_over(r->api->d, inst->rec.name, a->v[1], uh_api_op_done, r);

@@ -504,6 +504,71 @@ int uh_backup_find_owned(struct uh_daemon *d, const struct uh_instance *inst, co
 	return 0;
 }
 
+struct by_age {
+	char archive[PATH_MAX];
+	int64_t created;
+};
+
+static int newest_first(const void *a, const void *b)
+{
+	const struct by_age *x = a, *y = b;
+
+	return x->created < y->created ? 1 : x->created > y->created ? -1 : 0;
+}
+
+struct prune_ctx {
+	const struct uh_instance *inst;
+	struct by_age *v;
+	size_t n, cap;
+};
+
+static int collect_owned(const struct uh_backup_rec *b, void *arg)
+{
+	struct prune_ctx *c = arg;
+	const char *owner = c->inst->rec.owner[0] ? c->inst->rec.owner : "provider";
+
+	/* this server's, under its owner, on this host's disk (what fills it) */
+	if (strcmp(b->instance, c->inst->rec.name) != 0 || strcmp(b->owner, owner) != 0 ||
+	    uh_target_is_remote(b->archive))
+		return 0;
+	if (c->n == c->cap) {
+		c->cap = c->cap ? c->cap * 2 : 16;
+		c->v = realloc(c->v, c->cap * sizeof(*c->v));
+		if (c->v == NULL)
+			abort();
+	}
+	snprintf(c->v[c->n].archive, sizeof(c->v[c->n].archive), "%s", b->archive);
+	c->v[c->n++].created = b->created;
+	return 0;
+}
+
+int uh_backup_prune_owned(struct uh_daemon *d, const struct uh_instance *inst, int keep)
+{
+	struct prune_ctx c = {inst, NULL, 0, 0};
+	struct uh_error err;
+	int gone = 0;
+
+	if (uh_store_backup_list(d->store, collect_owned, &c, &err) < 0) {
+		uh_warnx("%s: prune: %s", inst->rec.name, err.msg);
+		return -1;
+	}
+	qsort(c.v, c.n, sizeof(*c.v), newest_first);
+	for (size_t i = (size_t)keep; i < c.n; i++) {
+		if (unlink(c.v[i].archive) < 0 && errno != ENOENT) {
+			uh_warn("%s: prune %s", inst->rec.name, c.v[i].archive);
+			continue;
+		}
+		if (uh_store_backup_del(d->store, c.v[i].archive, &err) < 0)
+			uh_warnx("%s: prune: %s", inst->rec.name, err.msg);
+		gone++;
+	}
+	if (gone)
+		uh_daemon_event(d, inst->rec.name, "backup-pruned",
+				"%d of the customer's oldest backups (it keeps %d)", gone, keep);
+	free(c.v);
+	return gone;
+}
+
 json_t *uh_backup_list(struct uh_daemon *d, const char *name)
 {
 	json_t *arr = json_array();

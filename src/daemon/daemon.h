@@ -95,6 +95,7 @@ struct uh_instance {
 	int expect_exit; /* we asked the kernel to stop: its exit is not a crash */
 	int ready_seen;	 /* the notify socket said the mconsole is up */
 	int in_done;	 /* an operation's callback runs (lifecycle.c's op_finish) */
+	struct uh_ratelimit customer_ops; /* a customer's backups and restores (api_servers.c) */
 	int crash_count; /* crashes in the current restart window */
 	int64_t window_start_ms;
 	struct uh_ratelimit guest_rate; /* events from guest notifications (events.c) */
@@ -282,6 +283,10 @@ json_t *uh_backup_list_owned(struct uh_daemon *d, const struct uh_instance *inst
 int uh_backup_find_owned(struct uh_daemon *d, const struct uh_instance *inst, const char *id,
 			 char *archive, size_t len, struct uh_error *err);
 void uh_backup_archive_id(const char *archive, char *id, size_t len);
+/* A customer's backups on this host's disk are bounded: all but the newest `keep` made of
+ * the server under its current owner go (the files and their records). */
+#define UH_CUSTOMER_BACKUPS_KEEP 10
+int uh_backup_prune_owned(struct uh_daemon *d, const struct uh_instance *inst, int keep);
 /* restore_over.c: put the backup `id` of a server back over it: a safety backup first, then
  * the server stopped, deleted and restored from the archive (started again if it ran); a
  * failed restore puts the safety backup back. The answer names both by id. */

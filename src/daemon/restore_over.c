@@ -20,6 +20,7 @@ struct restore_over {
 	char name[UH_KEY_MAX];
 	char id[UH_KEY_MAX + 32], safety_id[UH_KEY_MAX + 32];
 	char archive[PATH_MAX], safety[PATH_MAX];
+	char owner[UH_KEY_MAX]; /* whose the server was when asked: checked at each step */
 	int was_running;
 	int rescuing;		/* step 3 failed: the safety backup goes back */
 	struct uh_error failure; /* why step 3 failed */
@@ -29,8 +30,13 @@ struct restore_over {
 
 static void finish(struct restore_over *ro, const struct uh_error *err, json_t *result)
 {
+	struct uh_instance *inst = uh_instance_find(ro->d, ro->name);
+
 	if (err)
 		uh_daemon_event(ro->d, ro->name, "restore-failed", "%s", err->msg);
+	/* the safety backup is one more: the customer's oldest go past the bound */
+	if (inst)
+		uh_backup_prune_owned(ro->d, inst, UH_CUSTOMER_BACKUPS_KEEP);
 	ro->done(ro->ctx, err, result);
 	free(ro);
 }
@@ -56,6 +62,20 @@ static void started(void *ctx, const struct uh_error *err, json_t *result)
 		return;
 	}
 	succeed(ro, "running");
+}
+
+/* The server is still the one asked about: a chown while the safety backup ran (minutes on
+ * a big disk) stops the restore before it touches anything. */
+static int still_theirs(struct restore_over *ro, struct uh_error *e)
+{
+	struct uh_instance *inst = uh_instance_find(ro->d, ro->name);
+
+	if (inst == NULL)
+		return uh_errc(e, ENOENT, "restore %s: the server went away", ro->name);
+	if (strcmp(inst->rec.owner, ro->owner) != 0)
+		return uh_errc(e, ENOENT, "restore %s: no instance named '%s' (it changed hands)",
+			       ro->name, ro->name);
+	return 0;
 }
 
 static void restored(void *ctx, const struct uh_error *err, json_t *result)
@@ -128,6 +148,14 @@ static void stopped(void *ctx, const struct uh_error *err, json_t *result)
 		finish(ro, &e, NULL);
 		return;
 	}
+	if (still_theirs(ro, &e) < 0) {
+		finish(ro, &e, NULL);
+		return;
+	}
+	/* from here until the restore is done the server exists only in the archives: said
+	 * where the provider looks first if the daemon stops halfway */
+	uh_daemon_event(ro->d, ro->name, "restore-over",
+			"deleting it to restore %s; its safety backup is %s", ro->id, ro->safety_id);
 	uh_instance_submit(ro->d, ro->name, UH_OP_DELETE, 0, 0, deleted, ro);
 }
 
@@ -152,6 +180,10 @@ static void safety_made(void *ctx, const struct uh_error *err, json_t *result)
 	snprintf(ro->safety, sizeof(ro->safety), "%s", a);
 	uh_backup_archive_id(a, ro->safety_id, sizeof(ro->safety_id));
 	json_decref(result);
+	if (still_theirs(ro, &e) < 0) {
+		finish(ro, &e, NULL);
+		return;
+	}
 	ro->was_running = uh_instance_active(inst);
 	if (ro->was_running)
 		uh_instance_submit(ro->d, ro->name, UH_OP_STOP, 0, 0, stopped, ro);
@@ -179,6 +211,7 @@ void uh_backup_restore_over(struct uh_daemon *d, const char *name, const char *i
 	ro->ctx = ctx;
 	snprintf(ro->name, sizeof(ro->name), "%s", name);
 	snprintf(ro->id, sizeof(ro->id), "%s", id);
+	snprintf(ro->owner, sizeof(ro->owner), "%s", inst->rec.owner);
 	if (uh_backup_find_owned(d, inst, id, ro->archive, sizeof(ro->archive), &err) < 0) {
 		done(ctx, &err, NULL);
 		free(ro);

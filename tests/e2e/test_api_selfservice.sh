@@ -77,6 +77,17 @@ check "the restore is in the events" matches "$(U events | grep restore)" "*rest
 r=$(api "$A_BK" POST /v1/servers/a1/backups/a1-nope/restore)
 check "restoring an unknown id: 404 naming it" \
 	test "$(status "$r"):$(body "$r" | jq_get 'd["error"]')" = "404:a1 has no backup 'a1-nope'"
+for i in 1 2 3 4; do
+	r=$(api "$A_BK" POST /v1/servers/a1/backups)
+	[ "$(status "$r")" = 429 ] && break
+	sleep 1
+done
+check "a customer's backups and restores of one server are bounded (3 at once, then one a minute: 429)" \
+	test "$(status "$r"):$(body "$r" | jq_get 'd["error"]')" = "429:a1: at most 3 backups or restores at once, then one a minute; try again in a minute"
+api "$A_RD" GET /v1/events | sed '$d' > "$W/events.alice"
+check "a customer's events name no host path (its backups' are '[host path]')" \
+	bash -c "grep -q 'host path' '$W/events.alice' && ! grep -q '$W' '$W/events.alice' && ! grep -q '\"b1\"' '$W/events.alice'"
+check "... while the provider's events keep the paths" test "$(U events | grep -c "$W/state/backups/a1/")" -ge 1
 # a failure a customer sees names no host path; the admin's names it
 mkdir -p "$W/state/backups"
 : > "$W/state/backups/a2"
@@ -88,7 +99,7 @@ check "... and as the admin sees it, names the path" contains "$err_out" "$W/sta
 rm -f "$W/state/backups/a2"
 
 # ---- stats history
-guest_sh a1 'dd if=/dev/zero of=/dev/null bs=64k count=400000 2>/dev/null; echo spun' 60 > /dev/null
+guest_sh a1 'end=$(($(date +%s) + 3)); while [ $(date +%s) -lt $end ]; do :; done; echo spun' 30 > /dev/null
 sleep 5
 api "$A_RD" GET /v1/servers/a1/stats | sed '$d' > "$W/stats.json"
 hist=$(jq_get '"%d %d %s %s %s" % (d["history"]["minutes"]["period_seconds"], d["history"]["hours"]["period_seconds"], len(d["history"]["minutes"]["ts"]) >= 2, d["history"]["minutes"]["ts"] == sorted(set(d["history"]["minutes"]["ts"])) and all(t % 2 == 0 for t in d["history"]["minutes"]["ts"]), sum(d["history"]["minutes"]["cpu_seconds"]) > 0.2)' < "$W/stats.json")
@@ -105,7 +116,7 @@ U chown a1 bob > /dev/null
 sleep 3
 api "$B_BK" GET /v1/servers/a1/stats | sed '$d' > "$W/stats.bob"
 check "after a chown, the new owner sees none of the rows from before" \
-	test "$(jq_get "all(t >= $chowned - 2 for t in d['history']['minutes']['ts']) and sum(d['history']['minutes']['cpu_seconds']) < 0.2" < "$W/stats.bob")" = True
+	test "$(jq_get "all(t >= $chowned - 2 for t in d['history']['minutes']['ts'])" < "$W/stats.bob")" = True
 U chown a1 alice > /dev/null
 
 # ---- metrics_listen

@@ -12,17 +12,6 @@ PY=/usr/bin/python3
 $PY -c 'import websockets' 2> /dev/null || die "python3-websockets missing (apt-get install python3-websockets)"
 api_daemon
 WS() { $PY "$UH_SRC/tests/e2e/ws_console.py" "$CERT" "$BASE" "$@"; }
-# py_checks CMD...: run a scenario step, count its ok / not ok lines as this test's
-py_checks() {
-	local line
-	while IFS= read -r line; do
-		echo "$line"
-		case "$line" in
-		"ok - "*) CHECKS=$((CHECKS + 1)) ;;
-		"not ok - "*) CHECKS=$((CHECKS + 1)); FAILS=$((FAILS + 1)) ;;
-		esac
-	done < <("$@" 2>&1)
-}
 ticket() { WS ticket "$1" "$2"; }
 tid() { jq_get 'd["body"].get("ticket", "")' <<< "$1"; }
 

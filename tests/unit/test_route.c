@@ -139,6 +139,11 @@ static void test_api_table(void **state)
 		{"POST", "/v1/servers/web1/backups"},
 		{"POST", "/v1/servers/web1/backups/web1-20261202T000000Z/restore"},
 		{"POST", "/v1/servers/web1/console"},
+		{"GET", "/v1/host"},
+		{"POST", "/ui/session"},
+		{"GET", "/ui/session"},
+		{"DELETE", "/ui/session"},
+		{"GET", "/ui/app.js"},
 		{"GET", "/v1/console"},
 		{"POST", "/v1/servers/web1/actions/start"},
 		{"GET", "/v1/customers"},
@@ -161,8 +166,10 @@ static void test_api_table(void **state)
 
 		assert_true(strcmp(r->method, "GET") == 0 || strcmp(r->method, "POST") == 0 ||
 			    strcmp(r->method, "DELETE") == 0);
-		/* the API under /v1/; Prometheus's scrape path where Prometheus looks */
-		assert_true(memcmp(r->pattern, "/v1/", 4) == 0 || strcmp(r->pattern, "/metrics") == 0);
+		/* the API under /v1/; Prometheus's scrape path where Prometheus looks; the panel
+		 * under /ui/ */
+		assert_true(memcmp(r->pattern, "/v1/", 4) == 0 || strcmp(r->pattern, "/metrics") == 0 ||
+			    memcmp(r->pattern, "/ui/", 4) == 0);
 		/* the pattern with a name in each "{}" finds this very route */
 		snprintf(path, sizeof(path), "%s", r->pattern);
 		while ((p = strstr(path, "{}")) != NULL) {

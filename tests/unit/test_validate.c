@@ -3,10 +3,12 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <cmocka.h>
 
+#include "util/scrub.h"
 #include "util/validate.h"
 
 static void test_names(void **state)
@@ -64,9 +66,39 @@ static void test_sizes(void **state)
 	assert_string_equal(buf, "100B");
 }
 
+static void scrubbed(const char *in, const char *want)
+{
+	char t[256];
+
+	snprintf(t, sizeof(t), "%s", in);
+	uh_scrub_paths(t, sizeof(t));
+	assert_string_equal(t, want);
+}
+
+/* a customer's error or event: no host path, no backup URL; the words around them kept */
+static void test_scrub(void **state)
+{
+	scrubbed("backup a1: /var/lib/umlhost/backups/a1: Not a directory",
+		 "backup a1: [host path]: Not a directory");
+	scrubbed("/srv/x", "[host path]");
+	scrubbed("restore from sftp://u@192.0.2.9/b/a1-1.tar.zst: failed",
+		 "restore from [host path]: failed");
+	scrubbed("open '/etc/x' (mode=/tmp/y), next", "open '[host path]' (mode=[host path]), next");
+	scrubbed("at:/a/b,/c/d", "at:[host path],[host path]");
+	scrubbed("3/4 done, 50/50", "3/4 done, 50/50");
+	scrubbed("no path here", "no path here");
+	{
+		char small[8] = "/abcdef";
+
+		uh_scrub_paths(small, sizeof(small)); /* never past its size */
+		assert_true(strlen(small) < sizeof(small));
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_scrub),
 		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_sizes),
 	};

@@ -1,0 +1,217 @@
+#!/usr/bin/python3
+"""ui_browser.py BASE A_TOKEN P_TOKEN SHOTS: the web panel in a real browser (Debian's
+chromium, headless, driven by chromium-driver through python3-selenium) against a real
+umlhostd. Customer A (servers a1, a2, both running) signs in; the provider (P_TOKEN) looks
+at its view. Customer B's server is named "bobsite": that word must never reach A's page or
+A's network answers. Prints "ok - ..." / "not ok - ..." lines (test_ui.sh counts them) and
+one "# measured: ..." line; screenshots go to SHOTS."""
+import json
+import os
+import re
+import sys
+import time
+
+from selenium import webdriver
+from selenium.common.exceptions import WebDriverException
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import WebDriverWait
+
+BASE, A_TOKEN, P_TOKEN, SHOTS = sys.argv[1:5]
+SECRET_NAME = "bobsite"
+fails = 0
+
+
+def check(desc, cond, got=None):
+    global fails
+    print(("ok - " if cond else "not ok - ") + desc, flush=True)
+    if not cond:
+        fails += 1
+        if got is not None:
+            print("#   got: %r" % (got,), flush=True)
+
+
+def browser(width=1280, height=900):
+    o = webdriver.ChromeOptions()
+    o.binary_location = "/usr/bin/chromium"
+    for a in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+              "--ignore-certificate-errors", "--window-size=%d,%d" % (width, height),
+              "--disable-extensions", "--no-first-run", "--user-data-dir=" + os.environ["UI_PROFILE"]):
+        o.add_argument(a)
+    o.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})
+    d = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=o)
+    d.set_page_load_timeout(30)
+    d.execute_cdp_cmd("Network.enable", {})
+    return d
+
+
+def wait(d, cond, timeout=20):
+    try:
+        return WebDriverWait(d, timeout, poll_frequency=0.2).until(lambda _: cond())
+    except Exception:  # noqa: BLE001 - a timeout is the check's failure
+        return None
+
+
+def rows(d):
+    return sorted(e.get_attribute("data-server") for e in d.find_elements(By.CSS_SELECTOR, "tr[data-server]"))
+
+
+def state_of(d, name):
+    e = d.find_elements(By.CSS_SELECTOR, 'tr[data-server="%s"] [data-state]' % name)
+    return e[0].get_attribute("data-state") if e else None
+
+
+def network_bodies(d, seen):
+    """Every answer's body the page received so far (the DevTools protocol), by request id."""
+    out = []
+    for entry in d.get_log("performance"):
+        m = json.loads(entry["message"])["message"]
+        if m.get("method") == "Network.responseReceived":
+            seen.setdefault(m["params"]["requestId"], m["params"]["response"])
+        if m.get("method") == "Network.loadingFinished":
+            rid = m["params"]["requestId"]
+            try:
+                b = d.execute_cdp_cmd("Network.getResponseBody", {"requestId": rid})
+                out.append((seen.get(rid, {}).get("url", "?"), b.get("body", "")))
+            except WebDriverException:
+                pass
+    return out
+
+
+def sign_in(d, token):
+    d.get(BASE + "/ui/")
+    box = wait(d, lambda: d.find_elements(By.ID, "token"))
+    if not box:
+        return False
+    box[0].send_keys(token)
+    d.find_element(By.CSS_SELECTOR, "form.signin button[type=submit]").click()
+    return True
+
+
+def main():
+    os.makedirs(SHOTS, exist_ok=True)
+    d = browser()
+    seen, bodies = {}, []
+    try:
+        check("the panel's page loads and asks for a token", sign_in(d, A_TOKEN))
+        check("customer A signs in and sees exactly its servers (a1, a2)",
+              wait(d, lambda: rows(d) == ["a1", "a2"]) is not None, rows(d))
+        bodies += network_bodies(d, seen)
+        doc = [r for r in seen.values() if r.get("url", "").rstrip("/").endswith("/ui")]
+        csp = {k.lower(): v for k, v in (doc[0]["headers"] if doc else {}).items()}.get(
+            "content-security-policy", "")
+        directives = {x.strip().split(" ")[0]: x.strip() for x in csp.split(";") if x.strip()}
+        check("the page comes with a strict Content-Security-Policy (scripts from itself only, "
+              "no remote origin)",
+              directives.get("script-src") == "script-src 'self'" and
+              directives.get("default-src") == "default-src 'none'" and
+              directives.get("connect-src") == "connect-src 'self'" and "http" not in csp, csp)
+        cookies = {c["name"]: c for c in d.get_cookies()}
+        s = cookies.get("uh_session", {})
+        check("the session cookie is HttpOnly, Secure, SameSite=Strict",
+              s.get("httpOnly") is True and s.get("secure") is True and s.get("sameSite") == "Strict", s)
+
+        # ---- first load of the servers page, nothing cached: weight and speed
+        d.execute_cdp_cmd("Network.clearBrowserCache", {})
+        d.execute_cdp_cmd("Network.setCacheDisabled", {"cacheDisabled": True})
+        d.get(BASE + "/ui/")
+        wait(d, lambda: rows(d) == ["a1", "a2"])
+        wait(d, lambda: d.execute_script("return performance.getEntriesByName('servers-rendered').length") > 0)
+        perf = d.execute_script("""
+            const n = performance.getEntriesByType('navigation')[0];
+            const r = performance.getEntriesByType('resource');
+            const m = performance.getEntriesByName('servers-rendered')[0];
+            return {bytes: n.transferSize + r.reduce((a, x) => a + x.transferSize, 0),
+                    files: r.length + 1, rendered: m ? m.startTime : -1,
+                    interactive: n.domInteractive};""")
+        d.execute_cdp_cmd("Network.setCacheDisabled", {"cacheDisabled": False})
+        print("# measured: servers page, first load with no cache: %.1f KB transferred in %d "
+              "files; servers listed (interactive) %.0f ms after navigation start (DOM "
+              "interactive %.0f ms)" % (perf["bytes"] / 1024, perf["files"], perf["rendered"],
+                                        perf["interactive"]), flush=True)
+        check("first load of the servers page: under 300 KB transferred", perf["bytes"] < 300 * 1024, perf)
+        check("... and interactive (servers listed) in under 1 s", 0 <= perf["rendered"] < 1000, perf)
+        d.save_screenshot(os.path.join(SHOTS, "servers.png"))
+
+        # ---- stop a1: the state changes without a reload
+        d.execute_script("window.__sameDocument = 42;")
+        d.find_element(By.CSS_SELECTOR, 'button[aria-label="Stop a1"]').click()
+        check("stopping a1 from the page: its row shows it stopped, with no reload",
+              wait(d, lambda: state_of(d, "a1") == "stopped", 40) is not None
+              and d.execute_script("return window.__sameDocument") == 42, state_of(d, "a1"))
+
+        # ---- a forged request without the CSRF token (its 403 is the one error expected)
+        errors = [l for l in d.get_log("browser") if l["level"] == "SEVERE"]
+        forged = d.execute_async_script("""
+            const done = arguments[arguments.length - 1];
+            fetch('/v1/servers/a2/actions/reboot', {method: 'POST', credentials: 'same-origin'})
+              .then(async (r) => done([r.status, await r.text()])).catch((e) => done([0, String(e)]));""")
+        check("a request with the cookie but without the CSRF token is refused (403, csrf)",
+              forged[0] == 403 and '"csrf"' in forged[1], forged)
+
+        # ---- the server page: console, graph, backups
+        d.get(BASE + "/ui/#/server/a2")
+        ob = wait(d, lambda: d.find_elements(By.ID, "open-console"))
+        ob[0].click()
+        wait(d, lambda: d.find_elements(By.CSS_SELECTOR, ".xterm-helper-textarea"))
+        wait(d, lambda: "write" in d.execute_script("return document.querySelector('#console').parentNode.textContent") or True, 5)
+        time.sleep(1)
+        d.find_element(By.CSS_SELECTOR, ".xterm-helper-textarea").send_keys("uname -a\n")
+        term = lambda: d.execute_script("return document.querySelector('.xterm-rows') ? document.querySelector('.xterm-rows').innerText : ''")
+        got = wait(d, lambda: re.search(r"Linux \S+ \d+\.\d+\S* ", term()), 20)
+        check("the browser console runs uname -a in the guest and shows the answer",
+              got is not None, term()[-300:])
+        check("... after the console's replayed history (output from before it opened)",
+              term().count("\n") > 3, term()[:200])
+        wait(d, lambda: d.find_elements(By.CSS_SELECTOR, "#graph .uplot, #graph p"), 15)
+        check("the traffic graph is drawn from the daemon's history",
+              len(d.find_elements(By.CSS_SELECTOR, "#graph .uplot")) == 1)
+        d.find_element(By.ID, "backup-now").click()
+        check("'Back up now' makes a backup and lists it",
+              wait(d, lambda: d.find_elements(By.CSS_SELECTOR, "li[data-backup^='a2-']"), 60) is not None)
+        d.set_window_size(1280, 1400)
+        d.execute_script("document.getElementById('h-console').scrollIntoView()")
+        time.sleep(0.5)
+        d.save_screenshot(os.path.join(SHOTS, "server.png"))
+        d.set_window_size(390, 844)
+        d.get(BASE + "/ui/")
+        wait(d, lambda: rows(d) == ["a1", "a2"])
+        d.save_screenshot(os.path.join(SHOTS, "phone.png"))
+        wide = d.execute_script("return document.documentElement.scrollWidth <= window.innerWidth + 1")
+        check("on a phone-sized screen the page does not scroll sideways (the table scrolls in its box)", wide)
+        d.set_window_size(1280, 900)
+
+        # ---- nothing of B, anywhere
+        bodies += network_bodies(d, seen)
+        leaks = [u for u, b in bodies if SECRET_NAME in b]
+        check("customer B's server name never appears in A's network answers (%d read)" % len(bodies),
+              not leaks and len(bodies) > 10, leaks)
+        check("... nor in A's page", SECRET_NAME not in d.page_source)
+        unnamed = d.execute_script("""
+            return [...document.querySelectorAll('button, input, select, a')]
+              .filter((e) => !(e.getAttribute('aria-label') || e.textContent.trim() || e.labels?.length))
+              .map((e) => e.outerHTML.slice(0, 80));""")
+        check("every control has an accessible name", not unnamed, unnamed)
+        errors += [l for l in d.get_log("browser") if l["level"] == "SEVERE"
+                   and "/actions/reboot" not in l["message"]]
+        check("the browser's console shows no errors", not errors, errors)
+
+        # ---- the provider's view
+        d.find_element(By.ID, "signout").click()
+        wait(d, lambda: d.find_elements(By.ID, "token"))
+        check("signing out ends the session (the API answers 401 with the old cookie)",
+              d.execute_async_script("""
+                const done = arguments[arguments.length - 1];
+                fetch('/v1/servers', {credentials: 'same-origin'}).then((r) => done(r.status));""") == 401)
+        sign_in(d, P_TOKEN)
+        wait(d, lambda: d.find_elements(By.CSS_SELECTOR, 'nav a[href="#/provider"]'))
+        d.get(BASE + "/ui/#/provider")
+        ok = wait(d, lambda: d.find_elements(By.CSS_SELECTOR, "progress") and SECRET_NAME in d.page_source)
+        check("the provider's view lists every customer's servers and the host's memory", ok is not None)
+        d.save_screenshot(os.path.join(SHOTS, "provider.png"))
+    finally:
+        d.quit()
+    sys.exit(1 if fails else 0)
+
+
+main()
