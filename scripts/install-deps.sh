@@ -8,7 +8,7 @@ PKGS=(
 	gcc meson ninja-build pkg-config
 	# libraries
 	libjansson-dev libsqlite3-dev libmicrohttpd-dev libsystemd-dev libcap-dev libseccomp-dev libmnl-dev libnftables-dev
-	libarchive-dev libzstd-dev nettle-dev libssh-dev libgnutls28-dev libncurses-dev
+	libarchive-dev libzstd-dev nettle-dev libssh-dev libgnutls28-dev libncurses-dev libyaml-dev
 	# tests
 	libcmocka-dev clang libclang-rt-14-dev python3 file procps util-linux sqlite3
 	# running and testing UML instances

@@ -63,7 +63,7 @@ fi
 
 echo "== fuzz targets, ${FUZZ_SECONDS}s each"
 if CC=clang setup build-fuzz -Dfuzz=true -Dtests=false && ninja -C build-fuzz; then
-	for target in fuzz_cow_header:cow fuzz_mconsole_reply:mconsole fuzz_http_response:http fuzz_net_addr:net fuzz_backup_archive:backup fuzz_backup_manifest:manifest fuzz_backup_target:target fuzz_kernel_args:kargs fuzz_route:route fuzz_token:token fuzz_ws_frame:ws; do
+	for target in fuzz_cow_header:cow fuzz_mconsole_reply:mconsole fuzz_http_response:http fuzz_net_addr:net fuzz_backup_archive:backup fuzz_backup_manifest:manifest fuzz_backup_target:target fuzz_kernel_args:kargs fuzz_route:route fuzz_token:token fuzz_ws_frame:ws fuzz_fleet:fleet; do
 		name=${target%%:*}
 		seeds=$SRC/tests/fuzz/seeds/${target##*:}
 		corpus=$(mktemp -d /tmp/uh-fuzz.XXXXXX)

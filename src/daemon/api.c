@@ -154,7 +154,9 @@ static void completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 
 	if (r == NULL)
 		return;
-	if (r->what && r->authorized)
+	/* who did what: not for requests of nobody (the panel's files, a sign-in that failed:
+	 * a flood of those must not push the real audit lines out of the events) */
+	if (r->what && r->authorized && !r->anonymous)
 		uh_api_remote_audit(r);
 	if (r->authorized)
 		uh_metrics_count_request(r->route ? r->route : "none", r->status);

@@ -143,12 +143,24 @@ enum MHD_Result uh_api_remote_sign_in(struct req *r, json_t *body)
 	const char *tok = json_string_value(json_object_get(body, "token"));
 	struct uh_error err;
 
+	const char *type = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Content-Type");
+	const char *site = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Sec-Fetch-Site");
+
 	if (!r->remote)
 		return uh_api_send_error(r->conn, 404, "not_found",
 					 "sessions are the HTTPS listener's (the socket needs none)");
-	if (tok == NULL)
-		return uh_api_send_error(r->conn, 400, "invalid",
-					 "sign in with {\"token\": \"uh_...\"}");
+	/* only the panel itself signs in: another site's form cannot send JSON, and a browser
+	 * says where a request comes from (a login CSRF would sign the user in as someone
+	 * else) */
+	if (type == NULL || strncasecmp(type, "application/json", 16) != 0 ||
+	    (site && strcmp(site, "same-origin") != 0 && strcmp(site, "none") != 0))
+		return uh_api_send_error(r->conn, 403, "permission_denied",
+					 "sign in from the panel's own page (JSON, same origin)");
+	if (tok == NULL) {
+		uh_errx(&err, "sign in with {\"token\": \"uh_...\"}");
+		failed(r, &err); /* counted: anonymous requests cost the daemon a look */
+		return uh_api_send_json(r->conn, r->status, uh_steal_pointer(&r->resp));
+	}
 	if (uh_api_remote_check_token(r, tok, &err) < 0)
 		return uh_api_send_json(r->conn, r->status, uh_steal_pointer(&r->resp));
 	return uh_api_session_start(r);

@@ -366,7 +366,18 @@ static enum MHD_Result h_events(struct req *r, const struct api_route *rt,
 				const struct uh_route_args *a, json_t *body)
 {
 	int64_t since = query_int(r->conn, "since", 0);
-	struct follower tmp = {.api = r->api, .kind = FOLLOW_EVENTS, .last_id = since, .who = r->who};
+	struct follower tmp;
+
+	/* since=-N: the host's last N events (those the caller may see), then what comes */
+	if (since < 0) {
+		int64_t last = 0;
+		struct uh_error err;
+
+		if (uh_store_event_last(r->api->d->store, &last, &err) < 0)
+			return uh_api_send_err(r, &err);
+		since = since < -10000 ? 0 : last + since > 0 ? last + since : 0;
+	}
+	tmp = (struct follower){.api = r->api, .kind = FOLLOW_EVENTS, .last_id = since, .who = r->who};
 
 	if (query_flag(r->conn, "follow"))
 		return uh_api_follow_start(r, FOLLOW_EVENTS, since, NULL, 0);
@@ -507,6 +518,18 @@ static enum MHD_Result h_host(struct req *r, const struct api_route *rt,
 					  "instances", d->n_instances, "running", running));
 }
 
+static enum MHD_Result h_fleet_export(struct req *r, const struct api_route *rt,
+				      const struct uh_route_args *a, json_t *body)
+{
+	struct uh_error err;
+	size_t len = 0;
+	char *text = uh_fleet_export(r->api->d, &len, &err);
+
+	if (text == NULL)
+		return uh_api_send_err(r, &err);
+	return uh_api_send_text(r->conn, 200, "application/yaml", text, len);
+}
+
 static enum MHD_Result h_ui_file(struct req *r, const struct api_route *rt,
 				 const struct uh_route_args *a, json_t *body)
 {
@@ -555,6 +578,9 @@ static const struct api_route routes[] = {
 	{{"POST", "/v1/servers/{}/actions/{}"}, h_server_action, ROUTE_BODY, 0, NULL,
 	 UH_SCOPE_SERVER_POWER},
 	{{"GET", "/v1/host"}, h_host, 0, 0, NULL, ADMIN},
+	/* the fleet file (fleet_state.c) */
+	{{"POST", "/v1/fleet/plan"}, h_make, ROUTE_BODY, 200, uh_fleet_plan_request, ADMIN},
+	{{"GET", "/v1/fleet"}, h_fleet_export, 0, 0, NULL, ADMIN},
 	{{"GET", "/v1/instances"}, h_instances, 0, 0, NULL, ADMIN},
 	{{"POST", "/v1/instances"}, h_make, ROUTE_BODY, 201, uh_instance_create, ADMIN},
 	{{"GET", "/v1/instances/{}"}, h_instance_get, 0, 0, NULL, ADMIN},

@@ -24,13 +24,17 @@
 #include <time.h>
 
 #define SESSIONS_MAX 1024
+#define PER_TOKEN 8	/* a token's sessions (browsers); its oldest goes for a ninth */
+#define PER_CUSTOMER 64 /* and a customer's: nobody signs the others out by signing in */
 #define NEVER_S (30 * 86400) /* a token that never expires: a session of 30 days */
-#define COOKIE "uh_session"
+/* __Host-: only this origin over HTTPS may set it (no sibling subdomain plants one) */
+#define COOKIE "__Host-uh_session"
 
 struct ui_session {
 	char id[UH_SESSION_ID_LEN + 1];
 	char csrf[UH_SESSION_ID_LEN + 1];
 	char token_id[16];
+	char customer[UH_KEY_MAX];
 	int64_t expires; /* unix seconds */
 	int64_t used_ms;
 	struct ui_session *next;
@@ -90,6 +94,34 @@ static void sessions_expire(struct api *api)
 	}
 	if (n >= SESSIONS_MAX && lru)
 		session_drop(api, lru);
+}
+
+/* Before a new session of this token and customer: their oldest go past their bounds. */
+static void bound(struct api *api, const char *token_id, const char *customer)
+{
+	for (;;) {
+		struct ui_session *s, *tok_lru = NULL, *cust_lru = NULL;
+		int by_token = 0, by_customer = 0;
+
+		for (s = api->sessions; s; s = s->next) {
+			if (strcmp(s->token_id, token_id) == 0) {
+				by_token++;
+				if (tok_lru == NULL || s->used_ms < tok_lru->used_ms)
+					tok_lru = s;
+			}
+			if (strcmp(s->customer, customer) == 0) {
+				by_customer++;
+				if (cust_lru == NULL || s->used_ms < cust_lru->used_ms)
+					cust_lru = s;
+			}
+		}
+		if (by_token >= PER_TOKEN)
+			session_drop(api, tok_lru);
+		else if (by_customer >= PER_CUSTOMER)
+			session_drop(api, cust_lru);
+		else
+			return;
+	}
 }
 
 /* The session the request's cookie names, or NULL. */
@@ -174,12 +206,14 @@ enum MHD_Result uh_api_session_start(struct req *r)
 	int64_t now = time(NULL);
 
 	sessions_expire(r->api);
+	bound(r->api, r->who.token_id, r->who.customer);
 	s = calloc(1, sizeof(*s));
 	if (s == NULL)
 		abort();
 	random_hex(s->id, UH_SESSION_ID_LEN / 2);
 	random_hex(s->csrf, UH_SESSION_ID_LEN / 2);
 	snprintf(s->token_id, sizeof(s->token_id), "%s", r->who.token_id);
+	snprintf(s->customer, sizeof(s->customer), "%s", r->who.customer);
 	s->expires = r->who.expires ? r->who.expires : now + NEVER_S;
 	s->used_ms = uh_now_ms();
 	s->next = r->api->sessions;

@@ -374,6 +374,13 @@ void uh_daemon_event(struct uh_daemon *d, const char *instance, const char *type
 int uh_guest_event_allowed(struct uh_instance *inst);
 /* Prune now and every minute (events_keep, events_max_days). */
 void uh_events_init(struct uh_daemon *d);
+/* fleet_state.c: the fleet file against this host: its servers in the file's shape, a
+ * plan ({"text", "file", "prune", "allow_replace"} in; src/fleet/plan.h's answer with the
+ * state's "revision"), the revision, and the export (a fleet file of today's state) */
+json_t *uh_fleet_current(struct uh_daemon *d, struct uh_error *err);
+void uh_fleet_revision(struct uh_daemon *d, char out[17]);
+int uh_fleet_plan_request(struct uh_daemon *d, json_t *params, json_t **out, struct uh_error *err);
+char *uh_fleet_export(struct uh_daemon *d, size_t *len, struct uh_error *err);
 /* stats_history.c: each server's use per minute (24 h) and per hour (30 days), kept in the
  * store for graphs without Prometheus */
 void uh_stats_history_init(struct uh_daemon *d);

@@ -225,3 +225,8 @@ int uh_store_stats_list(struct uh_store *s, const char *instance, const char *ow
 {
 	return s->ops->stats_list(s, instance, owner, hourly, since, fn, arg, err);
 }
+
+int uh_store_event_last(struct uh_store *s, int64_t *id, struct uh_error *err)
+{
+	return s->ops->event_last(s, id, err);
+}

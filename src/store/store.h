@@ -246,6 +246,8 @@ int uh_store_stats_list(struct uh_store *s, const char *instance, const char *ow
  * how many went. */
 int uh_store_event_prune(struct uh_store *s, int keep, int64_t before_ms, int *deleted,
 			 struct uh_error *err);
+/* The newest event's id (0: none). */
+int uh_store_event_last(struct uh_store *s, int64_t *id, struct uh_error *err);
 /* Append an event; sets ev->id. */
 int uh_store_event_add(struct uh_store *s, struct uh_event_rec *ev, struct uh_error *err);
 /* Events with id > since_id, oldest first, at most limit. */

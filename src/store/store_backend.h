@@ -75,6 +75,7 @@ struct uh_store_ops {
 	int (*event_prune)(struct uh_store *s, int keep, int64_t before_ms, int *deleted,
 			   struct uh_error *err);
 	int (*event_add)(struct uh_store *s, struct uh_event_rec *ev, struct uh_error *err);
+	int (*event_last)(struct uh_store *s, int64_t *id, struct uh_error *err);
 	int (*event_list)(struct uh_store *s, int64_t since_id, int limit,
 			  int (*fn)(const struct uh_event_rec *ev, void *arg), void *arg,
 			  struct uh_error *err);

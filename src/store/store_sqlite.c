@@ -980,6 +980,20 @@ static void backup_row(sqlite3_stmt *st, struct uh_backup_rec *b)
 	copy_col(b->owner, sizeof(b->owner), st, 8);
 }
 
+static int sq_event_last(struct uh_store *base, int64_t *id, struct uh_error *err)
+{
+	struct sq_store *s = (struct sq_store *)base;
+	sqlite3_stmt *st;
+	int rc;
+
+	if (prepare(s, "SELECT COALESCE(MAX(id), 0) FROM events", &st, err) < 0)
+		return -1;
+	rc = sqlite3_step(st);
+	*id = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW ? 0 : db_err(s, err, "newest event");
+}
+
 /* ---- stats history */
 
 #define STATS_COLS "instance,owner,ts,rx_bytes,tx_bytes,rx_packets,tx_packets,cpu_ms,memory_bytes"
@@ -1315,6 +1329,7 @@ static const struct uh_store_ops sq_ops = {
 	.stats_prune = sq_stats_prune,
 	.stats_list = sq_stats_list,
 	.event_add = sq_event_add,
+	.event_last = sq_event_last,
 	.event_prune = sq_event_prune,
 	.event_list = sq_event_list,
 };

@@ -268,15 +268,18 @@ status() { tail -n 1 <<< "$1"; }
 body() { sed '$d' <<< "$1"; }
 # tok ARGS...: `umlhost token create ARGS`'s secret
 tok() { U --json token create "$@" | jq_get 'd["token"]'; }
-# py_checks CMD...: run a client that prints "ok - ..." / "not ok - ..." lines; they count as
-# this test's checks (a client that dies without a line fails the check after it)
+# py_checks CMD...: run a client that prints "ok - ..." / "not ok - ..." lines and "# done" at
+# its end; its lines count as this test's checks, and a client that dies before its end (a
+# traceback) is a failed check of its own
 py_checks() {
-	local line
+	local line done=0
 	while IFS= read -r line; do
 		echo "$line"
 		case "$line" in
 		"ok - "*) CHECKS=$((CHECKS + 1)) ;;
 		"not ok - "*) CHECKS=$((CHECKS + 1)); FAILS=$((FAILS + 1)) ;;
+		"# done") done=1 ;;
 		esac
 	done < <("$@" 2>&1)
+	[ "$done" = 1 ] || not_ok "the client ran to its end: $(basename "$2") ${3:-}"
 }

@@ -215,12 +215,16 @@ def main():
         except urllib.error.HTTPError as e:
             print(json.dumps({"status": e.code, "body": json.load(e)}))
         return
+    if step == "hold":
+        asyncio.run(step_hold(*args))
+        return
     if step == "unmasked":
         step_unmasked(args[0])
     else:
         fn = {"session": step_session, "refused": step_refused, "two": step_two,
               "replay": step_replay, "hold": step_hold}[step]
         asyncio.run(fn(*args))
+    print("# done", flush=True)
     sys.exit(1 if fails else 0)
 
 

@@ -140,6 +140,8 @@ static void test_api_table(void **state)
 		{"POST", "/v1/servers/web1/backups/web1-20261202T000000Z/restore"},
 		{"POST", "/v1/servers/web1/console"},
 		{"GET", "/v1/host"},
+		{"POST", "/v1/fleet/plan"},
+		{"GET", "/v1/fleet"},
 		{"POST", "/ui/session"},
 		{"GET", "/ui/session"},
 		{"DELETE", "/ui/session"},

@@ -34,6 +34,14 @@ export async function call(method, path, body) {
   return data;
 }
 
+// The last events of one server among the host's latest (newest last).
+export async function recentEvents(name, n) {
+  const res = await fetch('/v1/events?since=-1000', { credentials: 'same-origin', cache: 'no-store' });
+  if (!res.ok) throw new ApiError(res.status, `events: ${res.status}`);
+  const lines = (await res.text()).split('\n').filter(Boolean).map((l) => JSON.parse(l));
+  return lines.filter((e) => e.instance === name).slice(-n);
+}
+
 // A page (re)loaded with a session cookie: its CSRF token, or null when not signed in.
 export async function resume() {
   const s = await call('GET', '/ui/session');
@@ -52,11 +60,11 @@ export async function signOut() {
   try { await call('DELETE', '/ui/session'); } finally { csrf = null; }
 }
 
-// The event stream (newline-delimited JSON, the customer's servers only): every event from
-// the first on, then each as it happens. A lost stream comes back (1 s, doubling to 30 s),
-// from the last event seen. onState(true|false) says whether it is connected.
+// The event stream (newline-delimited JSON, the customer's servers only): from now on (the
+// host's newest event first), each as it happens. A lost stream comes back (1 s, doubling to
+// 30 s), from the last event seen. onState(true|false) says whether it is connected.
 export function follow(onEvent, onState) {
-  let since = 0, delay = 1000, stopped = false, ctl = null;
+  let since = -1, delay = 1000, stopped = false, ctl = null;
   async function run() {
     while (!stopped) {
       ctl = new AbortController();

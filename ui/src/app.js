@@ -57,11 +57,15 @@ async function route() {
   clearError();
   const hash = location.hash || '#/';
   const m = hash.match(/^#\/server\/([a-z0-9][a-z0-9-]{0,31})$/);
+  const mine = ++app.route;
+  const alive = () => mine === app.route; // a newer view was asked for meanwhile: stop
   try {
-    if (m) await renderServer(view, m[1]);
-    else if (hash === '#/provider' && isProvider()) await renderProvider(view);
-    else await renderServers(view);
+    if (m) await renderServer(view, m[1], alive);
+    else if (hash === '#/provider' && isProvider()) await renderProvider(view, alive);
+    else await renderServers(view, alive);
+    if (alive()) view.focus({ preventScroll: true });
   } catch (e) {
+    if (!alive()) return;
     if (e.status === 401) { stop(); signInForm(e.message); return; }
     view.replaceChildren(h('p', { class: 'muted' }, 'This page could not be shown.'));
     showError(e);
@@ -69,6 +73,9 @@ async function route() {
 }
 
 function stop() {
+  if (app.cleanup) { app.cleanup(); app.cleanup = null; }
+  app.listeners.clear();
+  app.route++;
   if (app.stopStream) app.stopStream();
   app.stopStream = null;
   app.me = null;

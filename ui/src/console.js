@@ -20,7 +20,11 @@ export async function openConsole(box, name, onStatus) {
   const [{ Terminal }, { FitAddon }] = await load();
   const ticket = await api.call('POST', `/v1/servers/${name}/console`);
   // the console is a serial line: a bare newline means a new line at its start
-  const term = new Terminal({ convertEol: true, cursorBlink: true, fontSize: 14, scrollback: 2000 });
+  const term = new Terminal({ convertEol: true, cursorBlink: true, fontSize: 14, scrollback: 2000,
+    screenReaderMode: true,
+    // a guest prints what it likes: a link in it opens only over https, in a new tab
+    linkHandler: { activate: (e, uri) => { if (/^https:\/\//.test(uri)) window.open(uri, '_blank', 'noopener,noreferrer'); } },
+  });
   const fit = new FitAddon();
   term.loadAddon(fit);
   box.replaceChildren();

@@ -4,10 +4,11 @@ import * as api from './api.js';
 import { h, bytes, when } from './dom.js';
 import { act, showError } from './shell.js';
 
-export async function renderProvider(view) {
+export async function renderProvider(view, alive) {
   const [servers, host, customers, tokens] = await Promise.all([
     api.call('GET', '/v1/servers'), api.call('GET', '/v1/host'),
     api.call('GET', '/v1/customers'), api.call('GET', '/v1/tokens')]);
+  if (!alive()) return;
   const by = {};
   for (const s of servers) (by[s.customer] ||= []).push(s);
   const pct = host.budget_mib ? Math.round(100 * host.committed_mib / host.budget_mib) : 0;

@@ -3,7 +3,7 @@
 // recent events; live through the event stream.
 import * as api from './api.js';
 import { h, bytes, since, when } from './dom.js';
-import { app, act, showError } from './shell.js';
+import { app, act, showError, announce, debounce } from './shell.js';
 import { powerButtons } from './power.js';
 import { openConsole } from './console.js';
 import { drawTraffic } from './graph.js';
@@ -20,8 +20,9 @@ function details(s) {
   return dl;
 }
 
-export async function renderServer(view, name) {
+export async function renderServer(view, name, alive) {
   const [s, me] = await Promise.all([api.call('GET', `/v1/servers/${name}`), api.call('GET', '/v1/whoami')]);
+  if (!alive()) return;
   app.me = me;
   const actions = (me.servers.find((x) => x.name === name) || { actions: [] }).actions;
   const head = h('div', { class: 'head' });
@@ -32,18 +33,27 @@ export async function renderServer(view, name) {
   const events = h('ol', { class: 'events', 'aria-label': 'Recent events', reversed: true });
   let con = null, span = 'minutes', history = null;
 
+  let shown = s.state;
   function paintHead(cur) {
+    const focused = head.contains(document.activeElement) ? document.activeElement.getAttribute('aria-label') : null;
     head.replaceChildren(h('h1', {}, cur.name), details(cur),
-      h('div', { class: 'actions' }, powerButtons(name, actions, cur.state, () => reread())));
+      h('div', { class: 'actions' }, powerButtons(name, actions, cur.state, () => reread(name))));
+    if (focused) {
+      const b = head.querySelector(`[aria-label="${CSS.escape(focused)}"]`);
+      if (b && !b.disabled) b.focus();
+      else { const t = head.querySelector('h1'); t.tabIndex = -1; t.focus(); }
+    }
+    if (cur.state !== shown) announce(`${name} is ${cur.state}`);
+    shown = cur.state;
   }
   let seq = 0; // only the newest read paints (answers can come back out of order)
-  async function reread() {
+  const reread = debounce(async () => {
     const mine = ++seq;
     try {
       const cur = await api.call('GET', `/v1/servers/${name}`);
-      if (mine === seq) paintHead(cur);
+      if (mine === seq && alive()) paintHead(cur);
     } catch (e) { showError(e); }
-  }
+  });
 
   async function graph() {
     if (!actions.includes('read')) return;
@@ -67,7 +77,7 @@ export async function renderServer(view, name) {
         if (typed !== name) { showError(`The name typed (${typed}) is not ${name}: nothing was restored.`); return; }
         act(b, 'Restoring…', async () => {
           await api.call('POST', `/v1/servers/${name}/backups/${id}/restore`);
-          await Promise.all([reread(), backups()]);
+          await Promise.all([reread(name), backups()]);
         });
       } }, 'Restore');
     return b;
@@ -107,11 +117,15 @@ export async function renderServer(view, name) {
   sections.push(h('section', { 'aria-labelledby': 'h-events' }, h('h2', { id: 'h-events' }, 'Recent events'), events));
   view.replaceChildren(...sections);
   paintHead(s);
-  app.listeners.add((ev) => {
-    if (ev.instance !== name) return;
+  const addEvent = (ev) => {
     events.prepend(h('li', {}, h('time', {}, when(ev.ts_ms)), ' ', h('b', {}, ev.type), ' ', ev.message));
     while (events.children.length > 20) events.lastChild.remove();
-    reread();
+  };
+  app.listeners.add((ev) => {
+    if (ev.instance !== name) return;
+    addEvent(ev);
+    reread(name);
   });
-  await Promise.all([graph().catch(showError), backups().catch(showError)]);
+  await Promise.all([graph().catch(showError), backups().catch(showError),
+    api.recentEvents(name, 20).then((l) => { if (alive()) l.forEach(addEvent); }).catch(showError)]);
 }

@@ -3,7 +3,7 @@
 // arrives), this month's traffic from each server's hourly history.
 import * as api from './api.js';
 import { h, bytes, since } from './dom.js';
-import { app } from './shell.js';
+import { app, announce, debounce } from './shell.js';
 import { powerButtons } from './power.js';
 
 function monthTraffic(stats) {
@@ -32,8 +32,9 @@ function row(s, actions, traffic, refresh) {
     h('td', { class: 'actions' }, powerButtons(s.name, actions, s.state, refresh)));
 }
 
-export async function renderServers(view) {
+export async function renderServers(view, alive) {
   const [servers, me] = await Promise.all([api.call('GET', '/v1/servers'), api.call('GET', '/v1/whoami')]);
+  if (!alive()) return;
   app.me = me;
   const actionsOf = Object.fromEntries(me.servers.map((s) => [s.name, s.actions]));
   const traffic = {};
@@ -41,21 +42,30 @@ export async function renderServers(view) {
   const provider = me.customer === '*';
 
   // answers can come back out of order (an event's read, then a later one's): only the
-  // newest read of a server paints its row
+  // newest read of a server paints its row; the focus stays on the control it was on, and
+  // a new state is said to screen readers
   const seqs = {};
-  async function refresh(name) {
+  async function refreshNow(name) {
     const seq = (seqs[name] = (seqs[name] || 0) + 1);
     try {
       const s = await api.call('GET', `/v1/servers/${name}`);
-      if (seq !== seqs[name]) return;
+      if (seq !== seqs[name] || !alive()) return;
       const old = tbody.querySelector(`tr[data-server="${name}"]`);
+      const was = old && old.querySelector('[data-state]')?.getAttribute('data-state');
+      const focused = old && old.contains(document.activeElement) ? document.activeElement.getAttribute('aria-label') : null;
       const fresh = row(s, actionsOf[name] || [], traffic[name] ?? null, () => refresh(name));
       if (old) old.replaceWith(fresh); else tbody.append(fresh);
+      if (focused) {
+        const b = fresh.querySelector(`[aria-label="${CSS.escape(focused)}"]`);
+        (b && !b.disabled ? b : fresh.querySelector('a')).focus();
+      }
+      if (was && was !== s.state) announce(`${name} is ${s.state}`);
     } catch (e) {
       if (seq === seqs[name] && e.status === 404) tbody.querySelector(`tr[data-server="${name}"]`)?.remove();
     }
   }
 
+  const refresh = debounce(refreshNow);
   for (const s of servers) tbody.append(row(s, actionsOf[s.name] || [], null, () => refresh(s.name)));
   view.replaceChildren(
     h('h1', {}, provider ? 'All servers' : 'Your servers'),

@@ -5,6 +5,7 @@ const statusBox = document.getElementById('status');
 
 export const app = {
   me: null,            // /v1/whoami
+  route: 0,            // the view's number: a render that awaited past a newer one stops
   listeners: new Set(), // (event) => void, for the view shown
   stopStream: null,
   cleanup: null,        // the view's own teardown (a console's socket)
@@ -18,6 +19,23 @@ export function showError(e) {
 export function clearError() {
   errorBox.hidden = true;
   errorBox.textContent = '';
+}
+
+// Said to screen readers (a polite live region), not shown.
+export function announce(text) {
+  const a = document.getElementById('announce');
+  a.textContent = '';
+  setTimeout(() => { a.textContent = text; }, 50);
+}
+
+// Coalesce calls per key: fn(key) runs once, 150 ms after the last call for it (a burst of
+// events for a server is one read of it).
+export function debounce(fn) {
+  const timers = new Map();
+  return (key) => {
+    clearTimeout(timers.get(key));
+    timers.set(key, setTimeout(() => { timers.delete(key); fn(key); }, 150));
+  };
 }
 
 export function showStatus(text) {
