@@ -5,7 +5,8 @@
 # stops one and sees it stop without a reload, runs uname -a in the browser console, makes a
 # backup and sees it listed; B's server name reaches neither A's page nor A's network answers;
 # a request without the CSRF token is refused; the page has a strict CSP, no console errors,
-# and loads in under 300 KB and 1 s (printed). The provider signs in and sees every server.
+# and loads in under 300 KB and 1 s (printed); a lost connection (the TLS process killed)
+# reconnects by itself. The provider signs in and sees every server.
 # Screenshots go to $UI_SHOTS (docs/screenshots when refreshing the README's).
 . "$(dirname "$0")/lib.sh"
 need
@@ -28,6 +29,8 @@ A=$(tok --customer alice --name panel --scopes server:read,server:power,server:c
 P=$(tok --customer '*' --name ops --scopes admin)
 sleep 3 # a few history points
 export UI_PROFILE=$W/chromium
+GATE_PID=$(U events | sed -n 's/.*umlhost-gate pid \([0-9]*\).*/\1/p' | tail -n 1)
+export GATE_PID
 SHOTS=${UI_SHOTS:-$W/shots}
 touch "$W/started"
 py_checks $PY "$UH_SRC/tests/e2e/ui_browser.py" "$BASE" "$A" "$P" "$SHOTS"
