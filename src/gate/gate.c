@@ -22,6 +22,7 @@
  * deadline, bounded buffers in both directions; when the daemon is slow to read, the
  * client is not read either (back-pressure, never unbounded memory). */
 #include <errno.h>
+#include <poll.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <grp.h>
@@ -53,6 +54,7 @@
 #define MAX_PER_ADDR 256     /* an IPv4 address or an IPv6 /64 */
 #define MAX_HANDSHAKING 16   /* unfinished handshakes per address or /64 */
 #define HANDSHAKE_MS 10000
+#define HANDOVER_WAIT_MS 1000 /* a hand-over waits at most this long for room */
 #define DRAIN_MS 30000	     /* a client given this long to read what the daemon sent */
 #define IDLE_MS (3600 * 1000) /* event streams and consoles stay open for long */
 
@@ -233,11 +235,22 @@ static int hand_to_daemon(struct conn *c)
 	cm->cmsg_type = SCM_RIGHTS;
 	cm->cmsg_len = CMSG_LEN(sizeof(int));
 	memcpy(CMSG_DATA(cm), &sp[1], sizeof(int));
-	/* never wait for the daemon: a slow one costs this client, not every open stream */
-	if (sendmsg(DAEMON_FD, &mh, MSG_NOSIGNAL | MSG_DONTWAIT) != (ssize_t)sizeof(m)) {
-		close(sp[0]);
-		close(sp[1]);
-		return -1;
+	/* The daemon takes hand-overs at each turn of its loop; a burst of finished handshakes
+	 * can fill the socket's queue (net.unix.max_dgram_qlen messages) before it does. Then
+	 * wait for room, briefly (HANDOVER_WAIT_MS in all): a client that finished its
+	 * handshake is not dropped for a moment's backlog, and a daemon that is stuck costs
+	 * the gate at most that long per client. */
+	for (int waited = 0;; waited += 10) {
+		struct pollfd p = {.fd = DAEMON_FD, .events = POLLOUT};
+
+		if (sendmsg(DAEMON_FD, &mh, MSG_NOSIGNAL | MSG_DONTWAIT) == (ssize_t)sizeof(m))
+			break;
+		if ((errno != EAGAIN && errno != EWOULDBLOCK) || waited >= HANDOVER_WAIT_MS) {
+			close(sp[0]);
+			close(sp[1]);
+			return -1;
+		}
+		poll(&p, 1, 10);
 	}
 	close(sp[1]);
 	c->dfd = sp[0];
