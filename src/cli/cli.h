@@ -64,6 +64,7 @@ int uh_cmd_chown(struct uh_cli *cli, int argc, char **argv);
 int uh_cmd_token(struct uh_cli *cli, int argc, char **argv);
 int uh_cmd_top(struct uh_cli *cli, int argc, char **argv);
 int uh_cmd_plan(struct uh_cli *cli, int argc, char **argv);
+int uh_cmd_apply(struct uh_cli *cli, int argc, char **argv);
 int uh_cmd_export(struct uh_cli *cli, int argc, char **argv);
 int uh_cmd_kernel(struct uh_cli *cli, int argc, char **argv);
 int uh_cmd_disk(struct uh_cli *cli, int argc, char **argv);
@@ -130,7 +131,8 @@ extern const struct uh_cli_command uh_cli_cmd_create, uh_cli_cmd_start, uh_cli_c
 	uh_cli_cmd_cow_info, uh_cli_cmd_cow_merge, uh_cli_cmd_mconsole, uh_cli_cmd_version,
 	uh_cli_cmd_help, uh_cli_cmd_customer_create, uh_cli_cmd_customer_list,
 	uh_cli_cmd_customer_rm, uh_cli_cmd_chown, uh_cli_cmd_token_create, uh_cli_cmd_token_list,
-	uh_cli_cmd_token_revoke, uh_cli_cmd_top, uh_cli_cmd_plan, uh_cli_cmd_export;
+	uh_cli_cmd_token_revoke, uh_cli_cmd_top, uh_cli_cmd_plan, uh_cli_cmd_apply,
+	uh_cli_cmd_export;
 
 /* A backup location for the daemon: an URL as it is, a local path made absolute (the daemon
  * has another working directory; a directory it will create need not exist yet). */

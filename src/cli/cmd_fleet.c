@@ -1,7 +1,9 @@
-/* umlhost plan FILE, umlhost export: the fleet file (issue 18). The daemon reads the file and
- * makes the plan (so the CLI, the panel and a cluster share one reading); this sends the
- * file's text and shows the answer. plan's exit status: 0 nothing to do, 3 changes planned,
- * 1 an error (a file's error names FILE:LINE:COLUMN), 2 usage. */
+/* umlhost plan FILE, apply FILE, export: the fleet file (issue 18). The daemon reads the file,
+ * makes the plan and carries it out (so the CLI, the panel and a cluster share one reading);
+ * this sends the file's text and shows the answer. Exit status of plan: 0 nothing to do,
+ * 3 changes planned; of apply: 0 all done, 3 done but some changes refused (their flags
+ * missing: still planned), 1 a failure; 1 an error (a file's names FILE:LINE:COLUMN), 2 usage
+ * for both. */
 #include "cli/cli.h"
 #include "util/cleanup.h"
 #include "util/fileio.h"
@@ -27,6 +29,23 @@ static const struct uh_cli_doc plan_docs[] = {
 const struct uh_cli_command uh_cli_cmd_plan = {
 	"plan", "FILE", "what applying the fleet file would change (exit 0: nothing, 3: changes)",
 	plan_opts, plan_docs, uh_cmd_plan};
+static const struct option apply_opts[] = {{"prune", no_argument, NULL, 'p'},
+					   {"allow-replace", required_argument, NULL, 'r'},
+					   {"plan", required_argument, NULL, 's'},
+					   {"parallel", required_argument, NULL, 'n'},
+					   {NULL, 0, NULL, 0}};
+static const struct uh_cli_doc apply_docs[] = {
+	{NULL, "let it destroy servers the file made and no longer lists", 0},
+	{"NAME[,NAME]", "let it replace these servers (a new disk: their data goes)", 0},
+	{"SAVED", "apply only this plan (umlhost --json plan FILE > SAVED), refused if the host "
+		  "moved since",
+	 0},
+	{"N", "servers changed at a time (1-64, default 4)", 0},
+	{NULL, NULL, 0},
+};
+const struct uh_cli_command uh_cli_cmd_apply = {
+	"apply", "FILE", "carry out the fleet file's plan (networks and customers first, then servers)",
+	apply_opts, apply_docs, uh_cmd_apply};
 const struct uh_cli_command uh_cli_cmd_export = {
 	"export", "", "this host's servers as a fleet file (its plan here is empty)", NULL, NULL,
 	uh_cmd_export};
@@ -116,37 +135,68 @@ static void print_plan(json_t *plan)
 	       uh_cli_str(plan, "revision"));
 }
 
+/* Every --allow-replace A[,B] given (the option may come more than once; getopt keeps only
+ * the last), read before getopt reorders argv. */
+static json_t *allow_list(int argc, char **argv)
+{
+	json_t *allow = json_array();
+
+	for (int k = 1; k < argc; k++) {
+		const char *v = NULL;
+
+		if (strcmp(argv[k], "--") == 0)
+			break;
+		if (strcmp(argv[k], "--allow-replace") == 0 && k + 1 < argc)
+			v = argv[++k];
+		else if (strncmp(argv[k], "--allow-replace=", 16) == 0)
+			v = argv[k] + 16;
+		if (v) {
+			uh_autofree char *copy = strdup(v);
+			char *save = NULL;
+
+			for (char *w = strtok_r(copy, ",", &save); w; w = strtok_r(NULL, ",", &save))
+				json_array_append_new(allow, json_string(w));
+		}
+	}
+	return allow;
+}
+
+/* The request plan and apply share: the file's text, --prune, the --allow-replace names. */
+static json_t *fleet_body(const char *file, const char *prune, json_t *allow,
+			  struct uh_error *err)
+{
+	uh_autofree char *text = NULL;
+	json_t *body;
+	size_t len = 0;
+
+	if (read_file(file, &text, &len, err) < 0) {
+		json_decref(allow);
+		return NULL;
+	}
+	body = json_pack("{s:s, s:s%, s:b, s:o}", "file", file, "text", text, len, "prune",
+			 prune != NULL, "allow_replace", allow);
+	if (body == NULL)
+		uh_errx(err, "%s: not UTF-8 text", file);
+	return body;
+}
+
 int uh_cmd_plan(struct uh_cli *cli, int argc, char **argv)
 {
 	const char *val[2] = {NULL, NULL};
 	char *pos[1];
-	uh_autofree char *text = NULL;
 	struct uh_error err;
-	json_t *body, *resp = NULL, *allow = json_array();
-	size_t len = 0;
+	json_t *body, *resp = NULL;
 	int rc;
+
+	json_t *allow = allow_list(argc, argv);
 
 	if (uh_cli_getopt(cli, &uh_cli_cmd_plan, "", argc, argv, val, pos, 1) != 1) {
 		json_decref(allow);
 		return uh_cli_usage_of(cli, &uh_cli_cmd_plan);
 	}
-	if (val[1]) {
-		uh_autofree char *copy = strdup(val[1]);
-		char *save = NULL;
-
-		for (char *w = strtok_r(copy, ",", &save); w; w = strtok_r(NULL, ",", &save))
-			json_array_append_new(allow, json_string(w));
-	}
-	if (read_file(pos[0], &text, &len, &err) < 0) {
-		json_decref(allow);
+	body = fleet_body(pos[0], val[0], allow, &err);
+	if (body == NULL)
 		return uh_cli_fail(cli, &err);
-	}
-	body = json_pack("{s:s, s:s%, s:b, s:o}", "file", pos[0], "text", text, len, "prune",
-			 val[0] != NULL, "allow_replace", allow);
-	if (body == NULL) {
-		uh_errx(&err, "%s: not UTF-8 text", pos[0]);
-		return uh_cli_fail(cli, &err);
-	}
 	rc = uh_client_call(cli, "POST", "/v1/fleet/plan", body, &resp, &err);
 	json_decref(body);
 	if (rc < 0)
@@ -156,6 +206,88 @@ int uh_cmd_plan(struct uh_cli *cli, int argc, char **argv)
 		uh_cli_print_json(resp);
 	else {
 		print_plan(resp);
+		json_decref(resp);
+	}
+	return rc;
+}
+
+static void print_report(json_t *r)
+{
+	size_t i;
+	json_t *c;
+
+	json_array_foreach(json_object_get(r, "done"), i, c)
+		printf("done      %s %s\n", json_string_value(json_object_get(c, "action")),
+		       json_object_get(c, "server")	  ? uh_cli_str(c, "server")
+		       : json_object_get(c, "customer") ? uh_cli_str(c, "customer")
+							: uh_cli_str(c, "network"));
+	json_array_foreach(json_object_get(r, "refused"), i, c)
+		printf("refused   %s %s: %s\n", uh_cli_str(c, "action"),
+		       json_object_get(c, "server") ? uh_cli_str(c, "server") : uh_cli_str(c, "name"),
+		       uh_cli_str(c, "why"));
+	json_array_foreach(json_object_get(r, "not_done"), i, c)
+		printf("not begun %s %s\n", uh_cli_str(c, "action"), uh_cli_str(c, "server"));
+	json_array_foreach(json_object_get(r, "failed"), i, c)
+		fprintf(stderr, "umlhost: apply: %s %s failed%s%s: %s\n", uh_cli_str(c, "action"),
+			json_object_get(c, "server")	 ? uh_cli_str(c, "server")
+			: json_object_get(c, "customer") ? uh_cli_str(c, "customer")
+							 : uh_cli_str(c, "network"),
+			json_object_get(c, "at") ? " at its " : "",
+			json_object_get(c, "at") ? uh_cli_str(c, "at") : "", uh_cli_str(c, "error"));
+	printf("%zu done, %zu refused, %zu failed, %zu not begun (state revision %s)\n",
+	       json_array_size(json_object_get(r, "done")),
+	       json_array_size(json_object_get(r, "refused")),
+	       json_array_size(json_object_get(r, "failed")),
+	       json_array_size(json_object_get(r, "not_done")), uh_cli_str(r, "revision"));
+}
+
+int uh_cmd_apply(struct uh_cli *cli, int argc, char **argv)
+{
+	const char *val[4] = {NULL, NULL, NULL, NULL};
+	char *pos[1];
+	struct uh_error err;
+	json_t *body, *resp = NULL;
+	long parallel = 0;
+	int rc;
+
+	json_t *allow = allow_list(argc, argv);
+
+	if (uh_cli_getopt(cli, &uh_cli_cmd_apply, "", argc, argv, val, pos, 1) != 1) {
+		json_decref(allow);
+		return uh_cli_usage_of(cli, &uh_cli_cmd_apply);
+	}
+	if (val[3] && (uh_cli_parse_long(val[3], &parallel) < 0 || parallel < 1 || parallel > 64)) {
+		json_decref(allow);
+		return uh_cli_usage(cli, "--parallel must be a number from 1 to 64, not '%s'",
+				    val[3]);
+	}
+	body = fleet_body(pos[0], val[0], allow, &err);
+	if (body == NULL)
+		return uh_cli_fail(cli, &err);
+	if (parallel)
+		json_object_set_new(body, "parallel", json_integer(parallel));
+	if (val[2]) {
+		json_error_t je;
+		json_t *saved = json_load_file(val[2], 0, &je);
+
+		if (saved == NULL) {
+			json_decref(body);
+			uh_errx(&err, "--plan %s: %s", val[2], je.text);
+			return uh_cli_fail(cli, &err);
+		}
+		json_object_set_new(body, "plan", saved);
+	}
+	rc = uh_client_call(cli, "POST", "/v1/fleet/apply", body, &resp, &err);
+	json_decref(body);
+	if (rc < 0)
+		return uh_cli_fail(cli, &err);
+	rc = json_array_size(json_object_get(resp, "failed"))	   ? UH_EXIT_FAIL
+	     : json_array_size(json_object_get(resp, "refused")) ? EXIT_CHANGES
+								    : UH_EXIT_OK;
+	if (cli->json)
+		uh_cli_print_json(resp);
+	else {
+		print_report(resp);
 		json_decref(resp);
 	}
 	return rc;

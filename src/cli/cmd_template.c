@@ -31,7 +31,8 @@ static const struct uh_cli_doc rm_docs[] = {
 	{NULL, NULL, 0},
 };
 const struct uh_cli_command uh_cli_cmd_template_import = {
-	"template import", "NAME IMAGE", "copy an ext4 image in as a template (a new version)",
+	"template import", "NAME IMAGE [--new-version]",
+	"copy an ext4 image in as a template (--new-version: the next version of one)",
 	NULL, NULL, uh_cmd_template};
 const struct uh_cli_command uh_cli_cmd_template_build = {
 	"template build", "NAME", "build a Debian template (mmdebstrap, cloud-init), with progress",
@@ -95,13 +96,16 @@ int uh_cmd_template(struct uh_cli *cli, int argc, char **argv)
 		return uh_cli_usage_of(cli, &uh_cli_cmd_template_list);
 	if (strcmp(argv[1], "build") == 0)
 		return build(cli, argc - 1, argv + 1);
-	if (strcmp(argv[1], "import") == 0 && argc == 4) {
+	if (strcmp(argv[1], "import") == 0 &&
+	    (argc == 4 || (argc == 5 && strcmp(argv[4], "--new-version") == 0))) {
 		if (realpath(argv[3], path) == NULL) {
 			uh_err(&err, errno, "template %s: %s", argv[2], argv[3]);
 			return uh_cli_fail(cli, &err);
 		}
 		if (uh_client_call(cli, "POST", "/v1/templates",
-				   json_pack("{s:s, s:s}", "name", argv[2], "image", path), &resp,
+				   json_pack("{s:s, s:s, s:b}", "name", argv[2], "image", path,
+					     "new_version", argc == 5),
+				   &resp,
 				   &err) < 0)
 			return uh_cli_fail(cli, &err);
 		if (cli->json)

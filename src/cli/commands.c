@@ -33,6 +33,7 @@ const struct uh_cli_command *const uh_cli_commands[] = {
 	&uh_cli_cmd_customer_create, &uh_cli_cmd_customer_list, &uh_cli_cmd_customer_rm,
 	&uh_cli_cmd_chown,	  &uh_cli_cmd_token_create,  &uh_cli_cmd_token_list,
 	&uh_cli_cmd_token_revoke, &uh_cli_cmd_top,	      &uh_cli_cmd_plan,
+	&uh_cli_cmd_apply,
 	&uh_cli_cmd_export,
 	&uh_cli_cmd_kernel_build, &uh_cli_cmd_kernel_list,    &uh_cli_cmd_kernel_rm,
 	&uh_cli_cmd_upgrade,	  &uh_cli_cmd_cow_create,     &uh_cli_cmd_cow_info,

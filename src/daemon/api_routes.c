@@ -289,8 +289,8 @@ static enum MHD_Result h_template_import(struct req *r, const struct api_route *
 	json_t *out = NULL;
 
 	if (uh_template_import(r->api->d, json_string_value(json_object_get(body, "name")) ?: "",
-			       json_string_value(json_object_get(body, "image")), r->uid, &out,
-			       &err) < 0)
+			       json_string_value(json_object_get(body, "image")), r->uid,
+			       json_is_true(json_object_get(body, "new_version")), &out, &err) < 0)
 		return uh_api_send_err(r, &err);
 	return uh_api_send_json(r->conn, 201, out);
 }
@@ -300,6 +300,14 @@ static enum MHD_Result h_upgrade(struct req *r, const struct api_route *rt,
 {
 	uh_api_async_begin(r);
 	uh_upgrade_start(r->api->d, body, uh_api_op_done, r);
+	return uh_api_async_wait(r);
+}
+
+static enum MHD_Result h_fleet_apply(struct req *r, const struct api_route *rt,
+				     const struct uh_route_args *a, json_t *body)
+{
+	uh_api_async_begin(r);
+	uh_fleet_apply(r->api->d, body, uh_api_op_done, r);
 	return uh_api_async_wait(r);
 }
 
@@ -581,6 +589,7 @@ static const struct api_route routes[] = {
 	/* the fleet file (fleet_state.c) */
 	{{"POST", "/v1/fleet/plan"}, h_make, ROUTE_BODY, 200, uh_fleet_plan_request, ADMIN},
 	{{"GET", "/v1/fleet"}, h_fleet_export, 0, 0, NULL, ADMIN},
+	{{"POST", "/v1/fleet/apply"}, h_fleet_apply, ROUTE_BODY, 0, NULL, ADMIN},
 	{{"GET", "/v1/instances"}, h_instances, 0, 0, NULL, ADMIN},
 	{{"POST", "/v1/instances"}, h_make, ROUTE_BODY, 201, uh_instance_create, ADMIN},
 	{{"GET", "/v1/instances/{}"}, h_instance_get, 0, 0, NULL, ADMIN},

@@ -110,6 +110,7 @@ struct uh_instance {
 };
 
 struct uh_follower; /* an event stream (api.c) */
+struct uh_fleet_apply;
 struct uh_backup_job;
 struct uh_work;
 struct uh_child;
@@ -136,6 +137,7 @@ struct uh_daemon {
 	struct uh_work *works;		       /* forked workers running (job.c) */
 	struct uh_child *children;	       /* children and who waits for each (job.c) */
 	struct uh_upgrade *upgrade;	       /* the rolling upgrade in progress (upgrade.c) */
+	struct uh_fleet_apply *fleet_apply;    /* the fleet file being applied (fleet_apply.c) */
 	struct uh_timer *guard_timer;	       /* the anti-spoofing chains are checked (network.c) */
 	struct uh_timer *events_timer;	       /* pruning, dropped-notification reports */
 	struct uh_timer *stats_timer;	       /* the stats history's minutes (stats_history.c) */
@@ -202,8 +204,32 @@ struct uh_disk_src {
 };
 int uh_instance_create_from(struct uh_daemon *d, json_t *params, const struct uh_disk_src *src,
 			    json_t **out, struct uh_error *err);
+/* Its paths from its name and the config (add and rename). */
+int uh_instance_paths(struct uh_instance *inst, struct uh_error *err);
+/* <dir>/FILE (swap.img) of rec.swap_mib, made and given to its uid; its data disks given to
+ * its uid. */
+int uh_instance_make_swap(struct uh_instance *inst, const char *file, struct uh_error *err);
+int uh_instance_give_disks(struct uh_instance *inst, struct uh_error *err);
 /* RAM + swap of the host in MiB, and what running instances hold. */
 uint64_t uh_host_memory_mib(void);
+
+/* instance_update.c: a server's settings changed in place, and its rename (the fleet file's
+ * apply). `changes` holds create's keys. Live ones (owner, restart, autostart, cpu_quota,
+ * pids_max, backup_every/keep/to) apply at once, to a running kernel's cgroup too; the others
+ * (memory, swap, kernel, kernel_args, network, ip, disks) only while it is stopped (EBUSY).
+ * The template is not a setting: a new one is a new disk (delete and create). All or nothing;
+ * an event says what changed. */
+int uh_instance_update(struct uh_daemon *d, const char *name, json_t *changes,
+		       struct uh_error *err);
+/* A stopped server under a new name: its directory, record, backups and traffic history
+ * move; its disk, address and uid stay. */
+int uh_instance_rename(struct uh_daemon *d, const char *from, const char *to,
+		       struct uh_error *err);
+/* The record as create's request (create's keys, the fleet file's too): parsing it gives the
+ * record's own settings back. */
+json_t *uh_instance_as_request(const struct uh_instance_rec *r);
+/* Whether the key is one uh_instance_update applies to a running server. */
+int uh_instance_update_live(const char *key);
 uint64_t uh_daemon_committed_mib(struct uh_daemon *d);
 
 /* lifecycle.c: what runs instances */
@@ -215,8 +241,9 @@ void uh_instance_submit(struct uh_daemon *d, const char *name, enum uh_op_type t
 void uh_daemon_autostart(struct uh_daemon *d);
 
 /* template.c */
+/* new_version: the next version of an existing template (else an existing name is refused). */
 int uh_template_import(struct uh_daemon *d, const char *name, const char *image, uid_t caller,
-		       json_t **out, struct uh_error *err);
+		       int new_version, json_t **out, struct uh_error *err);
 /* version 0: every version. Refused while an instance uses one of them. */
 /* force: also when backups were made over it (they cannot be restored afterwards). */
 int uh_template_remove(struct uh_daemon *d, const char *name, int version, int force,
@@ -380,6 +407,11 @@ void uh_events_init(struct uh_daemon *d);
 json_t *uh_fleet_current(struct uh_daemon *d, struct uh_error *err);
 void uh_fleet_revision(struct uh_daemon *d, char out[17]);
 int uh_fleet_plan_request(struct uh_daemon *d, json_t *params, json_t **out, struct uh_error *err);
+/* The same, keeping the file as read (want_out may be NULL). */
+int uh_fleet_plan_make(struct uh_daemon *d, json_t *params, json_t **want_out, json_t **plan,
+		       struct uh_error *err);
+/* fleet_apply.c: the plan carried out (POST /v1/fleet/apply); done gets the report. */
+void uh_fleet_apply(struct uh_daemon *d, json_t *params, uh_done_fn done, void *ctx);
 char *uh_fleet_export(struct uh_daemon *d, size_t *len, struct uh_error *err);
 /* stats_history.c: each server's use per minute (24 h) and per hour (30 days), kept in the
  * store for graphs without Prometheus */

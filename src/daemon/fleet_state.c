@@ -1,8 +1,7 @@
 /* The fleet file against this host (issue 18): the host's servers in the file's own shape,
  * the plan from one to the other (src/fleet does the reading and the diff), the revision a
  * saved plan is tied to, and the export (today's state as a fleet file, so that a plan of it
- * is empty). Apply comes next; until then no server is "managed", so a plan never proposes
- * to destroy one.
+ * is empty). fleet_apply.c carries a plan out.
  *
  * The export writes every value as a JSON literal (double-quoted strings, [..] lists): JSON
  * is valid YAML, so no quoting rule of YAML's own can bite (a name like "yes", "0x10" or "~"
@@ -18,52 +17,23 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* "a b c" -> ["a", "b", "c"] */
-static json_t *words(const char *s)
-{
-	json_t *a = json_array();
-	char *copy = strdup(s), *save = NULL, *w;
-
-	if (copy == NULL)
-		abort();
-	for (w = strtok_r(copy, " ", &save); w; w = strtok_r(NULL, " ", &save))
-		json_array_append_new(a, json_string(w));
-	free(copy);
-	return a;
-}
-
+/* A server in the file's shape: create's request (instance_update.c) with the kernel it runs,
+ * its address and its state. */
 static json_t *server_of(const struct uh_instance *i)
 {
 	const struct uh_instance_rec *r = &i->rec;
-	json_t *o = json_pack("{s:s, s:i, s:s, s:s, s:s, s:s, s:b, s:s}", "template",
-			      r->template_name, "template_version",
-			      r->template_version ? r->template_version : 1, "memory",
-			      "", "kernel", r->kernel, "owner", r->owner[0] ? r->owner : "provider",
-			      "restart", r->restart[0] ? r->restart : "no", "autostart", r->autostart,
-			      "state", uh_instance_active(i) ? "running" : "stopped");
+	json_t *o = uh_instance_as_request(r);
 
-	json_object_set_new(o, "memory", json_sprintf("%lluM", (unsigned long long)r->memory_mib));
-	if (r->swap_mib)
-		json_object_set_new(o, "swap", json_sprintf("%lluM", (unsigned long long)r->swap_mib));
+	json_object_del(o, "name");
+	json_object_set_new(o, "kernel", json_string(r->kernel));
+	json_object_set_new(o, "state", json_string(uh_instance_active(i) ? "running" : "stopped"));
 	if (r->network[0])
 		json_object_set_new(o, "network", json_string(r->network));
 	if (r->ip[0])
 		json_object_set_new(o, "ip", json_string(r->ip));
-	if (r->kernel_args[0])
-		json_object_set_new(o, "kernel_args", words(r->kernel_args));
-	if (r->disks[0])
-		json_object_set_new(o, "disks", words(r->disks));
-	if (r->cpu_quota_pct)
-		json_object_set_new(o, "cpu_quota", json_integer(r->cpu_quota_pct));
-	if (r->pids_max)
-		json_object_set_new(o, "pids_max", json_integer(r->pids_max));
-	if (r->backup_every_s) {
-		json_object_set_new(o, "backup_every",
-				    json_sprintf("%llds", (long long)r->backup_every_s));
-		json_object_set_new(o, "backup_keep", json_integer(r->backup_keep));
-	}
-	if (r->backup_to[0])
-		json_object_set_new(o, "backup_to", json_string(r->backup_to));
+	/* not a key of the file: the plan's own (only what a file made may be destroyed) */
+	if (r->managed)
+		json_object_set_new(o, "managed", json_true());
 	return o;
 }
 
@@ -100,8 +70,10 @@ static int by_string(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* Every server's name, record revision and state, hashed: any write to any record (a stop,
- * a chown, a create) moves it. */
+/* Every server's name and settings in the file's shape (with its state and the managed mark),
+ * hashed: whatever a plan compares moves it (a stop, a chown, a create, a memory change), and
+ * nothing else does (the record's own revision moves with every traffic sample, which would
+ * make a saved plan stale within half a minute). */
 void uh_fleet_revision(struct uh_daemon *d, char out[17])
 {
 	struct sha256_ctx h;
@@ -111,10 +83,15 @@ void uh_fleet_revision(struct uh_daemon *d, char out[17])
 
 	if (lines == NULL)
 		abort();
-	for (struct uh_instance *i = d->instances; i && n < d->n_instances; i = i->next)
-		if (asprintf(&lines[n++], "%s %lld %s\n", i->rec.name, (long long)i->rec.rev,
-			     uh_state_name(i->state)) < 0)
+	for (struct uh_instance *i = d->instances; i && n < d->n_instances; i = i->next) {
+		json_t *s = server_of(i);
+		char *text = json_dumps(s, JSON_SORT_KEYS | JSON_COMPACT);
+
+		if (text == NULL || asprintf(&lines[n++], "%s %s\n", i->rec.name, text) < 0)
 			abort();
+		free(text);
+		json_decref(s);
+	}
 	qsort(lines, (size_t)n, sizeof(*lines), by_string);
 	sha256_init(&h);
 	for (int k = 0; k < n; k++) {
@@ -127,7 +104,68 @@ void uh_fleet_revision(struct uh_daemon *d, char out[17])
 		snprintf(out + 2 * k, 3, "%02x", digest[k]);
 }
 
-int uh_fleet_plan_request(struct uh_daemon *d, json_t *params, json_t **out, struct uh_error *err)
+static void count(json_t *plan, const char *key)
+{
+	json_object_set_new(plan, key, json_integer(json_integer_value(json_object_get(plan, key)) + 1));
+}
+
+/* The templates the file names that this host lacks (at the version it wants): apply does
+ * not build them (a Debian build takes minutes and the mirror), it says what to run; and a
+ * server to be made over one is blocked, named, so that the rest goes on. */
+static void missing_templates(struct uh_daemon *d, json_t *want, json_t *plan)
+{
+	const char *name;
+	json_t *t, *changes = json_object_get(plan, "changes");
+	size_t k;
+
+	json_array_foreach(changes, k, t) {
+		const char *action = json_string_value(json_object_get(t, "action"));
+		json_t *s = json_object_get(json_object_get(want, "servers"),
+					    json_string_value(json_object_get(t, "server")) ?: "");
+		const char *tpl = json_string_value(json_object_get(s, "template"));
+		int version = (int)json_integer_value(json_object_get(s, "template_version"));
+		struct uh_template_rec rec;
+		struct uh_error e;
+
+		if (s == NULL || tpl == NULL || json_object_get(t, "blocked") ||
+		    (strcmp(action, "create") != 0 && strcmp(action, "replace") != 0) ||
+		    uh_store_template_get(d->store, tpl, version, &rec, &e) == 0)
+			continue;
+		json_object_set_new(t, "blocked",
+				    version ? json_sprintf("template %s version %d is not on this "
+							   "host (umlhost template import or build)",
+							   tpl, version)
+					    : json_sprintf("template %s is not on this host (umlhost "
+							   "template import or build)",
+							   tpl));
+		count(plan, "blocked");
+	}
+
+	json_object_foreach(json_object_get(want, "templates"), name, t) {
+		json_t *v = json_object_get(t, "version");
+		int version = json_is_integer(v) ? (int)json_integer_value(v) : 0;
+		struct uh_template_rec rec;
+		struct uh_error e;
+
+		if (uh_store_template_get(d->store, name, version, &rec, &e) == 0)
+			continue;
+		json_array_append_new(
+			changes,
+			json_pack("{s:s, s:s, s:s, s:s, s:o}", "kind", "template", "name", name,
+				  "action", "missing", "class", "create", "blocked",
+				  version ? json_sprintf("template %s version %d is not on this host "
+							 "(umlhost template import or build)",
+							 name, version)
+					  : json_sprintf("template %s is not on this host (umlhost "
+							 "template import or build)",
+							 name)));
+		count(plan, "pending");
+		count(plan, "blocked");
+	}
+}
+
+int uh_fleet_plan_make(struct uh_daemon *d, json_t *params, json_t **want_out, json_t **plan,
+		       struct uh_error *err)
 {
 	const char *text = json_string_value(json_object_get(params, "text"));
 	const char *file = json_string_value(json_object_get(params, "file"));
@@ -151,12 +189,21 @@ int uh_fleet_plan_request(struct uh_daemon *d, json_t *params, json_t **out, str
 		json_decref(want);
 		return -1;
 	}
-	*out = uh_fleet_plan(want, have, &o);
+	*plan = uh_fleet_plan(want, have, &o);
+	missing_templates(d, want, *plan);
 	uh_fleet_revision(d, rev);
-	json_object_set_new(*out, "revision", json_string(rev));
-	json_decref(want);
+	json_object_set_new(*plan, "revision", json_string(rev));
 	json_decref(have);
+	if (want_out)
+		*want_out = want;
+	else
+		json_decref(want);
 	return 0;
+}
+
+int uh_fleet_plan_request(struct uh_daemon *d, json_t *params, json_t **out, struct uh_error *err)
+{
+	return uh_fleet_plan_make(d, params, NULL, out, err);
 }
 
 /* ---- export */
@@ -214,6 +261,8 @@ char *uh_fleet_export(struct uh_daemon *d, size_t *len, struct uh_error *err)
 	json_object_foreach(json_object_get(cur, "servers"), name, s) {
 		fprintf(f, "  %s:\n", name);
 		json_object_foreach(s, k, v) {
+			if (strcmp(k, "managed") == 0)
+				continue;
 			fprintf(f, "    %s: ", k);
 			literal(f, v);
 			fputc('\n', f);

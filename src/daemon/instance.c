@@ -179,7 +179,7 @@ struct uh_instance *uh_instance_find(struct uh_daemon *d, const char *name)
 	return NULL;
 }
 
-static int inst_paths(struct uh_instance *inst, struct uh_error *err)
+int uh_instance_paths(struct uh_instance *inst, struct uh_error *err)
 {
 	const struct uh_config *c = &inst->d->cfg;
 	const char *n = inst->rec.name;
@@ -219,7 +219,7 @@ struct uh_instance *uh_instance_add(struct uh_daemon *d, const struct uh_instanc
 		snprintf(inst->rec.state, sizeof(inst->rec.state), "%s",
 			 uh_state_name(UH_STATE_STOPPED));
 	}
-	if (inst_paths(inst, err) < 0) {
+	if (uh_instance_paths(inst, err) < 0) {
 		free(inst);
 		return NULL;
 	}
@@ -304,6 +304,7 @@ json_t *uh_instance_json(const struct uh_instance *inst)
 		json_object_set_new(o, "disks", dl);
 	}
 	json_object_set_new(o, "owner", json_string(r->owner[0] ? r->owner : "provider"));
+	json_object_set_new(o, "managed", json_boolean(r->managed));
 	json_object_set_new(o, "pids_max",
 			    json_integer(r->pids_max ? r->pids_max : inst->d->cfg.pids_max));
 	json_object_set_new(o, "memory_limit_bytes",
@@ -374,14 +375,14 @@ uint64_t uh_daemon_committed_mib(struct uh_daemon *d)
 /* "24h", "30m", "10s", "2d" or plain seconds; at least 1 s. */
 /* Whether the space-separated list holds exactly `path`. */
 /* <dir>/swap.img: sparse, formatted by mkswap, the instance's own. */
-static int make_swap(struct uh_instance *inst, struct uh_error *err)
+int uh_instance_make_swap(struct uh_instance *inst, const char *file, struct uh_error *err)
 {
 	char path[PATH_MAX + 16];
 	uh_autoclose int fd = -1;
 	int status;
 	pid_t pid;
 
-	snprintf(path, sizeof(path), "%.4000s/swap.img", inst->dir);
+	snprintf(path, sizeof(path), "%.4000s/%.32s", inst->dir, file);
 	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (fd < 0 || ftruncate(fd, (off_t)(inst->rec.swap_mib << 20)) < 0)
 		return uh_err(err, errno, "%s: swap disk %s", inst->rec.name, path);
@@ -409,7 +410,7 @@ static int make_swap(struct uh_instance *inst, struct uh_error *err)
  * given away through that descriptor (uh_data_disk_open). All or none: when one cannot be
  * given, those given already get their owner and mode back (the uid would otherwise go, with
  * them, to the next instance created). */
-static int give_disks(struct uh_instance *inst, struct uh_error *err)
+int uh_instance_give_disks(struct uh_instance *inst, struct uh_error *err)
 {
 	char copy[sizeof(inst->rec.disks)], *p, *save = NULL;
 	int fds[8], n = 0, k, rc = 0;
@@ -589,7 +590,7 @@ int uh_instance_create_from(struct uh_daemon *d, json_t *p, const struct uh_disk
 		uh_err(err, errno, "%s: give its disk to uid %d", name, inst->rec.uid);
 		goto fail_dir;
 	}
-	if (inst->rec.swap_mib && make_swap(inst, err) < 0)
+	if (inst->rec.swap_mib && uh_instance_make_swap(inst, "swap.img", err) < 0)
 		goto fail_dir;
 	if (spec.ssh_keys && uh_seed_create(inst->dir, name, inst->rec.created, spec.ssh_keys,
 					    err) < 0) {
@@ -597,7 +598,7 @@ int uh_instance_create_from(struct uh_daemon *d, json_t *p, const struct uh_disk
 		goto fail_dir;
 	}
 	/* last of the steps that can fail: a failure after it would leave the disks given */
-	if (inst->rec.uid > 0 && give_disks(inst, err) < 0)
+	if (inst->rec.uid > 0 && uh_instance_give_disks(inst, err) < 0)
 		goto fail_dir;
 	if (uh_store_instance_put(d->store, &inst->rec, err) < 0)
 		goto fail_dir;

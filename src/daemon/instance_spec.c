@@ -62,7 +62,16 @@ static int limits(json_t *p, const char *name, const struct uh_instance_limits *
 		return uh_errx(err, "%s: --restart must be no, on-failure or always, not '%s'",
 			       name, restart);
 	snprintf(rec->restart, sizeof(rec->restart), "%s", restart);
-	if (q != NULL) {
+	/* "50%" or "50" from the CLI, 50 from a fleet file */
+	if (json_is_integer(json_object_get(p, "cpu_quota"))) {
+		json_int_t v = json_integer_value(json_object_get(p, "cpu_quota"));
+
+		if (v < 1 || v > 100 * lim->cpus)
+			return uh_errx(err, "%s: --cpu-quota must be a percentage of one core from "
+					    "1%% to %ld%%, not %lld",
+				       name, 100 * lim->cpus, (long long)v);
+		rec->cpu_quota_pct = (int)v;
+	} else if (q != NULL) {
 		char *end;
 		long v = strtol(q, &end, 10);
 

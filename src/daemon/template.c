@@ -74,7 +74,7 @@ static void version_path(struct uh_daemon *d, const char *name, int version, cha
 }
 
 int uh_template_import(struct uh_daemon *d, const char *name, const char *image, uid_t caller,
-		       json_t **out, struct uh_error *err)
+		       int new_version, json_t **out, struct uh_error *err)
 {
 	struct uh_template_rec t = {0};
 	uh_autotmpfile struct uh_tmpfile tmp = UH_TMPFILE_INIT;
@@ -94,10 +94,16 @@ int uh_template_import(struct uh_daemon *d, const char *name, const char *image,
 	r = uh_store_template_get(d->store, name, 0, &t, err);
 	if (r < 0)
 		return -1;
-	if (r == 0)
-		return uh_errc(err, EEXIST, "template '%s' already exists (template build makes new "
-					    "versions)",
+	/* a new version only when asked: instances created after it get it, and a mistyped
+	 * import must not change what they boot */
+	if (r == 0 && !new_version)
+		return uh_errc(err, EEXIST, "template '%s' already exists (import --new-version or "
+					    "template build make new versions)",
 			       name);
+	if (r == 1 && new_version)
+		return uh_errc(err, ENOENT, "template '%s' does not exist: --new-version needs one",
+			       name);
+	t.version = r == 0 ? t.version + 1 : 1;
 	/* O_NONBLOCK: a FIFO (or a device) must not hang the event loop in open(); O_NOFOLLOW:
 	 * the file checked is the file read */
 	in = open(image, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK | O_NOFOLLOW);
@@ -120,8 +126,7 @@ int uh_template_import(struct uh_daemon *d, const char *name, const char *image,
 
 	snprintf(dir, sizeof(dir), "%.4000s/templates", d->cfg.state_dir);
 	snprintf(t.name, sizeof(t.name), "%.32s", name);
-	t.version = 1;
-	version_path(d, name, 1, t.path, sizeof(t.path));
+	version_path(d, name, t.version, t.path, sizeof(t.path));
 	if (access(t.path, F_OK) == 0)
 		return uh_errc(err, EEXIST, "template %s: %s already exists", name, t.path);
 	if (uh_tmpfile_open(&tmp, t.path, 0444, err) < 0)
@@ -143,7 +148,8 @@ int uh_template_import(struct uh_daemon *d, const char *name, const char *image,
 		unlink(t.path);
 		return -1;
 	}
-	uh_daemon_event(d, "-", "template-imported", "%s from %s", name, image);
+	uh_daemon_event(d, "-", "template-imported", "%s version %d from %s", name, t.version,
+			image);
 	*out = template_json(&t, d);
 	return 0;
 }

@@ -47,6 +47,7 @@ struct uh_upgrade {
 	struct uh_daemon *d;
 	char kernel[UH_KEY_MAX];
 	int parallel, inflight, next, n, failed;
+	int scheduling, again; /* schedule() runs (a restart refused at once calls it again) */
 	struct item *items;
 	json_t *upgraded, *switched, *failure;
 	uh_done_fn done;
@@ -276,7 +277,29 @@ static void restarted(void *ctx, const struct uh_error *err, json_t *result)
 	it->timer = uh_loop_after(it->u->d->loop, SETTLE_MS, settled, it);
 }
 
+static void schedule_some(struct uh_upgrade *u);
+
+/* A restart can be refused inside the call that submits it (the disk claimed by a backup):
+ * its failure, rollback and item_done run within this loop and call schedule() again, which
+ * then only says "again", so the upgrade is finished (and freed) by the outermost call alone
+ * (before, the loop went on reading the freed upgrade). */
 static void schedule(struct uh_upgrade *u)
+{
+	if (u->scheduling) {
+		u->again = 1;
+		return;
+	}
+	u->scheduling = 1;
+	do {
+		u->again = 0;
+		schedule_some(u);
+	} while (u->again);
+	u->scheduling = 0;
+	if (u->inflight == 0 && (u->failed || u->next >= u->n))
+		finish(u);
+}
+
+static void schedule_some(struct uh_upgrade *u)
 {
 	while (!u->failed && u->inflight < u->parallel && u->next < u->n) {
 		struct item *it = &u->items[u->next++];
@@ -299,8 +322,6 @@ static void schedule(struct uh_upgrade *u)
 				u->kernel);
 		uh_instance_submit(u->d, it->name, UH_OP_RESTART, 0, 0, restarted, it);
 	}
-	if (u->inflight == 0 && (u->failed || u->next >= u->n))
-		finish(u);
 }
 
 void uh_upgrade_start(struct uh_daemon *d, json_t *p, uh_done_fn done, void *ctx)

@@ -165,10 +165,30 @@ json_t *uh_fleet_plan(json_t *desired, json_t *current, const struct uh_fleet_op
 		if (have == NULL && from && json_object_get(have_servers, from) &&
 		    json_object_get(want_servers, from) == NULL) {
 			/* renamed: the same server (its disk) under a new name, then its fields */
+			json_t *old = json_object_get(have_servers, from);
+			const char *st = json_string_value(json_object_get(old, "state"));
+
 			json_object_set_new(renamed, from, json_true());
-			c = update(name, want, json_object_get(have_servers, from), o);
+			c = update(name, want, old, o);
 			if (c == NULL)
 				c = change(name, "rename", "live");
+			if (strcmp(json_string_value(json_object_get(c, "class")), "none") == 0)
+				json_object_set_new(c, "class", json_string("live"));
+			/* a rename keeps the disk, a replace makes a new one: not both at once */
+			if (strcmp(json_string_value(json_object_get(c, "action")), "replace") == 0)
+				json_object_set_new(c, "blocked",
+						    json_sprintf("a rename and a new template at once: "
+								 "apply the rename first, then the "
+								 "template (--allow-replace %s)",
+								 name));
+			/* its sockets and cgroup carry its name: a running one is stopped for it */
+			if (st && strcmp(st, "running") == 0 &&
+			    strcmp(json_string_value(json_object_get(c, "class")), "live") == 0) {
+				json_object_set_new(c, "class", json_string("restart"));
+				json_array_append_new(json_object_get(c, "notes"),
+						      json_string("renaming a running server stops and "
+								  "starts it"));
+			}
 			json_object_set_new(c, "action", json_string("rename"));
 			json_object_set_new(c, "renamed_from", json_string(from));
 		} else if (have == NULL) {

@@ -64,6 +64,12 @@ int uh_store_instance_del(struct uh_store *s, const char *name, struct uh_error 
 	return s->ops->instance_del(s, name, err);
 }
 
+int uh_store_instance_rename(struct uh_store *s, struct uh_instance_rec *r, const char *to,
+			     const char *disk, struct uh_error *err)
+{
+	return s->ops->instance_rename(s, r, to, disk, err);
+}
+
 int uh_store_instance_list(struct uh_store *s,
 			   int (*fn)(const struct uh_instance_rec *r, void *arg), void *arg,
 			   struct uh_error *err)

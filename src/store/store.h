@@ -68,6 +68,7 @@ struct uh_instance_rec {
 	uint64_t net_total[4];
 	uint64_t tap_seen[4];
 	char owner[UH_KEY_MAX]; /* the customer it belongs to ("provider": the host's own) */
+	int managed;		/* a fleet file made it or took it over: its apply may destroy it */
 };
 
 enum { UH_NET_RX_BYTES, UH_NET_TX_BYTES, UH_NET_RX_PACKETS, UH_NET_TX_PACKETS };
@@ -123,6 +124,11 @@ int uh_store_instance_put(struct uh_store *s, struct uh_instance_rec *r, struct 
 int uh_store_instance_get(struct uh_store *s, const char *name, struct uh_instance_rec *r,
 			  struct uh_error *err);
 int uh_store_instance_del(struct uh_store *s, const char *name, struct uh_error *err);
+/* r's row (compare-and-swap on r->rev) under the name `to` with its disk at `disk`, and its
+ * traffic history with it, in one transaction (backups and events keep the old name). EEXIST
+ * when `to` is taken. */
+int uh_store_instance_rename(struct uh_store *s, struct uh_instance_rec *r, const char *to,
+			     const char *disk, struct uh_error *err);
 int uh_store_instance_list(struct uh_store *s,
 			   int (*fn)(const struct uh_instance_rec *r, void *arg), void *arg,
 			   struct uh_error *err);

@@ -25,6 +25,8 @@ struct uh_store_ops {
 	int (*instance_get)(struct uh_store *s, const char *name, struct uh_instance_rec *r,
 			    struct uh_error *err);
 	int (*instance_del)(struct uh_store *s, const char *name, struct uh_error *err);
+	int (*instance_rename)(struct uh_store *s, struct uh_instance_rec *r, const char *to,
+			       const char *disk, struct uh_error *err);
 	int (*instance_list)(struct uh_store *s,
 			     int (*fn)(const struct uh_instance_rec *r, void *arg), void *arg,
 			     struct uh_error *err);

@@ -43,7 +43,8 @@ static const char schema[] =
 	"  swap_mib INTEGER NOT NULL DEFAULT 0, disks TEXT NOT NULL DEFAULT '',"
 	"  backup_every INTEGER NOT NULL DEFAULT 0, backup_keep INTEGER NOT NULL DEFAULT 0,"
 	"  backup_last INTEGER NOT NULL DEFAULT 0, backup_to TEXT NOT NULL DEFAULT '',"
-	"  rev INTEGER NOT NULL DEFAULT 1, owner TEXT NOT NULL DEFAULT 'provider');"
+	"  rev INTEGER NOT NULL DEFAULT 1, owner TEXT NOT NULL DEFAULT 'provider',"
+	"  managed INTEGER NOT NULL DEFAULT 0);"
 	"CREATE TABLE IF NOT EXISTS customers (name TEXT PRIMARY KEY, created INTEGER NOT NULL);"
 	"CREATE TABLE IF NOT EXISTS tokens ("
 	"  id TEXT PRIMARY KEY, customer TEXT NOT NULL, name TEXT NOT NULL,"
@@ -127,8 +128,11 @@ static const char *const migrations[] = {
 	/* 11 -> 12: the stats history tables come from `schema`; backups.owner by has_column
 	 * below ('' for what exists: whose it was is not known, so the provider's alone) */
 	"",
+	/* 12 -> 13: instances.managed, the mark of servers a fleet file made, by has_column
+	 * below (what exists is the admin's own) */
+	"",
 };
-#define SCHEMA_VERSION 12
+#define SCHEMA_VERSION 13
 
 static int has_column(struct sq_store *s, const char *table, const char *column)
 {
@@ -258,7 +262,10 @@ int uh_store_sqlite_open(const char *path, struct uh_store **out, struct uh_erro
 			     0) ||
 		    (!has_column(s, "backups", "owner") &&
 		     exec(s, "ALTER TABLE backups ADD COLUMN owner TEXT NOT NULL DEFAULT '';", err) <
-			     0)) {
+			     0) ||
+		    (!has_column(s, "instances", "managed") &&
+		     exec(s, "ALTER TABLE instances ADD COLUMN managed INTEGER NOT NULL DEFAULT 0;",
+			  err) < 0)) {
 			sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
 			goto fail;
 		}
@@ -437,7 +444,7 @@ static int sq_template_list(struct uh_store *base,
 	"monitor_pid,restarts,uid,started_at,created,cpu_quota,pids_max,network,ip,mac,tap,"     \
 	"rx_bytes,tx_bytes,rx_packets,tx_packets,tap_rx_bytes,tap_tx_bytes,tap_rx_packets,"        \
 	"tap_tx_packets,template_version,flat,swap_mib,disks,backup_every,backup_keep,backup_last,"    \
-	"backup_to,owner"
+	"backup_to,owner,managed"
 
 static void instance_row(sqlite3_stmt *st, struct uh_instance_rec *r)
 {
@@ -477,7 +484,8 @@ static void instance_row(sqlite3_stmt *st, struct uh_instance_rec *r)
 	r->backup_last = sqlite3_column_int64(st, 36);
 	copy_col(r->backup_to, sizeof(r->backup_to), st, 37);
 	copy_col(r->owner, sizeof(r->owner), st, 38);
-	r->rev = sqlite3_column_int64(st, 39);
+	r->managed = sqlite3_column_int(st, 39);
+	r->rev = sqlite3_column_int64(st, 40);
 }
 
 /* Every column but the name, from the same parameters as the INSERT. */
@@ -488,7 +496,7 @@ static void instance_row(sqlite3_stmt *st, struct uh_instance_rec *r)
 	"tap=?22,rx_bytes=?23,tx_bytes=?24,rx_packets=?25,tx_packets=?26,tap_rx_bytes=?27," \
 	"tap_tx_bytes=?28,tap_rx_packets=?29,tap_tx_packets=?30,template_version=?31," \
 	"flat=?32,swap_mib=?33,disks=?34,backup_every=?35,backup_keep=?36,backup_last=?37," \
-	"backup_to=?38,owner=?39"
+	"backup_to=?38,owner=?39,managed=?40"
 
 /* Why a compare-and-swap lost: what the store holds now. */
 static int instance_conflict(struct sq_store *s, const struct uh_instance_rec *r,
@@ -529,12 +537,12 @@ static int sq_instance_put(struct uh_store *base, struct uh_instance_rec *r, str
 			    ? "INSERT INTO instances (" INSTANCE_COLS ",rev) VALUES "
 			      "(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,"
 			      "?20,?21,?22,?23,?24,?25,?26,?27,?28,?29,?30,?31,?32,?33,?34,?35,?36,"
-			      "?37,?38,?39,1)"
-			    : "UPDATE instances SET " INSTANCE_SET ",rev=rev+1 WHERE name=?1 AND rev=?40",
+			      "?37,?38,?39,?40,1)"
+			    : "UPDATE instances SET " INSTANCE_SET ",rev=rev+1 WHERE name=?1 AND rev=?41",
 		    &st, err) < 0)
 		return -1;
 	if (r->rev != 0)
-		sqlite3_bind_int64(st, 40, r->rev);
+		sqlite3_bind_int64(st, 41, r->rev);
 	sqlite3_bind_text(st, 1, r->name, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_text(st, 2, r->template_name, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_text(st, 3, r->kernel, -1, SQLITE_TRANSIENT);
@@ -570,6 +578,7 @@ static int sq_instance_put(struct uh_store *base, struct uh_instance_rec *r, str
 	sqlite3_bind_int64(st, 37, r->backup_last);
 	sqlite3_bind_text(st, 38, r->backup_to, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_text(st, 39, r->owner[0] ? r->owner : "provider", -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int(st, 40, r->managed);
 	rc = write_step(s, st);
 	if (rc != SQLITE_DONE) {
 		int ext = sqlite3_extended_errcode(s->db);
@@ -620,6 +629,62 @@ static int sq_instance_del(struct uh_store *base, const char *name, struct uh_er
 		return -1;
 	sqlite3_bind_text(st, 1, name, -1, SQLITE_TRANSIENT);
 	return step_done(s, st, "delete instance", err);
+}
+
+/* One transaction: the row under its new name (with its disk's new path) and its traffic
+ * history (a deleted server's old history under the new name goes first: the key is
+ * instance, owner, minute). Its events and backups stay under the old name: the archives are
+ * files named after it, in its directory, where the old name's pruning finds them. */
+static int sq_instance_rename(struct uh_store *base, struct uh_instance_rec *r, const char *to,
+			      const char *disk, struct uh_error *err)
+{
+	struct sq_store *s = (struct sq_store *)base;
+	static const char *const follow[] = {"DELETE FROM stats_minute WHERE instance=?2",
+					     "DELETE FROM stats_hour WHERE instance=?2",
+					     "UPDATE stats_minute SET instance=?2 WHERE instance=?1",
+					     "UPDATE stats_hour SET instance=?2 WHERE instance=?1"};
+	sqlite3_stmt *st;
+
+	if (exec(s, "BEGIN IMMEDIATE", err) < 0)
+		return -1;
+	if (prepare(s, "UPDATE instances SET name=?2, disk=?3, rev=rev+1 WHERE name=?1 AND rev=?4",
+		    &st, err) < 0)
+		goto fail;
+	sqlite3_bind_text(st, 1, r->name, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 2, to, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 3, disk, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 4, r->rev);
+	if (write_step(s, st) != SQLITE_DONE) {
+		int ext = sqlite3_extended_errcode(s->db);
+
+		sqlite3_finalize(st);
+		if (ext == SQLITE_CONSTRAINT_PRIMARYKEY) {
+			uh_errc(err, EEXIST, "instance '%s' is already in the state database", to);
+			goto fail;
+		}
+		db_err(s, err, "rename instance");
+		goto fail;
+	}
+	sqlite3_finalize(st);
+	if (sqlite3_changes(s->db) != 1) {
+		instance_conflict(s, r, err);
+		goto fail;
+	}
+	for (size_t k = 0; k < sizeof(follow) / sizeof(follow[0]); k++) {
+		if (prepare(s, follow[k], &st, err) < 0)
+			goto fail;
+		sqlite3_bind_text(st, 1, r->name, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(st, 2, to, -1, SQLITE_TRANSIENT);
+		if (step_done(s, st, "rename instance", err) < 0)
+			goto fail;
+	}
+	if (exec(s, "COMMIT", err) < 0)
+		goto fail;
+	r->rev++;
+	return 0;
+fail:
+	sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+	return -1;
 }
 
 static int sq_instance_list(struct uh_store *base,
@@ -1301,6 +1366,7 @@ static const struct uh_store_ops sq_ops = {
 	.template_del = sq_template_del,
 	.template_list = sq_template_list,
 	.instance_put = sq_instance_put,
+	.instance_rename = sq_instance_rename,
 	.instance_get = sq_instance_get,
 	.instance_del = sq_instance_del,
 	.instance_list = sq_instance_list,

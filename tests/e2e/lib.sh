@@ -233,6 +233,31 @@ run() {
 }
 # matches STRING GLOB: shell pattern match, for use with check.
 matches() { [[ $1 == $2 ]]; }
+# routed_pair: two network namespaces of this test joined by a veth: "host" ($H: up0 at
+# 192.0.2.1/24, where the daemon runs with DAEMON_NETNS=$H) and "internet" ($I: inet0 at
+# 192.0.2.254/24); hx and ix run a command in them. Both are deleted at exit (after cleanup).
+routed_pair() {
+	H=uhh$$ I=uhi$$
+	trap 'cleanup; ip netns del "$H" 2> /dev/null; ip netns del "$I" 2> /dev/null' EXIT
+	ip netns add "$H" && ip netns add "$I" || die "cannot create network namespaces"
+	ip link add up0 netns "$H" type veth peer name inet0 netns "$I" || die "veth"
+	hx ip link set lo up && hx ip link set up0 up && hx ip addr add 192.0.2.1/24 dev up0 &&
+		ix ip link set lo up && ix ip link set inet0 up &&
+		ix ip addr add 192.0.2.254/24 dev inet0 || die "addresses in the namespaces"
+}
+hx() { ip netns exec "$H" "$@"; }
+ix() { ip netns exec "$I" "$@"; }
+
+# flip_byte FILE OFFSET: change one byte for certain (all its bits inverted). Writing a fixed
+# value instead changes nothing when the byte already holds it (1 time in 256 in compressed
+# data: e2e_backup's tampered archive once verified as intact that way)
+flip_byte() {
+	python3 - "$1" "$2" << 'PY'
+import sys
+with open(sys.argv[1], "r+b") as f:
+    f.seek(int(sys.argv[2])); b = f.read(1); f.seek(int(sys.argv[2])); f.write(bytes([b[0] ^ 0xFF]))
+PY
+}
 contains() { [[ $1 == *"$2"* ]]; }
 
 # ---- the HTTPS API (issue 16)

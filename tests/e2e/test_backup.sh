@@ -88,7 +88,7 @@ check "the guest's file is in the backup, complete" test "$(sha256sum "$W/x/blob
 cp "$arch" "$W/first.tar.zst" # prune removes the original below
 cp "$arch" "$W/tampered.tar.zst"
 size=$(stat -c %s "$W/tampered.tar.zst")
-printf '\xff' | dd of="$W/tampered.tar.zst" bs=1 seek=$((size / 2)) conv=notrunc 2> /dev/null
+flip_byte "$W/tampered.tar.zst" $((size / 2))
 run U backup verify "$W/tampered.tar.zst"
 check "a flipped byte: verify fails naming the member" matches "$rc:$err_out" "1:*disk.cow*"
 
@@ -353,7 +353,7 @@ U delete copy > /dev/null
 U delete b > /dev/null
 tpl=$W/state/templates/bb.img
 cp -a "$tpl" "$W/bb.orig"
-printf 'X' | dd of="$tpl" bs=1 seek=2000000 conv=notrunc 2> /dev/null
+flip_byte "$tpl" 2000000
 run U backup restore "$W/first.tar.zst" --as changed
 check "a changed template is refused, named" matches "$rc:$err_out" "1:*template 'bb' version 1 here is not the one*"
 check "and nothing is created" test "$(U --json list | jq_get 'len(d)')" = 0 -a -z "$(ls -A "$W/state/instances" | grep restore)"

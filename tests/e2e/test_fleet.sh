@@ -41,7 +41,11 @@ run U plan "$W/replace.yaml"
 check "a template version: replace, blocked until --allow-replace names the server" \
 	bash -c "[ $rc = 3 ] && grep -q '^-/+ s1 (replace)' <<< '$out' && grep -q 'blocked: replacing destroys its disk: --allow-replace s1' <<< '$out'"
 run U plan "$W/replace.yaml" --allow-replace s1
-check "... which unblocks it" bash -c "[ $rc = 3 ] && ! grep -q blocked: <<< '$out' && grep -q '1 change planned, 0 blocked' <<< '$out'"
+check "... and while the host lacks that version, the plan says so (blocked)" \
+	contains "$out" "blocked: template bb version 2 is not on this host (umlhost template import or build)"
+U template import bb "$W/bb.img" --new-version > /dev/null
+run U plan "$W/replace.yaml" --allow-replace other --allow-replace s1
+check "... which unblocks it (the flag given more than once: all count)" bash -c "[ $rc = 3 ] && ! grep -q blocked: <<< '$out' && grep -q '1 change planned, 0 blocked' <<< '$out'"
 
 # errors name file, line and column
 printf 'servers:\n  s1:\n    memroy: 64M\n' > "$W/bad.yaml"

@@ -10,18 +10,7 @@ need
 for t in ssh ssh-keygen ssh-keyscan curl mmdebstrap mkfs.vfat mcopy; do
 	command -v $t > /dev/null || die "$t missing (scripts/install-deps.sh)"
 done
-H=uhh$$ I=uhi$$
-trap 'cleanup; ip netns del "$H" 2> /dev/null; ip netns del "$I" 2> /dev/null' EXIT
-ip netns add "$H" && ip netns add "$I" || die "cannot create network namespaces"
-ip link add up0 netns "$H" type veth peer name inet0 netns "$I" || die "veth"
-hx() { ip netns exec "$H" "$@"; }
-ix() { ip netns exec "$I" "$@"; }
-hx ip link set lo up
-hx ip link set up0 up
-hx ip addr add 192.0.2.1/24 dev up0
-ix ip link set lo up
-ix ip link set inet0 up
-ix ip addr add 192.0.2.254/24 dev inet0
+routed_pair
 
 bash "$UH_SRC/scripts/template-build.sh" --out "$W/debian.img" --cache /var/cache/umlhost/templates > "$W/debian-build.log" 2>&1 ||
 	{ tail -n 5 "$W/debian-build.log"; die "building the Debian image failed"; }

@@ -9,28 +9,13 @@ need
 command -v nft > /dev/null || die "nft missing (apt-get install nftables)"
 command -v curl > /dev/null || die "curl missing (apt-get install curl)"
 
-H=uhh$$ I=uhi$$
-net_cleanup() {
-	ip netns del "$H" 2> /dev/null
-	ip netns del "$I" 2> /dev/null
-}
-trap 'cleanup; net_cleanup' EXIT
-ip netns add "$H" && ip netns add "$I" || die "cannot create network namespaces"
-ip link add up0 netns "$H" type veth peer name inet0 netns "$I" || die "veth"
+routed_pair
 ip link add up1 netns "$H" type veth peer name inet1 netns "$I" || die "veth"
-hx() { ip netns exec "$H" "$@"; }
-ix() { ip netns exec "$I" "$@"; }
-hx ip link set lo up
-hx ip link set up0 up
-hx ip addr add 192.0.2.1/24 dev up0
 hx ip addr add 2001:db8:0:1::1/64 dev up0 nodad
 hx ip link add br0 type bridge
 hx ip link set up1 master br0
 hx ip link set up1 up
 hx ip link set br0 up
-ix ip link set lo up
-ix ip link set inet0 up
-ix ip addr add 192.0.2.254/24 dev inet0
 ix ip addr add 2001:db8:0:1::ffff/64 dev inet0 nodad
 ix ip link set inet1 up
 ix ip addr add 198.51.100.254/24 dev inet1

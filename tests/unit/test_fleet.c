@@ -213,7 +213,10 @@ static void test_plan_classes(void **state)
 	c = change_of(p, "web3");
 	assert_string_equal(str(c, "action"), "rename");
 	assert_string_equal(str(c, "renamed_from"), "web2");
-	assert_string_equal(str(c, "class"), "live");
+	/* web2 runs: its sockets and cgroup carry its name, so the rename stops and starts it */
+	assert_string_equal(str(c, "class"), "restart");
+	assert_non_null(strstr(json_string_value(json_array_get(json_object_get(c, "notes"), 0)),
+			       "stops and starts it"));
 	assert_string_equal(str(change_of(p, "new1"), "action"), "create");
 	c = change_of(p, "mine");
 	assert_string_equal(str(c, "class"), "live"); /* stop */
@@ -224,6 +227,13 @@ static void test_plan_classes(void **state)
 	assert_null(change_of(p, "web2")); /* renamed away, not destroyed */
 	assert_string_equal(str(change_of(p, "bob"), "action"), "create");
 	assert_int_equal(json_integer_value(json_object_get(p, "blocked")), 2);
+	json_decref(p);
+	/* a rename with a new template: blocked, even with --allow-replace (a rename keeps the
+	 * disk, a replace makes a new one) */
+	p = plan_of("servers:\n  web3: {renamed_from: web2, template_version: 2}\n", 0, "web3");
+	assert_string_equal(str(change_of(p, "web3"), "action"), "rename");
+	assert_non_null(strstr(str(change_of(p, "web3"), "blocked"),
+			       "a rename and a new template at once"));
 	json_decref(p);
 	/* the flags unblock; a server the file never made is never destroyed */
 	p = plan_of("servers:\n  web1: {memory: 128M}\n", 1, "web1");

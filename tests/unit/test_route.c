@@ -141,6 +141,7 @@ static void test_api_table(void **state)
 		{"POST", "/v1/servers/web1/console"},
 		{"GET", "/v1/host"},
 		{"POST", "/v1/fleet/plan"},
+		{"POST", "/v1/fleet/apply"},
 		{"GET", "/v1/fleet"},
 		{"POST", "/ui/session"},
 		{"GET", "/ui/session"},

@@ -251,6 +251,71 @@ static void test_revisions(void **state)
 	uh_store_close(s);
 }
 
+/* the fleet file's mark round-trips; a rename moves the row, its disk path and its traffic
+ * history in one transaction (over a deleted server's history under the new name; backups
+ * stay under the old name), refuses a taken name and a stale revision, and changes nothing
+ * then */
+static int stats_sum(const struct uh_stats_rec *r, void *arg);
+
+static void test_managed_rename(void **state)
+{
+	struct uh_store *s;
+	struct uh_error err;
+	struct uh_instance_rec r = {0}, other = {0}, back;
+	struct uh_backup_rec b = {0}, g;
+
+	snprintf(path, sizeof(path), "%s/rename.db", dir);
+	assert_int_equal(uh_store_open(path, &s, &err), 0);
+	strcpy(r.name, "b06");
+	strcpy(r.state, "stopped");
+	strcpy(r.disk, "/s/instances/b06/disk.cow");
+	r.managed = 1;
+	assert_int_equal(uh_store_instance_put(s, &r, &err), 0);
+	strcpy(other.name, "taken");
+	strcpy(other.state, "stopped");
+	assert_int_equal(uh_store_instance_put(s, &other, &err), 0);
+	strcpy(b.archive, "/b/b06-1.tar.zst");
+	strcpy(b.instance, "b06");
+	assert_int_equal(uh_store_backup_put(s, &b, &err), 0);
+	{
+		struct uh_stats_rec mine = {.instance = "b06", .owner = "bob", .ts = 60, .rx_bytes = 7};
+		struct uh_stats_rec gone = {.instance = "shop", .owner = "bob", .ts = 60, .rx_bytes = 9};
+
+		assert_int_equal(uh_store_stats_add(s, &mine, &err), 0);
+		assert_int_equal(uh_store_stats_add(s, &gone, &err), 0);
+	}
+	assert_int_equal(uh_store_instance_get(s, "b06", &back, &err), 0);
+	assert_int_equal(back.managed, 1);
+
+	assert_int_equal(uh_store_instance_rename(s, &r, "taken", "/x", &err), -1);
+	assert_int_equal(err.errnum, EEXIST);
+	assert_int_equal(r.rev, 1);
+	back = r;
+	back.rev = 7;
+	assert_int_equal(uh_store_instance_rename(s, &back, "shop", "/x", &err), -1);
+	assert_int_equal(err.errnum, ESTALE);
+	assert_int_equal(uh_store_instance_get(s, "shop", &back, &err), 1);
+
+	assert_int_equal(uh_store_instance_rename(s, &r, "shop", "/s/instances/shop/disk.cow", &err),
+			 0);
+	assert_int_equal(r.rev, 2);
+	assert_int_equal(uh_store_instance_get(s, "b06", &back, &err), 1);
+	assert_int_equal(uh_store_instance_get(s, "shop", &back, &err), 0);
+	assert_string_equal(back.disk, "/s/instances/shop/disk.cow");
+	assert_int_equal(back.managed, 1);
+	assert_int_equal(back.rev, 2);
+	assert_int_equal(uh_store_backup_get(s, "/b/b06-1.tar.zst", &g, &err), 0);
+	assert_string_equal(g.instance, "b06");
+	{
+		uint64_t sum[4] = {0};
+
+		assert_int_equal(uh_store_stats_list(s, "shop", "bob", 0, 0, stats_sum, sum, &err), 0);
+		assert_int_equal(sum[0], 7); /* b06's minute, the old shop's gone */
+		assert_int_equal(sum[3], 1);
+	}
+	uh_store_close(s);
+}
+
 static int event_owner(const struct uh_event_rec *ev, void *arg)
 {
 	strcpy(arg, ev->owner);
@@ -512,6 +577,7 @@ int main(void)
 		cmocka_unit_test(test_access),
 		cmocka_unit_test(test_migration_12),
 		cmocka_unit_test(test_stats),
+		cmocka_unit_test(test_managed_rename),
 	};
 	return cmocka_run_group_tests(tests, NULL, teardown);
 }
