@@ -56,7 +56,11 @@ for p in 1 4 8; do
 	report "umlhost apply --parallel $p" "$t0" "$t1"
 	[ "$(running)" = "$N" ] || echo "  (only $(running) running)"
 done
-t0=$(date +%s%N)
-U plan "$W/fleet.yaml" > /dev/null
-t1=$(date +%s%N)
-echo "plan of the applied file ($N servers, nothing to do): $(( (t1 - t0) / 1000000 )) ms"
+sleep 10 # the guests' first seconds take the CPUs
+for k in 1 2 3 4 5; do
+	t0=$(date +%s%N)
+	U plan "$W/fleet.yaml" > /dev/null
+	t1=$(date +%s%N)
+	echo $(( (t1 - t0) / 1000000 ))
+done > "$W/plan.ms"
+echo "plan of the applied file ($N running servers, nothing to do): median $(med < "$W/plan.ms") ms of 5"

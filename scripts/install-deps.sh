@@ -28,6 +28,8 @@ PKGS=(
 	openssl python3-prometheus-client python3-websockets
 	# tests: umlhost top on a real terminal
 	tmux
+	# tests: the man pages render without a warning (groff) and name every key (man -l)
+	groff-base man-db
 	# the web panel's libraries come from npm (ui/package-lock.json); its tests drive a real
 	# browser
 	nodejs chromium chromium-driver python3-selenium
