@@ -152,14 +152,16 @@ int uh_cgroup_create(struct uh_cgroup *cg, const struct uh_cgroup_limits *l, str
 		snprintf(v, sizeof(v), "%u", l->cpu_weight ? l->cpu_weight : 100);
 		if (write_file(d, "cpu.weight", v, err) < 0)
 			return -1;
-		/* "max" too: limits are written again to a running kernel's cgroup when
-		 * they change (a quota taken away) */
-		if (l->cpu_quota_pct)
+		/* "max" too (best effort: a kernel without CFS bandwidth has no cpu.max):
+		 * limits are written again to a running kernel's cgroup when they change, a
+		 * quota taken away */
+		if (l->cpu_quota_pct) {
 			snprintf(v, sizeof(v), "%u 100000", l->cpu_quota_pct * 1000);
-		else
-			snprintf(v, sizeof(v), "max 100000");
-		if (write_file(d, "cpu.max", v, err) < 0)
-			return -1;
+			if (write_file(d, "cpu.max", v, err) < 0)
+				return -1;
+		} else {
+			write_file(d, "cpu.max", "max 100000", err);
+		}
 		snprintf(v, sizeof(v), "default %u", l->io_weight ? l->io_weight : 100);
 		write_file(d, "io.weight", v, err); /* best effort */
 		return 0;
@@ -181,12 +183,13 @@ int uh_cgroup_create(struct uh_cgroup *cg, const struct uh_cgroup_limits *l, str
 			if (write_file(d, "cpu.shares", v, err) < 0)
 				return -1;
 			write_file(d, "cpu.cfs_period_us", "100000", err);
-			if (l->cpu_quota_pct)
+			if (l->cpu_quota_pct) {
 				snprintf(v, sizeof(v), "%u", l->cpu_quota_pct * 1000);
-			else
-				snprintf(v, sizeof(v), "-1");
-			if (write_file(d, "cpu.cfs_quota_us", v, err) < 0)
-				return -1;
+				if (write_file(d, "cpu.cfs_quota_us", v, err) < 0)
+					return -1;
+			} else {
+				write_file(d, "cpu.cfs_quota_us", "-1", err); /* best effort */
+			}
 		} else if (strncmp(d + strlen(ROOT), "/blkio/", 7) == 0) {
 			/* v1 weights are 10..1000; best effort: only with BFQ or CFQ */
 			snprintf(v, sizeof(v), "%u", (l->io_weight ? l->io_weight : 100) * 5);

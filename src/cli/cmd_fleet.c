@@ -135,30 +135,31 @@ static void print_plan(json_t *plan)
 	       uh_cli_str(plan, "revision"));
 }
 
-/* Every --allow-replace A[,B] given (the option may come more than once; getopt keeps only
- * the last), read before getopt reorders argv. */
-static json_t *allow_list(int argc, char **argv)
+/* uh_cli_getopt for plan and apply, with every --allow-replace A[,B] counted (getopt alone
+ * keeps the last of an option given twice). The file's path, or -1 for a usage error. */
+static int fleet_getopt(const struct uh_cli_command *c, int argc, char **argv, const char *val[],
+			json_t *allow, char **file)
 {
-	json_t *allow = json_array();
+	int ch, i, n = 0;
 
-	for (int k = 1; k < argc; k++) {
-		const char *v = NULL;
-
-		if (strcmp(argv[k], "--") == 0)
-			break;
-		if (strcmp(argv[k], "--allow-replace") == 0 && k + 1 < argc)
-			v = argv[++k];
-		else if (strncmp(argv[k], "--allow-replace=", 16) == 0)
-			v = argv[k] + 16;
-		if (v) {
-			uh_autofree char *copy = strdup(v);
+	optind = 0;
+	while ((ch = getopt_long(argc, argv, "", c->opts, NULL)) != -1) {
+		for (i = 0; c->opts[i].name && c->opts[i].val != ch; i++)
+			;
+		if (ch == '?' || ch == ':' || c->opts[i].name == NULL)
+			return -1;
+		val[i] = optarg ? optarg : "";
+		if (ch == 'r') {
+			uh_autofree char *copy = strdup(optarg);
 			char *save = NULL;
 
 			for (char *w = strtok_r(copy, ",", &save); w; w = strtok_r(NULL, ",", &save))
 				json_array_append_new(allow, json_string(w));
 		}
 	}
-	return allow;
+	for (; optind < argc; optind++, n++)
+		*file = argv[optind];
+	return n == 1 ? 0 : -1;
 }
 
 /* The request plan and apply share: the file's text, --prune, the --allow-replace names. */
@@ -188,9 +189,9 @@ int uh_cmd_plan(struct uh_cli *cli, int argc, char **argv)
 	json_t *body, *resp = NULL;
 	int rc;
 
-	json_t *allow = allow_list(argc, argv);
+	json_t *allow = json_array();
 
-	if (uh_cli_getopt(cli, &uh_cli_cmd_plan, "", argc, argv, val, pos, 1) != 1) {
+	if (fleet_getopt(&uh_cli_cmd_plan, argc, argv, val, allow, &pos[0]) < 0) {
 		json_decref(allow);
 		return uh_cli_usage_of(cli, &uh_cli_cmd_plan);
 	}
@@ -228,12 +229,14 @@ static void print_report(json_t *r)
 	json_array_foreach(json_object_get(r, "not_done"), i, c)
 		printf("not begun %s %s\n", uh_cli_str(c, "action"), uh_cli_str(c, "server"));
 	json_array_foreach(json_object_get(r, "failed"), i, c)
-		fprintf(stderr, "umlhost: apply: %s %s failed%s%s: %s\n", uh_cli_str(c, "action"),
+		fprintf(stderr, "umlhost: apply: %s %s failed%s%s: %s%s\n", uh_cli_str(c, "action"),
 			json_object_get(c, "server")	 ? uh_cli_str(c, "server")
 			: json_object_get(c, "customer") ? uh_cli_str(c, "customer")
 							 : uh_cli_str(c, "network"),
 			json_object_get(c, "at") ? " at its " : "",
-			json_object_get(c, "at") ? uh_cli_str(c, "at") : "", uh_cli_str(c, "error"));
+			json_object_get(c, "at") ? uh_cli_str(c, "at") : "", uh_cli_str(c, "error"),
+			json_is_true(json_object_get(c, "started_again")) ? " (it was started again)"
+									    : "");
 	printf("%zu done, %zu refused, %zu failed, %zu not begun (state revision %s)\n",
 	       json_array_size(json_object_get(r, "done")),
 	       json_array_size(json_object_get(r, "refused")),
@@ -250,9 +253,9 @@ int uh_cmd_apply(struct uh_cli *cli, int argc, char **argv)
 	long parallel = 0;
 	int rc;
 
-	json_t *allow = allow_list(argc, argv);
+	json_t *allow = json_array();
 
-	if (uh_cli_getopt(cli, &uh_cli_cmd_apply, "", argc, argv, val, pos, 1) != 1) {
+	if (fleet_getopt(&uh_cli_cmd_apply, argc, argv, val, allow, &pos[0]) < 0) {
 		json_decref(allow);
 		return uh_cli_usage_of(cli, &uh_cli_cmd_apply);
 	}
@@ -281,7 +284,9 @@ int uh_cmd_apply(struct uh_cli *cli, int argc, char **argv)
 	json_decref(body);
 	if (rc < 0)
 		return uh_cli_fail(cli, &err);
-	rc = json_array_size(json_object_get(resp, "failed"))	   ? UH_EXIT_FAIL
+	rc = !json_is_true(json_object_get(resp, "ok")) ||
+			     json_array_size(json_object_get(resp, "failed"))
+		     ? UH_EXIT_FAIL
 	     : json_array_size(json_object_get(resp, "refused")) ? EXIT_CHANGES
 								    : UH_EXIT_OK;
 	if (cli->json)

@@ -12,6 +12,8 @@
 
 #define UH_ARCHIVE_SUFFIX ".tar.zst"
 
+#include <sys/stat.h>
+
 struct uh_backup_job;
 typedef void (*uh_backup_stage_fn)(struct uh_backup_job *j, json_t *result);
 
@@ -29,6 +31,10 @@ struct uh_backup_job {
 	struct uh_mc_client *mc;
 	off_t log_from;
 	int64_t sync_deadline, freeze_us, freeze_ms; /* ms rounded up: a freeze is never "0" */
+	/* create: after the guest's "Emergency Sync complete", its disk until it is quiet */
+	int synced;
+	int64_t quiet_since, quiet_deadline;
+	struct stat disk_seen;
 	int reflinked, scheduled;
 	int recorded;	  /* restore: an archive this daemon made (recorded, same sha256) */
 	json_t *manifest; /* restore */

@@ -218,8 +218,9 @@ uint64_t uh_host_memory_mib(void);
  * pids_max, backup_every/keep/to) apply at once, to a running kernel's cgroup too; the others
  * (memory, swap, kernel, kernel_args, network, ip, disks) only while it is stopped (EBUSY).
  * The template is not a setting: a new one is a new disk (delete and create). All or nothing;
- * an event says what changed. */
-int uh_instance_update(struct uh_daemon *d, const char *name, json_t *changes,
+ * an event says what changed. dry_run: every check but "stopped", nothing changed (the
+ * apply asks before it stops a server for the change). */
+int uh_instance_update(struct uh_daemon *d, const char *name, json_t *changes, int dry_run,
 		       struct uh_error *err);
 /* A stopped server under a new name: its directory, record, backups and traffic history
  * move; its disk, address and uid stay. */

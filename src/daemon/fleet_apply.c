@@ -17,8 +17,11 @@
  * those may a later apply destroy, with --prune). */
 #include "daemon/customer.h"
 #include "daemon/daemon.h"
+#include "daemon/budget.h"
 #include "daemon/instance_spec.h"
 #include "util/log.h"
+#include "util/timeutil.h"
+#include "util/validate.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -40,9 +43,11 @@ struct item {
 	char name[UH_KEY_MAX];	 /* the server's name in the file */
 	char from[UH_KEY_MAX];	 /* its name on the host now (a rename's old one) */
 	json_t *params;		 /* create's request, or update's changes */
-	enum act acts[7];
+	enum act acts[8];
 	int n_acts, pc, first; /* first: renames and destroys, before the rest */
 	int running;
+	int stopped;	 /* this apply stopped it (a failure after that starts it again) */
+	int end_running; /* the file wants it running */
 };
 
 struct uh_fleet_apply {
@@ -59,6 +64,26 @@ struct uh_fleet_apply {
 
 static void schedule(struct uh_fleet_apply *a);
 static void schedule_some(struct uh_fleet_apply *a);
+
+/* An error text for the report: JSON strings must be UTF-8, and an error may carry a guest's
+ * console bytes or a cut in the middle of a character; such bytes become '?'. */
+static json_t *text(const char *s)
+{
+	json_t *v = json_string(s);
+	char *copy;
+
+	if (v)
+		return v;
+	copy = strdup(s);
+	if (copy == NULL)
+		abort();
+	for (char *p = copy; *p; p++)
+		if ((unsigned char)*p >= 0x80 || (unsigned char)*p < 0x20)
+			*p = '?';
+	v = json_string(copy);
+	free(copy);
+	return v;
+}
 static void run(struct item *it);
 
 static void finish(struct uh_fleet_apply *a)
@@ -74,9 +99,9 @@ static void finish(struct uh_fleet_apply *a)
 							  "action", json_string_value(json_object_get(
 									    a->items[i].change, "action"))));
 	uh_fleet_revision(d, rev);
-	report = json_pack("{s:O, s:O, s:O, s:o, s:s, s:s}", "done", a->done_list, "refused",
-			   a->refused, "failed", a->failures, "not_done", not_done, "revision",
-			   rev, "file", a->file);
+	report = json_pack("{s:b, s:O, s:O, s:O, s:o, s:s, s:s}", "ok", !a->failed, "done",
+			   a->done_list, "refused", a->refused, "failed", a->failures, "not_done",
+			   not_done, "revision", rev, "file", a->file);
 	uh_daemon_event(d, "", a->failed ? "fleet-apply-failed" : "fleet-applied",
 			"%s: %zu done, %zu refused, %zu failed, %zu not begun", a->file,
 			json_array_size(a->done_list), json_array_size(a->refused),
@@ -102,12 +127,23 @@ static void item_end(struct item *it, const char *error)
 	const char *at = it->pc < it->n_acts ? act_name[it->acts[it->pc]] : "mark";
 
 	if (error) {
+		/* a server this apply stopped runs again (under whichever name it has now) */
+		struct uh_instance *inst = uh_instance_find(a->d, it->name);
+		int again = 0;
+
+		if (inst == NULL)
+			inst = uh_instance_find(a->d, it->from);
+		if (it->stopped && inst && !uh_instance_active(inst)) {
+			uh_instance_submit(a->d, inst->rec.name, UH_OP_START, 0, 0, NULL, NULL);
+			again = 1;
+		}
 		a->failed = 1;
 		json_array_append_new(a->failures,
-				      json_pack("{s:s, s:s, s:s, s:s}", "server", it->name, "action",
-						action, "at", at, "error", error));
-		uh_daemon_event(a->d, it->name, "fleet-apply-failed", "%s: %s failed: %s", action,
-				at, error);
+				      json_pack("{s:s, s:s, s:s, s:o, s:b}", "server", it->name,
+						"action", action, "at", at, "error", text(error),
+						"started_again", again));
+		uh_daemon_event(a->d, it->name, "fleet-apply-failed", "%s: %s failed: %s%s", action,
+				at, error, again ? " (started again)" : "");
 	} else {
 		json_array_append_new(a->done_list,
 				      json_pack("{s:s, s:s}", "server", it->name, "action", action));
@@ -127,6 +163,8 @@ static void act_done(void *ctx, const struct uh_error *err, json_t *result)
 		item_end(it, err->msg[0] ? err->msg : "failed");
 		return;
 	}
+	if (it->acts[it->pc] == A_STOP)
+		it->stopped = 1;
 	it->pc++;
 	run(it);
 }
@@ -148,6 +186,49 @@ static int mark_managed(struct uh_daemon *d, const char *name, struct uh_error *
 
 /* A replace's new server, checked before the old one goes: what create would refuse without
  * touching anything (the request, its kernel, template version and customer). */
+static int check_create(struct uh_daemon *d, json_t *p, struct uh_error *err);
+
+/* Before a server is stopped for a change: everything that would refuse the change once it
+ * is stopped, asked now (a server is not left stopped by a change that cannot be made). */
+static int check_item(struct item *it, struct uh_error *err)
+{
+	struct uh_daemon *d = it->a->d;
+	const char *action = json_string_value(json_object_get(it->change, "action"));
+	struct uh_instance *inst = uh_instance_find(d, it->from);
+
+	if (inst == NULL)
+		return uh_errc(err, ENOENT, "no instance named '%s'", it->from);
+	if (uh_instance_claimed(inst, err) < 0)
+		return uh_err_prefix(err, "%s", it->from);
+	if (strcmp(action, "replace") == 0) {
+		if (check_create(d, it->params, err) < 0)
+			return -1;
+	} else if (strcmp(action, "rename") == 0) {
+		if (uh_validate_name("instance", it->name, err) < 0)
+			return -1;
+		if (uh_instance_find(d, it->name))
+			return uh_errc(err, EEXIST, "rename %s: instance '%s' already exists",
+				       it->from, it->name);
+	}
+	if (strcmp(action, "replace") != 0 && json_object_size(it->params) &&
+	    uh_instance_update(d, it->from, it->params, 1, err) < 0)
+		return -1;
+	/* the memory budget is checked at start: ask it now for a server that runs again */
+	if (it->end_running && json_is_string(json_object_get(it->params, "memory"))) {
+		uint64_t bytes, committed = uh_daemon_committed_mib(d);
+
+		if (uh_parse_size(json_string_value(json_object_get(it->params, "memory")), &bytes,
+				  err) < 0)
+			return -1;
+		if (uh_instance_active(inst) && committed >= inst->rec.memory_mib)
+			committed -= inst->rec.memory_mib;
+		if (uh_budget_check(it->name, uh_host_memory_mib(), d->cfg.memory_reserve_mib,
+				    committed, bytes >> 20, err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
 static int check_create(struct uh_daemon *d, json_t *p, struct uh_error *err)
 {
 	struct uh_instance_limits lim = {d->cfg.default_memory_mib, d->cfg.min_memory_mib,
@@ -185,7 +266,7 @@ static void run(struct item *it)
 	for (; it->pc < it->n_acts; it->pc++) {
 		switch (it->acts[it->pc]) {
 		case A_CHECK:
-			if (check_create(d, it->params, &err) < 0)
+			if (check_item(it, &err) < 0)
 				goto fail;
 			break;
 		case A_STOP:
@@ -202,7 +283,7 @@ static void run(struct item *it)
 				goto fail;
 			break;
 		case A_UPDATE:
-			if (uh_instance_update(d, it->name, it->params, &err) < 0)
+			if (uh_instance_update(d, it->name, it->params, 0, &err) < 0)
 				goto fail;
 			break;
 		case A_CREATE:
@@ -274,6 +355,7 @@ static void plan_item(struct item *it, json_t *want, json_t *have)
 	size_t k;
 	json_t *f;
 
+	it->end_running = end_running;
 	json_array_foreach(json_object_get(it->change, "fields"), k, f) {
 		const char *field = json_string_value(json_object_get(f, "field"));
 
@@ -317,6 +399,8 @@ static void plan_item(struct item *it, json_t *want, json_t *have)
 	} else {
 		int stop = active && (restart || !end_running || strcmp(action, "rename") == 0);
 
+		if (stop && (restart || strcmp(action, "rename") == 0))
+			add(it, A_CHECK);
 		if (stop)
 			add(it, A_STOP);
 		if (strcmp(action, "rename") == 0)

@@ -127,6 +127,14 @@ static void missing_templates(struct uh_daemon *d, json_t *want, json_t *plan)
 		struct uh_template_rec rec;
 		struct uh_error e;
 
+		/* a replace that names only a version: over the template the server has now */
+		if (tpl == NULL && s != NULL) {
+			struct uh_instance *inst =
+				uh_instance_find(d, json_string_value(json_object_get(t, "server")));
+
+			tpl = inst && inst->rec.template_name[0] ? inst->rec.template_name : NULL;
+		}
+
 		if (s == NULL || tpl == NULL || json_object_get(t, "blocked") ||
 		    (strcmp(action, "create") != 0 && strcmp(action, "replace") != 0) ||
 		    uh_store_template_get(d->store, tpl, version, &rec, &e) == 0)

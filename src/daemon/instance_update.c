@@ -133,8 +133,9 @@ static void swap_commit(struct uh_instance *inst, int keep)
 		return;
 	}
 	if (inst->rec.swap_mib ? rename(new, path) < 0 : unlink(path) < 0 && errno != ENOENT)
-		uh_warnx("%s: swap disk %s: %s (it is made again if the next start needs it)",
-			 inst->rec.name, path, strerror(errno));
+		uh_warnx("%s: swap disk %s: %s (the record says %lluM; the file is as it was)",
+			 inst->rec.name, path, strerror(errno),
+			 (unsigned long long)inst->rec.swap_mib);
 }
 
 /* Data disks it no longer has go back to root: its uid may become the next server's. */
@@ -181,7 +182,7 @@ static void describe(char *out, size_t len, json_t *changes)
 	}
 }
 
-int uh_instance_update(struct uh_daemon *d, const char *name, json_t *changes,
+int uh_instance_update(struct uh_daemon *d, const char *name, json_t *changes, int dry_run,
 		       struct uh_error *err)
 {
 	struct uh_instance *inst = uh_instance_find(d, name);
@@ -208,13 +209,13 @@ int uh_instance_update(struct uh_daemon *d, const char *name, json_t *changes,
 					       ? " (a new template is a new disk: replace it)"
 					       : "");
 	}
-	if (inst->ops != NULL)
+	if (inst->ops != NULL && !dry_run)
 		return uh_errc(err, EBUSY, "%s: an operation is in progress; try again after it",
 			       name);
 	/* its disk claimed (a backup, a resize): settings of the record alone may change */
 	if (restart_class && uh_instance_claimed(inst, err) < 0)
 		return uh_err_prefix(err, "%s: update", name);
-	if (restart_class && (uh_instance_active(inst) || inst->rec.pid > 0))
+	if (restart_class && !dry_run && (uh_instance_active(inst) || inst->rec.pid > 0))
 		return uh_errc(err, EBUSY, "%s: memory, swap, kernel, network and disks change only "
 					   "while it is stopped",
 			       name);
@@ -276,6 +277,8 @@ int uh_instance_update(struct uh_daemon *d, const char *name, json_t *changes,
 		}
 		inst->rec = was;
 	}
+	if (dry_run)
+		return 0;
 	swap_changed = spec.rec.swap_mib != was.swap_mib;
 	if (swap_changed && swap_prepare(inst, spec.rec.swap_mib, err) < 0)
 		return -1;
@@ -290,6 +293,9 @@ int uh_instance_update(struct uh_daemon *d, const char *name, json_t *changes,
 		rec = inst->rec;
 		inst->rec = was;
 		inst->rec.rev = rec.rev;
+		/* disks just given to its uid that the record does not list go back */
+		if (json_object_get(changes, "disks") && inst->rec.uid > 0)
+			give_back_disks(inst, rec.disks);
 		return -1;
 	}
 	if (swap_changed)

@@ -162,8 +162,15 @@ json_t *uh_fleet_plan(json_t *desired, json_t *current, const struct uh_fleet_op
 		json_t *c;
 
 		have = json_object_get(have_servers, name);
-		if (have == NULL && from && json_object_get(have_servers, from) &&
-		    json_object_get(want_servers, from) == NULL) {
+		if (have == NULL && from && json_object_get(renamed, from)) {
+			/* two servers renamed from one: one of them gets it, the other is blocked */
+			c = change(name, "create", "create");
+			json_object_set_new(c, "blocked",
+					    json_sprintf("%s is renamed_from %s, which another server of "
+							 "the file already is: one of them",
+							 name, from));
+		} else if (have == NULL && from && json_object_get(have_servers, from) &&
+			   json_object_get(want_servers, from) == NULL) {
 			/* renamed: the same server (its disk) under a new name, then its fields */
 			json_t *old = json_object_get(have_servers, from);
 			const char *st = json_string_value(json_object_get(old, "state"));

@@ -85,6 +85,31 @@ check "the journal replays to a clean filesystem (e2fsck -n after)" e2fsck -fn "
 debugfs -R "dump /guestdata/blob $W/x/blob" "$W/x/merged.img" > /dev/null 2>&1
 check "the guest's file is in the backup, complete" test "$(sha256sum "$W/x/blob" 2> /dev/null | cut -d' ' -f1)" = "$sum"
 
+# every time: a backup right after unsynced writes holds them. The 6.1 kernel's emergency
+# sync starts ext4's journal commit without waiting for it, so the freeze waits for the disk
+# to be quiet (backup.c); the booted copies of this test once lacked the last files. Four
+# rounds of 6 MiB on a server of their own, each archive merged, its journal replayed, the
+# file compared (with the wait disabled, 8 rounds in two runs lost nothing: the race is
+# narrow here, this check catches it only sometimes).
+U create rnd --template bb --memory 64M --kernel-arg rw > /dev/null
+U start rnd > /dev/null
+wait_log rnd UH-INIT-UP 20 || not_ok "rnd reached init"
+mkdir -p "$W/rounds"
+lost=0
+for k in 1 2 3 4; do
+	want=$(guest_sh rnd "dd if=/dev/urandom of=/guestdata/r$k bs=1M count=6 2>/dev/null; sha256sum /guestdata/r$k" | grep -oE '^[0-9a-f]{64}')
+	a=$(U --json backup create rnd --to "$W/rounds" | jq_get 'd["archive"]')
+	rm -rf "$W/r" && mkdir -p "$W/r" && tar --zstd -xf "$a" -C "$W/r"
+	U cow merge "$W/r/disk.cow" "$W/r/m.img" --backing "$W/state/templates/bb.img" > /dev/null
+	e2fsck -fy "$W/r/m.img" > /dev/null 2>&1
+	debugfs -R "dump /guestdata/r$k $W/r/f" "$W/r/m.img" > /dev/null 2>&1
+	got=$(sha256sum "$W/r/f" 2> /dev/null | cut -d' ' -f1)
+	[ -n "$want" ] && [ "$got" = "$want" ] || { lost=$((lost + 1)); echo "# round $k: wanted ${want:-?}, the archive holds ${got:-no file}"; }
+	sleep 1.1 # one archive name a second
+done
+check "4 backups, each right after unsynced writes: each holds its file ($lost lost)" test "$lost" = 0
+U delete --force rnd > /dev/null
+
 cp "$arch" "$W/first.tar.zst" # prune removes the original below
 cp "$arch" "$W/tampered.tar.zst"
 size=$(stat -c %s "$W/tampered.tar.zst")

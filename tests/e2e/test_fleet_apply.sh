@@ -176,6 +176,17 @@ check "a saved plan applies after 32 s of traffic samples (exit 0, a01 has 80M)"
 	test "$rc:$(U --json show a01 | jq_get 'd["memory_mib"]')" = 0:80
 [ "$rc" = 0 ] || echo "$out$err_out" | sed 's/^/#   /'
 
+# a change that cannot be made is refused before its server is stopped for it: memory within
+# the host's RAM + swap (create's limit) but over the budget (checked at start)
+pid_a01=$(inst_pid a01)
+big=$(($(awk '/^(MemTotal|SwapTotal):/ {s += $2} END {print int(s / 1024)}' /proc/meminfo) - 600))
+sed "s/memory: 80M/memory: ${big}M/" "$W/f3.yaml" > "$W/f5.yaml"
+run U apply "$W/f5.yaml" --parallel 1
+check "memory over the budget: refused at its check (exit 1)" \
+	matches "$rc:$err_out" "1:*apply: update a0? failed at its check:*"
+check "... and nothing was stopped for it (a01 runs, same pid)" \
+	test "$(inst_state a01):$(inst_pid a01)" = "running:$pid_a01"
+
 # ---- a failure stops it, and says what was and was not done
 fleet "$W/f4.yaml" "  zz{1..3}:
     owner: nobody-here

@@ -235,6 +235,15 @@ static void test_plan_classes(void **state)
 	assert_non_null(strstr(str(change_of(p, "web3"), "blocked"),
 			       "a rename and a new template at once"));
 	json_decref(p);
+	/* two servers renamed from one: one is the rename, the other is blocked */
+	p = plan_of("servers:\n  n1: {renamed_from: web2}\n  n2: {renamed_from: web2}\n", 0, NULL);
+	assert_true((strcmp(str(change_of(p, "n1"), "action"), "rename") == 0) !=
+		    (strcmp(str(change_of(p, "n2"), "action"), "rename") == 0));
+	assert_non_null(strstr(str(change_of(p, strcmp(str(change_of(p, "n1"), "action"), "rename")
+							== 0 ? "n2" : "n1"),
+				       "blocked"),
+			       "which another server of the file already is"));
+	json_decref(p);
 	/* the flags unblock; a server the file never made is never destroyed */
 	p = plan_of("servers:\n  web1: {memory: 128M}\n", 1, "web1");
 	assert_string_equal(str(change_of(p, "web1"), "class"), "restart");
