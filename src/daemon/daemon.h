@@ -204,6 +204,9 @@ struct uh_disk_src {
 };
 int uh_instance_create_from(struct uh_daemon *d, json_t *params, const struct uh_disk_src *src,
 			    json_t **out, struct uh_error *err);
+/* Each of the space-separated --disk paths may become the instance's (uh_data_disk_open). */
+int uh_instance_check_disks(struct uh_daemon *d, const char *name, const char *disks,
+			    struct uh_error *err);
 /* Its paths from its name and the config (add and rename). */
 int uh_instance_paths(struct uh_instance *inst, struct uh_error *err);
 /* <dir>/FILE (swap.img) of rec.swap_mib, made and given to its uid; its data disks given to

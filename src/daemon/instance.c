@@ -263,14 +263,9 @@ json_t *uh_instance_json(const struct uh_instance *inst)
 {
 	const struct uh_instance_rec *r = &inst->rec;
 	int running = uh_instance_active(inst) && r->pid > 0;
-	json_t *args = json_array();
-	char copy[sizeof(r->kernel_args)], *a, *save = NULL;
-
+	json_t *args = uh_words_json(r->kernel_args);
 	json_t *o;
 
-	snprintf(copy, sizeof(copy), "%s", r->kernel_args);
-	for (a = strtok_r(copy, " ", &save); a; a = strtok_r(NULL, " ", &save))
-		json_array_append_new(args, json_string(a));
 	o = json_pack("{s:s, s:s, s:o, s:I, s:s, s:o, s:o, s:o, s:o, s:i, s:b, s:s, s:i, s:o,"
 			 " s:s, s:s, s:o, s:s, s:o, s:o}",
 			 "name", r->name, "state", uh_state_name(inst->state), "pid",
@@ -294,15 +289,7 @@ json_t *uh_instance_json(const struct uh_instance *inst)
 	json_object_set_new(o, "backup_every_s", json_integer(r->backup_every_s));
 	json_object_set_new(o, "backup_keep", json_integer(r->backup_keep));
 	json_object_set_new(o, "backup_to", r->backup_to[0] ? json_string(r->backup_to) : json_null());
-	{
-		json_t *dl = json_array();
-		char dc[sizeof(r->disks)], *dp, *ds = NULL;
-
-		snprintf(dc, sizeof(dc), "%s", r->disks);
-		for (dp = strtok_r(dc, " ", &ds); dp; dp = strtok_r(NULL, " ", &ds))
-			json_array_append_new(dl, json_string(dp));
-		json_object_set_new(o, "disks", dl);
-	}
+	json_object_set_new(o, "disks", uh_words_json(r->disks));
 	json_object_set_new(o, "owner", json_string(r->owner[0] ? r->owner : "provider"));
 	json_object_set_new(o, "managed", json_boolean(r->managed));
 	json_object_set_new(o, "pids_max",
@@ -444,6 +431,21 @@ int uh_instance_give_disks(struct uh_instance *inst, struct uh_error *err)
 	return rc;
 }
 
+int uh_instance_check_disks(struct uh_daemon *d, const char *name, const char *disks,
+			    struct uh_error *err)
+{
+	char list[2048], *path, *save = NULL;
+
+	snprintf(list, sizeof(list), "%s", disks);
+	for (path = strtok_r(list, " ", &save); path; path = strtok_r(NULL, " ", &save)) {
+		uh_autoclose int dfd = uh_data_disk_open(d, name, path, err);
+
+		if (dfd < 0)
+			return uh_err_prefix(err, "%s", name);
+	}
+	return 0;
+}
+
 int uh_instance_create(struct uh_daemon *d, json_t *p, json_t **out, struct uh_error *err)
 {
 	const char *name = json_string_value(json_object_get(p, "name"));
@@ -486,18 +488,9 @@ int uh_instance_create_from(struct uh_daemon *d, json_t *p, const struct uh_disk
 	/* an instance that could only crash at init is not made */
 	if (uh_kernel_check_usable(d, rec.kernel, err) < 0)
 		return uh_err_prefix(err, "%s", name);
-	{
-		/* checked here for a clear answer; given away (by descriptor) at the end */
-		char list[sizeof(rec.disks)], *path, *save = NULL;
-
-		snprintf(list, sizeof(list), "%s", rec.disks);
-		for (path = strtok_r(list, " ", &save); path; path = strtok_r(NULL, " ", &save)) {
-			uh_autoclose int dfd = uh_data_disk_open(d, name, path, err);
-
-			if (dfd < 0)
-				return uh_err_prefix(err, "%s", name);
-		}
-	}
+	/* checked here for a clear answer; given away (by descriptor) at the end */
+	if (uh_instance_check_disks(d, name, rec.disks, err) < 0)
+		return -1;
 	rec.backup_last = time(NULL); /* the first backup an interval after creation */
 	if (uh_instance_find(d, name) != NULL)
 		return uh_errc(err, EEXIST, "instance '%s' already exists", name);

@@ -12,7 +12,7 @@
 #include "util/timeutil.h"
 #include "util/validate.h"
 
-static int has_disk(const char *list, const char *path)
+int uh_words_has(const char *list, const char *path)
 {
 	size_t n = strlen(path);
 	const char *p = list;
@@ -23,6 +23,19 @@ static int has_disk(const char *list, const char *path)
 		p += n;
 	}
 	return 0;
+}
+
+json_t *uh_words_json(const char *list)
+{
+	json_t *a = json_array();
+	char *copy = strdup(list), *save = NULL, *w;
+
+	if (copy == NULL)
+		abort();
+	for (w = strtok_r(copy, " ", &save); w; w = strtok_r(NULL, " ", &save))
+		json_array_append_new(a, json_string(w));
+	free(copy);
+	return a;
 }
 
 static int memory(json_t *p, const char *name, const struct uh_instance_limits *lim,
@@ -192,7 +205,7 @@ static int disks(json_t *p, const char *name, struct uh_instance_rec *rec, struc
 			return uh_errx(err, "%s: --disk needs an absolute path without spaces, "
 					    "commas or colons",
 				       name);
-		if (has_disk(rec->disks, path))
+		if (uh_words_has(rec->disks, path))
 			return uh_errx(err, "%s: --disk %s is given twice", name, path);
 		if (used + strlen(path) + 2 > sizeof(rec->disks))
 			return uh_errx(err, "%s: too many --disk paths", name);

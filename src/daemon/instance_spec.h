@@ -29,6 +29,11 @@ struct uh_instance_spec {
 	json_t *ssh_keys;	  /* borrowed; each one checked */
 };
 
+/* The record's space-separated lists (kernel_args, disks): whether one holds the word, and
+ * the list as a JSON array. */
+int uh_words_has(const char *list, const char *word);
+json_t *uh_words_json(const char *list);
+
 /* flat: a restored private image (no template needed). */
 int uh_instance_spec_parse(json_t *p, int flat, const struct uh_instance_limits *lim,
 			   struct uh_instance_spec *spec, struct uh_error *err);

@@ -41,17 +41,6 @@ int uh_instance_update_live(const char *key)
 	return IN(key, live_keys);
 }
 
-static json_t *words(const char *s)
-{
-	json_t *a = json_array();
-	char copy[2048], *save = NULL, *w;
-
-	snprintf(copy, sizeof(copy), "%s", s);
-	for (w = strtok_r(copy, " ", &save); w; w = strtok_r(NULL, " ", &save))
-		json_array_append_new(a, json_string(w));
-	return a;
-}
-
 json_t *uh_instance_as_request(const struct uh_instance_rec *r)
 {
 	json_t *p = json_pack("{s:s, s:s?, s:i, s:s, s:o, s:s, s:b, s:o}", "name", r->name,
@@ -60,9 +49,9 @@ json_t *uh_instance_as_request(const struct uh_instance_rec *r)
 			      "restart", r->restart[0] ? r->restart : "no", "memory",
 			      json_sprintf("%lluM", (unsigned long long)r->memory_mib), "owner",
 			      r->owner[0] ? r->owner : "provider", "autostart", r->autostart,
-			      "kernel_args", words(r->kernel_args));
+			      "kernel_args", uh_words_json(r->kernel_args));
 
-	json_object_set_new(p, "disks", words(r->disks));
+	json_object_set_new(p, "disks", uh_words_json(r->disks));
 	/* an empty list is no list (the fleet file leaves it out) */
 	if (r->kernel_args[0] == '\0')
 		json_object_del(p, "kernel_args");
@@ -143,19 +132,10 @@ static void give_back_disks(struct uh_instance *inst, const char *was)
 {
 	char list[2048], *path, *save = NULL;
 	struct uh_error err;
-	size_t n;
 
 	snprintf(list, sizeof(list), "%s", was);
 	for (path = strtok_r(list, " ", &save); path; path = strtok_r(NULL, " ", &save)) {
-		const char *p = inst->rec.disks;
-		int kept = 0;
-
-		n = strlen(path);
-		while ((p = strstr(p, path)) != NULL && !kept) {
-			kept = (p == inst->rec.disks || p[-1] == ' ') && (p[n] == '\0' || p[n] == ' ');
-			p += n;
-		}
-		if (!kept) {
+		if (!uh_words_has(inst->rec.disks, path)) {
 			uh_autoclose int fd = uh_data_disk_open(inst->d, inst->rec.name, path, &err);
 
 			if (fd < 0 || fchown(fd, 0, 0) < 0)
@@ -232,17 +212,9 @@ int uh_instance_update(struct uh_daemon *d, const char *name, json_t *changes, i
 		    uh_kernel_check_usable(d, spec.rec.kernel, err) < 0)
 			return uh_err_prefix(err, "%s", name);
 	}
-	if (json_object_get(changes, "disks")) {
-		char list[sizeof(spec.rec.disks)], *path, *save = NULL;
-
-		snprintf(list, sizeof(list), "%s", spec.rec.disks);
-		for (path = strtok_r(list, " ", &save); path; path = strtok_r(NULL, " ", &save)) {
-			uh_autoclose int dfd = uh_data_disk_open(d, name, path, err);
-
-			if (dfd < 0)
-				return uh_err_prefix(err, "%s", name);
-		}
-	}
+	if (json_object_get(changes, "disks") &&
+	    uh_instance_check_disks(d, name, spec.rec.disks, err) < 0)
+		return -1;
 	owner = json_string_value(json_object_get(changes, "owner"));
 	if (owner && strcmp(owner, "provider") != 0 && uh_customer_check(d, owner, err) < 0)
 		return uh_err_prefix(err, "%s", name);
