@@ -71,6 +71,7 @@ static const struct option create_opts[] = {{"template", required_argument, NULL
 					    {"restart", required_argument, NULL, 'r'},
 					    {"cpu-quota", required_argument, NULL, 'q'},
 					    {"pids-max", required_argument, NULL, 'p'},
+					    {"reclaim", required_argument, NULL, 'R'},
 					    {"backup-every", required_argument, NULL, 'E'},
 					    {"backup-keep", required_argument, NULL, 'K'},
 					    {"backup-to", required_argument, NULL, 'T'},
@@ -91,6 +92,7 @@ static const struct uh_cli_doc create_docs[] = {
 	{"POLICY", "no, on-failure or always", 0},
 	{"PCT", "CPU limit, e.g. 50%", 0},
 	{"N", "process limit (default: the daemon's pids_max)", 0},
+	{"FLOOR", "memory reclaim: off, default or what the guest keeps available (32M)", 0},
 	{"DURATION", "back it up every 24h, 30m, ...", 0},
 	{"N", "keep the newest N scheduled backups", 0},
 	{"DIR|URL", "where scheduled backups go (a directory or sftp://)", 0},
@@ -138,6 +140,9 @@ int uh_cmd_create(struct uh_cli *cli, int argc, char **argv)
 			break;
 		case 'q':
 			json_object_set_new(body, "cpu_quota", json_string(optarg));
+			break;
+		case 'R':
+			json_object_set_new(body, "reclaim", json_string(optarg));
 			break;
 		case 'n':
 			json_object_set_new(body, "network", json_string(optarg));

@@ -517,13 +517,18 @@ static enum MHD_Result h_host(struct req *r, const struct api_route *rt,
 
 	for (struct uh_instance *i = d->instances; i; i = i->next)
 		running += uh_instance_active(i);
+	uint64_t budget = (total > reserve ? total - reserve : 0) *
+			  (uint64_t)(d->cfg.memory_overcommit > 100 ? d->cfg.memory_overcommit : 100) /
+			  100;
+
 	return uh_api_send_json(r->conn, 200,
-				json_pack("{s:I, s:I, s:I, s:I, s:i, s:i}", "memory_mib",
+				json_pack("{s:I, s:I, s:I, s:I, s:I, s:i, s:i, s:i}", "memory_mib",
 					  (json_int_t)total, "reserve_mib", (json_int_t)reserve,
-					  "budget_mib",
-					  (json_int_t)(total > reserve ? total - reserve : 0),
-					  "committed_mib", (json_int_t)uh_daemon_committed_mib(d),
-					  "instances", d->n_instances, "running", running));
+					  "budget_mib", (json_int_t)budget, "available_mib",
+					  (json_int_t)uh_host_available_mib(), "committed_mib",
+					  (json_int_t)uh_daemon_committed_mib(d), "memory_overcommit",
+					  d->cfg.memory_overcommit, "instances", d->n_instances,
+					  "running", running));
 }
 
 static enum MHD_Result h_fleet_export(struct req *r, const struct api_route *rt,

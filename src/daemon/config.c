@@ -28,6 +28,9 @@ void uh_config_defaults(struct uh_config *c)
 	c->min_memory_mib = 64; /* measured: mem=32M does not boot */
 	c->start_timeout_s = 30;
 	c->stop_timeout_s = 30;
+	c->reclaim_interval_s = 10;
+	c->reclaim_floor_mib = 32;
+	c->memory_overcommit = 100;
 	c->console_log_max = 1 << 20;
 	c->restart_max = 5;
 	c->restart_window_s = 300;
@@ -200,6 +203,18 @@ static int set_one(struct uh_config *c, const char *k, const char *v, struct uh_
 	}
 	if (strcmp(k, "start_timeout") == 0)
 		return set_int(&c->start_timeout_s, v, 1, 3600, k, err);
+	if (strcmp(k, "reclaim_interval") == 0)
+		return set_int(&c->reclaim_interval_s, v, 0, 3600, k, err);
+	if (strcmp(k, "reclaim_floor") == 0) {
+		if (set_mib(&c->reclaim_floor_mib, v, k, err) < 0)
+			return -1;
+		if (c->reclaim_floor_mib < 8)
+			return uh_errx(err, "reclaim_floor: %s is under 8M (a guest needs room to "
+					    "allocate before it takes memory back)", v);
+		return 0;
+	}
+	if (strcmp(k, "memory_overcommit") == 0)
+		return set_int(&c->memory_overcommit, v, 100, 1000, k, err);
 	if (strcmp(k, "stop_timeout") == 0)
 		return set_int(&c->stop_timeout_s, v, 1, 3600, k, err);
 	if (strcmp(k, "restart_max") == 0)
@@ -354,6 +369,7 @@ static const struct {
 	KEY(backup_ssh_key, 1),	     KEY(backup_known_hosts, 1),
 	KEY(api_listen, 0),	     KEY(api_cert, 0),		    KEY(api_key, 0),
 	KEY(api_gate, 0),	     KEY(metrics_listen, 0),
+	KEY(reclaim_interval_s, 1),  KEY(reclaim_floor_mib, 1),	    KEY(memory_overcommit, 1),
 };
 #undef KEY
 

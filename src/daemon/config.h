@@ -21,6 +21,9 @@ struct uh_config {
 				      * resizes never use: the state database writes into it */
 	uint64_t default_memory_mib;
 	uint64_t min_memory_mib;
+	int reclaim_interval_s;	     /* memory reclaim's rounds (reclaim.c); 0: off */
+	uint64_t reclaim_floor_mib;  /* what a guest keeps available, unless its own is set */
+	int memory_overcommit;	     /* percent of the budget the servers' memory may add up to */
 	int start_timeout_s;
 	int stop_timeout_s;
 	uint64_t console_log_max; /* bytes per console log file (one rotated copy kept) */

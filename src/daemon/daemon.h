@@ -102,6 +102,11 @@ struct uh_instance {
 	uint64_t backup_failures;	/* since the daemon started (metrics.c) */
 	uint64_t drops[2];		/* packets the tap dropped to / from the guest, since it
 					 * came up (network.c) */
+	struct uh_reclaim *reclaim; /* its memory reclaim's state while it runs (reclaim.c) */
+	struct {		    /* what reclaim.c last read of its guest's memory */
+		int state;	    /* enum uh_reclaim_state */
+		uint64_t unplugged, returned;
+	} mem;
 	struct {			/* the counters at the last minute's end (stats_history.c) */
 		int have;
 		uint64_t rx_bytes, tx_bytes, rx_packets, tx_packets, cpu_ms;
@@ -141,6 +146,9 @@ struct uh_daemon {
 	struct uh_timer *guard_timer;	       /* the anti-spoofing chains are checked (network.c) */
 	struct uh_timer *events_timer;	       /* pruning, dropped-notification reports */
 	struct uh_timer *stats_timer;	       /* the stats history's minutes (stats_history.c) */
+	struct uh_timer *reclaim_timer;	       /* the memory reclaim's rounds (reclaim.c) */
+	unsigned reclaim_round;
+	int reclaim_busy;		       /* guests being asked now */
 	long host_fpu;			       /* the host's XSAVE size in bytes; 0 unknown */
 	long stock_fpu;			       /* the stock kernel's (kernel/fpu.h) */
 	struct uh_timer *reserve_timer;	       /* db_reserve.c */
@@ -215,6 +223,8 @@ int uh_instance_make_swap(struct uh_instance *inst, const char *file, struct uh_
 int uh_instance_give_disks(struct uh_instance *inst, struct uh_error *err);
 /* RAM + swap of the host in MiB, and what running instances hold. */
 uint64_t uh_host_memory_mib(void);
+/* MemAvailable + SwapFree: what the host can give a guest now */
+uint64_t uh_host_available_mib(void);
 
 /* instance_update.c: a server's settings changed in place, and its rename (the fleet file's
  * apply). `changes` holds create's keys. Live ones (owner, restart, autostart, cpu_quota,

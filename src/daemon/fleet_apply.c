@@ -223,7 +223,7 @@ static int check_item(struct item *it, struct uh_error *err)
 		if (uh_instance_active(inst) && committed >= inst->rec.memory_mib)
 			committed -= inst->rec.memory_mib;
 		if (uh_budget_check(it->name, uh_host_memory_mib(), d->cfg.memory_reserve_mib,
-				    committed, bytes >> 20, err) < 0)
+				    d->cfg.memory_overcommit, committed, bytes >> 20, err) < 0)
 			return -1;
 	}
 	return 0;

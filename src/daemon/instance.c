@@ -4,6 +4,7 @@
  * launches and talks to their kernels is spawn.c. */
 #include "daemon/daemon.h"
 #include "daemon/instance_spec.h"
+#include "daemon/reclaim.h"
 #include "cow/cow_file.h"
 #include "util/cleanup.h"
 #include "util/fileio.h"
@@ -292,6 +293,8 @@ json_t *uh_instance_json(const struct uh_instance *inst)
 	json_object_set_new(o, "disks", uh_words_json(r->disks));
 	json_object_set_new(o, "owner", json_string(r->owner[0] ? r->owner : "provider"));
 	json_object_set_new(o, "managed", json_boolean(r->managed));
+	json_object_set_new(o, "reclaim", r->reclaim_mib ? uh_reclaim_json(r->reclaim_mib)
+							 : json_string("default"));
 	json_object_set_new(o, "pids_max",
 			    json_integer(r->pids_max ? r->pids_max : inst->d->cfg.pids_max));
 	json_object_set_new(o, "memory_limit_bytes",
@@ -315,7 +318,7 @@ json_t *uh_instance_stats(struct uh_instance *inst)
 	/* traffic: the totals of earlier taps plus what the current one counted */
 	if (uh_instance_active(inst))
 		uh_net_sample(inst);
-	return json_pack("{s:s, s:s, s:f, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:i}", "name",
+	json_t *o = json_pack("{s:s, s:s, s:f, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:i}", "name",
 			 inst->rec.name, "state", uh_state_name(inst->state), "cpu_seconds", cpu,
 			 "memory_bytes", (json_int_t)mem, "rx_bytes",
 			 (json_int_t)net[UH_NET_RX_BYTES], "tx_bytes",
@@ -326,24 +329,42 @@ json_t *uh_instance_stats(struct uh_instance *inst)
 			 (json_int_t)(uh_instance_active(inst) ? inst->drops[1] : 0),
 			 "disk_bytes", (json_int_t)st.st_blocks * 512, "processes",
 			 uh_instance_active(inst) ? uh_proc_session_count(inst->rec.pid) : 0);
+
+	/* memory reclaim (reclaim.c): what is unplugged now, what the guest took back under
+	 * pressure since it started */
+	json_object_set_new(o, "reclaim", json_string(uh_reclaim_state_name(inst->mem.state)));
+	json_object_set_new(o, "memory_reclaimed_bytes", json_integer((json_int_t)inst->mem.unplugged));
+	json_object_set_new(o, "memory_returned_bytes", json_integer((json_int_t)inst->mem.returned));
+	return o;
 }
 
 /* ---- memory */
 
-uint64_t uh_host_memory_mib(void)
+/* The sum of two /proc/meminfo fields, in MiB (0 when it cannot be read). */
+static uint64_t meminfo_mib(const char *a, const char *b)
 {
 	uh_autofclose FILE *fp = fopen("/proc/meminfo", "re");
-	char line[256];
+	char line[256], key[64];
 	uint64_t kb = 0, v;
 
 	if (fp == NULL)
 		return 0;
 	while (fgets(line, sizeof(line), fp)) {
-		if (sscanf(line, "MemTotal: %lu kB", &v) == 1 ||
-		    sscanf(line, "SwapTotal: %lu kB", &v) == 1)
+		if (sscanf(line, "%63[^:]: %lu kB", key, &v) == 2 &&
+		    (strcmp(key, a) == 0 || strcmp(key, b) == 0))
 			kb += v;
 	}
 	return kb / 1024;
+}
+
+uint64_t uh_host_memory_mib(void)
+{
+	return meminfo_mib("MemTotal", "SwapTotal");
+}
+
+uint64_t uh_host_available_mib(void)
+{
+	return meminfo_mib("MemAvailable", "SwapFree");
 }
 
 uint64_t uh_daemon_committed_mib(struct uh_daemon *d)

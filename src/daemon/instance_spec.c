@@ -61,6 +61,32 @@ static int memory(json_t *p, const char *name, const struct uh_instance_limits *
 	return 0;
 }
 
+/* "off", "default" (the daemon's reclaim_floor) or the floor itself: what reclaim leaves the
+ * guest available. Under 8M a guest allocates into direct reclaim all the time; at its memory
+ * or more nothing is ever reclaimed (say off). */
+static int reclaim(json_t *p, const char *name, struct uh_instance_rec *rec, struct uh_error *err)
+{
+	json_t *j = json_object_get(p, "reclaim");
+	const char *v = json_string_value(j);
+	uint64_t bytes;
+	struct uh_error e;
+
+	if (j == NULL)
+		return 0;
+	if (v != NULL && strcmp(v, "off") == 0)
+		rec->reclaim_mib = -1;
+	else if (v != NULL && strcmp(v, "default") == 0)
+		rec->reclaim_mib = 0;
+	else if (v != NULL && uh_parse_size(v, &bytes, &e) == 0 && bytes >= (8ULL << 20) &&
+		 (bytes >> 20) < rec->memory_mib)
+		rec->reclaim_mib = (int)(bytes >> 20);
+	else
+		return uh_errx(err, "%s: --reclaim must be off, default or a floor from 8M to under "
+				    "its memory (%lluM), not '%s'",
+			       name, (unsigned long long)rec->memory_mib, v ? v : "(not a string)");
+	return 0;
+}
+
 static int limits(json_t *p, const char *name, const struct uh_instance_limits *lim,
 		  struct uh_instance_rec *rec, struct uh_error *err)
 {
@@ -95,6 +121,8 @@ static int limits(json_t *p, const char *name, const struct uh_instance_limits *
 				       name, 100 * lim->cpus, q);
 		rec->cpu_quota_pct = (int)v;
 	}
+	if (reclaim(p, name, rec, err) < 0)
+		return -1;
 	if (pm != NULL) {
 		if (!json_is_integer(pm) || json_integer_value(pm) < 16 ||
 		    json_integer_value(pm) > (1 << 22))
@@ -258,4 +286,9 @@ int uh_instance_spec_parse(json_t *p, int flat, const struct uh_instance_limits 
 	spec->network = json_string_value(json_object_get(p, "network"));
 	spec->ip = json_string_value(json_object_get(p, "ip"));
 	return 0;
+}
+
+json_t *uh_reclaim_json(int reclaim_mib)
+{
+	return reclaim_mib < 0 ? json_string("off") : json_sprintf("%dM", reclaim_mib);
 }

@@ -33,6 +33,8 @@ struct uh_instance_spec {
  * the list as a JSON array. */
 int uh_words_has(const char *list, const char *word);
 json_t *uh_words_json(const char *list);
+/* A record's reclaim setting as create takes it: "off" (-1) or the floor ("32M") */
+json_t *uh_reclaim_json(int reclaim_mib);
 
 /* flat: a restored private image (no template needed). */
 int uh_instance_spec_parse(json_t *p, int flat, const struct uh_instance_limits *lim,

@@ -21,8 +21,9 @@
 #include <time.h>
 #include <unistd.h>
 
-static const char *const live_keys[] = {"owner",    "restart",	    "autostart",   "cpu_quota",
-					"pids_max", "backup_every", "backup_keep", "backup_to"};
+static const char *const live_keys[] = {"owner",	"restart",     "autostart",
+					"cpu_quota",	"pids_max",    "reclaim",
+					"backup_every", "backup_keep", "backup_to"};
 static const char *const restart_keys[] = {"memory", "swap",	"kernel", "kernel_args",
 					   "network", "ip", "disks"};
 
@@ -63,6 +64,8 @@ json_t *uh_instance_as_request(const struct uh_instance_rec *r)
 		json_object_set_new(p, "cpu_quota", json_integer(r->cpu_quota_pct));
 	if (r->pids_max)
 		json_object_set_new(p, "pids_max", json_integer(r->pids_max));
+	if (r->reclaim_mib)
+		json_object_set_new(p, "reclaim", uh_reclaim_json(r->reclaim_mib));
 	if (r->backup_every_s) {
 		json_object_set_new(p, "backup_every",
 				    json_sprintf("%llds", (long long)r->backup_every_s));
@@ -226,6 +229,7 @@ int uh_instance_update(struct uh_daemon *d, const char *name, json_t *changes, i
 	rec.autostart = spec.rec.autostart;
 	rec.cpu_quota_pct = spec.rec.cpu_quota_pct;
 	rec.pids_max = spec.rec.pids_max;
+	rec.reclaim_mib = spec.rec.reclaim_mib;
 	if (json_object_get(changes, "kernel"))
 		snprintf(rec.kernel, sizeof(rec.kernel), "%s", spec.rec.kernel);
 	snprintf(rec.kernel_args, sizeof(rec.kernel_args), "%s", spec.rec.kernel_args);

@@ -7,6 +7,7 @@
  * (mconsole, process exit, boot) are watched on the loop with a deadline. */
 #include "daemon/daemon.h"
 #include "daemon/spawn.h"
+#include "daemon/reclaim.h"
 #include "util/cleanup.h"
 #include "util/fileio.h"
 #include "util/log.h"
@@ -227,6 +228,7 @@ static void exit_finalize(struct uh_instance *inst, const char *status)
 	inst->op_timer = NULL;
 	uh_spawn_mc_close(inst);
 	uh_spawn_notify_close(inst);
+	uh_reclaim_drop(inst);
 	uh_rm_tree(inst->run_dir);
 	if (inst->have_cg) {
 		struct uh_error cerr;
@@ -686,6 +688,7 @@ static void delete_finish(struct uh_instance *inst)
 	uh_loop_cancel(d->loop, inst->reap_timer);
 	uh_spawn_mc_close(inst);
 	uh_spawn_notify_close(inst);
+	uh_reclaim_drop(inst);
 	uh_daemon_event(d, name, "deleted", "%s", "");
 	rest = op->next;
 	uh_instance_remove(inst);

@@ -3,6 +3,7 @@
  * starts the autostart ones; then serves until SIGTERM. Instances survive it. */
 #include "uh_build.h"
 #include "daemon/daemon.h"
+#include "daemon/reclaim.h"
 #include "jail/idrange.h"
 #include "daemon/metrics.h"
 #include "util/cleanup.h"
@@ -311,6 +312,7 @@ int main(int argc, char **argv)
 	uh_kernel_init(&d);
 	uh_events_init(&d);
 	uh_stats_history_init(&d);
+	uh_reclaim_init(&d);
 	if (uh_api_start(&d, &err) < 0)
 		goto fail;
 	uh_net_init(&d);

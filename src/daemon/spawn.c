@@ -171,8 +171,15 @@ int uh_spawn_check(struct uh_instance *inst, struct uh_error *err)
 	    uh_idrange_check(&uh_id_files_host, (uint32_t)inst->rec.uid, 1, err) < 0)
 		return uh_err_prefix(err, "%s: its uid %d is not its own", inst->rec.name,
 				     inst->rec.uid);
-	return uh_budget_check(inst->rec.name, uh_host_memory_mib(), d->cfg.memory_reserve_mib,
-			       uh_daemon_committed_mib(d), inst->rec.memory_mib, err);
+	if (uh_budget_check(inst->rec.name, uh_host_memory_mib(), d->cfg.memory_reserve_mib,
+			    d->cfg.memory_overcommit, uh_daemon_committed_mib(d),
+			    inst->rec.memory_mib, err) < 0)
+		return -1;
+	if (d->cfg.memory_overcommit > 100 &&
+	    uh_budget_check_available(inst->rec.name, uh_host_available_mib(),
+				      d->cfg.memory_reserve_mib, inst->rec.memory_mib, err) < 0)
+		return -1;
+	return 0;
 }
 
 int uh_spawn_notify_open(struct uh_instance *inst, uh_io_fn on_notify, struct uh_error *err)

@@ -25,6 +25,7 @@ static const struct key server_keys[] = {
 	{"kernel_args", K_LIST},   {"owner", K_STR},		{"swap", K_STR},
 	{"disks", K_LIST},	   {"ssh_keys", K_LIST},	{"restart", K_STR},
 	{"autostart", K_BOOL},	   {"cpu_quota", K_INT},	{"pids_max", K_INT},
+	{"reclaim", K_STR},
 	{"backup_every", K_STR},   {"backup_keep", K_INT},	{"backup_to", K_STR},
 	{"state", K_STATE},	   {"renamed_from", K_STR},	{"count", K_INT},
 };

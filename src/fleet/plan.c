@@ -23,6 +23,7 @@ static const struct {
 	{"disks", C_RESTART, LIST},	   {"owner", C_LIVE, SAME},
 	{"restart", C_LIVE, SAME},	   {"autostart", C_LIVE, SAME},
 	{"cpu_quota", C_LIVE, SAME},	   {"pids_max", C_LIVE, SAME},
+	{"reclaim", C_LIVE, MIB},
 	{"backup_every", C_LIVE, SECONDS}, {"backup_keep", C_LIVE, SAME},
 	{"backup_to", C_LIVE, SAME},	   {"ssh_keys", C_RECREATE, LIST},
 };

@@ -56,6 +56,7 @@ struct uh_instance_rec {
 	int uid;
 	int64_t started_at; /* unix seconds, 0 when not running */
 	int cpu_quota_pct;  /* 0: no quota */
+	int reclaim_mib;    /* memory reclaim's floor: 0 the daemon's reclaim_floor, -1 off */
 	int pids_max;	    /* 0: the daemon's default */
 	int64_t created;
 	/* network: empty strings when it has none */

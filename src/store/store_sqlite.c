@@ -44,7 +44,7 @@ static const char schema[] =
 	"  backup_every INTEGER NOT NULL DEFAULT 0, backup_keep INTEGER NOT NULL DEFAULT 0,"
 	"  backup_last INTEGER NOT NULL DEFAULT 0, backup_to TEXT NOT NULL DEFAULT '',"
 	"  rev INTEGER NOT NULL DEFAULT 1, owner TEXT NOT NULL DEFAULT 'provider',"
-	"  managed INTEGER NOT NULL DEFAULT 0);"
+	"  managed INTEGER NOT NULL DEFAULT 0, reclaim INTEGER NOT NULL DEFAULT 0);"
 	"CREATE TABLE IF NOT EXISTS customers (name TEXT PRIMARY KEY, created INTEGER NOT NULL);"
 	"CREATE TABLE IF NOT EXISTS tokens ("
 	"  id TEXT PRIMARY KEY, customer TEXT NOT NULL, name TEXT NOT NULL,"
@@ -131,8 +131,11 @@ static const char *const migrations[] = {
 	/* 12 -> 13: instances.managed, the mark of servers a fleet file made, by has_column
 	 * below (what exists is the admin's own) */
 	"",
+	/* 13 -> 14: instances.reclaim, each server's memory reclaim floor (0: the daemon's), by
+	 * has_column below */
+	"",
 };
-#define SCHEMA_VERSION 13
+#define SCHEMA_VERSION 14
 
 static int has_column(struct sq_store *s, const char *table, const char *column)
 {
@@ -265,6 +268,9 @@ int uh_store_sqlite_open(const char *path, struct uh_store **out, struct uh_erro
 			     0) ||
 		    (!has_column(s, "instances", "managed") &&
 		     exec(s, "ALTER TABLE instances ADD COLUMN managed INTEGER NOT NULL DEFAULT 0;",
+			  err) < 0) ||
+		    (!has_column(s, "instances", "reclaim") &&
+		     exec(s, "ALTER TABLE instances ADD COLUMN reclaim INTEGER NOT NULL DEFAULT 0;",
 			  err) < 0)) {
 			sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
 			goto fail;
@@ -444,7 +450,7 @@ static int sq_template_list(struct uh_store *base,
 	"monitor_pid,restarts,uid,started_at,created,cpu_quota,pids_max,network,ip,mac,tap,"     \
 	"rx_bytes,tx_bytes,rx_packets,tx_packets,tap_rx_bytes,tap_tx_bytes,tap_rx_packets,"        \
 	"tap_tx_packets,template_version,flat,swap_mib,disks,backup_every,backup_keep,backup_last,"    \
-	"backup_to,owner,managed"
+	"backup_to,owner,managed,reclaim"
 
 static void instance_row(sqlite3_stmt *st, struct uh_instance_rec *r)
 {
@@ -485,7 +491,8 @@ static void instance_row(sqlite3_stmt *st, struct uh_instance_rec *r)
 	copy_col(r->backup_to, sizeof(r->backup_to), st, 37);
 	copy_col(r->owner, sizeof(r->owner), st, 38);
 	r->managed = sqlite3_column_int(st, 39);
-	r->rev = sqlite3_column_int64(st, 40);
+	r->reclaim_mib = sqlite3_column_int(st, 40);
+	r->rev = sqlite3_column_int64(st, 41);
 }
 
 /* Every column but the name, from the same parameters as the INSERT. */
@@ -496,7 +503,7 @@ static void instance_row(sqlite3_stmt *st, struct uh_instance_rec *r)
 	"tap=?22,rx_bytes=?23,tx_bytes=?24,rx_packets=?25,tx_packets=?26,tap_rx_bytes=?27," \
 	"tap_tx_bytes=?28,tap_rx_packets=?29,tap_tx_packets=?30,template_version=?31," \
 	"flat=?32,swap_mib=?33,disks=?34,backup_every=?35,backup_keep=?36,backup_last=?37," \
-	"backup_to=?38,owner=?39,managed=?40"
+	"backup_to=?38,owner=?39,managed=?40,reclaim=?41"
 
 /* Why a compare-and-swap lost: what the store holds now. */
 static int instance_conflict(struct sq_store *s, const struct uh_instance_rec *r,
@@ -537,12 +544,12 @@ static int sq_instance_put(struct uh_store *base, struct uh_instance_rec *r, str
 			    ? "INSERT INTO instances (" INSTANCE_COLS ",rev) VALUES "
 			      "(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,"
 			      "?20,?21,?22,?23,?24,?25,?26,?27,?28,?29,?30,?31,?32,?33,?34,?35,?36,"
-			      "?37,?38,?39,?40,1)"
-			    : "UPDATE instances SET " INSTANCE_SET ",rev=rev+1 WHERE name=?1 AND rev=?41",
+			      "?37,?38,?39,?40,?41,1)"
+			    : "UPDATE instances SET " INSTANCE_SET ",rev=rev+1 WHERE name=?1 AND rev=?42",
 		    &st, err) < 0)
 		return -1;
 	if (r->rev != 0)
-		sqlite3_bind_int64(st, 41, r->rev);
+		sqlite3_bind_int64(st, 42, r->rev);
 	sqlite3_bind_text(st, 1, r->name, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_text(st, 2, r->template_name, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_text(st, 3, r->kernel, -1, SQLITE_TRANSIENT);
@@ -579,6 +586,7 @@ static int sq_instance_put(struct uh_store *base, struct uh_instance_rec *r, str
 	sqlite3_bind_text(st, 38, r->backup_to, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_text(st, 39, r->owner[0] ? r->owner : "provider", -1, SQLITE_TRANSIENT);
 	sqlite3_bind_int(st, 40, r->managed);
+	sqlite3_bind_int(st, 41, r->reclaim_mib);
 	rc = write_step(s, st);
 	if (rc != SQLITE_DONE) {
 		int ext = sqlite3_extended_errcode(s->db);

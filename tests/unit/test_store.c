@@ -270,6 +270,7 @@ static void test_managed_rename(void **state)
 	strcpy(r.state, "stopped");
 	strcpy(r.disk, "/s/instances/b06/disk.cow");
 	r.managed = 1;
+	r.reclaim_mib = -1; /* schema 14: each server's reclaim setting */
 	assert_int_equal(uh_store_instance_put(s, &r, &err), 0);
 	strcpy(other.name, "taken");
 	strcpy(other.state, "stopped");
@@ -286,6 +287,7 @@ static void test_managed_rename(void **state)
 	}
 	assert_int_equal(uh_store_instance_get(s, "b06", &back, &err), 0);
 	assert_int_equal(back.managed, 1);
+	assert_int_equal(back.reclaim_mib, -1);
 
 	assert_int_equal(uh_store_instance_rename(s, &r, "taken", "/x", &err), -1);
 	assert_int_equal(err.errnum, EEXIST);
