@@ -192,9 +192,18 @@ static void create_freeze(struct uh_backup_job *j)
 	if (j->mc) {
 		t0 = uh_now_us();
 		if (uh_mc_command(j->mc, "stop", 2000, &res, &err) < 0 || res.err) {
+			struct uh_error gerr;
+
 			if (res.err)
 				uh_errx(&err, "backup %s: stop: %s", j->name,
 					res.text ? res.text : "ERR");
+			/* a stop that timed out is still queued in the guest: without a go
+			 * after it, the guest would stay frozen once it runs */
+			uh_mc_result_clear(&res);
+			if (err.errnum == ETIMEDOUT &&
+			    (uh_mc_command(j->mc, "go", 2000, &res, &gerr) < 0 || res.err))
+				uh_warnx("%s: go after a stop that timed out: %s", j->name,
+					 res.err ? (res.text ? res.text : "ERR") : gerr.msg);
 			goto fail;
 		}
 		uh_mc_result_clear(&res);

@@ -403,6 +403,9 @@ static void notify_readable(void *arg, uint32_t events)
 				break;
 			}
 			if (inst->phase != PH_BOOTING) {
+				/* a new kernel in the same process: its memory counters begin
+				 * again, and so do reclaim's first rounds */
+				uh_reclaim_drop(inst);
 				if ((inst->state == UH_STATE_RUNNING) && inst->phase != PH_REBOOT &&
 				    uh_guest_event_allowed(inst))
 					uh_daemon_event(inst->d, inst->rec.name, "rebooted",

@@ -21,6 +21,7 @@
 #define ACT_MS 15000 /* an unplug reclaims inside the guest: up to 128 MiB of it */
 #define GRACE_ROUNDS 2
 #define HOLDOFF_S 30 /* after the guest took memory back: it is busy, what it frees it needs */
+#define SKIP_S 60     /* after a request timed out */
 #define MIB (1ULL << 20)
 
 enum step { ASK_MEMINFO, ASK_CONFIG, ACT };
@@ -36,6 +37,7 @@ struct uh_reclaim {
 	unsigned round;	   /* the last round it was asked in */
 	int rounds_seen;   /* rounds since its kernel started */
 	int64_t calm_at;   /* no unplugging before (monotonic ms) */
+	int64_t skip_until; /* it did not answer in time: left alone until then */
 	int warned;
 	struct uh_guest_mem mem;
 };
@@ -89,6 +91,19 @@ static void finish(struct uh_reclaim *r)
 }
 
 static void readable(void *arg, uint32_t events);
+
+/* The guest's text for a log line: printable, short */
+static const char *shown(const char *s, char *buf, size_t len)
+{
+	size_t i;
+
+	if (s == NULL)
+		return "refused";
+	for (i = 0; s[i] && i < len - 1; i++)
+		buf[i] = s[i] >= 0x20 && s[i] < 0x7f ? s[i] : '?';
+	buf[i] = '\0';
+	return buf;
+}
 static void timed_out(void *arg);
 
 static int ask(struct uh_reclaim *r, enum step step, const char *cmd, int ms)
@@ -118,6 +133,7 @@ static void timed_out(void *arg)
 	r->deadline = NULL;
 	finish(r);
 	uh_mc_abandon(r->mc); /* a late answer goes to a socket no longer bound */
+	r->skip_until = uh_now_ms() + SKIP_S * 1000;
 	next(d);
 }
 
@@ -132,7 +148,13 @@ static int act(struct uh_reclaim *r)
 	r->inst->mem.unplugged = r->mem.unplugged;
 	r->inst->mem.returned = r->mem.returned;
 	r->inst->mem.state = UH_RECLAIM_ON;
-	delta = uh_reclaim_decide(&r->mem, floor_of(r->inst), now < r->calm_at);
+	if (floor_of(r->inst) == 0) {
+		/* reclaim was turned off for it while it ran: give back what is unplugged */
+		r->inst->mem.state = UH_RECLAIM_OFF;
+		delta = (int64_t)r->mem.unplugged;
+	} else {
+		delta = uh_reclaim_decide(&r->mem, floor_of(r->inst), now < r->calm_at);
+	}
 	if (delta == 0)
 		return 1;
 	snprintf(cmd, sizeof(cmd), "config mem=%c%" PRIu64 "K", delta < 0 ? '-' : '+',
@@ -146,6 +168,7 @@ static void readable(void *arg, uint32_t events)
 	struct uh_instance *inst = r->inst;
 	struct uh_daemon *d = inst->d;
 	struct uh_error err;
+	char text[80];
 	int rc = uh_mc_receive(r->mc, &r->res, &err), done = 1;
 
 	(void)events;
@@ -154,7 +177,7 @@ static void readable(void *arg, uint32_t events)
 	if (rc < 0 || r->res.err) {
 		if (!r->warned++)
 			uh_warnx("%s: reclaim: %s", inst->rec.name,
-				 rc < 0 ? err.msg : (r->res.text ? r->res.text : "refused"));
+				 rc < 0 ? err.msg : shown(r->res.text, text, sizeof(text)));
 	} else if (r->step == ASK_MEMINFO) {
 		if (uh_guest_meminfo_parse(r->res.text, r->res.len, &r->mem, &err) == 0)
 			done = ask(r, ASK_CONFIG, "config mem", ASK_MS) < 0;
@@ -174,14 +197,20 @@ static void readable(void *arg, uint32_t events)
 	}
 }
 
-static int eligible(const struct uh_instance *inst, unsigned round)
+/* Due this round: running, reclaimed (or turned off with memory still unplugged), not asked
+ * yet, not answering late, and nothing else talking to its kernel (an operation, a backup's
+ * freeze: the mconsole handles one request at a time) */
+static int eligible(const struct uh_instance *inst, unsigned round, int64_t now)
 {
+	const struct uh_reclaim *r = inst->reclaim;
+
 	if (inst->state != UH_STATE_RUNNING || inst->rec.pid <= 0 ||
-	    inst->mem.state == UH_RECLAIM_UNSUPPORTED)
+	    inst->mem.state == UH_RECLAIM_UNSUPPORTED || inst->ops != NULL ||
+	    inst->claim.kind != UH_CLAIM_NONE)
 		return 0;
-	if (floor_of(inst) == 0)
+	if (floor_of(inst) == 0 && inst->mem.unplugged == 0)
 		return 0;
-	return inst->reclaim == NULL || (!inst->reclaim->busy && inst->reclaim->round != round);
+	return r == NULL || (!r->busy && r->round != round && now >= r->skip_until);
 }
 
 static int begin(struct uh_instance *inst)
@@ -215,15 +244,28 @@ static int begin(struct uh_instance *inst)
 	return 0;
 }
 
-/* Ask the next guests of the round, up to BUSY_MAX at once. */
+/* Ask the next guests of the round, up to BUSY_MAX at once, those asked longest ago first
+ * (a round that outlasts the interval must not starve the end of the list). */
 static void next(struct uh_daemon *d)
 {
-	struct uh_instance *inst;
+	int64_t now = uh_now_ms();
 
-	for (inst = d->instances; inst && d->reclaim_busy < BUSY_MAX; inst = inst->next) {
-		if (!eligible(inst, d->reclaim_round))
-			continue;
-		(void)begin(inst);
+	while (d->reclaim_busy < BUSY_MAX) {
+		struct uh_instance *inst, *best = NULL;
+		unsigned age, best_age = 0;
+
+		for (inst = d->instances; inst; inst = inst->next) {
+			if (!eligible(inst, d->reclaim_round, now))
+				continue;
+			age = inst->reclaim ? d->reclaim_round - inst->reclaim->round : UINT_MAX;
+			if (best == NULL || age > best_age) {
+				best = inst;
+				best_age = age;
+			}
+		}
+		/* begin marks it asked this round on every way but out of memory */
+		if (best == NULL || (begin(best) < 0 && best->reclaim == NULL))
+			return;
 	}
 }
 

@@ -42,8 +42,10 @@ static json_t *canonical(json_t *v, enum cmp cmp)
 		return json_incref(v);
 	if (cmp == SECONDS && json_is_string(v) && uh_parse_duration(json_string_value(v), &s) == 0)
 		return json_integer(s);
-	/* "" and [] are what a server without the thing has: the same as leaving it out */
+	/* "" and [] are what a server without the thing has: the same as leaving it out; so is
+	 * reclaim's "default" (the export leaves the daemon's default out) */
 	if ((json_is_string(v) && json_string_length(v) == 0) ||
+	    (cmp == MIB && json_is_string(v) && strcmp(json_string_value(v), "default") == 0) ||
 	    (json_is_array(v) && json_array_size(v) == 0))
 		return json_null();
 	return json_incref(v);
@@ -52,7 +54,8 @@ static json_t *canonical(json_t *v, enum cmp cmp)
 static int same(json_t *a, json_t *b, enum cmp cmp)
 {
 	json_t *x = canonical(a, cmp), *y = canonical(b, cmp);
-	int eq = json_equal(x, y) || (json_is_null(x) && json_is_null(y));
+	/* null and left out are the same */
+	int eq = json_equal(x, y) || ((x == NULL || json_is_null(x)) && (y == NULL || json_is_null(y)));
 
 	json_decref(x);
 	json_decref(y);

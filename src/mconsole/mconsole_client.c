@@ -193,6 +193,12 @@ int uh_mc_receive(struct uh_mc_client *c, struct uh_mc_result *res, struct uh_er
 		if (!res->started)
 			res->err = chunk.err != 0; /* only the first datagram carries err */
 		res->started = 1;
+		/* a kernel that runs a customer's code keeps sending `more`: bounded */
+		if (res->len + chunk.len > UH_MC_MAX_REPLY) {
+			client_close(c);
+			return uh_errx(err, "mconsole %s: a reply over %d bytes", c->peer.sun_path,
+				       UH_MC_MAX_REPLY);
+		}
 		append(res, chunk.data, chunk.len);
 		if (!chunk.more) {
 			res->more = 0;

@@ -9,6 +9,9 @@
 
 struct uh_mc_client;
 
+/* The longest reply taken, all datagrams joined (`proc meminfo` is ~1.5 KiB) */
+#define UH_MC_MAX_REPLY 65536
+
 struct uh_mc_result {
 	int err;    /* 1 when the kernel answered ERR */
 	char *text; /* the reply's text, all datagrams joined; owned, free() it */

@@ -189,7 +189,7 @@ static void test_plan_nothing(void **state)
 {
 	json_t *p = plan_of("customers: [alice]\nnetworks:\n  pub: {}\nservers:\n"
 			    "  web1: {template: bb, memory: 64M, owner: alice, backup_every: 1d, kernel_args: []}\n"
-			    "  web2: {memory: 64M}\n  old: {state: stopped}\n", 0, NULL);
+			    "  web2: {memory: 64M, reclaim: default}\n  old: {state: stopped}\n", 0, NULL);
 
 	assert_int_equal(json_integer_value(json_object_get(p, "pending")), 0);
 	assert_int_equal(json_array_size(json_object_get(p, "changes")), 0);
@@ -243,6 +243,10 @@ static void test_plan_classes(void **state)
 							== 0 ? "n2" : "n1"),
 				       "blocked"),
 			       "which another server of the file already is"));
+	json_decref(p);
+	/* a reclaim floor is a live change */
+	p = plan_of("servers:\n  web1: {reclaim: 16M}\n", 1, NULL);
+	assert_string_equal(str(change_of(p, "web1"), "class"), "live");
 	json_decref(p);
 	/* the flags unblock; a server the file never made is never destroyed */
 	p = plan_of("servers:\n  web1: {memory: 128M}\n", 1, "web1");
