@@ -3,6 +3,7 @@
  * that serves it and turns its result into an answer; only here and in the other api files
  * is HTTP spoken. */
 #include "daemon/api.h"
+#include "daemon/budget.h"
 #include "daemon/customer.h"
 #include "daemon/route.h"
 #include "daemon/tokens.h"
@@ -517,9 +518,7 @@ static enum MHD_Result h_host(struct req *r, const struct api_route *rt,
 
 	for (struct uh_instance *i = d->instances; i; i = i->next)
 		running += uh_instance_active(i);
-	uint64_t budget = (total > reserve ? total - reserve : 0) *
-			  (uint64_t)(d->cfg.memory_overcommit > 100 ? d->cfg.memory_overcommit : 100) /
-			  100;
+	uint64_t budget = uh_budget_mib(total, reserve, d->cfg.memory_overcommit);
 
 	return uh_api_send_json(r->conn, 200,
 				json_pack("{s:I, s:I, s:I, s:I, s:I, s:i, s:i, s:i}", "memory_mib",

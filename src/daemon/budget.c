@@ -1,18 +1,21 @@
 #include "daemon/budget.h"
 #include "util/validate.h"
 
+uint64_t uh_budget_mib(uint64_t host_mib, uint64_t reserve_mib, int overcommit_pct)
+{
+	uint64_t budget = host_mib > reserve_mib ? host_mib - reserve_mib : 0;
+
+	return overcommit_pct > 100 ? budget * (uint64_t)overcommit_pct / 100 : budget;
+}
+
 int uh_budget_check(const char *name, uint64_t host_mib, uint64_t reserve_mib,
 		    int overcommit_pct, uint64_t committed_mib, uint64_t request_mib,
 		    struct uh_error *err)
 {
-	uint64_t budget = host_mib > reserve_mib ? host_mib - reserve_mib : 0;
+	uint64_t budget = uh_budget_mib(host_mib, reserve_mib, overcommit_pct);
 	uint64_t free_mib = budget > committed_mib ? budget - committed_mib : 0;
 	char req[32], fr[32], tot[32];
 
-	if (overcommit_pct > 100) {
-		budget = budget * (uint64_t)overcommit_pct / 100;
-		free_mib = budget > committed_mib ? budget - committed_mib : 0;
-	}
 	if (request_mib <= free_mib)
 		return 0;
 	uh_format_size(request_mib << 20, req, sizeof(req));

@@ -10,6 +10,8 @@
 /* 0 when request_mib fits; otherwise -1 with a message naming the numbers and the fix.
  * overcommit_pct (memory_overcommit, >= 100) scales the budget: with memory reclaim, idle
  * servers hold a fraction of their memory. */
+/* The budget: host RAM + swap less the reserve, times overcommit_pct (100 or more) */
+uint64_t uh_budget_mib(uint64_t host_mib, uint64_t reserve_mib, int overcommit_pct);
 int uh_budget_check(const char *name, uint64_t host_mib, uint64_t reserve_mib,
 		    int overcommit_pct, uint64_t committed_mib, uint64_t request_mib,
 		    struct uh_error *err);

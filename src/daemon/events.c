@@ -6,6 +6,7 @@
  * and the table is pruned every minute to events_keep rows and events_max_days. */
 #include "daemon/daemon.h"
 #include "util/log.h"
+#include "util/scrub.h"
 #include "util/timeutil.h"
 
 #include <stdarg.h>
@@ -17,58 +18,6 @@
 #define PRUNE_INTERVAL_MS 60000
 #define GUEST_BURST 20
 #define GUEST_PER_MINUTE 60
-
-/* The length of the valid UTF-8 sequence at s (2-4 bytes, no overlong forms, no
- * surrogates, at most U+10FFFF), or 0. */
-static size_t utf8_seq(const unsigned char *s)
-{
-	size_t n, i;
-	uint32_t cp;
-
-	if (s[0] >= 0xc2 && s[0] <= 0xdf)
-		n = 2, cp = s[0] & 0x1f;
-	else if (s[0] >= 0xe0 && s[0] <= 0xef)
-		n = 3, cp = s[0] & 0x0f;
-	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
-		n = 4, cp = s[0] & 0x07;
-	else
-		return 0;
-	for (i = 1; i < n; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = cp << 6 | (s[i] & 0x3f);
-	}
-	if ((n == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
-	    (n == 4 && (cp < 0x10000 || cp > 0x10ffff)))
-		return 0;
-	return n;
-}
-
-/* Control bytes (newlines, escapes, NUL), DEL, '\' and bytes that are not valid UTF-8
- * become \xNN: one event is one log line, and valid JSON (a guest's invalid UTF-8 would
- * otherwise make the event unencodable). A character is never cut in half. */
-static void escape(char *dst, size_t len, const char *src)
-{
-	const unsigned char *s = (const unsigned char *)src;
-	size_t o = 0, n;
-
-	while (*s && o + 5 < len) {
-		if (*s < 0x20 || *s == 0x7f || *s == '\\' || (*s >= 0x80 && utf8_seq(s) == 0)) {
-			o += (size_t)snprintf(dst + o, len - o, "\\x%02x", *s);
-			s++;
-		} else if (*s >= 0x80) {
-			n = utf8_seq(s);
-			if (o + n + 1 > len)
-				break;
-			memcpy(dst + o, s, n);
-			o += n;
-			s += n;
-		} else {
-			dst[o++] = (char)*s++;
-		}
-	}
-	dst[o] = '\0';
-}
 
 void uh_daemon_event(struct uh_daemon *d, const char *instance, const char *type,
 		     const char *fmt, ...)
@@ -89,7 +38,7 @@ void uh_daemon_event(struct uh_daemon *d, const char *instance, const char *type
 	va_start(ap, fmt);
 	vsnprintf(raw, sizeof(raw), fmt, ap);
 	va_end(ap);
-	escape(ev.message, sizeof(ev.message), raw);
+	uh_escape_text(ev.message, sizeof(ev.message), raw);
 	uh_info("%s: %s%s%s", instance, type, ev.message[0] ? ": " : "", ev.message);
 	if (uh_store_event_add(d->store, &ev, &err) < 0)
 		uh_warnx("%s: %s", instance, err.msg);

@@ -7,6 +7,7 @@
 #include "daemon/reclaim.h"
 #include "daemon/daemon.h"
 #include "util/log.h"
+#include "util/scrub.h"
 #include "util/timeutil.h"
 
 #include <inttypes.h>
@@ -92,18 +93,6 @@ static void finish(struct uh_reclaim *r)
 
 static void readable(void *arg, uint32_t events);
 
-/* The guest's text for a log line: printable, short */
-static const char *shown(const char *s, char *buf, size_t len)
-{
-	size_t i;
-
-	if (s == NULL)
-		return "refused";
-	for (i = 0; s[i] && i < len - 1; i++)
-		buf[i] = s[i] >= 0x20 && s[i] < 0x7f ? s[i] : '?';
-	buf[i] = '\0';
-	return buf;
-}
 static void timed_out(void *arg);
 
 static int ask(struct uh_reclaim *r, enum step step, const char *cmd, int ms)
@@ -175,9 +164,10 @@ static void readable(void *arg, uint32_t events)
 	if (rc == 0)
 		return;
 	if (rc < 0 || r->res.err) {
+		uh_escape_text(text, sizeof(text), r->res.text ? r->res.text : "");
 		if (!r->warned++)
 			uh_warnx("%s: reclaim: %s", inst->rec.name,
-				 rc < 0 ? err.msg : shown(r->res.text, text, sizeof(text)));
+				 rc < 0 ? err.msg : r->res.text ? text : "refused");
 	} else if (r->step == ASK_MEMINFO) {
 		if (uh_guest_meminfo_parse(r->res.text, r->res.len, &r->mem, &err) == 0)
 			done = ask(r, ASK_CONFIG, "config mem", ASK_MS) < 0;

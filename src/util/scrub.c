@@ -1,6 +1,8 @@
-/* Host paths out of a text a customer reads (scrub.h). */
+/* Host paths out of a text a customer reads, others' text made one safe line (scrub.h). */
 #include "util/scrub.h"
 
+#include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #define MARK "[host path]"
@@ -44,4 +46,56 @@ void uh_scrub_paths(char *text, size_t len)
 	}
 	out[o] = '\0';
 	memcpy(text, out, o + 1);
+}
+
+/* The length of the valid UTF-8 sequence at s (2-4 bytes, no overlong forms, no
+ * surrogates, at most U+10FFFF), or 0. */
+static size_t utf8_seq(const unsigned char *s)
+{
+	size_t n, i;
+	uint32_t cp;
+
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		n = 2, cp = s[0] & 0x1f;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef)
+		n = 3, cp = s[0] & 0x0f;
+	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+		n = 4, cp = s[0] & 0x07;
+	else
+		return 0;
+	for (i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (s[i] & 0x3f);
+	}
+	if ((n == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+	    (n == 4 && (cp < 0x10000 || cp > 0x10ffff)))
+		return 0;
+	return n;
+}
+
+/* Control bytes (newlines, escapes, NUL), DEL, '\' and bytes that are not valid UTF-8
+ * become \xNN: one event is one log line, and valid JSON (a guest's invalid UTF-8 would
+ * otherwise make the event unencodable). A character is never cut in half. */
+void uh_escape_text(char *dst, size_t len, const char *src)
+{
+	const unsigned char *s = (const unsigned char *)src;
+	size_t o = 0, n;
+
+	while (*s && o + 5 < len) {
+		if (*s < 0x20 || *s == 0x7f || *s == '\\' || (*s >= 0x80 && utf8_seq(s) == 0)) {
+			o += (size_t)snprintf(dst + o, len - o, "\\x%02x", *s);
+			s++;
+		} else if (*s >= 0x80) {
+			n = utf8_seq(s);
+			if (o + n + 1 > len)
+				break;
+			memcpy(dst + o, s, n);
+			o += n;
+			s += n;
+		} else {
+			dst[o++] = (char)*s++;
+		}
+	}
+	dst[o] = '\0';
 }
